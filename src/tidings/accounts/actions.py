@@ -1,0 +1,106 @@
+"""Writes for accounts: register, sign in and out, change password."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
+
+from tidings.accounts import queries
+from tidings.accounts.models import AuthSession, User
+from tidings.accounts.passwords import (
+    DUMMY_HASH_PASSWORD,
+    hash_password,
+    verify_password,
+)
+from tidings.accounts.schemas import PasswordChange, UserCreate
+from tidings.context import AppContext
+from tidings.db import utcnow
+from tidings.errors import Conflict, TooManyRequests, Unauthorized
+
+
+async def _start_session(ctx: AppContext, user_id: int) -> str:
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    async with ctx.db.write() as session:
+        session.add(
+            AuthSession(
+                token_hash=queries.hash_token(token),
+                user_id=user_id,
+                created_at=now,
+                expires_at=now + timedelta(seconds=ctx.settings.session_ttl_seconds),
+            )
+        )
+    return token
+
+
+async def register(ctx: AppContext, data: UserCreate) -> tuple[User, str]:
+    """Create an account and sign it in; returns the user and the session token."""
+    password_hash = await hash_password(ctx.password_hasher, data.password)
+    user = User(
+        username=data.username,
+        display_name=data.display_name or data.username,
+        password_hash=password_hash,
+    )
+    try:
+        async with ctx.db.write() as session:
+            if await queries.user_by_username(session, data.username) is not None:
+                raise Conflict(f"The username {data.username!r} is taken.", code="username_taken")
+            session.add(user)
+    except IntegrityError:
+        raise Conflict(f"The username {data.username!r} is taken.", code="username_taken") from None
+    return user, await _start_session(ctx, user.id)
+
+
+async def login(ctx: AppContext, username: str, password: str, client: str) -> tuple[User, str]:
+    """Check credentials (rate-limited per username and per client address)."""
+    name_key, client_key = f"user:{username.strip().lower()}", f"ip:{client}"
+    wait = ctx.login_limiter.retry_after(name_key, client_key)
+    if wait > 0:
+        raise TooManyRequests(
+            "Too many failed sign-in attempts. Try again later.", retry_after=wait
+        )
+    async with ctx.db.read() as session:
+        user = await queries.user_by_username(session, username)
+    if user is None:
+        await verify_password(ctx.password_hasher, _dummy_hash(ctx), password)
+        ok = False
+    else:
+        ok = await verify_password(ctx.password_hasher, user.password_hash, password)
+    if user is None or not ok:
+        ctx.login_limiter.record_failure(name_key, client_key)
+        raise Unauthorized("Wrong username or password.", code="invalid_credentials")
+    ctx.login_limiter.reset(name_key)
+    return user, await _start_session(ctx, user.id)
+
+
+_dummy_hashes: dict[int, str] = {}
+
+
+def _dummy_hash(ctx: AppContext) -> str:
+    key = id(ctx.password_hasher)
+    if key not in _dummy_hashes:
+        _dummy_hashes[key] = ctx.password_hasher.hash(DUMMY_HASH_PASSWORD)
+    return _dummy_hashes[key]
+
+
+async def logout(ctx: AppContext, token: str) -> None:
+    async with ctx.db.write() as session:
+        await session.execute(
+            delete(AuthSession).where(AuthSession.token_hash == queries.hash_token(token))
+        )
+
+
+async def change_password(ctx: AppContext, user: User, data: PasswordChange) -> str:
+    """Set a new password, end every session of the user, and start a fresh one."""
+    if not await verify_password(ctx.password_hasher, user.password_hash, data.current_password):
+        raise Unauthorized("The current password is wrong.", code="invalid_credentials")
+    new_hash = await hash_password(ctx.password_hasher, data.new_password)
+    async with ctx.db.write() as session:
+        db_user = await session.get(User, user.id)
+        assert db_user is not None
+        db_user.password_hash = new_hash
+        await session.execute(delete(AuthSession).where(AuthSession.user_id == user.id))
+    return await _start_session(ctx, user.id)

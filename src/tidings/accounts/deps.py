@@ -1,0 +1,32 @@
+"""Who is asking: the signed-in user, from the session cookie."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from tidings.accounts import queries
+from tidings.accounts.models import User
+from tidings.context import AppContext
+from tidings.deps import ContextDep
+from tidings.errors import Unauthorized
+
+
+async def authenticate(ctx: AppContext, request_cookies: dict[str, str]) -> User | None:
+    """The user whose session cookie this is, or None."""
+    token = request_cookies.get(ctx.settings.session_cookie_name)
+    if not token or len(token) > 200:
+        return None
+    async with ctx.db.read() as session:
+        return await queries.user_for_session_token(session, token)
+
+
+async def current_user(request: Request, ctx: ContextDep) -> User:
+    user = await authenticate(ctx, request.cookies)
+    if user is None:
+        raise Unauthorized("Sign in first.")
+    return user
+
+
+CurrentUser = Annotated[User, Depends(current_user)]

@@ -1,0 +1,54 @@
+"""Reads for accounts."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tidings.accounts.models import AuthSession, User
+from tidings.db import utcnow
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def user_for_session_token(session: AsyncSession, token: str) -> User | None:
+    """The signed-in user for a cookie value, if its session exists and has not expired."""
+    return await session.scalar(
+        select(User)
+        .join(AuthSession, AuthSession.user_id == User.id)
+        .where(AuthSession.token_hash == hash_token(token), AuthSession.expires_at > utcnow())
+    )
+
+
+async def user_by_username(session: AsyncSession, username: str) -> User | None:
+    return await session.scalar(select(User).where(User.username == username.strip().lower()))
+
+
+async def users_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, User]:
+    if not ids:
+        return {}
+    rows = await session.scalars(select(User).where(User.id.in_(set(ids))))
+    return {user.id: user for user in rows}
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+async def search_users(
+    session: AsyncSession, prefix: str, *, exclude_id: int, limit: int
+) -> Sequence[User]:
+    """Users whose username starts with ``prefix``, alphabetically."""
+    pattern = _escape_like(prefix.strip().lower()) + "%"
+    rows = await session.scalars(
+        select(User)
+        .where(User.username.like(pattern, escape="\\"), User.id != exclude_id)
+        .order_by(User.username)
+        .limit(limit)
+    )
+    return rows.all()

@@ -1,0 +1,95 @@
+"""HTTP routes for accounts."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response, status
+
+from tidings.accounts import actions, queries
+from tidings.accounts.deps import CurrentUser
+from tidings.accounts.schemas import (
+    LoginRequest,
+    PasswordChange,
+    UserCreate,
+    UserEnvelope,
+    UserRead,
+)
+from tidings.config import Settings
+from tidings.deps import ContextDep
+from tidings.openapi import SIGNED_IN, errors
+
+router = APIRouter(tags=["accounts"])
+
+
+def _set_session_cookie(response: Response, settings: Settings, token: str) -> None:
+    response.set_cookie(
+        settings.session_cookie_name,
+        token,
+        max_age=settings.session_ttl_seconds,
+        httponly=True,
+        samesite="lax",
+        secure=settings.cookie_secure,
+        path="/",
+    )
+
+
+@router.post(
+    "/api/auth/register",
+    status_code=status.HTTP_201_CREATED,
+    responses=errors(403, 409, 422),
+)
+async def register(data: UserCreate, response: Response, ctx: ContextDep) -> UserEnvelope:
+    """Create an account and sign in."""
+    user, token = await actions.register(ctx, data)
+    _set_session_cookie(response, ctx.settings, token)
+    return UserEnvelope(user=UserRead.model_validate(user))
+
+
+@router.post("/api/auth/login", responses=errors(401, 403, 422, 429))
+async def login(
+    data: LoginRequest, request: Request, response: Response, ctx: ContextDep
+) -> UserEnvelope:
+    """Sign in with username and password."""
+    client = request.client.host if request.client else "unknown"
+    user, token = await actions.login(ctx, data.username, data.password, client)
+    _set_session_cookie(response, ctx.settings, token)
+    return UserEnvelope(user=UserRead.model_validate(user))
+
+
+@router.post("/api/auth/logout", status_code=status.HTTP_204_NO_CONTENT, responses=SIGNED_IN)
+async def logout(request: Request, _user: CurrentUser, ctx: ContextDep) -> Response:
+    """End this session."""
+    await actions.logout(ctx, request.cookies[ctx.settings.session_cookie_name])
+    response = Response(status_code=status.HTTP_204_NO_CONTENT)
+    response.delete_cookie(ctx.settings.session_cookie_name, path="/")
+    return response
+
+
+@router.get("/api/auth/me", responses=SIGNED_IN)
+async def me(user: CurrentUser) -> UserEnvelope:
+    """The signed-in user."""
+    return UserEnvelope(user=UserRead.model_validate(user))
+
+
+@router.post("/api/auth/password", responses=SIGNED_IN)
+async def change_password(
+    data: PasswordChange, user: CurrentUser, response: Response, ctx: ContextDep
+) -> UserEnvelope:
+    """Change the password; every other session of the user ends."""
+    token = await actions.change_password(ctx, user, data)
+    _set_session_cookie(response, ctx.settings, token)
+    return UserEnvelope(user=UserRead.model_validate(user))
+
+
+@router.get("/api/users", responses=SIGNED_IN)
+async def search_users(
+    user: CurrentUser,
+    ctx: ContextDep,
+    q: Annotated[str, Query(max_length=32, description="Username prefix")] = "",
+    limit: Annotated[int, Query(ge=1, le=50)] = 20,
+) -> list[UserRead]:
+    """Users whose username starts with ``q`` (yourself excluded)."""
+    async with ctx.db.read() as session:
+        users = await queries.search_users(session, q, exclude_id=user.id, limit=limit)
+    return [UserRead.model_validate(u) for u in users]

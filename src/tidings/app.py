@@ -1,0 +1,210 @@
+"""The application factory and its lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from starlette.routing import Route
+
+from tidings import __version__
+from tidings.accounts.passwords import make_hasher
+from tidings.accounts.ratelimit import LoginRateLimiter
+from tidings.accounts.routes import router as accounts_router
+from tidings.bootstrap import router as bootstrap_router
+from tidings.config import Settings
+from tidings.context import AppContext
+from tidings.conversations.routes import router as conversations_router
+from tidings.db import Database
+from tidings.deps import ContextDep
+from tidings.errors import install_error_handlers
+from tidings.friends.routes import router as friends_router
+from tidings.middleware import (
+    RequestMetricsMiddleware,
+    SameOriginWritesMiddleware,
+    SecurityHeadersMiddleware,
+)
+from tidings.migrations import upgrade_to_head
+from tidings.notifications.routes import router as notifications_router
+from tidings.realtime import log
+from tidings.realtime.hub import Hub, broker_from_url
+from tidings.realtime.metrics import Metrics
+from tidings.realtime.stream import EventStream
+from tidings.server import end_streams_on_shutdown_signals
+from tidings.web.routes import mount_web
+
+logger = logging.getLogger(__name__)
+EVENTS_PATH = "/api/events"
+
+
+async def build_context(settings: Settings, metrics: Metrics | None = None) -> AppContext:
+    """Open the database (migrating it if allowed) and start the hub."""
+    metrics = metrics or Metrics()
+    db = Database(settings.database_url)
+    if settings.auto_migrate:
+        await upgrade_to_head(db.write_engine)
+    hub = Hub(
+        broker_from_url(settings.redis_url),
+        metrics=metrics,
+        buffer_limit=settings.stream_buffer_events,
+        heartbeat_seconds=settings.heartbeat_seconds,
+    )
+    await hub.start()
+    metrics.db_queries.set_function(lambda: db.query_count)
+    return AppContext(
+        settings=settings,
+        db=db,
+        hub=hub,
+        metrics=metrics,
+        password_hasher=make_hasher(settings),
+        login_limiter=LoginRateLimiter(
+            settings.login_attempts_per_window, settings.login_window_seconds
+        ),
+    )
+
+
+async def close_context(ctx: AppContext) -> None:
+    await ctx.hub.stop()
+    await ctx.db.dispose()
+
+
+async def _prune_periodically(ctx: AppContext) -> None:
+    while True:
+        await asyncio.sleep(ctx.settings.prune_interval_seconds)
+        try:
+            async with ctx.db.write() as session:
+                deleted = await log.prune_events(
+                    session,
+                    max_age=timedelta(seconds=ctx.settings.event_retention_seconds),
+                    keep_per_user=ctx.settings.event_retention_per_user,
+                )
+            if deleted:
+                logger.info("pruned %d old events", deleted)
+        except Exception:
+            logger.exception("pruning the event log failed")
+
+
+def _events_openapi(schema: dict[str, Any]) -> None:
+    """Document the event stream, which is a plain ASGI route FastAPI cannot describe."""
+    schema["paths"][EVENTS_PATH] = {
+        "get": {
+            "tags": ["realtime"],
+            "summary": "Server-Sent Events stream of your events",
+            "description": (
+                "One stream per tab. Frames carry `id`, `event` (message, notification, "
+                "conversation_update, friend_request, friend_update, notification_read, and the "
+                "control events connected and resync) and one-line JSON `data`. Resume with the "
+                "`Last-Event-ID` header or the `last_event_id` query parameter."
+            ),
+            "operationId": "events_stream",
+            "parameters": [
+                {
+                    "name": "last_event_id",
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "string"},
+                },
+                {
+                    "name": "Last-Event-ID",
+                    "in": "header",
+                    "required": False,
+                    "schema": {"type": "string"},
+                },
+            ],
+            "responses": {
+                "200": {
+                    "description": "The stream",
+                    "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                },
+                "401": {
+                    "description": "Not signed in",
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}
+                    },
+                },
+            },
+        }
+    }
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the ASGI app. Nothing is opened until the lifespan starts."""
+    settings = settings or Settings()
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        ctx = await build_context(settings, metrics)
+        app.state.ctx = ctx
+        end_streams_on_shutdown_signals(asyncio.get_running_loop())
+        pruner = asyncio.create_task(_prune_periodically(ctx), name="tidings-prune")
+        try:
+            yield
+        finally:
+            pruner.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pruner
+            await close_context(ctx)
+
+    app = FastAPI(
+        title="Tidings",
+        version=__version__,
+        description="Self-hosted real-time social messaging: REST API plus one SSE stream per tab.",
+        lifespan=lifespan,
+    )
+    app.router.routes.append(Route(EVENTS_PATH, EventStream(), methods=["GET"]))
+    for router in (
+        accounts_router,
+        friends_router,
+        conversations_router,
+        notifications_router,
+        bootstrap_router,
+    ):
+        app.include_router(router)
+
+    @app.get("/api/health", tags=["operations"])
+    async def health(ctx: ContextDep) -> JSONResponse:
+        """Liveness and database reachability."""
+        try:
+            async with ctx.db.read() as session:
+                await session.execute(text("SELECT 1"))
+        except Exception:
+            return JSONResponse({"status": "error", "database": "unreachable"}, 503)
+        return JSONResponse({"status": "ok", "streams": ctx.hub.subscriber_count()})
+
+    @app.get("/metrics", tags=["operations"], include_in_schema=False)
+    async def prometheus_metrics() -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    mount_web(app)
+    install_error_handlers(app)
+    app.add_middleware(RequestMetricsMiddleware, metrics=metrics, stream_path=EVENTS_PATH)
+    app.add_middleware(SameOriginWritesMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title, version=app.version, description=app.description, routes=app.routes
+            )
+            _events_openapi(schema)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """Factory for ``uvicorn --factory tidings.app:create_app_from_env``."""
+    return create_app(Settings())

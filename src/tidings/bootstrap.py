@@ -1,0 +1,55 @@
+"""``GET /api/bootstrap``: everything a page shows, and the stream position it reflects.
+
+The seed design fetched state on mount and subscribed afterwards, losing what happened in
+between. Here the position (``last_event_id``) is read *before* the state, in the same
+session, and the client opens its stream from it: every change after the snapshot arrives as an
+event, and one that the snapshot already shows arrives as a harmless duplicate (clients apply
+events by id, idempotently).
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from tidings.accounts.deps import CurrentUser
+from tidings.accounts.schemas import UserRead
+from tidings.conversations import queries as conversation_queries
+from tidings.conversations.schemas import ConversationRead
+from tidings.deps import ContextDep
+from tidings.friends import queries as friend_queries
+from tidings.friends.schemas import FriendRequestLists
+from tidings.notifications import queries as notification_queries
+from tidings.notifications.schemas import NotificationRead
+from tidings.openapi import SIGNED_IN
+from tidings.realtime import log
+from tidings.schemas import ReadSchema
+
+router = APIRouter(tags=["bootstrap"])
+
+
+class Bootstrap(ReadSchema):
+    user: UserRead
+    last_event_id: str
+    conversations: list[ConversationRead]
+    notifications: list[NotificationRead]
+    notifications_unread_count: int
+    friends: list[UserRead]
+    friend_requests: FriendRequestLists
+
+
+@router.get("/api/bootstrap", responses=SIGNED_IN)
+async def bootstrap(user: CurrentUser, ctx: ContextDep) -> Bootstrap:
+    """The signed-in user's whole state, for a page's first render."""
+    async with ctx.db.read() as session:
+        last_event_id = await log.current_seq(session, user.id)
+        return Bootstrap(
+            user=UserRead.model_validate(user),
+            last_event_id=str(last_event_id),
+            conversations=await conversation_queries.list_for_user(session, user.id),
+            notifications=await notification_queries.list_notifications(
+                session, user.id, unread_only=False, limit=50
+            ),
+            notifications_unread_count=await notification_queries.unread_count(session, user.id),
+            friends=await friend_queries.list_friends(session, user.id),
+            friend_requests=await friend_queries.pending_requests(session, user.id),
+        )

@@ -1,0 +1,99 @@
+"""The ``tidings`` command: serve, migrate, demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+
+from tidings.config import Settings
+
+
+def _settings_from(args: argparse.Namespace) -> Settings:
+    overrides = {
+        key: value
+        for key in ("host", "port", "workers", "database_url", "redis_url")
+        if (value := getattr(args, key, None)) is not None
+    }
+    # Children of a multi-worker server read the environment: keep flags and env in agreement.
+    for key, value in overrides.items():
+        os.environ[key.upper()] = str(value)
+    return Settings(**overrides)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from tidings import server
+
+    settings = _settings_from(args)
+    if settings.workers > 1 and not settings.redis_url:
+        print(
+            "tidings: --workers > 1 needs REDIS_URL: without it, an event published in one "
+            "worker would never reach streams held by another.",
+            file=sys.stderr,
+        )
+        return 2
+    print(f"Tidings on http://{settings.host}:{settings.port}  (database: {settings.database_url})")
+    server.run(settings)
+    return 0
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from tidings.db import Database
+    from tidings.migrations import upgrade_to_head
+
+    settings = _settings_from(args)
+
+    async def go() -> None:
+        db = Database(settings.database_url)
+        try:
+            await upgrade_to_head(db.write_engine)
+        finally:
+            await db.dispose()
+
+    asyncio.run(go())
+    print(f"Database at {settings.database_url} is up to date.")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from tidings.demo import create_demo
+
+    settings = _settings_from(args)
+    print(asyncio.run(create_demo(settings)))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tidings", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def common(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--database-url", help="default: $DATABASE_URL or ./tidings.db")
+
+    serve = commands.add_parser("serve", help="run the server")
+    common(serve)
+    serve.add_argument("--host", help="default: $HOST or 127.0.0.1")
+    serve.add_argument("--port", type=int, help="default: $PORT or 8000")
+    serve.add_argument("--workers", type=int, help="default: $WORKERS or 1 (more needs REDIS_URL)")
+    serve.add_argument("--redis-url", help="default: $REDIS_URL (none: in-memory hub)")
+    serve.set_defaults(func=_serve)
+
+    migrate = commands.add_parser("migrate", help="create or upgrade the database schema")
+    common(migrate)
+    migrate.set_defaults(func=_migrate)
+
+    demo = commands.add_parser("demo", help="create demo users, friendships and conversations")
+    common(demo)
+    demo.set_defaults(func=_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

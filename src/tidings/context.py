@@ -1,0 +1,23 @@
+"""The per-app services that routes and actions need, built once in the lifespan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+
+from tidings.accounts.ratelimit import LoginRateLimiter
+from tidings.config import Settings
+from tidings.db import Database
+from tidings.realtime.hub import Hub
+from tidings.realtime.metrics import Metrics
+
+
+@dataclass(slots=True)
+class AppContext:
+    settings: Settings
+    db: Database
+    hub: Hub
+    metrics: Metrics
+    password_hasher: PasswordHasher
+    login_limiter: LoginRateLimiter

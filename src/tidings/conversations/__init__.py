@@ -1,0 +1,1 @@
+"""Conversations (direct and group), their members and messages."""

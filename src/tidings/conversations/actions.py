@@ -1,0 +1,332 @@
+"""Writes for conversations: create, add and remove members, send messages, mark read.
+
+Each action writes in one transaction and emits, to an explicit list of members, the events
+described in the README's event table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import and_, func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from tidings.accounts.models import User
+from tidings.context import AppContext
+from tidings.conversations import queries
+from tidings.conversations.models import (
+    Conversation,
+    ConversationMember,
+    ConversationType,
+    Message,
+)
+from tidings.conversations.schemas import ConversationRead, MessageRead, ReadResult
+from tidings.db import utcnow
+from tidings.errors import ApiError, Conflict, Forbidden, NotFound
+from tidings.friends import queries as friend_queries
+from tidings.notifications import actions as notification_actions
+from tidings.notifications import queries as notification_queries
+from tidings.notifications.models import Notification, NotificationType
+from tidings.realtime.events import (
+    ConversationUpdateEvent,
+    ConversationUpdateReason,
+    MessageEvent,
+)
+from tidings.realtime.transaction import Outcome, Transaction, write_transaction
+
+
+async def _emit_conversation_update(
+    tx: Transaction, conversation_id: int, reason: ConversationUpdateReason, user_ids: Sequence[int]
+) -> ConversationRead | None:
+    """Send each user their own view of the conversation; return the first user's."""
+    if not user_ids:
+        return None
+    rows = (
+        (
+            await tx.session.execute(
+                select(Conversation, ConversationMember)
+                .join(ConversationMember, ConversationMember.conversation_id == Conversation.id)
+                .where(Conversation.id == conversation_id, ConversationMember.user_id.in_(user_ids))
+            )
+        )
+        .tuples()
+        .all()
+    )
+    by_user = {m.user_id: (c, m) for c, m in rows}
+    [shared] = await queries.conversation_reads(tx.session, [rows[0]])
+    for user_id in user_ids:
+        _, member = by_user[user_id]
+        view = shared.model_copy(
+            update={
+                "unread_count": member.unread_count,
+                "last_read_message_id": member.last_read_message_id,
+            }
+        )
+        tx.emit(
+            user_id,
+            ConversationUpdateEvent(
+                conversation_id=conversation_id, reason=reason, conversation=view
+            ),
+        )
+    _, first = by_user[user_ids[0]]
+    return shared.model_copy(
+        update={
+            "unread_count": first.unread_count,
+            "last_read_message_id": first.last_read_message_id,
+        }
+    )
+
+
+async def _require_friends(tx: Transaction, user: User, other_ids: Sequence[int]) -> None:
+    unknown = set(other_ids) - set(
+        (await tx.session.scalars(select(User.id).where(User.id.in_(set(other_ids))))).all()
+    )
+    if unknown:
+        raise NotFound(f"No user with id {min(unknown)}.", code="unknown_user")
+    friends = await friend_queries.friend_ids_among(tx.session, user.id, other_ids)
+    strangers = sorted(set(other_ids) - friends)
+    if strangers:
+        raise Forbidden(
+            f"User {strangers[0]} is not your friend: only friends can be added.",
+            code="not_friends",
+        )
+
+
+async def open_direct(
+    ctx: AppContext, user: User, other_id: int
+) -> Outcome[tuple[ConversationRead, bool]]:
+    """The DM between ``user`` and a friend, created if needed (value: it and whether it is new)."""
+    if other_id == user.id:
+        raise ApiError("A direct conversation needs another person.", code="self_conversation")
+    low, high = sorted((user.id, other_id))
+    key = f"{low}:{high}"
+    try:
+        async with write_transaction(ctx) as tx:
+            existing = await tx.session.scalar(
+                select(Conversation).where(Conversation.direct_key == key)
+            )
+            if existing is not None:
+                return Outcome(
+                    (await queries.conversation_read(tx.session, existing.id, user.id), False)
+                )
+            await _require_friends(tx, user, [other_id])
+            now = utcnow()
+            conversation = Conversation(
+                type=ConversationType.direct,
+                direct_key=key,
+                created_by_id=user.id,
+                created_at=now,
+                updated_at=now,
+            )
+            tx.session.add(conversation)
+            await tx.session.flush()
+            tx.session.add_all(
+                [
+                    ConversationMember(conversation_id=conversation.id, user_id=uid)
+                    for uid in (low, high)
+                ]
+            )
+            await tx.session.flush()
+            read = await _emit_conversation_update(
+                tx, conversation.id, "created", [user.id, other_id]
+            )
+            assert read is not None
+    except IntegrityError:
+        # Two first messages at once on PostgreSQL: the unique direct_key let one through.
+        async with ctx.db.read() as session:
+            existing_id = await session.scalar(
+                select(Conversation.id).where(Conversation.direct_key == key)
+            )
+            assert existing_id is not None
+            return Outcome((await queries.conversation_read(session, existing_id, user.id), False))
+    return tx.outcome((read, True))
+
+
+async def create_group(
+    ctx: AppContext, user: User, name: str, member_ids: Sequence[int]
+) -> Outcome[ConversationRead]:
+    """A group of ``user`` and some of their friends."""
+    others = sorted(set(member_ids) - {user.id})
+    if not others:
+        raise ApiError("A group needs at least one other member.", code="empty_group")
+    async with write_transaction(ctx) as tx:
+        await _require_friends(tx, user, others)
+        now = utcnow()
+        conversation = Conversation(
+            type=ConversationType.group,
+            name=name,
+            created_by_id=user.id,
+            created_at=now,
+            updated_at=now,
+        )
+        tx.session.add(conversation)
+        await tx.session.flush()
+        tx.session.add_all(
+            [
+                ConversationMember(conversation_id=conversation.id, user_id=uid)
+                for uid in [user.id, *others]
+            ]
+        )
+        await tx.session.flush()
+        read = await _emit_conversation_update(tx, conversation.id, "created", [user.id, *others])
+        await notification_actions.notify(
+            tx, others, NotificationType.added_to_group, user, conversation_id=conversation.id
+        )
+        assert read is not None
+    return tx.outcome(read)
+
+
+async def add_member(
+    ctx: AppContext, user: User, conversation_id: int, new_id: int
+) -> Outcome[ConversationRead]:
+    """Add a friend of ``user`` to a group ``user`` belongs to."""
+    async with write_transaction(ctx) as tx:
+        conversation, _ = await queries.conversation_for_member(
+            tx.session, conversation_id, user.id
+        )
+        if conversation.type != ConversationType.group:
+            raise ApiError("Members can only be added to groups.", code="not_a_group")
+        existing = await queries.member_ids(tx.session, conversation_id)
+        if new_id in existing:
+            raise Conflict(f"User {new_id} is already a member.", code="already_member")
+        await _require_friends(tx, user, [new_id])
+        tx.session.add(ConversationMember(conversation_id=conversation_id, user_id=new_id))
+        conversation.updated_at = utcnow()
+        await tx.session.flush()
+        read = await _emit_conversation_update(
+            tx,
+            conversation_id,
+            "member_added",
+            [user.id, *(uid for uid in [*existing, new_id] if uid != user.id)],
+        )
+        await notification_actions.notify(
+            tx, [new_id], NotificationType.added_to_group, user, conversation_id=conversation_id
+        )
+        assert read is not None
+    return tx.outcome(read)
+
+
+async def remove_member(
+    ctx: AppContext, user: User, conversation_id: int, member_id: int
+) -> Outcome[None]:
+    """Leave a group (``member_id`` is you), or remove someone from a group you created."""
+    async with write_transaction(ctx) as tx:
+        conversation, _ = await queries.conversation_for_member(
+            tx.session, conversation_id, user.id
+        )
+        if conversation.type != ConversationType.group:
+            raise ApiError(
+                "Nobody can leave or be removed from a direct conversation.", code="not_a_group"
+            )
+        if member_id != user.id and conversation.created_by_id != user.id:
+            raise Forbidden(
+                "Only the group's creator can remove other members.", code="not_creator"
+            )
+        membership = await tx.session.get(ConversationMember, (conversation_id, member_id))
+        if membership is None:
+            raise NotFound(f"User {member_id} is not a member of this conversation.")
+        await tx.session.delete(membership)
+        conversation.updated_at = utcnow()
+        await tx.session.flush()
+        tx.emit(
+            member_id,
+            ConversationUpdateEvent(
+                conversation_id=conversation_id, reason="removed", conversation=None
+            ),
+        )
+        remaining = await queries.member_ids(tx.session, conversation_id)
+        await _emit_conversation_update(tx, conversation_id, "member_removed", remaining)
+    return tx.outcome(None)
+
+
+async def send_message(
+    ctx: AppContext, user: User, conversation_id: int, content: str
+) -> Outcome[MessageRead]:
+    """Store a message: others get `message` + `notification`, all get `conversation_update`."""
+    async with write_transaction(ctx) as tx:
+        conversation, _ = await queries.conversation_for_member(
+            tx.session, conversation_id, user.id
+        )
+        now = utcnow()
+        message = Message(
+            conversation_id=conversation_id, sender_id=user.id, content=content, created_at=now
+        )
+        tx.session.add(message)
+        await tx.session.flush()
+        conversation.last_message_id = message.id
+        conversation.updated_at = now
+        others = sorted(
+            (
+                await tx.session.scalars(
+                    update(ConversationMember)
+                    .where(
+                        ConversationMember.conversation_id == conversation_id,
+                        ConversationMember.user_id != user.id,
+                    )
+                    .values(unread_count=ConversationMember.unread_count + 1)
+                    .returning(ConversationMember.user_id)
+                )
+            ).all()
+        )
+        await tx.session.flush()
+        read = queries.message_read(message, user)
+        tx.emit_to(others, MessageEvent(message=read))
+        await notification_actions.notify(
+            tx,
+            others,
+            NotificationType.message,
+            user,
+            conversation_id=conversation_id,
+            message_id=message.id,
+        )
+        await _emit_conversation_update(tx, conversation_id, "message", [user.id, *others])
+    return tx.outcome(read)
+
+
+async def mark_read(
+    ctx: AppContext, user: User, conversation_id: int, message_id: int | None
+) -> Outcome[ReadResult]:
+    """Mark the conversation read up to ``message_id`` (default: its latest message)."""
+    async with write_transaction(ctx) as tx:
+        conversation, member = await queries.conversation_for_member(
+            tx.session, conversation_id, user.id
+        )
+        target = message_id if message_id is not None else (conversation.last_message_id or 0)
+        if message_id is not None:
+            found = await tx.session.scalar(
+                select(Message.id).where(
+                    Message.id == message_id, Message.conversation_id == conversation_id
+                )
+            )
+            if found is None:
+                raise NotFound(f"Message {message_id} is not in conversation {conversation_id}.")
+        new_last_read = max(member.last_read_message_id, target)
+        unread = await tx.session.scalar(
+            select(func.count())
+            .select_from(Message)
+            .where(
+                Message.conversation_id == conversation_id,
+                Message.id > new_last_read,
+                Message.sender_id != user.id,
+            )
+        )
+        changed = (new_last_read, unread) != (member.last_read_message_id, member.unread_count)
+        member.last_read_message_id = new_last_read
+        member.unread_count = int(unread or 0)
+        await tx.session.flush()
+        await notification_actions.mark_read_where(
+            tx,
+            user.id,
+            and_(
+                Notification.type == NotificationType.message,
+                Notification.conversation_id == conversation_id,
+                Notification.message_id <= new_last_read,
+            ),
+        )
+        if changed:
+            view = await _emit_conversation_update(tx, conversation_id, "read", [user.id])
+        else:
+            view = await queries.conversation_read(tx.session, conversation_id, user.id)
+        assert view is not None
+        count = await notification_queries.unread_count(tx.session, user.id)
+    return tx.outcome(ReadResult(conversation=view, notifications_unread_count=count))

@@ -1,0 +1,59 @@
+"""Conversations, memberships and messages."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import Enum, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tidings.db import Base, UTCDateTime, utcnow
+
+
+class ConversationType(enum.StrEnum):
+    direct = "direct"
+    group = "group"
+
+
+class Conversation(Base):
+    __tablename__ = "conversation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    type: Mapped[ConversationType] = mapped_column(
+        Enum(ConversationType, native_enum=False, length=16)
+    )
+    name: Mapped[str | None] = mapped_column(String(100))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    direct_key: Mapped[str | None] = mapped_column(String(41), unique=True)
+    """``"<low id>:<high id>"`` for a DM: its unique index rules out two DMs for one pair."""
+    last_message_id: Mapped[int | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    """Time of the latest activity; the sidebar orders by it."""
+
+
+class ConversationMember(Base):
+    __tablename__ = "conversation_member"
+
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversation.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_read_message_id: Mapped[int] = mapped_column(default=0, server_default="0")
+    unread_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    """Kept up to date by every send and read, so listing conversations needs no COUNT."""
+
+
+class Message(Base):
+    __tablename__ = "message"
+    __table_args__ = (Index("ix_message_conversation_id_id", "conversation_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversation.id", ondelete="CASCADE"))
+    sender_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    content: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

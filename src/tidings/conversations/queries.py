@@ -1,0 +1,140 @@
+"""Reads for conversations and messages. Every read here is scoped to a member."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tidings.accounts.models import User
+from tidings.accounts.schemas import UserRead
+from tidings.conversations.models import Conversation, ConversationMember, Message
+from tidings.conversations.schemas import ConversationRead, MessagePage, MessageRead
+from tidings.errors import NotFound
+
+
+async def conversation_for_member(
+    session: AsyncSession, conversation_id: int, user_id: int
+) -> tuple[Conversation, ConversationMember]:
+    """The conversation and the user's membership; 404 for non-members as for unknown ids."""
+    row = (
+        await session.execute(
+            select(Conversation, ConversationMember)
+            .join(ConversationMember, ConversationMember.conversation_id == Conversation.id)
+            .where(Conversation.id == conversation_id, ConversationMember.user_id == user_id)
+        )
+    ).first()
+    if row is None:
+        raise NotFound(f"Conversation {conversation_id} not found.")
+    return row.tuple()
+
+
+async def member_ids(session: AsyncSession, conversation_id: int) -> list[int]:
+    rows = await session.scalars(
+        select(ConversationMember.user_id)
+        .where(ConversationMember.conversation_id == conversation_id)
+        .order_by(ConversationMember.user_id)
+    )
+    return list(rows.all())
+
+
+async def members_of(
+    session: AsyncSession, conversation_ids: Sequence[int]
+) -> dict[int, list[UserRead]]:
+    members: dict[int, list[UserRead]] = defaultdict(list)
+    if not conversation_ids:
+        return members
+    rows = await session.execute(
+        select(ConversationMember.conversation_id, User)
+        .join(User, User.id == ConversationMember.user_id)
+        .where(ConversationMember.conversation_id.in_(conversation_ids))
+        .order_by(ConversationMember.conversation_id, User.username)
+    )
+    for conversation_id, user in rows.tuples():
+        members[conversation_id].append(UserRead.model_validate(user))
+    return members
+
+
+async def messages_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, MessageRead]:
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(Message, User).join(User, User.id == Message.sender_id).where(Message.id.in_(ids))
+    )
+    return {m.id: message_read(m, u) for m, u in rows.tuples()}
+
+
+def message_read(message: Message, sender: User) -> MessageRead:
+    return MessageRead(
+        id=message.id,
+        conversation_id=message.conversation_id,
+        sender=UserRead.model_validate(sender),
+        content=message.content,
+        created_at=message.created_at,
+    )
+
+
+async def conversation_reads(
+    session: AsyncSession, pairs: Sequence[tuple[Conversation, ConversationMember]]
+) -> list[ConversationRead]:
+    """Sidebar entries for (conversation, the viewer's membership) pairs, in the given order."""
+    ids = [c.id for c, _ in pairs]
+    members = await members_of(session, ids)
+    last = await messages_by_ids(
+        session, [c.last_message_id for c, _ in pairs if c.last_message_id]
+    )
+    return [
+        ConversationRead(
+            id=c.id,
+            type=c.type,
+            name=c.name,
+            created_by_id=c.created_by_id,
+            members=members[c.id],
+            last_message=last.get(c.last_message_id) if c.last_message_id else None,
+            unread_count=m.unread_count,
+            last_read_message_id=m.last_read_message_id,
+            updated_at=c.updated_at,
+        )
+        for c, m in pairs
+    ]
+
+
+async def conversation_read(
+    session: AsyncSession, conversation_id: int, user_id: int
+) -> ConversationRead:
+    pair = await conversation_for_member(session, conversation_id, user_id)
+    [read] = await conversation_reads(session, [pair])
+    return read
+
+
+async def list_for_user(session: AsyncSession, user_id: int) -> list[ConversationRead]:
+    """The user's conversations, most recent activity first."""
+    rows = await session.execute(
+        select(Conversation, ConversationMember)
+        .join(ConversationMember, ConversationMember.conversation_id == Conversation.id)
+        .where(ConversationMember.user_id == user_id)
+        .order_by(Conversation.updated_at.desc(), Conversation.id.desc())
+    )
+    return await conversation_reads(session, [row.tuple() for row in rows])
+
+
+async def message_page(
+    session: AsyncSession, conversation_id: int, *, before: int | None, limit: int
+) -> MessagePage:
+    """Up to ``limit`` messages older than ``before`` (newest if None), oldest first."""
+    query = (
+        select(Message, User)
+        .join(User, User.id == Message.sender_id)
+        .where(Message.conversation_id == conversation_id)
+    )
+    if before is not None:
+        query = query.where(Message.id < before)
+    rows = (
+        (await session.execute(query.order_by(Message.id.desc()).limit(limit + 1))).tuples().all()
+    )
+    has_more = len(rows) > limit
+    page = [message_read(m, u) for m, u in rows[:limit]]
+    page.reverse()
+    return MessagePage(messages=page, has_more=has_more)

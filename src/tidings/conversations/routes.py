@@ -1,0 +1,135 @@
+"""HTTP routes for conversations and messages."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Path, Query, Response, status
+
+from tidings.accounts.deps import CurrentUser
+from tidings.conversations import actions, queries
+from tidings.conversations.schemas import (
+    ConversationCreate,
+    ConversationList,
+    ConversationRead,
+    DirectConversationCreate,
+    MemberAdd,
+    MessageCreate,
+    MessageEnvelope,
+    MessagePage,
+    ReadMark,
+    ReadResult,
+)
+from tidings.deps import ContextDep
+from tidings.openapi import SIGNED_IN, errors
+from tidings.realtime import log
+
+router = APIRouter(tags=["conversations"])
+Id = Annotated[int, Path(ge=1, le=2**53)]
+
+
+@router.post(
+    "/api/conversations",
+    status_code=status.HTTP_201_CREATED,
+    responses={200: {"model": ConversationRead, "description": "The existing direct conversation"}}
+    | SIGNED_IN
+    | errors(400, 404),
+)
+async def create_conversation(
+    data: Annotated[ConversationCreate, Body()],
+    user: CurrentUser,
+    ctx: ContextDep,
+    response: Response,
+) -> ConversationRead:
+    """Open the DM with a friend (200 if it exists), or create a group of you and friends."""
+    if isinstance(data, DirectConversationCreate):
+        conversation, created = (await actions.open_direct(ctx, user, data.user_id)).value
+        if not created:
+            response.status_code = status.HTTP_200_OK
+        return conversation
+    return (await actions.create_group(ctx, user, data.name, data.member_ids)).value
+
+
+@router.get("/api/conversations", responses=SIGNED_IN)
+async def list_conversations(user: CurrentUser, ctx: ContextDep) -> ConversationList:
+    """Your conversations, most recent activity first, with the stream position they reflect."""
+    async with ctx.db.read() as session:
+        last_event_id = await log.current_seq(session, user.id)
+        conversations = await queries.list_for_user(session, user.id)
+    return ConversationList(conversations=conversations, last_event_id=str(last_event_id))
+
+
+@router.get("/api/conversations/{conversation_id}", responses=SIGNED_IN | errors(404))
+async def get_conversation(
+    conversation_id: Id, user: CurrentUser, ctx: ContextDep
+) -> ConversationRead:
+    """One conversation you are a member of."""
+    async with ctx.db.read() as session:
+        return await queries.conversation_read(session, conversation_id, user.id)
+
+
+@router.post(
+    "/api/conversations/{conversation_id}/members",
+    status_code=status.HTTP_201_CREATED,
+    responses=SIGNED_IN | errors(400, 404, 409),
+)
+async def add_member(
+    conversation_id: Id, data: MemberAdd, user: CurrentUser, ctx: ContextDep
+) -> ConversationRead:
+    """Add a friend to a group you belong to."""
+    return (await actions.add_member(ctx, user, conversation_id, data.user_id)).value
+
+
+@router.delete(
+    "/api/conversations/{conversation_id}/members/{user_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=SIGNED_IN | errors(400, 404),
+)
+async def remove_member(
+    conversation_id: Id, user_id: Id, user: CurrentUser, ctx: ContextDep
+) -> Response:
+    """Leave a group (your own id), or remove a member from a group you created."""
+    await actions.remove_member(ctx, user, conversation_id, user_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/api/conversations/{conversation_id}/messages", responses=SIGNED_IN | errors(404))
+async def list_messages(
+    conversation_id: Id,
+    user: CurrentUser,
+    ctx: ContextDep,
+    before: Annotated[
+        int | None, Query(ge=1, le=2**53, description="Only messages older than this id")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+) -> MessagePage:
+    """A page of messages, oldest first; pass the first id as ``before`` for the previous page."""
+    async with ctx.db.read() as session:
+        await queries.conversation_for_member(session, conversation_id, user.id)
+        return await queries.message_page(session, conversation_id, before=before, limit=limit)
+
+
+@router.post(
+    "/api/conversations/{conversation_id}/messages",
+    status_code=status.HTTP_201_CREATED,
+    responses=SIGNED_IN | errors(404),
+)
+async def send_message(
+    conversation_id: Id, data: MessageCreate, user: CurrentUser, ctx: ContextDep
+) -> MessageEnvelope:
+    """Send a message to a conversation you belong to."""
+    return MessageEnvelope(
+        message=(await actions.send_message(ctx, user, conversation_id, data.content)).value
+    )
+
+
+@router.post("/api/conversations/{conversation_id}/read", responses=SIGNED_IN | errors(404))
+async def mark_read(
+    conversation_id: Id,
+    user: CurrentUser,
+    ctx: ContextDep,
+    data: Annotated[ReadMark | None, Body()] = None,
+) -> ReadResult:
+    """Mark read up to ``message_id`` (default: everything); its notifications become read too."""
+    message_id = data.message_id if data is not None else None
+    return (await actions.mark_read(ctx, user, conversation_id, message_id)).value

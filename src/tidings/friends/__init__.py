@@ -1,0 +1,1 @@
+"""Friends: requests between users and the friendships they create."""

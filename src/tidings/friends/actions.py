@@ -1,0 +1,172 @@
+"""Writes for friends: request, accept, decline, cancel, unfriend."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, select
+
+from tidings.accounts import queries as account_queries
+from tidings.accounts.models import User
+from tidings.accounts.schemas import UserRead
+from tidings.context import AppContext
+from tidings.db import utcnow
+from tidings.errors import ApiError, Conflict, NotFound
+from tidings.friends import queries
+from tidings.friends.models import FriendRequest, FriendRequestStatus, Friendship
+from tidings.friends.schemas import FriendRequestRead
+from tidings.notifications import actions as notification_actions
+from tidings.notifications.models import NotificationType
+from tidings.realtime.events import FriendRequestEvent, FriendUpdateEvent
+from tidings.realtime.transaction import Outcome, Transaction, write_transaction
+
+
+async def send_request(
+    ctx: AppContext, user: User, username: str
+) -> Outcome[tuple[FriendRequestRead, bool]]:
+    """Ask ``username`` to be friends; if they already asked you, this accepts their request.
+
+    The value is the request and whether it was newly created (False: it was accepted).
+    """
+    async with write_transaction(ctx) as tx:
+        target = await account_queries.user_by_username(tx.session, username)
+        if target is None:
+            raise NotFound(f"No user named {username.strip().lower()!r}.", code="unknown_user")
+        if target.id == user.id:
+            raise ApiError("You cannot send a friend request to yourself.", code="self_request")
+        if await queries.are_friends(tx.session, user.id, target.id):
+            raise Conflict(
+                f"You are already friends with {target.username}.", code="already_friends"
+            )
+        if await queries.pending_request(tx.session, user.id, target.id) is not None:
+            raise Conflict(
+                f"You already asked {target.username}; wait for an answer.", code="request_pending"
+            )
+        theirs = await queries.pending_request(tx.session, target.id, user.id)
+        if theirs is not None:
+            await _accept(tx, theirs, requester=target, addressee=user)
+            [read] = await queries.to_read(tx.session, [theirs])
+            return_value = (read, False)
+        else:
+            request = FriendRequest(
+                requester_id=user.id, addressee_id=target.id, created_at=utcnow()
+            )
+            tx.session.add(request)
+            await tx.session.flush()
+            [read] = await queries.to_read(tx.session, [request])
+            tx.emit(target.id, FriendRequestEvent(request=read))
+            await notification_actions.notify(
+                tx, [target.id], NotificationType.friend_request, user, friend_request_id=request.id
+            )
+            return_value = (read, True)
+    return tx.outcome(return_value)
+
+
+async def _accept(
+    tx: Transaction, request: FriendRequest, *, requester: User, addressee: User
+) -> None:
+    request.status = FriendRequestStatus.accepted
+    request.responded_at = utcnow()
+    tx.session.add_all(
+        [
+            Friendship(user_id=requester.id, friend_id=addressee.id),
+            Friendship(user_id=addressee.id, friend_id=requester.id),
+        ]
+    )
+    await tx.session.flush()
+    tx.emit(
+        requester.id,
+        FriendUpdateEvent(
+            friend=UserRead.model_validate(addressee), status="added", request_id=request.id
+        ),
+    )
+    tx.emit(
+        addressee.id,
+        FriendUpdateEvent(
+            friend=UserRead.model_validate(requester), status="added", request_id=request.id
+        ),
+    )
+    await notification_actions.notify(
+        tx,
+        [requester.id],
+        NotificationType.friend_accepted,
+        addressee,
+        friend_request_id=request.id,
+    )
+
+
+async def _request_for(
+    tx: Transaction, request_id: int, user: User, *, as_addressee: bool
+) -> FriendRequest:
+    party = FriendRequest.addressee_id if as_addressee else FriendRequest.requester_id
+    request = await tx.session.scalar(
+        select(FriendRequest).where(FriendRequest.id == request_id, party == user.id)
+    )
+    if request is None:
+        kind = "incoming" if as_addressee else "outgoing"
+        raise NotFound(f"No {kind} friend request {request_id}.")
+    if request.status != FriendRequestStatus.pending:
+        raise Conflict(
+            f"This friend request is already {request.status.value}.", code="request_closed"
+        )
+    return request
+
+
+async def accept_request(
+    ctx: AppContext, user: User, request_id: int
+) -> Outcome[FriendRequestRead]:
+    """Accept a request addressed to ``user``: both become friends."""
+    async with write_transaction(ctx) as tx:
+        request = await _request_for(tx, request_id, user, as_addressee=True)
+        requester = await tx.session.get(User, request.requester_id)
+        assert requester is not None
+        await _accept(tx, request, requester=requester, addressee=user)
+        [read] = await queries.to_read(tx.session, [request])
+    return tx.outcome(read)
+
+
+async def decline_request(
+    ctx: AppContext, user: User, request_id: int
+) -> Outcome[FriendRequestRead]:
+    """Decline a request addressed to ``user``. The requester is not told (as elsewhere)."""
+    async with write_transaction(ctx) as tx:
+        request = await _request_for(tx, request_id, user, as_addressee=True)
+        request.status = FriendRequestStatus.declined
+        request.responded_at = utcnow()
+        await tx.session.flush()
+        [read] = await queries.to_read(tx.session, [request])
+        tx.emit(user.id, FriendRequestEvent(request=read))
+    return tx.outcome(read)
+
+
+async def cancel_request(
+    ctx: AppContext, user: User, request_id: int
+) -> Outcome[FriendRequestRead]:
+    """Withdraw a request ``user`` sent; it disappears from the addressee's list too."""
+    async with write_transaction(ctx) as tx:
+        request = await _request_for(tx, request_id, user, as_addressee=False)
+        request.status = FriendRequestStatus.cancelled
+        request.responded_at = utcnow()
+        await tx.session.flush()
+        [read] = await queries.to_read(tx.session, [request])
+        tx.emit_to([user.id, request.addressee_id], FriendRequestEvent(request=read))
+    return tx.outcome(read)
+
+
+async def remove_friend(ctx: AppContext, user: User, friend_id: int) -> Outcome[None]:
+    """End a friendship, for both sides. Existing conversations stay."""
+    async with write_transaction(ctx) as tx:
+        friend = await tx.session.get(User, friend_id)
+        if friend is None or not await queries.are_friends(tx.session, user.id, friend_id):
+            raise NotFound(f"User {friend_id} is not your friend.")
+        await tx.session.execute(
+            delete(Friendship).where(
+                ((Friendship.user_id == user.id) & (Friendship.friend_id == friend_id))
+                | ((Friendship.user_id == friend_id) & (Friendship.friend_id == user.id))
+            )
+        )
+        tx.emit(
+            user.id, FriendUpdateEvent(friend=UserRead.model_validate(friend), status="removed")
+        )
+        tx.emit(
+            friend_id, FriendUpdateEvent(friend=UserRead.model_validate(user), status="removed")
+        )
+    return tx.outcome(None)

@@ -1,0 +1,21 @@
+"""Imports every table so that ``Base.metadata`` is complete (Alembic, tests)."""
+
+from tidings.accounts.models import AuthSession, User
+from tidings.conversations.models import Conversation, ConversationMember, Message
+from tidings.db import Base
+from tidings.friends.models import FriendRequest, Friendship
+from tidings.notifications.models import Notification
+from tidings.realtime.models import EventRecord
+
+__all__ = [
+    "AuthSession",
+    "Base",
+    "Conversation",
+    "ConversationMember",
+    "EventRecord",
+    "FriendRequest",
+    "Friendship",
+    "Message",
+    "Notification",
+    "User",
+]

@@ -1,0 +1,1 @@
+"""Notifications: what the bell shows."""

@@ -1,0 +1,123 @@
+"""Writes for notifications: creating them (inside other actions) and marking them read."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import insert, select, update
+
+from tidings.accounts.models import User
+from tidings.accounts.schemas import UserRead
+from tidings.context import AppContext
+from tidings.db import utcnow
+from tidings.errors import NotFound
+from tidings.notifications import queries
+from tidings.notifications.models import Notification, NotificationType
+from tidings.notifications.schemas import NotificationEnvelope, NotificationRead, UnreadCount
+from tidings.realtime.events import NotificationEvent, NotificationReadEvent
+from tidings.realtime.transaction import Outcome, Transaction, write_transaction
+
+
+async def notify(
+    tx: Transaction,
+    user_ids: Sequence[int],
+    type_: NotificationType,
+    actor: User,
+    *,
+    conversation_id: int | None = None,
+    message_id: int | None = None,
+    friend_request_id: int | None = None,
+) -> None:
+    """Create one notification per user and emit each with its addressee's new unread count."""
+    if not user_ids:
+        return
+    rows = [
+        {
+            "user_id": uid,
+            "type": type_,
+            "actor_id": actor.id,
+            "conversation_id": conversation_id,
+            "message_id": message_id,
+            "friend_request_id": friend_request_id,
+            "read": False,
+            "created_at": utcnow(),
+        }
+        for uid in user_ids
+    ]
+    created = (
+        (
+            await tx.session.execute(
+                insert(Notification).returning(
+                    Notification.id, Notification.user_id, Notification.created_at
+                ),
+                rows,
+            )
+        )
+        .tuples()
+        .all()
+    )
+    counts = await queries.unread_counts(tx.session, list(user_ids))
+    actor_read = UserRead.model_validate(actor)
+    for notification_id, user_id, created_at in created:
+        tx.emit(
+            user_id,
+            NotificationEvent(
+                notification=NotificationRead(
+                    id=notification_id,
+                    type=type_,
+                    actor=actor_read,
+                    conversation_id=conversation_id,
+                    message_id=message_id,
+                    friend_request_id=friend_request_id,
+                    read=False,
+                    created_at=created_at,
+                ),
+                unread_count=counts[user_id],
+            ),
+        )
+
+
+async def mark_read_where(
+    tx: Transaction, user_id: int, *conditions: object, everything: bool = False
+) -> None:
+    """Mark the user's unread notifications matching ``conditions`` read, and tell their tabs.
+
+    With ``everything`` the event says "all" (``notification_ids: null``) instead of listing ids.
+    """
+    ids = (
+        await tx.session.scalars(
+            update(Notification)
+            .where(Notification.user_id == user_id, Notification.read.is_(False), *conditions)  # type: ignore[arg-type]
+            .values(read=True)
+            .returning(Notification.id)
+        )
+    ).all()
+    if ids:
+        count = await queries.unread_count(tx.session, user_id)
+        listed = None if everything else sorted(ids)
+        tx.emit(user_id, NotificationReadEvent(notification_ids=listed, unread_count=count))
+
+
+async def mark_read(
+    ctx: AppContext, user: User, notification_id: int
+) -> Outcome[NotificationEnvelope]:
+    """Mark one of the user's notifications read (a no-op if it already is)."""
+    async with write_transaction(ctx) as tx:
+        notification = await tx.session.scalar(
+            select(Notification).where(
+                Notification.id == notification_id, Notification.user_id == user.id
+            )
+        )
+        if notification is None:
+            raise NotFound(f"Notification {notification_id} not found.")
+        await mark_read_where(tx, user.id, Notification.id == notification_id)
+        await tx.session.refresh(notification)
+        [read] = await queries.to_read(tx.session, [notification])
+        count = await queries.unread_count(tx.session, user.id)
+    return tx.outcome(NotificationEnvelope(notification=read, unread_count=count))
+
+
+async def mark_all_read(ctx: AppContext, user: User) -> Outcome[UnreadCount]:
+    async with write_transaction(ctx) as tx:
+        await mark_read_where(tx, user.id, everything=True)
+    return tx.outcome(UnreadCount(unread_count=0))

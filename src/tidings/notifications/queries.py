@@ -1,0 +1,66 @@
+"""Reads for notifications."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tidings.accounts import queries as account_queries
+from tidings.accounts.schemas import UserRead
+from tidings.notifications.models import Notification
+from tidings.notifications.schemas import NotificationRead
+
+
+async def unread_count(session: AsyncSession, user_id: int) -> int:
+    count = await session.scalar(
+        select(func.count())
+        .select_from(Notification)
+        .where(Notification.user_id == user_id, Notification.read.is_(False))
+    )
+    return int(count or 0)
+
+
+async def unread_counts(session: AsyncSession, user_ids: Sequence[int]) -> dict[int, int]:
+    counts = dict.fromkeys(user_ids, 0)
+    for start in range(0, len(user_ids), 5000):
+        rows = await session.execute(
+            select(Notification.user_id, func.count())
+            .where(
+                Notification.user_id.in_(user_ids[start : start + 5000]),
+                Notification.read.is_(False),
+            )
+            .group_by(Notification.user_id)
+        )
+        counts.update({uid: int(n) for uid, n in rows.tuples()})
+    return counts
+
+
+async def to_read(
+    session: AsyncSession, notifications: Sequence[Notification]
+) -> list[NotificationRead]:
+    actors = await account_queries.users_by_ids(session, [n.actor_id for n in notifications])
+    return [
+        NotificationRead(
+            id=n.id,
+            type=n.type,
+            actor=UserRead.model_validate(actors[n.actor_id]),
+            conversation_id=n.conversation_id,
+            message_id=n.message_id,
+            friend_request_id=n.friend_request_id,
+            read=n.read,
+            created_at=n.created_at,
+        )
+        for n in notifications
+    ]
+
+
+async def list_notifications(
+    session: AsyncSession, user_id: int, *, unread_only: bool, limit: int
+) -> list[NotificationRead]:
+    query = select(Notification).where(Notification.user_id == user_id)
+    if unread_only:
+        query = query.where(Notification.read.is_(False))
+    rows = await session.scalars(query.order_by(Notification.id.desc()).limit(limit))
+    return await to_read(session, rows.all())

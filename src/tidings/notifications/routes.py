@@ -1,0 +1,49 @@
+"""HTTP routes for notifications."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from tidings.accounts.deps import CurrentUser
+from tidings.deps import ContextDep
+from tidings.notifications import actions, queries
+from tidings.notifications.schemas import NotificationEnvelope, NotificationList, UnreadCount
+from tidings.openapi import SIGNED_IN, errors
+from tidings.realtime import log
+
+router = APIRouter(tags=["notifications"])
+
+
+@router.get("/api/notifications", responses=SIGNED_IN)
+async def list_notifications(
+    user: CurrentUser,
+    ctx: ContextDep,
+    unread_only: bool = False,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+) -> NotificationList:
+    """Your notifications, newest first, with your unread count."""
+    async with ctx.db.read() as session:
+        last_event_id = await log.current_seq(session, user.id)
+        notifications = await queries.list_notifications(
+            session, user.id, unread_only=unread_only, limit=limit
+        )
+        count = await queries.unread_count(session, user.id)
+    return NotificationList(
+        notifications=notifications, unread_count=count, last_event_id=str(last_event_id)
+    )
+
+
+@router.post("/api/notifications/read-all", responses=SIGNED_IN)
+async def mark_all_read(user: CurrentUser, ctx: ContextDep) -> UnreadCount:
+    """Mark all your notifications read."""
+    return (await actions.mark_all_read(ctx, user)).value
+
+
+@router.post("/api/notifications/{notification_id}", responses=SIGNED_IN | errors(404))
+async def mark_read(
+    notification_id: Annotated[int, Path(ge=1, le=2**53)], user: CurrentUser, ctx: ContextDep
+) -> NotificationEnvelope:
+    """Mark one notification read."""
+    return (await actions.mark_read(ctx, user, notification_id)).value

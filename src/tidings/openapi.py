@@ -1,0 +1,24 @@
+"""Documented error responses, so /openapi.json lists every status a route can answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tidings.schemas import ErrorBody
+
+
+def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    descriptions = {
+        400: "Bad request",
+        401: "Not signed in",
+        403: "Refused (cross-site request)",
+        404: "Not found, or not visible to you",
+        409: "Conflicts with the current state",
+        422: "Invalid input",
+        429: "Too many attempts",
+    }
+    return {code: {"model": ErrorBody, "description": descriptions[code]} for code in codes}
+
+
+SIGNED_IN = errors(401, 403, 422)
+"""Every route that needs a session: no session, cross-site, or malformed input."""

@@ -1,0 +1,1 @@
+"""Broker backends for the hub, one module each, imported only when chosen."""
