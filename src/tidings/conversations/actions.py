@@ -42,16 +42,12 @@ async def _emit_conversation_update(
     if not user_ids:
         return None
     rows = (
-        (
-            await tx.session.execute(
-                select(Conversation, ConversationMember)
-                .join(ConversationMember, ConversationMember.conversation_id == Conversation.id)
-                .where(Conversation.id == conversation_id, ConversationMember.user_id.in_(user_ids))
-            )
+        await tx.session.execute(
+            select(Conversation, ConversationMember)
+            .join(ConversationMember, ConversationMember.conversation_id == Conversation.id)
+            .where(Conversation.id == conversation_id, ConversationMember.user_id.in_(user_ids))
         )
-        .tuples()
-        .all()
-    )
+    ).all()
     by_user = {m.user_id: (c, m) for c, m in rows}
     [shared] = await queries.conversation_reads(tx.session, [rows[0]])
     for user_id in user_ids:

@@ -28,7 +28,8 @@ async def conversation_for_member(
     ).first()
     if row is None:
         raise NotFound(f"Conversation {conversation_id} not found.")
-    return row.tuple()
+    conversation, member = row
+    return conversation, member
 
 
 async def member_ids(session: AsyncSession, conversation_id: int) -> list[int]:
@@ -52,7 +53,7 @@ async def members_of(
         .where(ConversationMember.conversation_id.in_(conversation_ids))
         .order_by(ConversationMember.conversation_id, User.username)
     )
-    for conversation_id, user in rows.tuples():
+    for conversation_id, user in rows:
         members[conversation_id].append(UserRead.model_validate(user))
     return members
 
@@ -63,7 +64,7 @@ async def messages_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int
     rows = await session.execute(
         select(Message, User).join(User, User.id == Message.sender_id).where(Message.id.in_(ids))
     )
-    return {m.id: message_read(m, u) for m, u in rows.tuples()}
+    return {m.id: message_read(m, u) for m, u in rows}
 
 
 def message_read(message: Message, sender: User) -> MessageRead:
@@ -117,7 +118,7 @@ async def list_for_user(session: AsyncSession, user_id: int) -> list[Conversatio
         .where(ConversationMember.user_id == user_id)
         .order_by(Conversation.updated_at.desc(), Conversation.id.desc())
     )
-    return await conversation_reads(session, [row.tuple() for row in rows])
+    return await conversation_reads(session, [(c, m) for c, m in rows])
 
 
 async def message_page(
@@ -131,9 +132,7 @@ async def message_page(
     )
     if before is not None:
         query = query.where(Message.id < before)
-    rows = (
-        (await session.execute(query.order_by(Message.id.desc()).limit(limit + 1))).tuples().all()
-    )
+    rows = (await session.execute(query.order_by(Message.id.desc()).limit(limit + 1))).all()
     has_more = len(rows) > limit
     page = [message_read(m, u) for m, u in rows[:limit]]
     page.reverse()

@@ -45,17 +45,13 @@ async def notify(
         for uid in user_ids
     ]
     created = (
-        (
-            await tx.session.execute(
-                insert(Notification).returning(
-                    Notification.id, Notification.user_id, Notification.created_at
-                ),
-                rows,
-            )
+        await tx.session.execute(
+            insert(Notification).returning(
+                Notification.id, Notification.user_id, Notification.created_at
+            ),
+            rows,
         )
-        .tuples()
-        .all()
-    )
+    ).all()
     counts = await queries.unread_counts(tx.session, list(user_ids))
     actor_read = UserRead.model_validate(actor)
     for notification_id, user_id, created_at in created:

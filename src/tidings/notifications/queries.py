@@ -33,7 +33,7 @@ async def unread_counts(session: AsyncSession, user_ids: Sequence[int]) -> dict[
             )
             .group_by(Notification.user_id)
         )
-        counts.update({uid: int(n) for uid, n in rows.tuples()})
+        counts.update({uid: int(n) for uid, n in rows})
     return counts
 
 

@@ -58,7 +58,7 @@ async def record_events(
                 .values(event_seq=User.event_seq + count)
                 .returning(User.id, User.event_seq)
             )
-            last_seq.update({uid: seq for uid, seq in rows.tuples()})
+            last_seq.update({uid: seq for uid, seq in rows})
 
     next_seq = {uid: last_seq[uid] - per_user[uid] + 1 for uid in per_user}
     encoded: dict[int, str] = {}
@@ -97,7 +97,7 @@ async def replay_events_after(
         EventRecord.seq > after_seq,
         EventRecord.seq <= up_to_seq,
     )
-    rows = (await session.execute(query.order_by(EventRecord.seq))).tuples().all()
+    rows = (await session.execute(query.order_by(EventRecord.seq))).all()
     events = [StoredEvent(user_id, seq, type_, data) for seq, type_, data in rows]
     expected = after_seq + 1
     for event in events:

@@ -1,0 +1,39 @@
+"""Fixtures: a real server on a real port with a fresh SQLite file, and signed-in users."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import pytest
+
+from tests.support.api import ApiUser
+from tests.support.server import LiveServer
+from tests.support.settings import test_settings
+
+
+@pytest.fixture
+async def server(tmp_path: Path) -> AsyncIterator[LiveServer]:
+    """A running server (in-memory hub, SQLite file in tmp_path)."""
+    live = LiveServer(test_settings(tmp_path))
+    await live.start()
+    yield live
+    await live.stop()
+
+
+MakeUser = Callable[..., Awaitable[ApiUser]]
+
+
+@pytest.fixture
+async def make_user(server: LiveServer) -> AsyncIterator[MakeUser]:
+    """Register users on ``server``: ``alice = await make_user("alice")``."""
+    users: list[ApiUser] = []
+
+    async def make(username: str, display_name: str | None = None) -> ApiUser:
+        user = await ApiUser(server.url, username).register(display_name)
+        users.append(user)
+        return user
+
+    yield make
+    for user in users:
+        await user.aclose()
