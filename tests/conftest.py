@@ -9,13 +9,16 @@ import pytest
 
 from tests.support.api import ApiUser
 from tests.support.server import LiveServer
-from tests.support.settings import test_settings
+from tests.support.settings import reset_postgres, make_settings
 
 
 @pytest.fixture
 async def server(tmp_path: Path) -> AsyncIterator[LiveServer]:
     """A running server (in-memory hub, SQLite file in tmp_path)."""
-    live = LiveServer(test_settings(tmp_path))
+    settings = make_settings(tmp_path)
+    if settings.database_url.startswith("postgresql"):
+        await reset_postgres(settings.database_url)
+    live = LiveServer(settings)
     await live.start()
     yield live
     await live.stop()

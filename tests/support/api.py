@@ -42,7 +42,9 @@ class ApiUser:
     async def ok(self, method: str, path: str, json: Any = None, status: int = 200) -> Any:
         """Make a request that must answer ``status``; return its JSON (None when empty)."""
         response = await self.client.request(method, path, json=json)
-        assert response.status_code == status, f"{method} {path}: {response.status_code} {response.text}"
+        assert response.status_code == status, (
+            f"{method} {path}: {response.status_code} {response.text}"
+        )
         return response.json() if response.content else None
 
     async def befriend(self, other: ApiUser) -> None:

@@ -19,13 +19,39 @@ def redis_url() -> str | None:
     return os.environ.get("TIDINGS_TEST_REDIS_URL")
 
 
-def test_settings(tmp_path: Path, **overrides: Any) -> Settings:
+def backend() -> str:
+    """Which configuration the suite runs in: ``sqlite-memory`` (default) or ``postgres-redis``."""
+    return os.environ.get("TIDINGS_TEST_BACKEND", "sqlite-memory")
+
+
+def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
+    """Settings for one test's server, in the configuration this run is for.
+
+    On PostgreSQL the database must have been reset by the caller (see ``reset_postgres``).
+    """
+    if backend() == "postgres-redis":
+        database_url, broker_url = postgres_url(), redis_url()
+        assert database_url and broker_url, "postgres-redis needs both test service URLs"
+    else:
+        database_url, broker_url = f"sqlite+aiosqlite:///{tmp_path / 'tidings.db'}", None
     values: dict[str, Any] = {
-        "database_url": f"sqlite+aiosqlite:///{tmp_path / 'tidings.db'}",
-        "redis_url": None,
+        "database_url": database_url,
+        "redis_url": broker_url,
         "heartbeat_seconds": 30.0,
         "log_level": "warning",
         **FAST_HASHING,
     }
     values.update(overrides)
     return Settings(**values)
+
+
+async def reset_postgres(url: str) -> None:
+    """Empty the test database: drop and recreate its public schema."""
+    import asyncpg
+
+    dsn = url.replace("postgresql+asyncpg://", "postgresql://")
+    connection = await asyncpg.connect(dsn)
+    try:
+        await connection.execute("DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public")
+    finally:
+        await connection.close()
