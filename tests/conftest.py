@@ -9,7 +9,7 @@ import pytest
 
 from tests.support.api import ApiUser
 from tests.support.server import LiveServer
-from tests.support.settings import reset_postgres, make_settings
+from tests.support.settings import make_settings, reset_postgres
 
 
 @pytest.fixture

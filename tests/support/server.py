@@ -87,20 +87,22 @@ class ServerProcess:
         self.port = port or free_port()
         self.env = {**os.environ, **env, "PORT": str(self.port), "HOST": "127.0.0.1"}
         self.log = log
-        self.process: subprocess.Popen[bytes] | None = None
+        self.process: asyncio.subprocess.Process | None = None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    async def start(self, timeout: float = 30) -> None:
-        out: Any = open(self.log, "ab") if self.log else subprocess.DEVNULL  # noqa: SIM115
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "tidings.cli", "serve"], env=self.env, stdout=out, stderr=out
+    async def start(self, startup_timeout: float = 30) -> None:
+        out: Any = subprocess.DEVNULL
+        if self.log is not None:
+            out = await asyncio.to_thread(open, self.log, "ab")
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "tidings.cli", "serve", env=self.env, stdout=out, stderr=out
         )
-        async with asyncio.timeout(timeout), httpx.AsyncClient() as client:
-            while True:
-                if self.process.poll() is not None:
+        async with asyncio.timeout(startup_timeout), httpx.AsyncClient() as client:
+            while True:  # readiness probe: nothing to await but the port answering
+                if self.process.returncode is not None:
                     raise RuntimeError(f"server exited with {self.process.returncode}")
                 with contextlib.suppress(httpx.TransportError):
                     if (await client.get(f"{self.url}/api/health")).status_code == 200:
@@ -108,17 +110,15 @@ class ServerProcess:
                 await asyncio.sleep(0.05)
 
     def terminate(self) -> None:
-        if self.process is not None and self.process.poll() is None:
+        if self.process is not None and self.process.returncode is None:
             self.process.send_signal(signal.SIGTERM)
 
-    def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
+    async def kill(self) -> None:
+        if self.process is not None and self.process.returncode is None:
             self.process.kill()
-            self.process.wait()
+            await self.process.wait()
 
-    async def wait(self, timeout: float = 30) -> int:
+    async def wait(self, exit_timeout: float = 30) -> int:
         assert self.process is not None
-        async with asyncio.timeout(timeout):
-            while self.process.poll() is None:
-                await asyncio.sleep(0.05)
-        return self.process.returncode
+        async with asyncio.timeout(exit_timeout):
+            return await self.process.wait()
