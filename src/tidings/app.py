@@ -54,7 +54,7 @@ async def build_context(settings: Settings, metrics: Metrics | None = None) -> A
     if settings.auto_migrate:
         await upgrade_to_head(db.write_engine)
     hub = Hub(
-        broker_from_url(settings.redis_url),
+        broker_from_url(settings.redis_url, prefix=settings.redis_prefix),
         metrics=metrics,
         buffer_limit=settings.stream_buffer_events,
         heartbeat_seconds=settings.heartbeat_seconds,

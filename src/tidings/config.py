@@ -22,6 +22,8 @@ class Settings(BaseSettings):
 
     redis_url: str | None = None
     """When set, events travel between server processes through Redis pub/sub."""
+    redis_prefix: str = "tidings"
+    """Namespace of the Redis channels, so several deployments can share one Redis."""
 
     host: str = "127.0.0.1"
     port: int = 8000

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,7 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "database_url": database_url,
         "redis_url": broker_url,
+        "redis_prefix": f"test-{uuid.uuid4().hex[:10]}",
         "heartbeat_seconds": 30.0,
         "log_level": "warning",
         **FAST_HASHING,

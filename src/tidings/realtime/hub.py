@@ -236,7 +236,7 @@ class Hub:
                     subscriber.offer(HEARTBEAT)
 
 
-def broker_from_url(url: str | None) -> Broker:
+def broker_from_url(url: str | None, *, prefix: str = "tidings") -> Broker:
     """``None`` or ``memory://``: in-process; ``redis://...``: Redis pub/sub between processes."""
     if url is None or url.startswith("memory://"):
         from tidings.realtime.brokers.memory import MemoryBroker
@@ -245,5 +245,5 @@ def broker_from_url(url: str | None) -> Broker:
     if url.startswith(("redis://", "rediss://", "unix://")):
         from tidings.realtime.brokers.redis import RedisBroker
 
-        return RedisBroker(url)
+        return RedisBroker(url, prefix=prefix)
     raise ValueError(f"unsupported broker URL: {url!r}")

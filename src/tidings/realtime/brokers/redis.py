@@ -1,6 +1,6 @@
 """The Redis broker: events travel between server processes over Redis pub/sub.
 
-Channel layout: one channel per user (``tidings:u:<id>``). A process subscribes to the channels
+Channel layout: one channel per user (``<prefix>:u:<id>``, prefix ``tidings`` by default). A process subscribes to the channels
 of the users whose streams it holds (first stream: SUBSCRIBE, last one gone: UNSUBSCRIBE), so an
 event costs one PUBLISH per addressee per transaction (pipelined: one round trip for a whole
 fan-out) and reaches only the processes that hold that addressee; nobody filters traffic meant
@@ -38,19 +38,15 @@ from tidings.realtime.hub import DeliverFn
 
 logger = logging.getLogger(__name__)
 
-CHANNEL_PREFIX = "tidings:u:"
 _CONFIRM_TIMEOUT = 5.0
-
-
-def channel_for(user_id: int) -> str:
-    return f"{CHANNEL_PREFIX}{user_id}"
 
 
 class RedisBroker:
     """Publishes per-user batches; subscribes to the users this process holds streams of."""
 
-    def __init__(self, url: str, *, max_backoff: float = 5.0) -> None:
+    def __init__(self, url: str, *, prefix: str = "tidings", max_backoff: float = 5.0) -> None:
         self.url = url
+        self.prefix = prefix
         self.origin = uuid.uuid4().hex[:12]
         self.max_backoff = max_backoff
         self.connected = asyncio.Event()
@@ -61,6 +57,9 @@ class RedisBroker:
         self._watched: set[int] = set()
         self._confirmations: dict[str, asyncio.Future[None]] = {}
         self._listener: asyncio.Task[None] | None = None
+
+    def channel_for(self, user_id: int) -> str:
+        return f"{self.prefix}:u:{user_id}"
 
     def _client(self) -> Redis:
         return Redis.from_url(
@@ -102,7 +101,7 @@ class RedisBroker:
         async with self._redis.pipeline(transaction=False) as pipe:
             for user_id, items in by_user.items():
                 payload = json.dumps({"o": self.origin, "u": user_id, "e": items})
-                pipe.publish(channel_for(user_id), payload)
+                pipe.publish(self.channel_for(user_id), payload)
             await pipe.execute()
 
     async def watch(self, user_id: int) -> None:
@@ -110,7 +109,7 @@ class RedisBroker:
         pubsub = self._pubsub
         if pubsub is None or not self.connected.is_set():
             return  # subscribed on (re)connect; the stream catches up from the log then
-        channel = channel_for(user_id)
+        channel = self.channel_for(user_id)
         confirmation = asyncio.get_running_loop().create_future()
         self._confirmations[channel] = confirmation
         try:
@@ -126,7 +125,7 @@ class RedisBroker:
         self._watched.discard(user_id)
         if self._pubsub is not None and self.connected.is_set():
             with contextlib.suppress(RedisConnectionError, RedisTimeoutError):
-                await self._pubsub.unsubscribe(channel_for(user_id))
+                await self._pubsub.unsubscribe(self.channel_for(user_id))
 
     async def _listen(self) -> None:
         backoff = 0.1
@@ -150,7 +149,7 @@ class RedisBroker:
                 await self._pubsub.aclose()  # type: ignore[no-untyped-call]
         pubsub = self._pubsub = self._redis.pubsub()
         # A control channel keeps the connection subscribed even with no streams open.
-        await pubsub.subscribe("tidings:control", *(channel_for(u) for u in self._watched))
+        await pubsub.subscribe(f"{self.prefix}:control", *(self.channel_for(u) for u in self._watched))
         self.connected.set()
         if not first:
             logger.info("Redis subscription restored; streams catch up from the event log")
