@@ -1,7 +1,7 @@
 """The Redis broker: events travel between server processes over Redis pub/sub.
 
-Channel layout: one channel per user (``<prefix>:u:<id>``, prefix ``tidings`` by default). A process subscribes to the channels
-of the users whose streams it holds (first stream: SUBSCRIBE, last one gone: UNSUBSCRIBE), so an
+Channel layout: one channel per user (``<prefix>:u:<id>``; the prefix is ``tidings`` unless
+``REDIS_PREFIX`` says otherwise). A process subscribes to the channels of the users whose streams it holds (first stream: SUBSCRIBE, last one gone: UNSUBSCRIBE), so an
 event costs one PUBLISH per addressee per transaction (pipelined: one round trip for a whole
 fan-out) and reaches only the processes that hold that addressee; nobody filters traffic meant
 for others.
@@ -149,7 +149,8 @@ class RedisBroker:
                 await self._pubsub.aclose()  # type: ignore[no-untyped-call]
         pubsub = self._pubsub = self._redis.pubsub()
         # A control channel keeps the connection subscribed even with no streams open.
-        await pubsub.subscribe(f"{self.prefix}:control", *(self.channel_for(u) for u in self._watched))
+        channels = [self.channel_for(u) for u in self._watched]
+        await pubsub.subscribe(f"{self.prefix}:control", *channels)
         self.connected.set()
         if not first:
             logger.info("Redis subscription restored; streams catch up from the event log")
