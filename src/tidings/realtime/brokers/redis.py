@@ -1,10 +1,10 @@
 """The Redis broker: events travel between server processes over Redis pub/sub.
 
 Channel layout: one channel per user (``<prefix>:u:<id>``; the prefix is ``tidings`` unless
-``REDIS_PREFIX`` says otherwise). A process subscribes to the channels of the users whose streams it holds (first stream: SUBSCRIBE, last one gone: UNSUBSCRIBE), so an
-event costs one PUBLISH per addressee per transaction (pipelined: one round trip for a whole
-fan-out) and reaches only the processes that hold that addressee; nobody filters traffic meant
-for others.
+``REDIS_PREFIX`` says otherwise). A process subscribes to the channels of the users whose
+streams it holds (first stream: SUBSCRIBE, last one gone: UNSUBSCRIBE), so an event costs one
+PUBLISH per addressee per transaction (pipelined: one round trip for a whole fan-out) and
+reaches only the processes that hold that addressee; nobody filters traffic meant for others.
 
 Events for streams in this process are delivered directly as well, without waiting for Redis:
 lower latency, and they keep flowing while Redis is away. The copy that comes back through
