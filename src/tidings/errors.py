@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 logger = logging.getLogger(__name__)
+INVALID_JSON = "The request body is not valid JSON."
 
 
 class ApiError(Exception):
@@ -82,12 +83,16 @@ def install_error_handlers(app: FastAPI) -> None:
             for e in exc.errors()
         ]
         if any(e["type"] == "json_invalid" for e in errors):
-            return error_response(422, "The request body is not valid JSON.", "invalid_json")
+            return error_response(422, INVALID_JSON, "invalid_json")
         detail = "; ".join(_describe(e) for e in exc.errors())
         return error_response(422, detail or "Invalid request.", "validation_error", errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and exc.__cause__ is not None:
+            # FastAPI's "error parsing the body" (e.g. bytes that are not UTF-8, or nesting too
+            # deep to decode) is a body that is not valid JSON: answer as for any other.
+            return error_response(422, INVALID_JSON, "invalid_json")
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return error_response(exc.status_code, str(exc.detail), code, headers=exc.headers)
 

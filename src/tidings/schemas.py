@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+MAX_ID = 2**31 - 1
+"""The largest row id: ids are 32-bit integer columns, and PostgreSQL refuses a larger bound
+parameter outright (an error, not an empty result), so larger ids are invalid input."""
+
+DbId = Annotated[int, Field(ge=1, le=MAX_ID)]
+"""A row id in a request body."""
 
 
 class Schema(BaseModel):
     """Strict request schema: unknown fields are an error, not silently ignored."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul_characters(cls, value: Any) -> Any:
+        # PostgreSQL cannot store U+0000 in text; refuse it on every backend alike.
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("must not contain NUL (U+0000) characters")
+        return value
 
 
 class ReadSchema(BaseModel):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Sequence
 
 from sqlalchemy import select
@@ -10,6 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tidings.accounts.models import AuthSession, User
 from tidings.db import utcnow
+
+_USERNAME = re.compile(r"[a-z0-9_]{3,32}")
+_USERNAME_PREFIX = re.compile(r"[a-z0-9_]*")
+# Input that cannot be (the start of) a username is answered without a query: no row could match,
+# and such text (e.g. with NUL characters) may not even be a valid PostgreSQL parameter.
 
 
 def hash_token(token: str) -> str:
@@ -26,7 +32,11 @@ async def user_for_session_token(session: AsyncSession, token: str) -> User | No
 
 
 async def user_by_username(session: AsyncSession, username: str) -> User | None:
-    return await session.scalar(select(User).where(User.username == username.strip().lower()))
+    """The user with this username (case-insensitive), or None."""
+    name = username.strip().lower()
+    if not _USERNAME.fullmatch(name):
+        return None
+    return await session.scalar(select(User).where(User.username == name))
 
 
 async def users_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, User]:
@@ -44,7 +54,10 @@ async def search_users(
     session: AsyncSession, prefix: str, *, exclude_id: int, limit: int
 ) -> Sequence[User]:
     """Users whose username starts with ``prefix``, alphabetically."""
-    pattern = _escape_like(prefix.strip().lower()) + "%"
+    prefix = prefix.strip().lower()
+    if not _USERNAME_PREFIX.fullmatch(prefix):
+        return []
+    pattern = _escape_like(prefix) + "%"
     rows = await session.scalars(
         select(User)
         .where(User.username.like(pattern, escape="\\"), User.id != exclude_id)

@@ -23,9 +23,10 @@ from tidings.conversations.schemas import (
 from tidings.deps import ContextDep
 from tidings.openapi import SIGNED_IN, errors
 from tidings.realtime import log
+from tidings.schemas import MAX_ID
 
 router = APIRouter(tags=["conversations"])
-Id = Annotated[int, Path(ge=1, le=2**53)]
+Id = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 @router.post(
@@ -99,7 +100,7 @@ async def list_messages(
     user: CurrentUser,
     ctx: ContextDep,
     before: Annotated[
-        int | None, Query(ge=1, le=2**53, description="Only messages older than this id")
+        int | None, Query(ge=1, le=MAX_ID, description="Only messages older than this id")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> MessagePage:

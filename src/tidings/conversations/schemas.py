@@ -9,9 +9,9 @@ from pydantic import Field, StringConstraints
 
 from tidings.accounts.schemas import UserRead
 from tidings.conversations.models import ConversationType
-from tidings.schemas import ReadSchema, Schema
+from tidings.schemas import DbId, ReadSchema, Schema
 
-Id = Annotated[int, Field(ge=1, le=2**53)]
+Id = DbId
 
 
 class DirectConversationCreate(Schema):

@@ -12,9 +12,10 @@ from tidings.deps import ContextDep
 from tidings.friends import actions, queries
 from tidings.friends.schemas import FriendRequestCreate, FriendRequestEnvelope, FriendRequestLists
 from tidings.openapi import SIGNED_IN, errors
+from tidings.schemas import MAX_ID
 
 router = APIRouter(tags=["friends"])
-RequestId = Annotated[int, Path(ge=1, le=2**53)]
+RequestId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 @router.post(

@@ -12,6 +12,7 @@ from tidings.notifications import actions, queries
 from tidings.notifications.schemas import NotificationEnvelope, NotificationList, UnreadCount
 from tidings.openapi import SIGNED_IN, errors
 from tidings.realtime import log
+from tidings.schemas import MAX_ID
 
 router = APIRouter(tags=["notifications"])
 
@@ -43,7 +44,7 @@ async def mark_all_read(user: CurrentUser, ctx: ContextDep) -> UnreadCount:
 
 @router.post("/api/notifications/{notification_id}", responses=SIGNED_IN | errors(404))
 async def mark_read(
-    notification_id: Annotated[int, Path(ge=1, le=2**53)], user: CurrentUser, ctx: ContextDep
+    notification_id: Annotated[int, Path(ge=1, le=MAX_ID)], user: CurrentUser, ctx: ContextDep
 ) -> NotificationEnvelope:
     """Mark one notification read."""
     return (await actions.mark_read(ctx, user, notification_id)).value
