@@ -1,29 +1,48 @@
-"""Serves the web client's pages and static files."""
+"""Serves the web client: its pages (Jinja templates) and static files (plain ES modules, CSS).
+
+There is no build step and nothing comes from a CDN: every script and stylesheet is a file under
+``static/``, which the Content-Security-Policy (``script-src 'self'; style-src 'self'``) requires.
+The pages check the session cookie so a signed-out visitor is sent to sign in before any script
+runs, and the app page carries the user's id so its tabs can find each other (see
+``static/js/realtime.js``) before the first fetch.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
+from tidings.accounts.deps import authenticate
+from tidings.deps import ContextDep
+
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
+NO_STORE = {"Cache-Control": "no-store"}
 
 
 def mount_web(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     @app.get("/", include_in_schema=False, response_class=HTMLResponse)
-    async def index(request: Request) -> HTMLResponse:
-        return templates.TemplateResponse(request, "app.html")
+    async def index(request: Request, ctx: ContextDep) -> Response:
+        user = await authenticate(ctx, request.cookies)
+        if user is None:
+            return RedirectResponse("/login", status_code=303, headers=NO_STORE)
+        return templates.TemplateResponse(request, "app.html", {"user": user}, headers=NO_STORE)
+
+    async def auth_page(request: Request, ctx: ContextDep, mode: str) -> Response:
+        if await authenticate(ctx, request.cookies) is not None:
+            return RedirectResponse("/", status_code=303, headers=NO_STORE)
+        return templates.TemplateResponse(request, "auth.html", {"mode": mode}, headers=NO_STORE)
 
     @app.get("/login", include_in_schema=False, response_class=HTMLResponse)
-    async def login_page(request: Request) -> HTMLResponse:
-        return templates.TemplateResponse(request, "auth.html", {"mode": "login"})
+    async def login_page(request: Request, ctx: ContextDep) -> Response:
+        return await auth_page(request, ctx, "login")
 
     @app.get("/register", include_in_schema=False, response_class=HTMLResponse)
-    async def register_page(request: Request) -> HTMLResponse:
-        return templates.TemplateResponse(request, "auth.html", {"mode": "register"})
+    async def register_page(request: Request, ctx: ContextDep) -> Response:
+        return await auth_page(request, ctx, "register")

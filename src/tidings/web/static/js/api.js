@@ -1,0 +1,35 @@
+// JSON over fetch, same-origin only (the server refuses cross-site writes).
+
+export class ApiError extends Error {
+  constructor(status, body) {
+    super(body?.detail || `Request failed (${status})`);
+    this.status = status;
+    this.code = body?.code;
+  }
+}
+
+/** `method path` with an optional JSON body; resolves to the JSON answer (null when empty). */
+export async function api(method, path, body) {
+  const init = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
+  if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  let response;
+  try {
+    response = await fetch(path, init);
+  } catch {
+    throw new ApiError(0, { detail: "Cannot reach the server. Check your connection." });
+  }
+  const text = await response.text();
+  let data = null;
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = null;
+    }
+  }
+  if (!response.ok) throw new ApiError(response.status, data);
+  return data;
+}

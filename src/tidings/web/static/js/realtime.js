@@ -1,0 +1,252 @@
+// The realtime client: the one place a page gets live events from (the equivalent of a
+// `useRealtimeEvents()` hook). Components subscribe to event types here; none opens a connection
+// or polls.
+//
+// One stream per browser, not per tab. Browsers allow six HTTP/1.1 connections per origin, so
+// a stream per tab would leave a seventh tab dead. The tabs of one user elect a leader with the
+// Web Locks API: whoever holds the lock owns the single EventSource and relays every frame to the
+// other tabs over a BroadcastChannel. The lock is released when the leader's document goes away
+// (closed, navigated, crashed), and the next waiting tab takes it and opens the stream from the
+// last event id it has seen, so nothing is lost in the hand-over. Without Web Locks (an insecure
+// origin, an old browser) every tab simply holds its own stream.
+//
+// Ordering and duplicates. The page fetches a snapshot (`/api/bootstrap`) that names the stream
+// position it reflects; the client is *held* until then: frames received meanwhile are buffered,
+// then delivered only if newer than the snapshot. Event ids increase per user, so a frame at or
+// below the applied position is a duplicate (an overlap with the snapshot, or a relay from a new
+// leader) and is dropped. Handlers still apply events idempotently (by message and notification
+// id), so a duplicate that slipped through would change nothing.
+//
+// Reconnects are ours, not the browser's: any stream error closes the EventSource and a new one
+// is opened after an exponential backoff with jitter, from the last event id. A `resync` frame
+// (the id was too old for the server's log) makes every tab refetch its snapshot.
+
+export const EVENT_TYPES = [
+  "message",
+  "notification",
+  "conversation_update",
+  "friend_request",
+  "friend_update",
+  "notification_read",
+];
+
+const BACKOFF_FIRST_MS = 500;
+const BACKOFF_MAX_MS = 15000;
+const OFFLINE_AFTER_FAILURES = 4;
+
+/** Is event id `a` after `b`? Ids are decimal sequence numbers; anything else counts as newer. */
+export function isAfter(a, b) {
+  if (b == null || b === "") return true;
+  if (!/^\d+$/.test(a) || !/^\d+$/.test(b)) return true;
+  return a.length !== b.length ? a.length > b.length : a > b;
+}
+
+function maxId(a, b) {
+  if (a == null || a === "") return b;
+  if (b == null || b === "") return a;
+  return isAfter(a, b) ? a : b;
+}
+
+export class RealtimeClient {
+  /**
+   * @param {object} options
+   * @param {string} options.scope  names the lock and channel (the user id: tabs of one user)
+   * @param {string} [options.url]  the stream endpoint
+   */
+  constructor({ scope, url = "/api/events" }) {
+    this.url = url;
+    this.lockName = `tidings:stream:${scope}`;
+    this.channelName = `tidings:events:${scope}`;
+    this.handlers = new Map();
+    this.role = "starting"; // leader | follower | solo
+    this.status = "connecting"; // connecting | connected | reconnecting | offline
+    this.position = null; // the newest event id this tab knows of: where a stream resumes
+    this.applied = null; // the newest event id delivered to handlers
+    this.held = true; // until the first snapshot is in
+    this.buffer = [];
+    this.source = null;
+    this.failures = 0;
+    this.retryTimer = null;
+    this.channel = null;
+    this.started = false;
+  }
+
+  /** Call `handler(data, id)` for every event of `type`; returns an unsubscribe function. */
+  on(type, handler) {
+    if (!this.handlers.has(type)) this.handlers.set(type, new Set());
+    this.handlers.get(type).add(handler);
+    return () => this.handlers.get(type).delete(handler);
+  }
+
+  /** Start listening (relays from a leader tab are buffered until `resume`). */
+  listen() {
+    if (typeof BroadcastChannel === "function") {
+      this.channel = new BroadcastChannel(this.channelName);
+      this.channel.onmessage = (e) => this.#fromChannel(e.data);
+    }
+  }
+
+  /** Hold deliveries (a snapshot is being fetched); frames are buffered, not dropped. */
+  hold() {
+    this.held = true;
+  }
+
+  /** Deliver buffered and future events that are newer than the snapshot at `lastEventId`. */
+  resume(lastEventId) {
+    this.applied = lastEventId;
+    this.position = maxId(this.position, lastEventId);
+    this.held = false;
+    const buffered = this.buffer;
+    this.buffer = [];
+    for (const frame of buffered) this.#deliver(frame);
+    if (!this.started) this.#start();
+  }
+
+  /** Tell the other tabs that this user signed out. */
+  announceSignOut() {
+    this.channel?.postMessage({ kind: "signout" });
+  }
+
+  #start() {
+    this.started = true;
+    if (navigator.locks && this.channel) {
+      this.#setRole("follower");
+      this.channel.postMessage({ kind: "hello" });
+      navigator.locks.request(this.lockName, () => {
+        this.#setRole("leader");
+        this.#connect();
+        // Hold the lock for the life of this document.
+        return new Promise(() => {});
+      });
+    } else {
+      this.#setRole("solo");
+      this.#connect();
+    }
+    window.addEventListener("online", () => {
+      if (this.#owner() && this.status !== "connected") this.#connect();
+    });
+    window.addEventListener("offline", () => {
+      if (this.#owner()) this.#setStatus("offline");
+    });
+  }
+
+  #owner() {
+    return this.role === "leader" || this.role === "solo";
+  }
+
+  #connect() {
+    clearTimeout(this.retryTimer);
+    this.source?.close();
+    const query = this.position ? `?last_event_id=${encodeURIComponent(this.position)}` : "";
+    const source = new EventSource(this.url + query);
+    this.source = source;
+    source.addEventListener("connected", () => {
+      this.failures = 0;
+      this.#setStatus("connected");
+    });
+    for (const type of EVENT_TYPES) {
+      source.addEventListener(type, (e) => this.#fromStream({ kind: "event", type, id: e.lastEventId, data: e.data }));
+    }
+    source.addEventListener("resync", (e) => this.#fromStream({ kind: "resync", id: e.lastEventId }));
+    source.addEventListener("error", () => {
+      if (this.source !== source) return;
+      const refused = source.readyState === EventSource.CLOSED; // an HTTP error status, e.g. 401
+      source.close();
+      this.source = null;
+      this.#retry(refused);
+    });
+  }
+
+  async #retry(refused) {
+    this.failures += 1;
+    const offline = !navigator.onLine || this.failures >= OFFLINE_AFTER_FAILURES;
+    this.#setStatus(offline ? "offline" : "reconnecting");
+    if (refused && (await this.#signedOut())) return;
+    const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** (this.failures - 1));
+    const delay = ceiling / 2 + Math.random() * (ceiling / 2);
+    this.retryTimer = setTimeout(() => this.#connect(), delay);
+  }
+
+  async #signedOut() {
+    try {
+      const response = await fetch("/api/auth/me", { headers: { Accept: "application/json" } });
+      if (response.status !== 401) return false;
+    } catch {
+      return false; // the server is unreachable: keep retrying
+    }
+    this.announceSignOut();
+    this.#dispatch("signout", null, null);
+    return true;
+  }
+
+  #fromStream(frame) {
+    this.channel?.postMessage(frame);
+    this.#deliver(frame);
+  }
+
+  #fromChannel(message) {
+    switch (message.kind) {
+      case "event":
+      case "resync":
+        this.#deliver(message);
+        break;
+      case "status":
+        if (!this.#owner()) this.#setStatus(message.status);
+        break;
+      case "hello":
+        if (this.#owner()) this.channel.postMessage({ kind: "status", status: this.status });
+        break;
+      case "signout":
+        this.#dispatch("signout", null, null);
+        break;
+    }
+  }
+
+  #deliver(frame) {
+    if (frame.kind === "resync") {
+      // The server's word on where the stream stands, even if it went backwards (a new database).
+      if (frame.id) this.position = frame.id;
+    } else {
+      this.position = maxId(this.position, frame.id);
+    }
+    if (this.held) {
+      this.buffer.push(frame);
+      return;
+    }
+    if (frame.kind === "resync") {
+      this.#dispatch("resync", null, frame.id);
+      return;
+    }
+    if (frame.id && !isAfter(frame.id, this.applied)) return; // already applied
+    this.applied = maxId(this.applied, frame.id);
+    let data;
+    try {
+      data = JSON.parse(frame.data);
+    } catch {
+      return;
+    }
+    this.#dispatch(frame.type, data, frame.id);
+  }
+
+  #dispatch(type, data, id) {
+    for (const handler of this.handlers.get(type) ?? []) {
+      try {
+        handler(data, id);
+      } catch (error) {
+        console.error(`realtime: a ${type} handler failed`, error);
+      }
+    }
+  }
+
+  #setRole(role) {
+    this.role = role;
+    this.#dispatch("role", role, null);
+  }
+
+  #setStatus(status) {
+    if (status === this.status) return;
+    this.status = status;
+    if (this.#owner()) this.channel?.postMessage({ kind: "status", status });
+    this.#dispatch("status", status, null);
+  }
+}
