@@ -31,7 +31,7 @@ export const EVENT_TYPES = [
 ];
 
 const BACKOFF_FIRST_MS = 500;
-const BACKOFF_MAX_MS = 15000;
+const BACKOFF_MAX_MS = 10000;
 const OFFLINE_AFTER_FAILURES = 4;
 
 /** Is event id `a` after `b`? Ids are decimal sequence numbers; anything else counts as newer. */
