@@ -1,0 +1,218 @@
+"""Three real server processes, one PostgreSQL database, one Redis: issue 3's flow across them.
+
+Streams are spread over the processes (several people hold tabs on two of them), and every
+write is sent to a process that holds no stream of its author, so every event crosses Redis to
+reach some of its addressees.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from tests.cluster.conftest import StartCluster
+from tests.cluster.support import Person, assert_gap_free, close_all
+
+
+async def test_every_event_reaches_exactly_its_addressees_on_every_process(
+    start_cluster: StartCluster,
+):
+    cluster = await start_cluster(3)
+    n0, n1, n2 = cluster.nodes
+    people: list[Person] = []
+    try:
+        alice, bob, carol, dave, eve, sentinel = people = [
+            await Person.register(node, name)
+            for node, name in zip(
+                [n0, n1, n2, n0, n1, n2],
+                ["alice", "bob", "carol", "dave", "eve", "sentinel"],
+                strict=True,
+            )
+        ]
+        # Streams: alice on 0 and 1, bob on 1, carol on 2, dave on 2 and 0, and eve (who is in
+        # none of it) on every process. The sentinel has no stream; it sends the barrier.
+        for person, nodes in [
+            (alice, [n0, n1]),
+            (bob, [n1]),
+            (carol, [n2]),
+            (dave, [n2, n0]),
+            (eve, [n0, n1, n2]),
+        ]:
+            for node in nodes:
+                tab = await person.open_tab(node)
+                assert (await tab.wait_connected())["last_event_id"] == "0"
+
+        async def step(expected: dict[Person, list[str]]) -> dict[Person, list]:
+            """Every tab of each listed person gets exactly these events next."""
+            received: dict[Person, list] = {}
+            for person, types in expected.items():
+                for tab in person.tabs:
+                    received[person] = await tab.expect(types)
+            return received
+
+        # Friend request and accept.
+        request = await alice.call(n2, "POST", "/api/friends/request", {"username": "bob"}, 201)
+        got = await step({bob: ["friend_request", "notification"]})
+        assert got[bob][0].json["request"]["id"] == request["request"]["id"]
+        assert got[bob][1].json["unread_count"] == 1
+        await bob.call(n0, "POST", f"/api/friends/requests/{request['request']['id']}/accept")
+        got = await step({alice: ["friend_update", "notification"], bob: ["friend_update"]})
+        assert got[alice][0].json["friend"]["id"] == bob.id
+        assert got[bob][0].json["friend"]["id"] == alice.id
+        for friend in (carol, dave):
+            asked = await friend.call(
+                n1, "POST", "/api/friends/request", {"username": "alice"}, 201
+            )
+            await step({alice: ["friend_request", "notification"]})
+            await alice.call(n2, "POST", f"/api/friends/requests/{asked['request']['id']}/accept")
+            await step({friend: ["friend_update", "notification"], alice: ["friend_update"]})
+
+        # A direct conversation.
+        dm = await alice.call(
+            n2, "POST", "/api/conversations", {"type": "direct", "user_id": bob.id}, 201
+        )
+        await step({alice: ["conversation_update"], bob: ["conversation_update"]})
+        sent = await alice.call(
+            n2, "POST", f"/api/conversations/{dm['id']}/messages", {"content": "hi bob"}, 201
+        )
+        got = await step(
+            {
+                bob: ["message", "notification", "conversation_update"],
+                alice: ["conversation_update"],
+            }
+        )
+        assert got[bob][0].json["message"] == sent["message"]
+        assert got[bob][2].json["conversation"]["unread_count"] == 1
+        assert got[alice][0].json["conversation"]["last_message"]["content"] == "hi bob"
+
+        # Notifications read: one, then all; every tab of the reader hears of it.
+        listed = await alice.call(n2, "GET", "/api/notifications")
+        first = listed["notifications"][0]["id"]
+        await alice.call(n2, "POST", f"/api/notifications/{first}")
+        got = await step({alice: ["notification_read"]})
+        assert got[alice][0].json["notification_ids"] == [first]
+        await bob.call(n0, "POST", "/api/notifications/read-all")
+        got = await step({bob: ["notification_read"]})
+        assert got[bob][0].json["notification_ids"] is None
+        assert got[bob][0].json["unread_count"] == 0
+
+        # A group: created, a message, a member added, a member removed, another message.
+        group = await alice.call(
+            n1,
+            "POST",
+            "/api/conversations",
+            {"type": "group", "name": "plans", "member_ids": [bob.id, carol.id]},
+            201,
+        )
+        await step(
+            {
+                alice: ["conversation_update"],
+                bob: ["conversation_update", "notification"],
+                carol: ["conversation_update", "notification"],
+            }
+        )
+        path = f"/api/conversations/{group['id']}"
+        await carol.call(n0, "POST", f"{path}/messages", {"content": "from carol"}, 201)
+        got = await step(
+            {
+                alice: ["message", "notification", "conversation_update"],
+                bob: ["message", "notification", "conversation_update"],
+                carol: ["conversation_update"],
+            }
+        )
+        assert got[bob][0].json["message"]["sender"]["id"] == carol.id
+        await alice.call(n2, "POST", f"{path}/members", {"user_id": dave.id}, 201)
+        got = await step(
+            {
+                alice: ["conversation_update"],
+                bob: ["conversation_update"],
+                carol: ["conversation_update"],
+                dave: ["conversation_update", "notification"],
+            }
+        )
+        assert {f.json["reason"] for f in got[bob]} == {"member_added"}
+        await alice.call(n0, "DELETE", f"{path}/members/{bob.id}", status=204)
+        got = await step(
+            {
+                bob: ["conversation_update"],
+                alice: ["conversation_update"],
+                carol: ["conversation_update"],
+                dave: ["conversation_update"],
+            }
+        )
+        assert got[bob][0].json["reason"] == "removed"
+        assert got[bob][0].json["conversation"] is None
+        assert got[carol][0].json["reason"] == "member_removed"
+        await dave.call(n1, "POST", f"{path}/messages", {"content": "from dave"}, 201)
+        await step(
+            {
+                alice: ["message", "notification", "conversation_update"],
+                carol: ["message", "notification", "conversation_update"],
+                dave: ["conversation_update"],
+            }
+        )
+
+        # The barrier: a last event for everyone. Had anyone received anything not listed
+        # above (eve anything at all, bob the last group message), it would come first.
+        for person in (alice, bob, carol, dave, eve):
+            await sentinel.call(
+                n1, "POST", "/api/friends/request", {"username": person.username}, 201
+            )
+            await step({person: ["friend_request", "notification"]})
+
+        # Each person's tabs, on whichever processes, saw the same gap-free sequence, and it is
+        # what the log replays on yet another process.
+        for person in (alice, bob, carol, dave, eve):
+            reference = person.tabs[0].frames
+            assert_gap_free(reference)
+            for tab in person.tabs[1:]:
+                assert [(f.id, f.event, f.data) for f in tab.frames] == [
+                    (f.id, f.event, f.data) for f in reference
+                ]
+            replay = await person.open_tab(n2 if person.tabs[0].node is not n2 else n1, "0")
+            await replay.wait_connected()
+            replayed = await replay.reader.next_events(len(reference))
+            assert [(f.id, f.event, f.data) for f in replayed] == [
+                (f.id, f.event, f.data) for f in reference
+            ]
+        assert [f.event for f in eve.tabs[0].frames] == ["friend_request", "notification"]
+    finally:
+        await close_all(people)
+
+
+async def test_reconnecting_to_another_process_replays_what_was_missed(
+    start_cluster: StartCluster,
+):
+    """bob leaves process 0 and comes back on process 2 while alice keeps writing (on 1)."""
+    cluster = await start_cluster(3)
+    n0, n1, n2 = cluster.nodes
+    people: list[Person] = []
+    try:
+        alice, bob = people = [await Person.register(n0, "alice"), await Person.register(n1, "bob")]
+        await alice.api.befriend(bob.api)
+        dm = await alice.api.dm(bob.api)
+        tab = await bob.open_tab(n0)
+        start = int((await tab.wait_connected())["last_event_id"])
+        path = f"/api/conversations/{dm['id']}/messages"
+
+        async def send(texts: list[str]) -> None:
+            for text in texts:
+                await alice.call(n1, "POST", path, {"content": text}, 201)
+
+        await send(["one", "two"])
+        before = await tab.expect(["message", "notification", "conversation_update"] * 2)
+        await tab.close()
+        await send(["three", "four", "five"])  # while bob is away
+
+        # Back, on another process, while alice goes on writing during the replay.
+        back = await bob.open_tab(n2, last_event_id=before[-1].id)
+        writing = asyncio.create_task(send([f"live {n}" for n in range(5)]))
+        await back.wait_connected()
+        after = await back.expect(["message", "notification", "conversation_update"] * 8)
+        await writing
+
+        frames = before + after
+        assert_gap_free(frames, first=start + 1)
+        texts = [f.json["message"]["content"] for f in frames if f.event == "message"]
+        assert texts == ["one", "two", "three", "four", "five"] + [f"live {n}" for n in range(5)]
+    finally:
+        await close_all(people)
