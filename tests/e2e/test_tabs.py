@@ -1,0 +1,162 @@
+"""Many tabs of one person: one stream per browser, relayed by a leader tab; badges agree across
+tabs; an idle page makes no requests."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import pytest
+from playwright.async_api import Page, Request, expect
+
+from tests.e2e.conftest import Browsing
+from tests.support.server import LiveServer
+
+pytestmark = pytest.mark.e2e
+
+
+async def wait_until(condition: Callable[[], object], timeout: float = 10) -> None:
+    """Wait for a condition on the server's state, which has no event a test can await."""
+    async with asyncio.timeout(timeout):
+        while not condition():  # noqa: ASYNC110
+            await asyncio.sleep(0.02)
+
+
+async def first_leader(pages: list[Page]) -> Page:
+    """The tab that takes the lead (whichever page shows it first)."""
+    waits = {
+        asyncio.ensure_future(
+            page.wait_for_selector("[data-testid=connection-status][data-role=leader]")
+        ): page
+        for page in pages
+    }
+    done, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    return waits[done.pop()]
+
+
+async def roles(pages: list[Page]) -> list[str | None]:
+    return [
+        await page.get_by_test_id("connection-status").get_attribute("data-role") for page in pages
+    ]
+
+
+async def test_marking_read_in_one_tab_clears_the_badge_in_the_other(
+    browsing: Browsing, make_user
+) -> None:
+    alice = await make_user("alice", "Alice Liddell")
+    bob = await make_user("bob", "Bob Marley")
+    await alice.befriend(bob)
+    await bob.ok("POST", "/api/notifications/read-all")
+    dm = (await alice.dm(bob))["id"]
+    context = await browsing.signed_in(bob)
+    tab1 = await browsing.open_app(context)
+    tab2 = await browsing.open_app(context)
+
+    await alice.send(dm, "Ping")
+    for tab in (tab1, tab2):
+        await expect(tab.get_by_test_id("bell-badge")).to_have_text("1")
+        await expect(tab.get_by_test_id("unread-badge")).to_have_text("1")
+        await expect(tab).to_have_title("(1) Tidings")
+
+    # Mark all read from the bell in one tab: the other tab's badge clears.
+    await tab1.get_by_test_id("bell-button").click()
+    await tab1.get_by_role("button", name="Mark all read").click()
+    await expect(tab1.get_by_test_id("bell-badge")).to_be_hidden()
+    await expect(tab2.get_by_test_id("bell-badge")).to_be_hidden()
+    await expect(tab2).to_have_title("Tidings")
+    await tab2.get_by_test_id("bell-button").click()
+    await expect(tab2.get_by_test_id("notification-mark-read")).to_have_count(0)
+
+    # One notification marked read in tab 2 clears it in tab 1.
+    await alice.send(dm, "Pong")
+    await expect(tab1.get_by_test_id("bell-badge")).to_have_text("1")
+    await expect(tab2.get_by_test_id("bell-badge")).to_have_text("1")
+    await tab2.get_by_test_id("notification-mark-read").first.click()
+    await expect(tab1.get_by_test_id("bell-badge")).to_be_hidden()
+    await expect(tab2.get_by_test_id("bell-badge")).to_be_hidden()
+
+    # Opening the conversation in tab 1 clears its unread badge in tab 2.
+    await expect(tab2.get_by_test_id("unread-badge")).to_have_text("2")
+    await tab1.keyboard.press("Escape")  # closes the notification panel
+    await expect(tab1.get_by_test_id("notification-panel")).to_be_hidden()
+    await tab1.get_by_test_id("conversation-item").first.click()
+    await expect(tab1.get_by_test_id("message-text").last).to_have_text("Pong")
+    await expect(tab2.get_by_test_id("unread-badge")).to_be_hidden()
+    await expect(tab1.get_by_test_id("unread-badge")).to_be_hidden()
+
+
+async def test_eight_tabs_share_one_stream_and_outlive_their_leader(
+    browsing: Browsing, make_user, server: LiveServer
+) -> None:
+    alice = await make_user("alice", "Alice Liddell")
+    bob = await make_user("bob", "Bob Marley")
+    await alice.befriend(bob)
+    dm = (await alice.dm(bob))["id"]
+    context = await browsing.signed_in(bob)
+    tabs = [await browsing.open_app(context, f"/#/c/{dm}") for _ in range(8)]
+
+    # One tab leads and holds the only stream; seven follow (six would be the browser's limit).
+    assert sorted(await roles(tabs)) == ["follower"] * 7 + ["leader"]
+    assert server.ctx.hub.subscriber_count() == 1
+
+    await alice.send(dm, "Hello, all eight of you")
+    for tab in tabs:
+        await expect(tab.get_by_test_id("message-text").last).to_have_text(
+            "Hello, all eight of you"
+        )
+
+    leader = tabs[(await roles(tabs)).index("leader")]
+    await leader.close()
+    tabs.remove(leader)
+    # Sent while the lead changes hands: the new leader resumes from the last event id.
+    await alice.send(dm, "During the hand-over")
+    for tab in tabs:
+        await expect(tab.get_by_test_id("connection-status")).to_have_attribute(
+            "data-state", "connected"
+        )
+
+    await first_leader(tabs)
+    await wait_until(lambda: server.ctx.hub.subscriber_count() == 1)
+
+    await alice.send(dm, "Still here?")
+    for tab in tabs:
+        await expect(tab.get_by_test_id("message-text").last).to_have_text("Still here?")
+        await expect(tab.get_by_test_id("message-text")).to_have_text(
+            ["Hello, all eight of you", "During the hand-over", "Still here?"]
+        )
+    assert sorted(await roles(tabs)) == ["follower"] * 6 + ["leader"]
+    assert server.ctx.hub.subscriber_count() == 1
+
+
+async def test_an_idle_page_makes_no_requests_but_its_one_stream(
+    browsing: Browsing, make_user
+) -> None:
+    alice = await make_user("alice", "Alice Liddell")
+    bob = await make_user("bob", "Bob Marley")
+    await alice.befriend(bob)
+    dm = (await alice.dm(bob))["id"]
+    await alice.send(dm, "Hi")
+    context = await browsing.signed_in(bob)
+    requests: list[Request] = []
+    context.on("request", lambda request: requests.append(request))
+
+    first = await browsing.open_app(context, f"/#/c/{dm}")
+    await expect(first.get_by_test_id("message-text")).to_have_text(["Hi"])
+    second = await browsing.open_app(context, "/#/friends")
+
+    streams = [r.url for r in requests if "/api/events" in r.url]
+    assert len(streams) == 1, streams  # the second tab listens through the first
+
+    requests.clear()
+    # The one fixed wait of the suite: watching idle pages means letting time pass.
+    await first.wait_for_timeout(3000)
+    assert [r.url for r in requests] == []
+
+    # ...and the stream is still live for both.
+    await alice.send(dm, "Still there?")
+    await expect(first.get_by_test_id("message-text").last).to_have_text("Still there?")
+    await expect(second.get_by_test_id("bell-badge")).to_have_text("2")
+    assert not [r.url for r in requests if "/api/events" in r.url]
