@@ -167,3 +167,46 @@ class TcpProxy:
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
+
+
+class RedisServer:
+    """A private ``redis-server`` on a free port, that a test may stop and start again."""
+
+    def __init__(self, port: int, log: str) -> None:
+        self.port = port
+        self.log = log
+        self.process: asyncio.subprocess.Process | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    async def start(self) -> RedisServer:
+        import shutil
+
+        from redis.asyncio import Redis
+
+        binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+        self.process = await asyncio.create_subprocess_exec(
+            binary,
+            *("--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"),
+            *("--logfile", self.log, "--daemonize", "no"),
+        )
+        client = Redis.from_url(self.url, socket_connect_timeout=1)
+        try:
+            async with asyncio.timeout(10):
+                while True:  # readiness probe
+                    if self.process.returncode is not None:
+                        raise RuntimeError(f"redis-server exited with {self.process.returncode}")
+                    with contextlib.suppress(Exception):
+                        if await client.ping():
+                            return self
+                    await asyncio.sleep(0.05)
+        finally:
+            await client.aclose()
+
+    async def stop(self) -> None:
+        if self.process is not None and self.process.returncode is None:
+            self.process.terminate()
+            await self.process.wait()
+        self.process = None
