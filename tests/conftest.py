@@ -13,9 +13,12 @@ from tests.support.settings import make_settings, reset_postgres
 
 
 @pytest.fixture
-async def server(tmp_path: Path) -> AsyncIterator[LiveServer]:
-    """A running server (in-memory hub, SQLite file in tmp_path)."""
-    settings = make_settings(tmp_path)
+async def server(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[LiveServer]:
+    """A running server: SQLite file in tmp_path and in-memory hub (or the PostgreSQL + Redis
+    configuration, see tests/support/settings.py). ``@pytest.mark.settings(name=value)`` on a
+    test overrides settings, e.g. ``heartbeat_seconds=0.05``."""
+    marker = request.node.get_closest_marker("settings")
+    settings = make_settings(tmp_path, **(marker.kwargs if marker else {}))
     if settings.database_url.startswith("postgresql"):
         await reset_postgres(settings.database_url)
     live = LiveServer(settings)

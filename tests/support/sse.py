@@ -81,10 +81,11 @@ class EventStreamReader:
                         frame.id = value
                     elif name == "retry":
                         frame.retry = int(value)
-        except BaseException as exc:
-            if not isinstance(exc, asyncio.CancelledError):
-                await self.frames.put(exc)
+        except asyncio.CancelledError:
             raise
+        except Exception as exc:
+            # Handed to whoever awaits the next frame; the task itself ends quietly.
+            await self.frames.put(exc)
         finally:
             self._opened.set()
             self.ended.set()

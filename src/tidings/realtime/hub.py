@@ -146,6 +146,7 @@ class Hub:
         self.heartbeat_seconds = heartbeat_seconds
         self._subscribers: dict[int, set[Subscriber]] = {}
         self._heartbeat_task: asyncio.Task[None] | None = None
+        self._count_changed = asyncio.Condition()
         self.shutting_down = False
         metrics.streams_open.set_function(self.subscriber_count)
 
@@ -168,6 +169,15 @@ class Hub:
             return len(self._subscribers.get(user_id, ()))
         return sum(len(subs) for subs in self._subscribers.values())
 
+    async def wait_subscriber_count(self, count: int, user_id: int | None = None) -> None:
+        """Return once exactly ``count`` streams (of ``user_id``, or in all) are subscribed."""
+        async with self._count_changed:
+            await self._count_changed.wait_for(lambda: self.subscriber_count(user_id) == count)
+
+    async def _notify_count_changed(self) -> None:
+        async with self._count_changed:
+            self._count_changed.notify_all()
+
     async def subscribe(self, user_id: int) -> Subscriber:
         """Register a stream of ``user_id``; events published from now on reach it."""
         subscriber = Subscriber(user_id, self.buffer_limit)
@@ -178,6 +188,7 @@ class Hub:
             await self.broker.watch(user_id)
         else:
             subscribers.add(subscriber)
+        await self._notify_count_changed()
         return subscriber
 
     async def unsubscribe(self, subscriber: Subscriber) -> None:
@@ -185,6 +196,7 @@ class Hub:
         if subscribers is None or subscriber not in subscribers:
             return
         subscribers.discard(subscriber)
+        await self._notify_count_changed()
         if not subscribers:
             del self._subscribers[subscriber.user_id]
             try:
@@ -212,7 +224,7 @@ class Hub:
             targets = subscribers.get(event.user_id)
             if targets:
                 for subscriber in tuple(targets):
-                    if not subscriber.offer(event) and subscriber.closed_reason == "overflow":
+                    if subscriber.closed_reason is None and not subscriber.offer(event):
                         self.metrics.overflows.inc()
 
     def catch_up_all(self) -> None:

@@ -19,6 +19,7 @@ overflows its buffer and is cut off; its client reconnects and replays.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 
@@ -41,6 +42,7 @@ HEADERS = [
     (b"x-accel-buffering", b"no"),
 ]
 _MAX_ID = 2**63 - 1
+FINAL_WRITE_TIMEOUT = 5.0
 
 
 def _resync_frame(seq: int) -> bytes:
@@ -108,16 +110,23 @@ class _Stream:
                 chunk = await self._render(subscriber.take())
                 if chunk:
                     await self._write(send, subscriber, chunk)
-            if subscriber.closed_reason != "disconnect":
-                await send({"type": "http.response.body", "body": b"", "more_body": False})
         except asyncio.CancelledError:
             if subscriber.closed_reason not in ("overflow", "shutdown"):
                 raise
-            # Cut off while blocked writing to a client that stopped reading.
+            # Cut off while blocked writing to a client that stopped reading. Returning without
+            # ending the body makes uvicorn drop the connection.
             logger.warning("dropped a stream of user %s: client not reading", self.user_id)
+            return
         finally:
             listener.cancel()
             await hub.unsubscribe(subscriber)
+        if subscriber.closed_reason == "disconnect":
+            return
+        # A clean end of body: the browser reconnects (to another process, on shutdown) and
+        # replays what it missed. A client that stopped reading cannot hold us here for long.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(FINAL_WRITE_TIMEOUT):
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     async def _write(self, send: Send, subscriber: Subscriber, body: bytes) -> None:
         subscriber.in_send = True

@@ -1,0 +1,191 @@
+"""Each write of the seed's flow produces exactly the listed events for exactly the listed users.
+
+Every user of a scenario holds a stream, bystanders included. To prove that a stream received
+nothing *else*, each check ends with a barrier: a marker user sends the stream's owner a DM, and
+everything the stream delivered before that marker message came from the write under test
+(per-user ids follow commit order).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import pytest
+
+from tests.conftest import MakeUser
+from tests.support.api import ApiUser
+from tests.support.sse import EventStreamReader, SSEFrame, open_stream
+from tidings.realtime.events import EventAdapter
+
+_barrier_numbers = itertools.count(1)
+
+
+@dataclass
+class Person:
+    api: ApiUser
+    streams: list[EventStreamReader] = field(default_factory=list)
+    marker_dm: int = 0
+
+
+@dataclass
+class World:
+    """Users with open streams, and a marker user who is everyone's friend."""
+
+    people: dict[str, Person]
+    marker: ApiUser
+
+    def __getitem__(self, name: str) -> Person:
+        return self.people[name]
+
+    async def received(self) -> dict[str, list[list[str]]]:
+        """For each person and each of their streams, the event types since the last call."""
+        seen: dict[str, list[list[str]]] = {}
+        for name, person in self.people.items():
+            marker_text = f"barrier {next(_barrier_numbers)}"
+            await self.marker.send(person.marker_dm, marker_text)
+            seen[name] = [await _frames_until(stream, marker_text) for stream in person.streams]
+        return seen
+
+
+def _check_schema(frame: SSEFrame) -> None:
+    event = EventAdapter.validate_json(frame.data)
+    assert event.type == frame.event
+    assert frame.id is not None and frame.id.isdigit()
+
+
+async def _frames_until(stream: EventStreamReader, marker_text: str) -> list[str]:
+    types: list[str] = []
+    while True:
+        frame = await stream.next()
+        _check_schema(frame)
+        if frame.event == "message" and frame.json["message"]["content"] == marker_text:
+            # The marker DM also brings a notification and a conversation update: consume them.
+            rest = await stream.next_events(2)
+            assert [f.event for f in rest] == ["notification", "conversation_update"]
+            return types
+        types.append(frame.event)
+
+
+@pytest.fixture
+async def world(make_user: MakeUser) -> AsyncIterator[World]:
+    marker = await make_user("marker")
+    people: dict[str, Person] = {}
+    for name in ("alice", "bob", "carol", "dave", "erin"):
+        api = await make_user(name)
+        await marker.befriend(api)
+        people[name] = Person(api, marker_dm=(await marker.dm(api))["id"])
+    for a, b in (("alice", "bob"), ("alice", "carol"), ("alice", "dave"), ("bob", "carol")):
+        await people[a].api.befriend(people[b].api)
+    for person in people.values():
+        person.streams.append(await open_stream(person.api.client))
+    # Bob has a second tab open.
+    people["bob"].streams.append(await open_stream(people["bob"].api.client))
+    for person in people.values():
+        for stream in person.streams:
+            assert (await stream.next()).event == "connected"
+    w = World(people, marker)
+    yield w
+    for person in people.values():
+        for stream in person.streams:
+            await stream.close()
+
+
+NOTHING: list[str] = []
+
+
+def expect(w: World, **per_person: list[str]) -> dict[str, list[list[str]]]:
+    return {
+        name: [per_person.get(name, NOTHING)] * len(person.streams)
+        for name, person in w.people.items()
+    }
+
+
+async def test_direct_message(world: World) -> None:
+    alice, bob = world["alice"].api, world["bob"].api
+    dm = await alice.dm(bob)
+    assert await world.received() == expect(
+        world, alice=["conversation_update"], bob=["conversation_update"]
+    )
+    await alice.send(dm["id"], "hi Bob")
+    assert await world.received() == expect(
+        world,
+        alice=["conversation_update"],
+        bob=["message", "notification", "conversation_update"],
+    )
+
+
+async def test_group_message(world: World) -> None:
+    alice, bob, carol = (world[n].api for n in ("alice", "bob", "carol"))
+    group = await alice.ok(
+        "POST",
+        "/api/conversations",
+        {"type": "group", "name": "g", "member_ids": [bob.id, carol.id]},
+        201,
+    )
+    assert await world.received() == expect(
+        world,
+        alice=["conversation_update"],
+        bob=["conversation_update", "notification"],
+        carol=["conversation_update", "notification"],
+    )
+    await bob.send(group["id"], "hello group")
+    every_other = ["message", "notification", "conversation_update"]
+    assert await world.received() == expect(
+        world, alice=every_other, bob=["conversation_update"], carol=every_other
+    )
+
+
+async def test_friend_request_and_accept(world: World) -> None:
+    dave, erin = world["dave"].api, world["erin"].api
+    request = await dave.ok("POST", "/api/friends/request", {"username": "erin"}, 201)
+    assert await world.received() == expect(world, erin=["friend_request", "notification"])
+    await erin.ok("POST", f"/api/friends/requests/{request['request']['id']}/accept")
+    assert await world.received() == expect(
+        world, dave=["friend_update", "notification"], erin=["friend_update"]
+    )
+
+
+async def test_notification_read_reaches_every_tab(world: World) -> None:
+    alice, bob = world["alice"].api, world["bob"].api
+    dm = await alice.dm(bob)
+    await alice.send(dm["id"], "ping")
+    await world.received()
+    notifications = await bob.ok("GET", "/api/notifications?unread_only=true")
+    ours = [n for n in notifications["notifications"] if n["conversation_id"] == dm["id"]]
+    await bob.ok("POST", f"/api/notifications/{ours[0]['id']}")
+    assert await world.received() == expect(world, bob=["notification_read"])
+    await bob.ok("POST", "/api/notifications/read-all")
+    assert await world.received() == expect(world, bob=["notification_read"])
+
+
+async def test_members_added_and_removed(world: World) -> None:
+    alice, bob, dave = world["alice"].api, world["bob"].api, world["dave"].api
+    group = await alice.ok(
+        "POST", "/api/conversations", {"type": "group", "name": "g", "member_ids": [bob.id]}, 201
+    )
+    await world.received()
+    await alice.ok("POST", f"/api/conversations/{group['id']}/members", {"user_id": dave.id}, 201)
+    assert await world.received() == expect(
+        world,
+        alice=["conversation_update"],
+        bob=["conversation_update"],
+        dave=["conversation_update", "notification"],
+    )
+    await alice.ok("DELETE", f"/api/conversations/{group['id']}/members/{dave.id}", status=204)
+    assert await world.received() == expect(
+        world,
+        alice=["conversation_update"],
+        bob=["conversation_update"],
+        dave=["conversation_update"],
+    )
+
+
+async def test_reading_a_conversation_updates_only_the_reader(world: World) -> None:
+    alice, bob = world["alice"].api, world["bob"].api
+    dm = await alice.dm(bob)
+    await alice.send(dm["id"], "read me")
+    await world.received()
+    await bob.ok("POST", f"/api/conversations/{dm['id']}/read")
+    assert await world.received() == expect(world, bob=["notification_read", "conversation_update"])

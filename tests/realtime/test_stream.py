@@ -1,0 +1,375 @@
+"""The SSE endpoint against a real uvicorn server, read by a real streaming client."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from tests.conftest import MakeUser
+from tests.support.api import ApiUser
+from tests.support.server import LiveServer
+from tests.support.sse import EventStreamReader, open_stream
+from tidings.realtime import log
+from tidings.realtime.events import EventAdapter, FriendUpdateEvent
+from tidings.realtime.models import EventRecord
+from tidings.realtime.transaction import write_transaction
+
+
+async def _pair(make_user: MakeUser) -> tuple[ApiUser, ApiUser, int]:
+    alice, bob = await make_user("alice"), await make_user("bob")
+    await alice.befriend(bob)
+    dm = await alice.dm(bob)
+    return alice, bob, dm["id"]
+
+
+async def _current_id(server: LiveServer, user: ApiUser) -> int:
+    async with server.ctx.db.read() as session:
+        return await log.current_seq(session, user.id)
+
+
+async def _ids_until(stream: EventStreamReader, last_id: int) -> list[int]:
+    """Read frames until the one with id ``last_id``; return every id seen."""
+    ids: list[int] = []
+    while not ids or ids[-1] < last_id:
+        frame = await stream.next()
+        assert frame.id is not None, frame
+        EventAdapter.validate_json(frame.data)
+        ids.append(int(frame.id))
+    return ids
+
+
+async def test_without_a_session_answers_401_json(server: LiveServer) -> None:
+    async with httpx.AsyncClient(base_url=server.url) as anonymous:
+        stream = await open_stream(anonymous)
+        await stream.wait_ended()
+    assert stream.status_code == 401
+    assert stream.headers is not None
+    assert stream.headers["content-type"] == "application/json"
+    assert b"Sign in first" in stream.body
+
+
+async def test_connected_event_and_stream_headers(server: LiveServer, make_user: MakeUser) -> None:
+    alice = await make_user("alice")
+    stream = await open_stream(alice.client)
+    try:
+        assert stream.status_code == 200
+        assert stream.headers is not None
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        assert stream.headers["cache-control"] == "no-cache"
+        assert stream.headers["x-accel-buffering"] == "no"
+        assert "content-encoding" not in stream.headers
+        retry = await stream.frames.get()
+        assert not isinstance(retry, BaseException)
+        assert retry.retry == server.settings.sse_retry_ms
+        connected = await stream.next()
+        assert connected.event == "connected"
+        assert connected.json == {"user_id": alice.id, "last_event_id": "0"}
+    finally:
+        await stream.close()
+
+
+@pytest.mark.settings(heartbeat_seconds=0.05)
+async def test_heartbeat_comments(make_user: MakeUser) -> None:
+    alice = await make_user("alice")
+    stream = await open_stream(alice.client)
+    try:
+        assert (await stream.next()).event == "connected"
+        frame = await stream.next(skip_heartbeats=False)
+        assert frame.comment == "heartbeat"
+        assert (await stream.next(skip_heartbeats=False)).comment == "heartbeat"
+    finally:
+        await stream.close()
+
+
+async def test_replay_after_disconnect_then_live(server: LiveServer, make_user: MakeUser) -> None:
+    alice, bob, dm = await _pair(make_user)
+    first = await open_stream(bob.client)
+    await first.next()  # connected
+    await alice.send(dm, "one")
+    frames = await first.next_events(3)
+    last_seen = frames[-1].id
+    assert last_seen is not None
+    await first.close()
+    await server.ctx.hub.wait_subscriber_count(0, bob.id)
+
+    for text in ("two", "three", "four"):
+        await alice.send(dm, text)
+    resumed = await open_stream(bob.client, last_event_id=last_seen)
+    try:
+        connected = await resumed.next()
+        assert connected.event == "connected"
+        missed = await resumed.next_events(9)
+        assert [int(f.id or 0) for f in missed] == list(
+            range(int(last_seen) + 1, int(last_seen) + 10)
+        )
+        contents = [f.json["message"]["content"] for f in missed if f.event == "message"]
+        assert contents == ["two", "three", "four"]
+        await alice.send(dm, "five")
+        live = await resumed.next_events(3)
+        assert [int(f.id or 0) for f in live] == list(
+            range(int(last_seen) + 10, int(last_seen) + 13)
+        )
+    finally:
+        await resumed.close()
+
+
+async def test_replay_with_query_parameter(server: LiveServer, make_user: MakeUser) -> None:
+    alice, bob, dm = await _pair(make_user)
+    mark = await _current_id(server, bob)
+    await alice.send(dm, "while away")
+    stream = await open_stream(bob.client, query=str(mark))
+    try:
+        await stream.next()
+        assert [f.event for f in await stream.next_events(3)] == [
+            "message",
+            "notification",
+            "conversation_update",
+        ]
+    finally:
+        await stream.close()
+
+
+async def test_events_emitted_during_replay_arrive_once_in_order(
+    server: LiveServer, make_user: MakeUser
+) -> None:
+    alice, bob, dm = await _pair(make_user)
+    mark = await _current_id(server, bob)
+    for n in range(20):
+        await alice.send(dm, f"before {n}")
+
+    async def keep_sending() -> None:
+        for n in range(20):
+            await alice.send(dm, f"during {n}")
+
+    sender = asyncio.create_task(keep_sending())
+    stream = await open_stream(bob.client, last_event_id=str(mark))
+    try:
+        await stream.next()  # connected
+        await sender
+        final = await _current_id(server, bob)
+        ids = await _ids_until(stream, final)
+        assert ids == list(range(mark + 1, final + 1))
+    finally:
+        await stream.close()
+
+
+@pytest.mark.parametrize("bogus", ["999999", "not-an-id", "-1", "1.5"])
+async def test_unknown_id_gets_resync(server: LiveServer, make_user: MakeUser, bogus: str) -> None:
+    alice, bob, dm = await _pair(make_user)
+    await alice.send(dm, "x")
+    current = await _current_id(server, bob)
+    stream = await open_stream(bob.client, last_event_id=bogus)
+    try:
+        await stream.next()
+        resync = await stream.next()
+        assert resync.event == "resync"
+        assert resync.id == str(current)
+        assert resync.json == {"last_event_id": str(current)}
+        await alice.send(dm, "after")
+        assert (await stream.next()).id == str(current + 1)
+    finally:
+        await stream.close()
+
+
+async def test_pruned_id_gets_resync(server: LiveServer, make_user: MakeUser) -> None:
+    alice, bob, dm = await _pair(make_user)
+    ancient = await _current_id(server, bob)
+    for n in range(4):
+        await alice.send(dm, f"m{n}")
+    async with server.ctx.db.write() as session:
+        from datetime import timedelta
+
+        await log.prune_events(session, max_age=timedelta(days=1), keep_per_user=5)
+        left = await session.scalar(
+            select(func.count()).select_from(EventRecord).where(EventRecord.user_id == bob.id)
+        )
+    assert left == 5
+    stream = await open_stream(bob.client, last_event_id=str(ancient))
+    try:
+        await stream.next()
+        assert (await stream.next()).event == "resync"
+    finally:
+        await stream.close()
+
+
+async def test_rolled_back_write_emits_nothing(server: LiveServer, make_user: MakeUser) -> None:
+    alice, bob, dm = await _pair(make_user)
+    stream = await open_stream(bob.client)
+    try:
+        await stream.next()
+        before = await _current_id(server, bob)
+
+        async def write_that_fails() -> None:
+            async with write_transaction(server.ctx) as tx:
+                tx.emit(
+                    bob.id,
+                    FriendUpdateEvent(friend=alice.user, status="removed"),  # type: ignore[arg-type]
+                )
+                raise RuntimeError("boom")
+
+        with pytest.raises(RuntimeError, match="boom"):
+            await write_that_fails()
+        assert await _current_id(server, bob) == before
+        await alice.send(dm, "committed")
+        frame = await stream.next()
+        assert frame.event == "message"
+        assert frame.id == str(before + 1)
+    finally:
+        await stream.close()
+
+
+async def test_disconnect_cleans_up(server: LiveServer, make_user: MakeUser) -> None:
+    alice = await make_user("alice")
+    hub = server.ctx.hub
+    streams = [await open_stream(alice.client) for _ in range(3)]
+    for stream in streams:
+        await stream.next()
+    assert hub.subscriber_count(alice.id) == 3
+    for stream in streams:
+        await stream.close()
+    await asyncio.wait_for(hub.wait_subscriber_count(0), 10)
+    assert hub.subscriber_count() == 0
+    assert alice.id not in hub._subscribers
+    # No task is left behind: the streams' disconnect listeners have all finished.
+    listeners = [
+        task
+        for task in asyncio.all_tasks()
+        if getattr(task.get_coro(), "__qualname__", "") == "_wait_for_disconnect"
+    ]
+    if listeners:
+        _, pending = await asyncio.wait(listeners, timeout=10)
+        assert not pending
+
+
+async def test_gap_in_published_events_is_filled_from_the_log(
+    server: LiveServer, make_user: MakeUser
+) -> None:
+    """An event committed but never published (a lost broker message) still reaches the stream."""
+    alice, bob, dm = await _pair(make_user)
+    stream = await open_stream(bob.client)
+    try:
+        await stream.next()
+        start = await _current_id(server, bob)
+        async with server.ctx.db.write() as session:
+            await log.record_events(
+                session,
+                [(bob.id, FriendUpdateEvent(friend=alice.user, status="added"))],  # type: ignore[arg-type]
+            )
+        await alice.send(dm, "next")
+        frames = await stream.next_events(4)
+        assert [f.event for f in frames] == [
+            "friend_update",
+            "message",
+            "notification",
+            "conversation_update",
+        ]
+        assert [int(f.id or 0) for f in frames] == list(range(start + 1, start + 5))
+    finally:
+        await stream.close()
+
+
+async def test_catch_up_signal_reads_the_log(server: LiveServer, make_user: MakeUser) -> None:
+    alice, bob, _ = await _pair(make_user)
+    stream = await open_stream(bob.client)
+    try:
+        await stream.next()
+        async with server.ctx.db.write() as session:
+            [lost] = await log.record_events(
+                session,
+                [(bob.id, FriendUpdateEvent(friend=alice.user, status="added"))],  # type: ignore[arg-type]
+            )
+        server.ctx.hub.catch_up_all()
+        frame = await stream.next()
+        assert (frame.event, frame.id) == ("friend_update", str(lost.seq))
+    finally:
+        await stream.close()
+
+
+@pytest.mark.settings(stream_buffer_events=30)
+async def test_slow_consumer_is_cut_off_while_others_keep_receiving(
+    server: LiveServer, make_user: MakeUser
+) -> None:
+    alice, bob, dm = await _pair(make_user)
+    hub = server.ctx.hub
+    fast = await open_stream(bob.client)
+    await fast.next()
+
+    # A client that sends its request and then stops reading.
+    cookie = bob.client.cookies.get(server.settings.session_cookie_name)
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port, limit=1024)
+    writer.transport.pause_reading()
+    writer.write(
+        f"GET /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: "
+        f"{server.settings.session_cookie_name}={cookie}\r\n\r\n".encode()
+    )
+    await writer.drain()
+    await asyncio.wait_for(hub.wait_subscriber_count(2, bob.id), 10)
+
+    big = "x" * 3990
+    sent = 0
+    while hub.subscriber_count(bob.id) == 2:
+        assert sent < 3000, "the slow stream was never cut off"
+        await alice.send(dm, f"{sent} {big}")
+        sent += 1
+        # The fast tab keeps up: it gets every event of every message.
+        frames = await fast.next_events(3)
+        assert frames[0].json["message"]["content"].startswith(f"{sent - 1} ")
+    assert server.ctx.metrics.overflows._value.get() == 1
+
+    # The server dropped the slow connection: once the client reads again, it gets what was
+    # already buffered, then end of file (a browser would reconnect and replay).
+    writer.transport.resume_reading()
+    async with asyncio.timeout(60):
+        while await reader.read(1 << 20):
+            pass
+    writer.close()
+    await fast.close()
+
+
+async def test_ended_session_gets_401_on_reconnect(server: LiveServer, make_user: MakeUser) -> None:
+    alice = await make_user("alice")
+    stream = await open_stream(alice.client)
+    await stream.next()
+    await stream.close()
+    cookie = alice.client.cookies.get(server.settings.session_cookie_name)
+    await alice.ok("POST", "/api/auth/logout", status=204)
+    async with httpx.AsyncClient(base_url=server.url) as old_tab:
+        old_tab.cookies.set(server.settings.session_cookie_name, cookie or "")
+        again = await open_stream(old_tab, last_event_id="0")
+        await again.wait_ended()
+    assert again.status_code == 401
+
+
+async def test_bootstrap_position_leaves_no_gap(server: LiveServer, make_user: MakeUser) -> None:
+    """Fetch state, then something happens, then the stream opens: it arrives anyway."""
+    alice, bob, dm = await _pair(make_user)
+    snapshot = await bob.ok("GET", "/api/bootstrap")
+    assert snapshot["conversations"][0]["id"] == dm
+    await alice.send(dm, "between fetch and subscribe")
+    stream = await open_stream(bob.client, query=snapshot["last_event_id"])
+    try:
+        await stream.next()
+        frame = await stream.next()
+        assert frame.event == "message"
+        assert frame.json["message"]["content"] == "between fetch and subscribe"
+    finally:
+        await stream.close()
+
+
+async def test_health_and_metrics(server: LiveServer, make_user: MakeUser) -> None:
+    alice, bob, dm = await _pair(make_user)
+    stream = await open_stream(bob.client)
+    await stream.next()
+    await alice.send(dm, "counted")
+    await stream.next_events(3)
+    health = await alice.ok("GET", "/api/health")
+    assert health["status"] == "ok"
+    metrics = (await alice.get("/metrics")).text
+    assert "tidings_streams_open 1.0" in metrics
+    assert "tidings_events_published_total" in metrics
+    assert "tidings_events_delivered_total" in metrics
+    assert "tidings_request_latency_seconds_bucket" in metrics
+    await stream.close()
