@@ -1,0 +1,334 @@
+"""Accounts over HTTP: register, login, logout, password, search; sessions, CSRF, rate limit."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+
+from tests.api_helpers import EventLog, assert_error
+from tests.support.api import PASSWORD
+
+COOKIE = "tidings_session"
+PUBLIC = {("POST", "/api/auth/register"), ("POST", "/api/auth/login"), ("GET", "/api/health")}
+
+
+def _client(server) -> httpx.AsyncClient:
+    return httpx.AsyncClient(base_url=server.url, timeout=30)
+
+
+async def test_register_answers_the_user_and_an_httponly_lax_session_cookie(server):
+    events = await EventLog.start(server)
+    async with _client(server) as client:
+        response = await client.post(
+            "/api/auth/register",
+            json={"username": "Alice_1", "password": PASSWORD, "display_name": "  Alice  "},
+        )
+        assert response.status_code == 201, response.text
+        user = response.json()["user"]
+        assert user == {"id": user["id"], "username": "alice_1", "display_name": "Alice"}
+        cookie = response.headers["set-cookie"]
+        assert cookie.startswith(f"{COOKIE}=")
+        assert "HttpOnly" in cookie
+        assert re.search(r"SameSite=lax", cookie, re.IGNORECASE)
+        assert "Path=/" in cookie
+        me = await client.get("/api/auth/me")
+        assert me.status_code == 200
+        assert me.json() == {"user": user}
+    assert await events.new() == {}
+
+
+async def test_display_name_defaults_to_the_username(make_user):
+    bob = await make_user("bob")
+    assert bob.user["display_name"] == "bob"
+
+
+@pytest.mark.parametrize("username", ["alice", "ALICE", "Alice", " alice "])
+async def test_usernames_are_unique_case_insensitively(server, make_user, username):
+    await make_user("alice")
+    async with _client(server) as client:
+        response = await client.post(
+            "/api/auth/register", json={"username": username, "password": PASSWORD}
+        )
+    assert_error(response, 409, "username_taken")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param({"password": PASSWORD}, id="missing-username"),
+        pytest.param({"username": "carol"}, id="missing-password"),
+        pytest.param({"username": "ab", "password": PASSWORD}, id="username-too-short"),
+        pytest.param({"username": "a" * 33, "password": PASSWORD}, id="username-too-long"),
+        pytest.param({"username": "car ol", "password": PASSWORD}, id="username-space"),
+        pytest.param({"username": "carol!", "password": PASSWORD}, id="username-symbol"),
+        pytest.param({"username": "çarol", "password": PASSWORD}, id="username-non-ascii"),
+        pytest.param({"username": 123, "password": PASSWORD}, id="username-number"),
+        pytest.param({"username": "carol", "password": None}, id="password-null"),
+        pytest.param({"username": "carol", "password": "1234567"}, id="password-too-short"),
+        pytest.param({"username": "carol", "password": "x" * 257}, id="password-too-long"),
+        pytest.param(
+            {"username": "carol", "password": PASSWORD, "display_name": "x" * 65},
+            id="display-name-too-long",
+        ),
+        pytest.param(
+            {"username": "carol", "password": PASSWORD, "display_name": "a\x00b"},
+            id="display-name-nul",
+        ),
+        pytest.param(
+            {"username": "carol", "password": PASSWORD, "is_admin": True}, id="extra-field"
+        ),
+        pytest.param(["carol", PASSWORD], id="array"),
+    ],
+)
+async def test_register_refuses_bad_input(server, body):
+    async with _client(server) as client:
+        response = await client.post("/api/auth/register", json=body)
+        assert_error(response, 422, "validation_error")
+        assert COOKIE not in response.cookies
+        # Nothing was created: the name is still free.
+        ok = await client.post(
+            "/api/auth/register", json={"username": "carol", "password": PASSWORD}
+        )
+        assert ok.status_code == 201, ok.text
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"{", b'{"username": "carol",}', b"", b"\xff\xfe not utf-8", b"[" * 100_000],
+    ids=["unclosed", "trailing-comma", "empty", "not-utf8", "deep-nesting"],
+)
+async def test_register_refuses_malformed_json(server, content):
+    async with _client(server) as client:
+        response = await client.post(
+            "/api/auth/register", content=content, headers={"content-type": "application/json"}
+        )
+    body = assert_error(response, 422)
+    assert body["code"] in ("invalid_json", "validation_error")
+    if content:
+        assert body["code"] == "invalid_json"
+
+
+async def test_login_with_any_letter_case_starts_a_new_session(server, make_user):
+    alice = await make_user("alice")
+    events = await EventLog.start(server)
+    async with _client(server) as client:
+        response = await client.post(
+            "/api/auth/login", json={"username": " ALICE ", "password": PASSWORD}
+        )
+        assert response.status_code == 200, response.text
+        assert response.json() == {"user": alice.user}
+        assert "HttpOnly" in response.headers["set-cookie"]
+        assert response.cookies[COOKIE] != alice.client.cookies[COOKIE]
+        assert (await client.get("/api/auth/me")).json() == {"user": alice.user}
+    assert await events.new() == {}
+
+
+@pytest.mark.parametrize(
+    ("username", "password"),
+    [("alice", "wrong password"), ("nobody", PASSWORD), ("a\x01", PASSWORD)],
+    ids=["wrong-password", "unknown-user", "impossible-username"],
+)
+async def test_login_with_wrong_credentials_is_401(server, make_user, username, password):
+    await make_user("alice")
+    async with _client(server) as client:
+        response = await client.post(
+            "/api/auth/login", json={"username": username, "password": password}
+        )
+        assert_error(response, 401, "invalid_credentials")
+        assert COOKIE not in response.cookies
+        assert_error(await client.get("/api/auth/me"), 401, "not_authenticated")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"username": "alice"},
+        {"username": "alice", "password": 5},
+        {"username": "", "password": "x"},
+    ],
+    ids=["missing-password", "wrong-type", "empty-username"],
+)
+async def test_login_refuses_bad_input(server, body):
+    async with _client(server) as client:
+        assert_error(await client.post("/api/auth/login", json=body), 422, "validation_error")
+
+
+async def test_repeated_failed_logins_are_rate_limited_with_retry_after(server, make_user):
+    await make_user("alice")
+    attempts = server.settings.login_attempts_per_window
+    async with _client(server) as client:
+        for _ in range(attempts):
+            response = await client.post(
+                "/api/auth/login", json={"username": "alice", "password": "wrong password"}
+            )
+            assert_error(response, 401, "invalid_credentials")
+        # Over the limit even the right password is refused, until the window has passed.
+        response = await client.post(
+            "/api/auth/login", json={"username": "alice", "password": PASSWORD}
+        )
+        assert_error(response, 429, "rate_limited")
+        retry_after = int(response.headers["retry-after"])
+        assert 1 <= retry_after <= server.settings.login_window_seconds
+
+
+async def test_logout_ends_this_session_only(server, make_user):
+    alice = await make_user("alice")
+    token = alice.client.cookies[COOKIE]
+    async with _client(server) as other_tab:
+        login = await other_tab.post(
+            "/api/auth/login", json={"username": "alice", "password": PASSWORD}
+        )
+        assert login.status_code == 200
+        response = await alice.post("/api/auth/logout")
+        assert response.status_code == 204
+        assert response.content == b""
+        assert f'{COOKIE}=""' in response.headers["set-cookie"]
+        assert (await other_tab.get("/api/auth/me")).status_code == 200
+    async with httpx.AsyncClient(base_url=server.url, cookies={COOKIE: token}) as old:
+        assert_error(await old.get("/api/auth/me"), 401, "not_authenticated")
+        assert_error(await old.post("/api/auth/logout"), 401, "not_authenticated")
+
+
+async def test_password_change_ends_every_other_session(server, make_user):
+    alice = await make_user("alice")
+    new_password = "a whole new password"
+    async with _client(server) as other_tab:
+        await other_tab.post("/api/auth/login", json={"username": "alice", "password": PASSWORD})
+        wrong = await alice.post(
+            "/api/auth/password",
+            {"current_password": "not it at all", "new_password": new_password},
+        )
+        assert_error(wrong, 401, "invalid_credentials")
+        short = await alice.post(
+            "/api/auth/password", {"current_password": PASSWORD, "new_password": "short"}
+        )
+        assert_error(short, 422, "validation_error")
+        assert (await other_tab.get("/api/auth/me")).status_code == 200
+
+        changed = await alice.post(
+            "/api/auth/password", {"current_password": PASSWORD, "new_password": new_password}
+        )
+        assert changed.status_code == 200, changed.text
+        assert changed.json() == {"user": alice.user}
+        assert (await alice.get("/api/auth/me")).status_code == 200  # its fresh cookie
+        assert_error(await other_tab.get("/api/auth/me"), 401, "not_authenticated")
+
+    async with _client(server) as client:
+        old = await client.post("/api/auth/login", json={"username": "alice", "password": PASSWORD})
+        assert_error(old, 401, "invalid_credentials")
+        new = await client.post(
+            "/api/auth/login", json={"username": "alice", "password": new_password}
+        )
+        assert new.status_code == 200
+
+
+async def test_user_search_by_prefix(server, make_user):
+    alice = await make_user("alice")
+    for name in ("alfred", "al_bundy", "albert", "bob"):
+        await make_user(name)
+
+    async def search(query: str, **params: object) -> list[str]:
+        response = await alice.get("/api/users", params={"q": query, **params})
+        assert response.status_code == 200, response.text
+        users = response.json()
+        assert all(set(u) == {"id", "username", "display_name"} for u in users)
+        return [u["username"] for u in users]
+
+    assert await search("al") == ["al_bundy", "albert", "alfred"]  # yourself excluded
+    assert await search("AL") == ["al_bundy", "albert", "alfred"]
+    assert await search("al_") == ["al_bundy"]  # `_` is a letter here, not a wildcard
+    assert await search("al", limit=1) == ["al_bundy"]
+    assert await search("") == ["al_bundy", "albert", "alfred", "bob"]
+    assert await search("%") == []
+    assert await search("a\x00") == []
+    assert await search("zed") == []
+    assert_error(await alice.get("/api/users", params={"q": "a" * 33}), 422, "validation_error")
+    for limit in (0, 51, "many"):
+        response = await alice.get("/api/users", params={"q": "a", "limit": limit})
+        assert_error(response, 422, "validation_error")
+
+
+async def test_every_api_route_but_register_and_login_needs_a_session(server, make_user):
+    alice = await make_user("alice")
+    schema = (await alice.get("/openapi.json")).json()
+    operations = [
+        (method.upper(), path)
+        for path, item in schema["paths"].items()
+        for method in item
+        if path.startswith("/api/")
+    ]
+    assert len(operations) >= 25
+    checked = 0
+    for cookies in ({}, {COOKIE: "not-a-session"}, {COOKIE: "x" * 500}):
+        async with httpx.AsyncClient(base_url=server.url, cookies=cookies) as anonymous:
+            for method, path in operations:
+                if (method, path) in PUBLIC:
+                    continue
+                url = re.sub(r"\{[^}]+\}", str(alice.id), path)
+                body: dict[str, object] | None = {} if method == "POST" else None
+                response = await anonymous.request(method, url, json=body)
+                assert_error(response, 401, "not_authenticated")
+                checked += 1
+    assert checked == 3 * (len(operations) - len(PUBLIC))
+
+
+async def test_cross_site_writes_are_refused_and_change_nothing(server, make_user):
+    alice = await make_user("alice")
+    refused = [
+        {"Origin": "http://evil.example"},
+        {"Origin": "null"},
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Sec-Fetch-Site": "same-site"},
+        {"Sec-Fetch-Site": "cross-site", "Origin": server.url},
+    ]
+    for headers in refused:
+        response = await alice.client.post(
+            "/api/auth/password",
+            json={"current_password": PASSWORD, "new_password": "hijacked password"},
+            headers=headers,
+        )
+        assert_error(response, 403, "cross_site_request")
+        response = await alice.client.post("/api/auth/logout", headers=headers)
+        assert_error(response, 403, "cross_site_request")
+        async with _client(server) as client:
+            response = await client.post(
+                "/api/auth/register",
+                json={"username": "mallory", "password": PASSWORD},
+                headers=headers,
+            )
+            assert_error(response, 403, "cross_site_request")
+    # Nothing happened: the session and password are intact, mallory does not exist.
+    assert (await alice.get("/api/auth/me")).status_code == 200
+    assert await alice.ok("GET", "/api/users?q=mallory") == []
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Sec-Fetch-Site": "same-origin"},
+        {"Sec-Fetch-Site": "none"},
+        {"Origin": "SERVER"},
+        {"Origin": "SERVER", "Sec-Fetch-Site": "same-origin"},
+    ],
+    ids=["no-headers", "same-origin", "user-initiated", "same-origin-origin", "both"],
+)
+async def test_same_origin_and_non_browser_writes_are_allowed(server, headers):
+    headers = {k: v.replace("SERVER", server.url) for k, v in headers.items()}
+    async with _client(server) as client:
+        response = await client.post(
+            "/api/auth/register", json={"username": "carol", "password": PASSWORD}, headers=headers
+        )
+        assert response.status_code == 201, response.text
+        response = await client.post("/api/auth/logout", headers=headers)
+        assert response.status_code == 204
+
+
+async def test_reads_from_another_origin_are_not_refused(make_user):
+    alice = await make_user("alice")
+    response = await alice.client.get(
+        "/api/auth/me", headers={"Origin": "http://evil.example", "Sec-Fetch-Site": "cross-site"}
+    )
+    assert response.status_code == 200

@@ -1,0 +1,546 @@
+"""Conversations and messages over HTTP: DMs, groups, members, pagination, unread counts, events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.api_helpers import (
+    EventLog,
+    assert_error,
+    db_user,
+    friends,
+    recorded,
+    validate_event,
+)
+from tidings.conversations import actions
+from tidings.realtime.transaction import Outcome
+
+CONVERSATION_FIELDS = {
+    "id",
+    "type",
+    "name",
+    "created_by_id",
+    "members",
+    "last_message",
+    "unread_count",
+    "last_read_message_id",
+    "updated_at",
+}
+
+
+async def _group(user, name: str, *members) -> dict[str, Any]:
+    body: dict[str, Any] = await user.ok(
+        "POST",
+        "/api/conversations",
+        {"type": "group", "name": name, "member_ids": [m.id for m in members]},
+        201,
+    )
+    return body
+
+
+async def _conversation_ids(user) -> list[int]:
+    body = await user.ok("GET", "/api/conversations")
+    return [c["id"] for c in body["conversations"]]
+
+
+# --- direct conversations ---------------------------------------------------------------------
+
+
+async def test_a_dm_is_created_once_and_then_found_from_either_side(server, make_user):
+    alice, bob = await friends(make_user, "alice", "bob")
+    events = await EventLog.start(server)
+
+    created = await alice.post("/api/conversations", {"type": "direct", "user_id": bob.id})
+    assert created.status_code == 201, created.text
+    dm = created.json()
+    assert set(dm) == CONVERSATION_FIELDS
+    assert dm["type"] == "direct"
+    assert dm["name"] is None
+    assert [m["username"] for m in dm["members"]] == ["alice", "bob"]
+    assert dm["last_message"] is None
+    assert dm["unread_count"] == 0
+    assert await events.new() == {"alice": ["conversation_update"], "bob": ["conversation_update"]}
+    for name in ("alice", "bob"):
+        [update] = events.payloads[name]
+        assert (update.conversation_id, update.reason) == (dm["id"], "created")
+
+    again = await alice.post("/api/conversations", {"type": "direct", "user_id": bob.id})
+    assert again.status_code == 200
+    assert again.json() == dm
+    other_side = await bob.post("/api/conversations", {"type": "direct", "user_id": alice.id})
+    assert other_side.status_code == 200
+    assert other_side.json()["id"] == dm["id"]
+    assert await events.new() == {}
+    assert await _conversation_ids(alice) == [dm["id"]]
+    assert await _conversation_ids(bob) == [dm["id"]]
+
+
+@pytest.mark.parametrize(
+    ("who", "status", "code"),
+    [
+        ("self", 400, "self_conversation"),
+        ("stranger", 403, "not_friends"),
+        ("unknown", 404, "unknown_user"),
+    ],
+)
+async def test_a_dm_needs_a_friend(server, make_user, who, status, code):
+    alice, _bob = await friends(make_user, "alice", "bob")
+    stranger = await make_user("carol")
+    user_id = {"self": alice.id, "stranger": stranger.id, "unknown": 999}[who]
+    events = await EventLog.start(server)
+    response = await alice.post("/api/conversations", {"type": "direct", "user_id": user_id})
+    assert_error(response, status, code)
+    assert await events.new() == {}
+    assert await _conversation_ids(alice) == []
+
+
+BAD_CREATE_BODIES: list[tuple[str, object]] = [
+    ("missing-type", {"user_id": 2}),
+    ("unknown-type", {"type": "channel", "user_id": 2}),
+    ("missing-user", {"type": "direct"}),
+    ("user-id-text", {"type": "direct", "user_id": "two"}),
+    ("user-id-zero", {"type": "direct", "user_id": 0}),
+    ("user-id-too-big", {"type": "direct", "user_id": 2**31}),
+    ("extra-field", {"type": "direct", "user_id": 2, "name": "x"}),
+    ("group-missing-name", {"type": "group", "member_ids": [2]}),
+    ("group-missing-members", {"type": "group", "name": "g"}),
+    ("group-blank-name", {"type": "group", "name": "  ", "member_ids": [2]}),
+    ("name-too-long", {"type": "group", "name": "x" * 101, "member_ids": [2]}),
+    ("name-nul", {"type": "group", "name": "a\x00", "member_ids": [2]}),
+    ("members-not-a-list", {"type": "group", "name": "g", "member_ids": 2}),
+    ("member-id-text", {"type": "group", "name": "g", "member_ids": ["b"]}),
+    ("too-many", {"type": "group", "name": "g", "member_ids": [2] * 1001}),
+    ("array", []),
+]
+
+
+async def test_create_conversation_refuses_bad_input(make_user):
+    alice, _bob = await friends(make_user, "alice", "bob")
+    for name, body in BAD_CREATE_BODIES:
+        response = await alice.post("/api/conversations", body)
+        assert response.status_code == 422, (name, response.text)
+        assert_error(response, 422, "validation_error")
+    assert await _conversation_ids(alice) == []
+
+
+# --- groups and members -----------------------------------------------------------------------
+
+
+async def test_a_group_is_you_and_your_friends(server, make_user):
+    alice, bob, carol = await friends(make_user, "alice", "bob", "carol")
+    events = await EventLog.start(server)
+
+    group = await _group(alice, "  Trip  ", bob, carol, alice, bob)
+    assert group["type"] == "group"
+    assert group["name"] == "Trip"
+    assert group["created_by_id"] == alice.id
+    assert [m["username"] for m in group["members"]] == ["alice", "bob", "carol"]
+    assert await events.new() == {
+        "alice": ["conversation_update"],
+        "bob": ["conversation_update", "notification"],
+        "carol": ["conversation_update", "notification"],
+    }
+    for name in ("bob", "carol"):
+        update, notification = events.payloads[name]
+        assert update.reason == "created"
+        assert notification.notification.type == "added_to_group"
+        assert notification.notification.conversation_id == group["id"]
+    for user in (alice, bob, carol):
+        assert (await user.ok("GET", f"/api/conversations/{group['id']}"))["id"] == group["id"]
+
+
+async def test_a_group_cannot_include_strangers_or_be_empty(server, make_user):
+    alice, bob = await friends(make_user, "alice", "bob")
+    stranger = await make_user("dave")
+    events = await EventLog.start(server)
+    body = {"type": "group", "name": "g"}
+
+    response = await alice.post("/api/conversations", {**body, "member_ids": [bob.id, stranger.id]})
+    assert_error(response, 403, "not_friends")
+    response = await alice.post("/api/conversations", {**body, "member_ids": [bob.id, 999]})
+    assert_error(response, 404, "unknown_user")
+    for member_ids in ([], [alice.id]):
+        response = await alice.post("/api/conversations", {**body, "member_ids": member_ids})
+        assert_error(response, 400, "empty_group")
+    assert await events.new() == {}
+    assert await _conversation_ids(alice) == []
+    assert await _conversation_ids(stranger) == []
+
+
+async def test_adding_and_removing_members(server, make_user):
+    alice, bob, carol = await friends(make_user, "alice", "bob", "carol")
+    dave = await make_user("dave")
+    group = await _group(alice, "g", bob)
+    path = f"/api/conversations/{group['id']}/members"
+    events = await EventLog.start(server)
+
+    added = await alice.ok("POST", path, {"user_id": carol.id}, 201)
+    assert [m["username"] for m in added["members"]] == ["alice", "bob", "carol"]
+    assert await events.new() == {
+        "alice": ["conversation_update"],
+        "bob": ["conversation_update"],
+        "carol": ["conversation_update", "notification"],
+    }
+    assert {p.reason for ps in events.payloads.values() for p in ps if hasattr(p, "reason")} == {
+        "member_added"
+    }
+    assert (await carol.ok("GET", f"/api/conversations/{group['id']}"))["id"] == group["id"]
+
+    assert_error(await alice.post(path, {"user_id": carol.id}), 409, "already_member")
+    assert_error(await alice.post(path, {"user_id": dave.id}), 403, "not_friends")
+    assert_error(await alice.post(path, {"user_id": 999}), 404, "unknown_user")
+    assert_error(await dave.post(path, {"user_id": dave.id}), 404, "not_found")
+    for body in ({}, {"user_id": "x"}, {"user_id": 0}, {"user_id": carol.id, "role": "admin"}):
+        assert_error(await alice.post(path, body), 422, "validation_error")
+    # Only the creator removes others.
+    assert_error(await bob.delete(f"{path}/{carol.id}"), 403, "not_creator")
+    assert await events.new() == {}
+
+    response = await alice.delete(f"{path}/{carol.id}")
+    assert response.status_code == 204
+    assert await events.new() == {
+        "carol": ["conversation_update"],
+        "alice": ["conversation_update"],
+        "bob": ["conversation_update"],
+    }
+    [removed] = events.payloads["carol"]
+    assert (removed.reason, removed.conversation) == ("removed", None)
+    assert events.payloads["bob"][0].reason == "member_removed"
+    assert_error(await carol.get(f"/api/conversations/{group['id']}"), 404, "not_found")
+    assert_error(await alice.delete(f"{path}/{carol.id}"), 404, "not_found")
+
+    # Anyone leaves.
+    response = await bob.delete(f"{path}/{bob.id}")
+    assert response.status_code == 204
+    assert await events.new() == {"bob": ["conversation_update"], "alice": ["conversation_update"]}
+    assert await _conversation_ids(bob) == []
+    left = await alice.ok("GET", f"/api/conversations/{group['id']}")
+    assert [m["username"] for m in left["members"]] == ["alice"]
+
+
+async def test_direct_conversations_have_fixed_members(make_user):
+    alice, bob, carol = await friends(make_user, "alice", "bob", "carol")
+    dm = await alice.dm(bob)
+    path = f"/api/conversations/{dm['id']}/members"
+    assert_error(await alice.post(path, {"user_id": carol.id}), 400, "not_a_group")
+    assert_error(await alice.delete(f"{path}/{alice.id}"), 400, "not_a_group")
+    assert_error(await alice.delete(f"{path}/{bob.id}"), 400, "not_a_group")
+
+
+async def test_non_members_get_404_everywhere(server, make_user):
+    alice, bob = await friends(make_user, "alice", "bob")
+    eve = await make_user("eve")
+    dm = await alice.dm(bob)
+    message = await alice.send(dm["id"], "secret")
+    events = await EventLog.start(server)
+    for conversation_id in (dm["id"], 999):
+        base = f"/api/conversations/{conversation_id}"
+        requests = [
+            ("GET", base, None),
+            ("GET", f"{base}/messages", None),
+            ("POST", f"{base}/messages", {"content": "hi"}),
+            ("POST", f"{base}/read", None),
+            ("POST", f"{base}/read", {"message_id": message["id"]}),
+            ("POST", f"{base}/members", {"user_id": eve.id}),
+            ("DELETE", f"{base}/members/{eve.id}", None),
+            ("DELETE", f"{base}/members/{bob.id}", None),
+        ]
+        for method, path, body in requests:
+            response = await eve.client.request(method, path, json=body)
+            detail = assert_error(response, 404, "not_found")["detail"]
+            assert "secret" not in detail
+    assert await events.new() == {}
+    assert await _conversation_ids(eve) == []
+
+
+async def test_invalid_conversation_ids_are_422(make_user):
+    alice = await make_user("alice")
+    for conversation_id in ("0", "-3", "abc", "2147483648", "1.5"):
+        for method, path in [
+            ("GET", ""),
+            ("GET", "/messages"),
+            ("POST", "/messages"),
+            ("POST", "/read"),
+            ("POST", "/members"),
+            ("DELETE", f"/members/{alice.id}"),
+        ]:
+            response = await alice.client.request(
+                method, f"/api/conversations/{conversation_id}{path}", json={"content": "x"}
+            )
+            assert_error(response, 422, "validation_error")
+        response = await alice.delete(f"/api/conversations/1/members/{conversation_id}")
+        assert_error(response, 422, "validation_error")
+
+
+# --- messages -------------------------------------------------------------------------------
+
+
+async def test_sending_a_message_in_a_dm(server, make_user):
+    alice, bob = await friends(make_user, "alice", "bob")
+    dm = await alice.dm(bob)
+    events = await EventLog.start(server)
+
+    response = await alice.post(f"/api/conversations/{dm['id']}/messages", {"content": "  hi  "})
+    assert response.status_code == 201, response.text
+    message = response.json()["message"]
+    assert set(message) == {"id", "conversation_id", "sender", "content", "created_at"}
+    assert message["content"] == "hi"
+    assert message["conversation_id"] == dm["id"]
+    assert message["sender"] == alice.user
+    assert await events.new() == {
+        "bob": ["message", "notification", "conversation_update"],
+        "alice": ["conversation_update"],
+    }
+    new_message, notification, bob_update = events.payloads["bob"]
+    assert new_message.message.model_dump(mode="json") == message
+    assert notification.notification.type == "message"
+    assert notification.notification.message_id == message["id"]
+    assert notification.notification.conversation_id == dm["id"]
+    assert (bob_update.reason, bob_update.conversation.unread_count) == ("message", 1)
+    [alice_update] = events.payloads["alice"]
+    assert alice_update.conversation.unread_count == 0
+    # What the events say is what a fresh fetch shows.
+    for user, update in ((alice, alice_update), (bob, bob_update)):
+        fresh = await user.ok("GET", f"/api/conversations/{dm['id']}")
+        assert update.conversation.model_dump(mode="json") == fresh
+        assert fresh["last_message"] == message
+
+
+async def test_a_group_message_reaches_every_other_member(server, make_user):
+    alice, bob, carol = await friends(make_user, "alice", "bob", "carol")
+    group = await _group(alice, "g", bob, carol)
+    events = await EventLog.start(server)
+    await bob.send(group["id"], "hello all")
+    assert await events.new() == {
+        "alice": ["message", "notification", "conversation_update"],
+        "carol": ["message", "notification", "conversation_update"],
+        "bob": ["conversation_update"],
+    }
+
+
+BAD_MESSAGES: list[tuple[str, dict[str, object] | bytes, str]] = [
+    ("missing", {}, "validation_error"),
+    ("empty", {"content": ""}, "validation_error"),
+    ("blank", {"content": " \n\t "}, "validation_error"),
+    ("too-long", {"content": "x" * 4001}, "validation_error"),
+    ("number", {"content": 5}, "validation_error"),
+    ("list", {"content": ["hi"]}, "validation_error"),
+    ("nul", {"content": "a\x00b"}, "validation_error"),
+    ("extra-field", {"content": "hi", "sender_id": 1}, "validation_error"),
+    ("malformed", b'{"content": "hi"', "invalid_json"),
+    ("not-utf8", b"\xc3\x28", "invalid_json"),
+]
+
+
+async def test_sending_refuses_bad_input(server, make_user):
+    alice, bob = await friends(make_user, "alice", "bob")
+    dm = await alice.dm(bob)
+    events = await EventLog.start(server)
+    path = f"/api/conversations/{dm['id']}/messages"
+    for name, body, code in BAD_MESSAGES:
+        if isinstance(body, bytes):
+            response = await alice.client.post(
+                path, content=body, headers={"content-type": "application/json"}
+            )
+        else:
+            response = await alice.post(path, body)
+        assert response.status_code == 422, (name, response.text)
+        assert_error(response, 422, code)
+    assert await events.new() == {}
+    assert (await alice.ok("GET", path))["messages"] == []
+
+
+async def test_content_is_trimmed_and_may_be_4000_characters(make_user):
+    alice, bob = await friends(make_user, "alice", "bob")
+    dm = await alice.dm(bob)
+    longest = "é" * 4000
+    assert (await alice.send(dm["id"], f"  {longest}\n"))["content"] == longest
+    assert (await alice.send(dm["id"], "😀 \u202e ok"))["content"] == "😀 \u202e ok"
+
+
+# --- pagination --------------------------------------------------------------------------------
+
+
+async def test_message_pages_are_oldest_first_with_exact_has_more(make_user):
+    alice, bob = await friends(make_user, "alice", "bob")
+    dm = await alice.dm(bob)
+    path = f"/api/conversations/{dm['id']}/messages"
+    ids = [(await (alice, bob)[i % 2].send(dm["id"], f"m{i}"))["id"] for i in range(5)]
+
+    async def page(**params: object) -> tuple[list[int], bool]:
+        response = await bob.get(path, params=params)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert set(body) == {"messages", "has_more"}
+        return [m["id"] for m in body["messages"]], body["has_more"]
+
+    assert await page() == (ids, False)
+    assert await page(limit=5) == (ids, False)
+    assert await page(limit=4) == (ids[1:], True)
+    assert await page(limit=1) == (ids[-1:], True)
+    assert await page(limit=100) == (ids, False)
+    assert await page(before=ids[1], limit=4) == (ids[:1], False)
+    assert await page(before=ids[2], limit=1) == (ids[1:2], True)
+    assert await page(before=ids[2], limit=2) == (ids[:2], False)
+    assert await page(before=ids[0]) == ([], False)
+    assert await page(before=ids[-1] + 1000) == (ids, False)
+    # Walking back page by page visits every message once.
+    seen: list[int] = []
+    before: int | None = None
+    while True:
+        got, more = await page(limit=2) if before is None else await page(limit=2, before=before)
+        seen = got + seen
+        if not more:
+            break
+        before = got[0]
+    assert seen == ids
+
+    messages = (await bob.ok("GET", path))["messages"]
+    assert [m["content"] for m in messages] == [f"m{i}" for i in range(5)]
+    assert [m["sender"]["username"] for m in messages] == ["alice", "bob"] * 2 + ["alice"]
+
+    bad: list[dict[str, object]] = [
+        {"limit": 0},
+        {"limit": 101},
+        {"limit": "x"},
+        {"before": 0},
+        {"before": "x"},
+    ]
+    for params in bad:
+        assert_error(await bob.get(path, params=params), 422, "validation_error")
+
+
+# --- listing, reading, unread counts ------------------------------------------------------------
+
+
+async def test_conversations_are_listed_by_latest_activity(make_user):
+    alice, bob, carol = await friends(make_user, "alice", "bob", "carol")
+    dm = await alice.dm(bob)
+    group = await _group(alice, "g", bob, carol)
+    assert await _conversation_ids(alice) == [group["id"], dm["id"]]
+    await bob.send(dm["id"], "newer")
+    body = await alice.ok("GET", "/api/conversations")
+    assert set(body) == {"conversations", "last_event_id"}
+    assert [c["id"] for c in body["conversations"]] == [dm["id"], group["id"]]
+    first = body["conversations"][0]
+    assert set(first) == CONVERSATION_FIELDS
+    assert first["last_message"]["content"] == "newer"
+    assert first["unread_count"] == 1
+    assert body["conversations"][1]["last_message"] is None
+    assert await _conversation_ids(carol) == [group["id"]]
+
+
+async def test_reading_updates_unread_counts_and_message_notifications(server, make_user):
+    alice, bob = await friends(make_user, "alice", "bob")
+    dm = await alice.dm(bob)
+    group = await _group(alice, "g", bob)
+    in_dm = [await alice.send(dm["id"], f"m{i}") for i in range(3)]
+    in_group = await alice.send(group["id"], "elsewhere")
+    await bob.send(dm["id"], "my own message is never unread")
+
+    async def unread() -> tuple[dict[int, int], int]:
+        listed = await bob.ok("GET", "/api/conversations")
+        notifications = await bob.ok("GET", "/api/notifications")
+        return (
+            {c["id"]: c["unread_count"] for c in listed["conversations"]},
+            notifications["unread_count"],
+        )
+
+    # bob: friend request + added to group + 3 DM messages + 1 group message
+    assert await unread() == ({dm["id"]: 3, group["id"]: 1}, 6)
+    alice_view = await alice.ok("GET", "/api/conversations")
+    assert {c["id"]: c["unread_count"] for c in alice_view["conversations"]} == {
+        dm["id"]: 1,
+        group["id"]: 0,
+    }
+    events = await EventLog.start(server)
+    read_path = f"/api/conversations/{dm['id']}/read"
+
+    result = await bob.ok("POST", read_path, {"message_id": in_dm[1]["id"]})
+    assert result["conversation"]["unread_count"] == 1
+    assert result["conversation"]["last_read_message_id"] == in_dm[1]["id"]
+    assert result["notifications_unread_count"] == 4
+    assert await events.new() == {"bob": ["notification_read", "conversation_update"]}
+    read_event, update = events.payloads["bob"]
+    assert read_event.unread_count == 4
+    assert len(read_event.notification_ids) == 2
+    assert update.conversation.unread_count == 1
+    assert await unread() == ({dm["id"]: 1, group["id"]: 1}, 4)
+
+    # Reading an older message again changes nothing and tells nobody.
+    again = await bob.ok("POST", read_path, {"message_id": in_dm[0]["id"]})
+    assert again == result
+    assert await events.new() == {}
+
+    everything = await bob.ok("POST", read_path)  # no body: everything
+    assert everything["conversation"]["unread_count"] == 0
+    assert everything["notifications_unread_count"] == 3
+    assert await events.new() == {"bob": ["notification_read", "conversation_update"]}
+    assert await bob.ok("POST", read_path, {}) == everything
+    assert await events.new() == {}
+    assert await unread() == ({dm["id"]: 0, group["id"]: 1}, 3)
+
+    notifications = (await bob.ok("GET", "/api/notifications"))["notifications"]
+    by_message = {n["message_id"]: n["read"] for n in notifications if n["type"] == "message"}
+    assert by_message == {**{m["id"]: True for m in in_dm}, in_group["id"]: False}
+
+    # A message of another conversation, or none at all, is not found.
+    for message_id in (in_group["id"], 999):
+        response = await bob.post(read_path, {"message_id": message_id})
+        assert_error(response, 404, "not_found")
+    for body in ({"message_id": 0}, {"message_id": "x"}, {"message_id": 1, "x": 1}):
+        assert_error(await bob.post(read_path, body), 422, "validation_error")
+    assert await events.new() == {}
+
+
+async def test_the_actions_return_the_events_they_recorded(server, make_user):
+    alice, bob, carol = await friends(make_user, "alice", "bob", "carol")
+    names = {alice.id: "alice", bob.id: "bob", carol.id: "carol"}
+    me = await db_user(server, alice)
+
+    def who(outcome: Outcome[Any]) -> list[tuple[str, str]]:
+        return [(names[e.user_id], e.type) for e in outcome.events]
+
+    opened = await actions.open_direct(server.ctx, me, bob.id)
+    assert opened.value[1] is True
+    assert who(opened) == [("alice", "conversation_update"), ("bob", "conversation_update")]
+    dm_id = opened.value[0].id
+    reopened = await actions.open_direct(server.ctx, me, bob.id)
+    assert (reopened.value[0].id, reopened.value[1], reopened.events) == (dm_id, False, [])
+
+    sent = await actions.send_message(server.ctx, me, dm_id, "hi")
+    assert who(sent) == [
+        ("bob", "message"),
+        ("bob", "notification"),
+        ("alice", "conversation_update"),
+        ("bob", "conversation_update"),
+    ]
+    group = await actions.create_group(server.ctx, me, "g", [bob.id])
+    assert who(group) == [
+        ("alice", "conversation_update"),
+        ("bob", "conversation_update"),
+        ("bob", "notification"),
+    ]
+    added = await actions.add_member(server.ctx, me, group.value.id, carol.id)
+    assert who(added) == [
+        ("alice", "conversation_update"),
+        ("bob", "conversation_update"),
+        ("carol", "conversation_update"),
+        ("carol", "notification"),
+    ]
+    removed = await actions.remove_member(server.ctx, me, group.value.id, carol.id)
+    assert who(removed) == [
+        ("carol", "conversation_update"),
+        ("alice", "conversation_update"),
+        ("bob", "conversation_update"),
+    ]
+    read = await actions.mark_read(server.ctx, await db_user(server, bob), dm_id, None)
+    assert who(read) == [("bob", "notification_read"), ("bob", "conversation_update")]
+
+    outcomes: list[Outcome[Any]] = [opened, sent, group, added, removed, read]
+    everything = [event for outcome in outcomes for event in outcome.events]
+    assert await recorded(server, everything) == everything
+    for event in everything:
+        validate_event(event)
