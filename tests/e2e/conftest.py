@@ -60,6 +60,7 @@ class Browsing:
         context = await self.browser.new_context(
             viewport=viewport or DESKTOP, base_url=self.base_url
         )
+        context.set_default_timeout(10_000)
         context.on("page", self._watch)
         self.contexts.append(context)
         return context

@@ -1,0 +1,148 @@
+"""Desktop and phone layouts, keyboard use, and screenshots of the main screens.
+
+Screenshots go to artifacts/screenshots/ (not committed); the best two are copied by hand into
+docs/screenshots/ for the README.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.async_api import Page, expect
+
+from tests.e2e.conftest import DESKTOP, PHONE, SCREENSHOTS, Browsing
+
+pytestmark = pytest.mark.e2e
+
+
+async def shoot(page: Page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=SCREENSHOTS / f"{name}.png")
+
+
+async def a_lively_account(make_user):
+    """Alice, with friends, a DM, a group, unread messages and a pending friend request."""
+    alice = await make_user("alice", "Alice Liddell")
+    bob = await make_user("bob", "Bob Marley")
+    carol = await make_user("carol", "Carol King")
+    dan = await make_user("dan", "Dan Brown")
+    await alice.befriend(bob)
+    await alice.befriend(carol)
+    await bob.befriend(carol)
+    dm = (await alice.dm(bob))["id"]
+    for sender, text in [
+        (bob, "Did you get the tickets for Friday?"),
+        (alice, "Yes! Two seats, row F."),
+        (bob, "Amazing. Dinner before the show?"),
+        (alice, "Let's do the ramen place\non the corner."),
+    ]:
+        await sender.send(dm, text)
+    group = await alice.ok(
+        "POST",
+        "/api/conversations",
+        {"type": "group", "name": "Weekend plans", "member_ids": [bob.id, carol.id]},
+        201,
+    )
+    for sender, text in [
+        (carol, "Hiking on Saturday? The weather looks perfect ☀️"),
+        (bob, "I'm in. Which trail?"),
+        (alice, "The lake loop: 12 km, mostly flat."),
+        (carol, "Perfect. 9am at the station?"),
+        (bob, "See you there!"),
+    ]:
+        await sender.send(group["id"], text)
+    await alice.ok("POST", f"/api/conversations/{group['id']}/read")
+    await alice.ok("POST", f"/api/conversations/{dm}/read")
+    await alice.ok("POST", "/api/notifications/read-all")
+    carol_dm = (await carol.dm(alice))["id"]
+    await carol.send(carol_dm, "Can I borrow your tent?")
+    await dan.ok("POST", "/api/friends/request", {"username": "alice"}, 201)
+    return alice, bob, group["id"], carol_dm
+
+
+async def test_screens_on_desktop_and_phone(browsing: Browsing, make_user) -> None:
+    alice, bob, group, _ = await a_lively_account(make_user)
+
+    login = await (await browsing.context(DESKTOP)).new_page()
+    await login.goto("/login")
+    await expect(login.get_by_role("heading", name="Welcome back")).to_be_visible()
+    await shoot(login, "desktop-sign-in")
+    await login.set_viewport_size(PHONE)
+    await shoot(login, "phone-sign-in")
+
+    desk = await browsing.open_app(await browsing.signed_in(alice, DESKTOP), f"/#/c/{group}")
+    await expect(desk.get_by_test_id("message-text").last).to_have_text("See you there!")
+    await expect(desk.get_by_test_id("bell-badge")).to_have_text("2")
+    await shoot(desk, "desktop-conversation")
+    await desk.get_by_test_id("bell-button").click()
+    await expect(desk.get_by_test_id("notification-item").first).to_contain_text(
+        "Dan Brown wants to be your friend"
+    )
+    await shoot(desk, "desktop-notifications")
+    await desk.keyboard.press("Escape")
+    await desk.get_by_test_id("nav-friends").click()
+    await desk.get_by_role("searchbox").fill("c")
+    await expect(desk.get_by_test_id("search-result")).to_have_count(1)
+    await shoot(desk, "desktop-friends")
+    await desk.get_by_role("button", name="New chat").click()
+    await expect(desk.get_by_role("dialog", name="New chat")).to_be_visible()
+    await shoot(desk, "desktop-new-chat")
+
+    phone = await browsing.open_app(await browsing.signed_in(alice, PHONE))
+    # Phone: the list alone, then the conversation alone with a way back.
+    await expect(phone.get_by_test_id("conversation-list")).to_be_visible()
+    await expect(phone.get_by_test_id("empty-state")).to_be_hidden()
+    await shoot(phone, "phone-conversations")
+    await phone.get_by_test_id("conversation-item").filter(has_text="Weekend plans").click()
+    await expect(phone.get_by_test_id("message-text").last).to_have_text("See you there!")
+    await expect(phone.get_by_test_id("conversation-list")).to_be_hidden()
+    await shoot(phone, "phone-conversation")
+    await phone.get_by_role("link", name="Back to conversations").click()
+    await expect(phone.get_by_test_id("conversation-list")).to_be_visible()
+    await phone.get_by_test_id("nav-friends").click()
+    await expect(phone.get_by_test_id("incoming-request")).to_contain_text("Dan Brown")
+    await shoot(phone, "phone-friends")
+    await phone.get_by_role("link", name="Back to conversations").click()
+    await phone.get_by_test_id("bell-button").click()
+    await expect(phone.get_by_test_id("notification-panel")).to_be_visible()
+    await shoot(phone, "phone-notifications")
+
+    # Both layouts stay live: a new message reaches both.
+    await bob.send(group, "Bringing snacks 🍫")
+    await expect(desk.get_by_test_id("conversation-preview").first).to_have_text(
+        "Bob Marley: Bringing snacks 🍫"
+    )
+    await expect(phone.get_by_test_id("conversation-preview").first).to_have_text(
+        "Bob Marley: Bringing snacks 🍫"
+    )
+
+
+async def test_keyboard_only(browsing: Browsing, make_user) -> None:
+    alice, _, _, carol_dm = await a_lively_account(make_user)
+    page = await browsing.open_app(await browsing.signed_in(alice))
+
+    # The bell opens with Enter, moves focus into the list, and closes with Escape.
+    await page.get_by_test_id("bell-button").focus()
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_test_id("notification-panel")).to_be_visible()
+    await expect(page.get_by_test_id("notification-open").first).to_be_focused()
+    await page.keyboard.press("Escape")
+    await expect(page.get_by_test_id("notification-panel")).to_be_hidden()
+    await expect(page.get_by_test_id("bell-button")).to_be_focused()
+
+    # Tab to a conversation, open it with Enter, type and send with Enter.
+    await page.get_by_test_id("new-chat-button").focus()
+    await page.keyboard.press("Tab")
+    first = page.get_by_test_id("conversation-item").first
+    await expect(first).to_be_focused()
+    await expect(first).to_contain_text("Carol King")
+    await page.keyboard.press("Enter")
+    await expect(page).to_have_url(re.compile(rf"#/c/{carol_dm}$"))
+    await expect(page.get_by_role("textbox", name="Message")).to_be_focused()
+    await page.keyboard.type("Of course, it's in the garage.")
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_test_id("message-text").last).to_have_text(
+        "Of course, it's in the garage."
+    )
+    await expect(first.get_by_test_id("unread-badge")).to_be_hidden()
