@@ -1,0 +1,1 @@
+"""Tidings benchmark suite: ``python -m bench [scenario ...] [--quick] [--out DIR]``."""

@@ -1,0 +1,323 @@
+"""A load-generator process: holds SSE streams and sends requests, told what to do on stdin.
+
+The controller (``bench.pool``) starts several of these pinned to the load core. Each reads JSON
+commands, one a line, runs each as its own task, and answers with one JSON line carrying the
+command's ``id``. Every command is bounded in count and time; the process exits when stdin closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import resource
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from bench.client import ANY_PROBE, HttpConn, SSEStream, StreamStats, probe_content, stream_request
+
+Handler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+
+
+class Worker:
+    def __init__(self) -> None:
+        self.stats = StreamStats()
+        self.streams: list[SSEStream] = []
+        self.out_lock = asyncio.Lock()
+
+    # -- streams -------------------------------------------------------------------------------
+
+    async def cmd_open(self, c: dict[str, Any]) -> dict[str, Any]:
+        """Open one stream per (user_id, token), at most ``concurrency`` connecting at once."""
+        loop = asyncio.get_running_loop()
+        host, port, src = c["host"], c["port"], c.get("src")
+        path, cookie_name = c.get("path", "/api/events"), c.get("cookie_name", "tidings_session")
+        timeout = float(c.get("timeout_s", 60))
+        sem = asyncio.Semaphore(int(c.get("concurrency", 200)))
+        errors: list[str] = []
+        opened = 0
+        start = time.monotonic()
+        open_ms: list[float] = []
+
+        async def one(uid: int, token: str | None) -> None:
+            nonlocal opened
+            async with sem:
+                t0 = time.monotonic()
+                req = stream_request(f"{host}:{port}", path.format(uid=uid), token, cookie_name)
+                proto: SSEStream | None = None
+                try:
+                    _, proto = await loop.create_connection(
+                        lambda: SSEStream(req, uid, self.stats),
+                        host,
+                        port,
+                        local_addr=(src, 0) if src else None,
+                    )
+                    await asyncio.wait_for(proto.opened, max(1.0, timeout))
+                    self.streams.append(proto)
+                    opened += 1
+                    open_ms.append((time.monotonic() - t0) * 1000)
+                except (OSError, TimeoutError, ConnectionError) as exc:
+                    if proto is not None:
+                        proto.close()
+                    if len(errors) < 5:
+                        errors.append(f"{type(exc).__name__}: {exc}")
+
+        tasks = [asyncio.ensure_future(one(uid, tok)) for uid, tok in c["users"]]
+        _, pending = await asyncio.wait(tasks, timeout=timeout)
+        for t in pending:
+            t.cancel()
+        return {
+            "opened": opened,
+            "failed": len(c["users"]) - opened,
+            "elapsed_s": time.monotonic() - start,
+            "open_ms": open_ms,
+            "errors": errors,
+        }
+
+    async def cmd_close(self, c: dict[str, Any]) -> dict[str, Any]:
+        count = int(c.get("count", len(self.streams)))
+        victims = self.streams[len(self.streams) - count :] if count else []
+        self.streams = self.streams[: len(self.streams) - len(victims)]
+        for s in victims:
+            s.close()
+        await asyncio.sleep(0.05)
+        return {"closed": len(victims), "held": len(self.streams)}
+
+    async def cmd_close_above(self, c: dict[str, Any]) -> dict[str, Any]:
+        """Close the streams of users with an id above ``uid``."""
+        keep = [s for s in self.streams if s.user_id <= int(c["uid"])]
+        victims = [s for s in self.streams if s.user_id > int(c["uid"])]
+        self.streams = keep
+        for s in victims:
+            s.close()
+        await asyncio.sleep(0.05)
+        return {"closed": len(victims), "held": len(keep)}
+
+    async def cmd_stats(self, c: dict[str, Any]) -> dict[str, Any]:
+        s = self.stats
+        return {
+            "held": sum(1 for x in self.streams if not x.closed),
+            "lost": sum(1 for x in self.streams if x.closed),
+            "bytes_in": s.bytes_in,
+            "heartbeats": s.heartbeats,
+            "frames": s.frames,
+            "message_frames": s.message_frames,
+        }
+
+    async def cmd_arrivals(self, c: dict[str, Any]) -> dict[str, Any]:
+        arrivals, self.stats.arrivals = self.stats.arrivals, []
+        return {"arrivals": [[a.msg_id, a.user_id, a.sched_ns, a.arrival_ns] for a in arrivals]}
+
+    # -- requests ------------------------------------------------------------------------------
+
+    async def cmd_send(self, c: dict[str, Any]) -> dict[str, Any]:
+        """Open loop: POST each message at its scheduled time, whatever happened to the others.
+
+        Items are ``[offset_ns, cookie, conversation_id, msg_id]``; the probe carries the
+        *scheduled* time, so a backed-up server shows up as latency (no coordinated omission).
+        """
+        host, port, src = c["host"], c["port"], c.get("src")
+        start_ns = int(c["start_ns"])
+        deadline = time.monotonic() + float(c.get("deadline_s", 60))
+        idle: list[HttpConn] = []
+        sem = asyncio.Semaphore(int(c.get("max_conns", 64)))
+        results: list[list[int]] = []
+        tasks: list[asyncio.Task[None]] = []
+
+        async def post(offset: int, cookie: str, conv: int, msg_id: int) -> None:
+            sched = start_ns + offset
+            async with sem:
+                conn = idle.pop() if idle else HttpConn(host, port, src)
+                body = json.dumps({"content": probe_content(msg_id, sched)}).encode()
+                try:
+                    status, _ = await conn.request(
+                        "POST", f"/api/conversations/{conv}/messages", cookie=cookie, body=body
+                    )
+                except (OSError, ConnectionError, asyncio.IncompleteReadError):
+                    status = 0
+                    conn.close()
+                results.append([msg_id, sched, status, time.monotonic_ns()])
+                idle.append(conn)
+
+        for offset, cookie, conv, msg_id in c["items"]:
+            delay = (start_ns + offset - time.monotonic_ns()) / 1e9
+            if delay > 0:
+                await asyncio.sleep(delay)
+            if time.monotonic() > deadline:
+                break
+            tasks.append(asyncio.ensure_future(post(offset, cookie, conv, msg_id)))
+        if tasks:
+            await asyncio.wait(tasks, timeout=max(0.1, deadline - time.monotonic()))
+        for t in tasks:
+            t.cancel()
+        for conn in idle:
+            conn.close()
+        return {"results": results, "scheduled": len(c["items"]), "dispatched": len(tasks)}
+
+    async def cmd_hammer(self, c: dict[str, Any]) -> dict[str, Any]:
+        """Closed loop: ``clients`` connections POST back to back for ``duration_s``."""
+        host, port = c["host"], c["port"]
+        items = c["items"]
+        duration = float(c["duration_s"])
+        lat_us: list[int] = []
+        errors = 0
+        counter = 0
+        stop_at = time.monotonic() + duration
+
+        async def client(k: int) -> None:
+            nonlocal errors, counter
+            conn = HttpConn(host, port, c.get("src"))
+            i = k
+            while time.monotonic() < stop_at:
+                cookie, conv = items[i % len(items)]
+                i += int(c["clients"])
+                counter += 1
+                body = json.dumps({"content": f"w{counter}"}).encode()
+                t0 = time.monotonic_ns()
+                try:
+                    status, _ = await conn.request(
+                        "POST", f"/api/conversations/{conv}/messages", cookie=cookie, body=body
+                    )
+                except (OSError, ConnectionError, asyncio.IncompleteReadError):
+                    status = 0
+                    conn.close()
+                if status == 201:
+                    lat_us.append((time.monotonic_ns() - t0) // 1000)
+                else:
+                    errors += 1
+            conn.close()
+
+        t0 = time.monotonic()
+        await asyncio.wait_for(
+            asyncio.gather(*(client(k) for k in range(int(c["clients"])))), duration + 30
+        )
+        return {
+            "ok": len(lat_us),
+            "errors": errors,
+            "elapsed_s": time.monotonic() - t0,
+            "lat_us": lat_us,
+        }
+
+    async def cmd_poll(self, c: dict[str, Any]) -> dict[str, Any]:
+        """The old client: each user polls its endpoints on fixed intervals for ``duration_s``.
+
+        Every response is scanned for latency probes; the first time a user sees a probe is
+        when that message reached the user's screen.
+        """
+        host, port = c["host"], c["port"]
+        duration = float(c["duration_s"])
+        stop_at = time.monotonic() + duration
+        seen: dict[tuple[int, int], int] = {}
+        requests = 0
+        bytes_in = 0
+        statuses: dict[int, int] = {}
+
+        async def loop_one(uid: int, cookie: str, path: str, every: float, phase: float) -> None:
+            nonlocal requests, bytes_in
+            conn = HttpConn(host, port, c.get("src"))
+            await asyncio.sleep(min(phase, max(0.0, stop_at - time.monotonic())))
+            next_at = time.monotonic()
+            if next_at >= stop_at:
+                return
+            while time.monotonic() < stop_at:
+                status, body = await conn.request("GET", path, cookie=cookie)
+                now = time.monotonic_ns()
+                requests += 1
+                statuses[status] = statuses.get(status, 0) + 1
+                for m in ANY_PROBE.finditer(body):
+                    key = (int(m.group(1)), uid)
+                    if key not in seen:
+                        seen[key] = now
+                next_at += every
+                if next_at >= stop_at:
+                    break
+                await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+            conn.close()
+            bytes_in += conn.bytes_in
+
+        jobs = []
+        for k, (uid, cookie, paths) in enumerate(c["users"]):
+            for path, every in paths:
+                phase = (k * 0.6180339887 % 1.0) * every  # spread users over the interval
+                jobs.append(loop_one(uid, cookie, path, every, phase))
+        await asyncio.wait_for(asyncio.gather(*jobs), duration + 30)
+        return {
+            "requests": requests,
+            "bytes_in": bytes_in,
+            "statuses": statuses,
+            "seen": [[msg, uid, ns] for (msg, uid), ns in seen.items()],
+        }
+
+    async def cmd_fetch(self, c: dict[str, Any]) -> dict[str, Any]:
+        """Each user GETs its paths once (the push client's initial load)."""
+        host, port = c["host"], c["port"]
+        requests = 0
+        bytes_in = 0
+
+        async def one(cookie: str, paths: list[str]) -> None:
+            nonlocal requests, bytes_in
+            conn = HttpConn(host, port, c.get("src"))
+            for path in paths:
+                await conn.request("GET", path, cookie=cookie)
+                requests += 1
+            conn.close()
+            bytes_in += conn.bytes_in
+
+        await asyncio.wait_for(asyncio.gather(*(one(ck, p) for ck, p in c["users"])), 60)
+        return {"requests": requests, "bytes_in": bytes_in}
+
+    # -- plumbing ------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        reader = asyncio.StreamReader(limit=1 << 30)
+        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+        tasks: set[asyncio.Task[None]] = set()
+        while line := await reader.readline():
+            command = json.loads(line)
+            task = asyncio.ensure_future(self._handle(command))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+            if command["cmd"] == "quit":
+                break
+        for s in self.streams:
+            s.close()
+        for task in tasks:
+            task.cancel()
+
+    async def _handle(self, command: dict[str, Any]) -> None:
+        name = command["cmd"]
+        if name == "quit":
+            return
+        handler: Handler = getattr(self, f"cmd_{name}")
+        try:
+            reply = await handler(command)
+        except Exception as exc:
+            reply = {"error": f"{type(exc).__name__}: {exc}"}
+        reply["id"] = command["id"]
+        sys.stdout.write(json.dumps(reply) + "\n")
+        sys.stdout.flush()
+
+
+def main() -> None:
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    cpu = os.environ.get("BENCH_CPU")
+    if cpu:
+        with contextlib.suppress(OSError):
+            os.sched_setaffinity(0, {int(cpu)})
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    asyncio.run(Worker().run())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,429 @@
+"""The Markdown report and its PNG charts, from ``run.results``."""
+
+from __future__ import annotations
+
+import math
+import os
+import platform
+from pathlib import Path
+from typing import Any
+
+from bench.plan import Run
+
+TARGETS = {
+    "rss_per_stream_kib": 15.0,
+    "idle_cpu_pct": 3.0,
+    "lat_p50_ms": 5.0,
+    "lat_p99_ms": 25.0,
+    "fanout_1000_ms": 50.0,
+    "fanout_10000_ms": 400.0,
+    "writes_per_s": 2000.0,
+}
+
+
+def _f(x: Any, digits: int = 1) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "-"
+    if isinstance(x, float):
+        return f"{x:,.{digits}f}"
+    if isinstance(x, int):
+        return f"{x:,}"
+    return str(x)
+
+
+def _ok(good: bool | None) -> str:
+    return "-" if good is None else ("**met**" if good else "**missed**")
+
+
+def _ratio(a: float | None, b: float | None) -> str:
+    if not a or not b or math.isnan(a) or math.isnan(b):
+        return "-"
+    return f"{a / b:,.2f}x"
+
+
+def _reduction(polling: float, push: float) -> str:
+    if not polling:
+        return "-"
+    return f"{(1 - push / polling) * 100:.1f}% fewer"
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return (
+        f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB RAM, Linux {platform.release()}, "
+        f"Python {platform.python_version()}"
+    )
+
+
+def write(run: Run, *, charts: bool = True) -> Path:
+    r = run.results
+    out = run.out
+    pngs: dict[str, str] = {}
+    if charts:
+        try:
+            from bench import charts as charts_mod
+
+            pngs = charts_mod.draw(r, out)
+        except ImportError as exc:  # matplotlib missing: report without charts
+            run.say(f"charts skipped: {exc}")
+    meta = r.get("meta", {})
+    lines = [
+        "# Tidings benchmark report",
+        "",
+        f"Command: `{meta.get('command', 'python -m bench')}` — "
+        f"{'quick' if meta.get('quick') else 'full'} run, {meta.get('duration_s', 0):.0f} s.",
+        f"Machine: {machine()}. Server pinned to core {run.server_core}, load generators to "
+        f"core {run.load_core}; loopback only; one server process, in-memory hub, SQLite (WAL).",
+        "",
+    ]
+    if run.plan.quick:
+        lines += [
+            "> Quick mode: tiny N and short periods, to keep the tool working. "
+            "The figures are not meaningful.",
+            "",
+        ]
+    lines += _summary(r)
+    for name, fn in (
+        ("polling", _polling),
+        ("idle", _idle),
+        ("latency", _latency),
+        ("fanout", _fanout),
+        ("pushpin", _pushpin),
+        ("writes", _writes),
+    ):
+        if name in r:
+            lines += fn(r)
+            for png in (k for k in pngs if k.startswith(name)):
+                lines += [f"![{png}]({pngs[png]})", ""]
+    notes = out / "findings.md"
+    if notes.exists():
+        lines += ["", notes.read_text()]
+    path = out / "report.md"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _summary(r: dict[str, Any]) -> list[str]:
+    rows = []
+    if "idle" in r:
+        last = r["idle"]["points"][-1]
+        kib = last["rss_per_stream"] / 1024
+        rows.append(
+            ("Concurrent idle streams", "≥ 20,000", _f(last["held"]), _ok(last["held"] >= 20000))
+        )
+        rows.append(
+            (
+                f"RSS per idle stream at {last['held']:,}",
+                "≤ 15 KB",
+                f"{kib:.1f} KiB",
+                _ok(kib <= TARGETS["rss_per_stream_kib"]),
+            )
+        )
+        rows.append(
+            (
+                f"Idle CPU at {last['held']:,} ({r['idle']['heartbeat_s']:.0f} s heartbeats)",
+                "≤ 3 %",
+                f"{last['idle_cpu_pct']:.2f} %",
+                _ok(last["idle_cpu_pct"] <= TARGETS["idle_cpu_pct"]),
+            )
+        )
+    if "latency" in r:
+        for lv in r["latency"]["levels"]:
+            if lv["rate"] == 500:
+                s = lv["latency_ms"]
+                rows.append(
+                    (
+                        f"Send→arrival at 500/s, {r['latency']['streams']:,} streams",
+                        "p50 ≤ 5 ms, p99 ≤ 25 ms, 0 loss",
+                        f"p50 {_f(s['p50'])} ms, p99 {_f(s['p99'])} ms, lost {lv['lost']}",
+                        _ok(s["p50"] <= 5 and s["p99"] <= 25 and lv["lost"] == 0),
+                    )
+                )
+    if "fanout" in r:
+        for e in r["fanout"]["sizes"]:
+            target = {1000: 50.0, 10000: 400.0}.get(e["size"])
+            if target is None:
+                continue
+            got = e.get("last_ms")
+            rows.append(
+                (
+                    f"Fan-out to {e['size']:,} (last member)",
+                    f"≤ {target:.0f} ms",
+                    f"{_f(got)} ms"
+                    if got
+                    else (
+                        f"skipped: extrapolated {e.get('predicted_s', 0):.0f} s"
+                        if e.get("skipped")
+                        else "-"
+                    ),
+                    _ok(got is not None and got <= target),
+                )
+            )
+    if "writes" in r:
+        best = max(r["writes"]["levels"], key=lambda lv: lv["per_s"])
+        rows.append(
+            (
+                "Accepted messages/s (SQLite)",
+                "≥ 2,000",
+                f"{best['per_s']:,.0f} ({best['clients']} clients, p99 "
+                f"{_f(best['post_ms']['p99'])} ms)",
+                _ok(best["per_s"] >= 2000),
+            )
+        )
+    if "polling" in r:
+        p, q = r["polling"]["polling"], r["polling"]["push"]
+        rows.append(
+            (
+                "Push vs polling: requests",
+                "≥ 95 % fewer",
+                _reduction(p["requests_per_min"], q["requests_per_min"]),
+                _ok(q["requests_per_min"] <= 0.05 * p["requests_per_min"]),
+            )
+        )
+        rows.append(
+            (
+                "Push vs polling: SQL queries",
+                "≥ 99 % fewer",
+                _reduction(p["queries_per_min"], q["queries_per_min"]),
+                _ok(q["queries_per_min"] <= 0.01 * p["queries_per_min"]),
+            )
+        )
+        rows.append(
+            (
+                "Push vs polling: server CPU",
+                "≥ 10x less",
+                f"{_ratio(p['cpu_s'], q['cpu_s'])} less",
+                _ok(q["cpu_s"] * 10 <= p["cpu_s"]),
+            )
+        )
+    pp = r.get("pushpin", {})
+    if "idle" in pp and "idle" in r:
+        ours = _point_at(r["idle"]["points"], pp["idle"]["n"])
+        if ours:
+            ratio = ours["rss_per_stream"] / max(1.0, pp["idle"]["rss_per_stream"])
+            rows.append(
+                (
+                    f"Memory per stream vs Pushpin ({pp['idle']['n']:,})",
+                    "≤ 2x",
+                    f"{ratio:.2f}x",
+                    _ok(ratio <= 2),
+                )
+            )
+    if pp.get("fanout") and "fanout" in r:
+        for e in pp["fanout"]:
+            ours = next((x for x in r["fanout"]["sizes"] if x["size"] == e["size"]), None)
+            if ours and ours.get("last_ms") and e.get("last_ms"):
+                ratio = ours["last_ms"] / e["last_ms"]
+                rows.append(
+                    (f"Fan-out {e['size']:,} vs Pushpin", "≤ 2x", f"{ratio:.1f}x", _ok(ratio <= 2))
+                )
+    if not rows:
+        return []
+    out = [
+        "## Summary against the targets",
+        "",
+        "| Figure | Target | Measured | |",
+        "|---|---|---|---|",
+    ]
+    out += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
+    return [*out, ""]
+
+
+def _point_at(points: list[dict[str, Any]], n: int) -> dict[str, Any] | None:
+    return min(points, key=lambda p: abs(p["n"] - n)) if points else None
+
+
+def _polling(r: dict[str, Any]) -> list[str]:
+    d = r["polling"]
+    p, q = d["polling"], d["push"]
+    lines = [
+        "## 1. Polling vs push (the seed's table)",
+        "",
+        f"{d['users']} users for {d['period_s']:.0f} s each mode on a fresh server, "
+        f"{d['msgs_per_min']:.0f} direct messages/min among them. Polling: notifications every "
+        "30 s, conversation list every 3 s, open conversation every 1.5 s for half the users. "
+        "Push: one stream per user, one fetch of the same endpoints. Requests and SQL "
+        "statements are counted by the server (`/metrics`); a stream counts as one request. "
+        "Bytes: what the clients received (the sends' own responses excluded). Latency: "
+        "scheduled send time → first time the recipient holds the message.",
+        "",
+        "| | Polling | Push | Ratio (push/polling) | Seed's claim |",
+        "|---|---|---|---|---|",
+        f"| Requests/min | {_f(p['requests_per_min'], 0)} | {_f(q['requests_per_min'], 0)} | "
+        f"{_ratio(q['requests_per_min'], p['requests_per_min'])} "
+        f"({_reduction(p['requests_per_min'], q['requests_per_min'])}) | ~4,200/min, 95% fewer |",
+        f"| SQL queries/min | {_f(p['queries_per_min'], 0)} | {_f(q['queries_per_min'], 0)} | "
+        f"{_ratio(q['queries_per_min'], p['queries_per_min'])} "
+        f"({_reduction(p['queries_per_min'], q['queries_per_min'])}) "
+        "| 4,200 vs 10/min, 99% fewer |",
+        f"| Server CPU-seconds | {_f(p['cpu_s'], 2)} | {_f(q['cpu_s'], 2)} | "
+        f'{_ratio(q["cpu_s"], p["cpu_s"])} | "mostly idle" |',
+        f"| Bytes to clients | {_f(p['bytes_to_clients'])} | {_f(q['bytes_to_clients'])} | "
+        f"{_ratio(q['bytes_to_clients'], p['bytes_to_clients'])} | 90% less |",
+        f"| Latency p50 / p99 (ms) | {_f(p['latency_ms']['p50'], 0)} / "
+        f"{_f(p['latency_ms']['p99'], 0)} | {_f(q['latency_ms']['p50'], 1)} / "
+        f"{_f(q['latency_ms']['p99'], 1)} | "
+        f"{_ratio(q['latency_ms']['p50'], p['latency_ms']['p50'])}"
+        " (p50) | 1-3 s vs <100 ms |",
+        f"| Messages seen / sent | {p['seen']} / {p['accepted']} | {q['seen']} / {q['accepted']} "
+        "| | |",
+        "",
+    ]
+    return lines
+
+
+def _idle(r: dict[str, Any]) -> list[str]:
+    d = r["idle"]
+    lines = [
+        "## 2. Idle capacity",
+        "",
+        f"Streams opened in steps from several 127.0.0.x source addresses, heartbeats every "
+        f"{d['heartbeat_s']:.0f} s. RSS per stream = (RSS - RSS before any stream) / streams. "
+        "Idle CPU over the window shown (the last window spans a heartbeat). Baseline: the "
+        "server's RSS with no stream.",
+        "",
+        "| Streams | Server RSS | RSS/stream | Idle CPU (% of a core, window) | Time to open "
+        "(step) | Open p50 / p99 |",
+        "|---|---|---|---|---|---|",
+    ]
+    for p in d["points"]:
+        o = p["open"]
+        lines.append(
+            f"| {p['held']:,} (server: {p['server_streams']:,}) | {p['rss'] / 2**20:.0f} MiB "
+            f"(base {p['rss0'] / 2**20:.0f}) | {p['rss_per_stream'] / 1024:.1f} KiB | "
+            f"{p['idle_cpu_pct']:.2f} % ({p['window_s']:.0f} s, {p['heartbeats_in_window']:,} "
+            f"heartbeats) | {o['opened']:,} in {o['elapsed_s']:.1f} s "
+            f"({o['opened'] / max(0.001, o['elapsed_s']):,.0f}/s) | "
+            f"{_f(o['open_ms']['p50'])} / {_f(o['open_ms']['p99'])} ms |"
+        )
+    return [*lines, ""]
+
+
+def _latency(r: dict[str, Any]) -> list[str]:
+    d = r["latency"]
+    levels = d["levels"]
+    base = levels[0]["latency_ms"]["p50"] if levels else None
+    lines = [
+        "## 3. Latency under load",
+        "",
+        f"{d['streams']:,} streams connected; direct messages POSTed open-loop (each persisted) "
+        "by a separate load generator at fixed rates; latency from the *scheduled* send time "
+        "to the `message` frame parsed at the recipient's stream (CLOCK_MONOTONIC, same "
+        f"machine). Baseline: the lowest rate ({levels[0]['rate'] if levels else '-'}/s).",
+        "",
+        "| Rate | Accepted | p50 | p95 | p99 | max | POST p50 / p99 | Lost | Dup | Server CPU "
+        "| p50 vs baseline |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for lv in levels:
+        s, pm = lv["latency_ms"], lv["post_ms"]
+        lines.append(
+            f"| {lv['rate']}/s x {lv['seconds']:.0f} s | {lv['accepted']:,}/{lv['scheduled']:,} | "
+            f"{_f(s['p50'])} ms | {_f(s['p95'])} ms | {_f(s['p99'])} ms | {_f(s['max'])} ms | "
+            f"{_f(pm['p50'])} / {_f(pm['p99'])} ms | {lv['lost']} | {lv['duplicates']} | "
+            f"{lv['server_cpu_pct']:.0f} % | {_ratio(s['p50'], base)} |"
+        )
+    return [*lines, ""]
+
+
+def _fanout(r: dict[str, Any]) -> list[str]:
+    lines = [
+        "## 4. Fan-out",
+        "",
+        "One message POSTed to a group whose members (all but the offline sender) hold streams; "
+        "time from the send to the `message` frame at the first and the last member. The POST "
+        "returns after the commit; events are handed to the hub after the commit.",
+        "",
+        "| Members online | POST | First | Median | Last | Received | Lost | Server CPU | "
+        "RSS growth |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for e in r["fanout"]["sizes"]:
+        if e.get("skipped"):
+            lines.append(
+                f"| {e['size']:,} | skipped: extrapolated {e['predicted_s']:.0f} s "
+                "(see findings) | | | | | | | |"
+            )
+            continue
+        lines.append(
+            f"| {e['size']:,} | {_f(e['post_ms'])} ms | {_f(e.get('first_ms'))} ms | "
+            f"{_f(e.get('p50_ms'))} ms | {_f(e.get('last_ms'))} ms | {e['received']:,} | "
+            f"{e['lost']} | {e['server_cpu_s']:.2f} s | {e['rss_growth'] / 2**20:.0f} MiB |"
+        )
+    return [*lines, ""]
+
+
+def _pushpin(r: dict[str, Any]) -> list[str]:
+    pp = r["pushpin"]
+    if "skipped" in pp:
+        return ["## 5. Pushpin side by side", "", f"Skipped: {pp['skipped']}.", ""]
+    i = pp["idle"]
+    lines = [
+        "## 5. Pushpin side by side",
+        "",
+        f"{pp['version']} (condure + zurl + pushpin-proxy + pushpin-handler, RSS summed over "
+        "the runner's process tree, origin excluded) on the same core, behind a minimal GRIP "
+        "origin of the bench's own (`bench/origin.py`: `Grip-Hold: stream`, `Grip-Channel`, "
+        "30 s keep-alive); fan-out published through its HTTP control API (`POST /publish/`). "
+        "`message_rate` raised from 2,500/s so it does not pace the fan-out.",
+        "",
+        "| | Pushpin | Tidings | Tidings / Pushpin |",
+        "|---|---|---|---|",
+    ]
+    ours = _point_at(r.get("idle", {}).get("points", []), i["n"])
+    lines.append(f"| Idle streams held | {i['opened']:,} | {_f(ours['held']) if ours else '-'} | |")
+    lines.append(
+        f"| RSS per idle stream | {i['rss_per_stream'] / 1024:.1f} KiB | "
+        f"{(ours['rss_per_stream'] / 1024) if ours else float('nan'):.1f} KiB | "
+        f"{_ratio(ours['rss_per_stream'] if ours else None, i['rss_per_stream'])} |"
+    )
+    lines.append(
+        f"| Total RSS | {i['rss'] / 2**20:.0f} MiB (base {i['rss0'] / 2**20:.0f}) | "
+        f"{(ours['rss'] / 2**20) if ours else float('nan'):.0f} MiB | |"
+    )
+    lines.append(
+        f"| Time to open | {i['open_s']:.1f} s | "
+        f"{ours['open']['elapsed_s'] if ours else float('nan'):.1f} s (step) | |"
+    )
+    for e in pp.get("fanout", []):
+        t = next((x for x in r.get("fanout", {}).get("sizes", []) if x["size"] == e["size"]), {})
+        lines.append(
+            f"| Fan-out {e['size']:,}: first / last | {_f(e.get('first_ms'))} / "
+            f"{_f(e.get('last_ms'))} ms | {_f(t.get('first_ms'))} / {_f(t.get('last_ms'))} ms | "
+            f"{_ratio(t.get('last_ms'), e.get('last_ms'))} (last) |"
+        )
+    procs = ", ".join(f"{k} {v / 2**20:.0f} MiB" for k, v in i.get("per_process_rss", {}).items())
+    return [*lines, "", f"Pushpin processes at {i['opened']:,} streams: {procs}.", ""]
+
+
+def _writes(r: dict[str, Any]) -> list[str]:
+    d = r["writes"]
+    levels = d["levels"]
+    base = levels[0]["per_s"] if levels else None
+    lines = [
+        "## 6. Write throughput",
+        "",
+        f"Closed loop: N clients POST direct messages back to back ({d['database']}; recipients "
+        "offline, each message still writes the message, a notification, 4 event-log rows and "
+        "the counters). PostgreSQL: not measured (no server on this machine). Baseline: one "
+        "client.",
+        "",
+        "| Clients | Accepted/s | POST p50 | p99 | max | Errors | Server CPU | vs 1 client |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for lv in levels:
+        pm = lv["post_ms"]
+        lines.append(
+            f"| {lv['clients']} | {lv['per_s']:,.0f} | {_f(pm['p50'])} ms | {_f(pm['p99'])} ms | "
+            f"{_f(pm['max'])} ms | {lv['errors']} | {lv['server_cpu_pct']:.0f} % | "
+            f"{_ratio(lv['per_s'], base)} |"
+        )
+    return [*lines, ""]
