@@ -68,30 +68,38 @@ class EventStream:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         ctx: AppContext = scope["app"].state.ctx
-        request = Request(scope)
-        user = await authenticate(ctx, request.cookies)
-        if user is None:
+        # Only plain values survive into the long-lived part: no request or ORM objects.
+        user_id, raw_last = await _identify(ctx, scope)
+        if user_id is None:
             await error_response(401, "Sign in first.", "not_authenticated")(scope, receive, send)
             return
-        raw_last = request.headers.get("last-event-id") or request.query_params.get("last_event_id")
         if ctx.hub.shutting_down:
             # This process is stopping: answer 200 and end, so the browser retries elsewhere.
             await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
             retry = f"retry: {ctx.settings.sse_retry_ms}\n\n".encode()
             await send({"type": "http.response.body", "body": retry, "more_body": False})
             return
-        await _Stream(ctx, user.id, raw_last).run(receive, send)
+        await _Stream(ctx, user_id, raw_last).run(receive, send)
+
+
+async def _identify(ctx: AppContext, scope: Scope) -> tuple[int | None, str | None]:
+    """The signed-in user's id and the id the client resumes from, if any."""
+    request = Request(scope)
+    user = await authenticate(ctx, request.cookies)
+    raw_last = request.headers.get("last-event-id") or request.query_params.get("last_event_id")
+    return (user.id if user is not None else None), raw_last
 
 
 class _Stream:
     """One connected tab."""
 
+    __slots__ = ("ctx", "cursor", "raw_last_event_id", "user_id")
+
     def __init__(self, ctx: AppContext, user_id: int, raw_last_event_id: str | None) -> None:
         self.ctx = ctx
         self.user_id = user_id
         self.raw_last_event_id = raw_last_event_id
-        self.cursor = 0
-        """The id of the last event written to this client."""
+        self.cursor = 0  # the id of the last event written to this client
 
     async def run(self, receive: Receive, send: Send) -> None:
         hub = self.ctx.hub
