@@ -64,6 +64,25 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cluster(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from tidings import cluster
+
+    config = cluster.ClusterConfig(
+        nodes=args.nodes,
+        host=args.host,
+        port=args.port,
+        base_port=args.base_port,
+        database_url=args.database_url,
+        redis_url=args.redis_url,
+        run_dir=Path(args.run_dir) if args.run_dir else None,
+        nginx=args.nginx,
+        template=Path(args.nginx_template) if args.nginx_template else cluster.TEMPLATE,
+    )
+    return cluster.main(config)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tidings", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -82,6 +101,22 @@ def build_parser() -> argparse.ArgumentParser:
     migrate = commands.add_parser("migrate", help="create or upgrade the database schema")
     common(migrate)
     migrate.set_defaults(func=_migrate)
+
+    clustered = commands.add_parser(
+        "cluster", help="try scale-out: N server processes with nginx in front (Ctrl-C stops)"
+    )
+    common(clustered)
+    clustered.add_argument("--nodes", type=int, default=3, help="server processes (default 3)")
+    clustered.add_argument("--host", default="127.0.0.1", help="default: 127.0.0.1")
+    clustered.add_argument("--port", type=int, default=8080, help="nginx's port (default 8080)")
+    clustered.add_argument(
+        "--base-port", type=int, help="first server's port; the others follow (default port+1)"
+    )
+    clustered.add_argument("--redis-url", help="default: $REDIS_URL, else redis://127.0.0.1:6379/0")
+    clustered.add_argument("--run-dir", help="for nginx.conf, pid and logs (default: a temp dir)")
+    clustered.add_argument("--nginx", help="the nginx binary (default: nginx on PATH)")
+    clustered.add_argument("--nginx-template", help="default: deploy/nginx.conf")
+    clustered.set_defaults(func=_cluster)
 
     demo = commands.add_parser("demo", help="create demo users, friendships and conversations")
     common(demo)

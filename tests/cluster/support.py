@@ -78,8 +78,13 @@ class Person:
         self.tabs: list[Tab] = []
 
     @classmethod
-    async def register(cls, node: ServerProcess, username: str) -> Person:
-        return cls(await ApiUser(node.url, username).register())
+    async def register(cls, node: ServerProcess | str, username: str) -> Person:
+        url = node if isinstance(node, str) else node.url
+        return cls(await ApiUser(url, username).register())
+
+    async def current_event_id(self, node: ServerProcess | str) -> int:
+        """The id of this person's latest event, as the list routes report it."""
+        return int((await self.call(node, "GET", "/api/conversations"))["last_event_id"])
 
     @property
     def id(self) -> int:
@@ -107,6 +112,7 @@ class Person:
 
     async def open_tab(self, node: ServerProcess | str, last_event_id: str | None = None) -> Tab:
         tab = Tab(self, node, await open_stream(self.on(node), last_event_id=last_event_id))
+        tab.resumed_from = last_event_id
         self.tabs.append(tab)
         return tab
 
@@ -127,6 +133,7 @@ class Tab:
         self.reader = reader
         self.frames: list[SSEFrame] = []
         self.connected: dict[str, Any] | None = None
+        self.resumed_from: str | None = None
 
     async def wait_connected(self) -> dict[str, Any]:
         frame = await self.reader.next()
@@ -144,9 +151,20 @@ class Tab:
         self.frames.extend(frames)
         return frames
 
+    async def read_until(self, event_id: int, timeout: float = 20) -> None:
+        """Read frames until the one with ``event_id`` has arrived."""
+        async with asyncio.timeout(timeout):
+            while int(self.last_id) < event_id:
+                self.frames.append(await self.reader.next(timeout))
+
     @property
     def last_id(self) -> str:
-        return self.frames[-1].id or "0" if self.frames else "0"
+        """The id to resume from: the last event received, else where this stream started."""
+        if self.frames and self.frames[-1].id:
+            return self.frames[-1].id
+        if self.resumed_from is not None:
+            return self.resumed_from
+        return str((self.connected or {}).get("last_event_id", "0"))
 
     async def close(self) -> None:
         await self.reader.close()
@@ -162,3 +180,61 @@ async def close_all(people: Iterable[Person]) -> None:
     for person in people:
         with contextlib.suppress(Exception):
             await person.aclose()
+
+
+class NginxProcess:
+    """Real nginx (``nginx -c <conf> -g 'daemon off;'``) with a config from deploy/nginx.conf."""
+
+    def __init__(self, upstreams: Sequence[str], run_dir: Path, port: int) -> None:
+        from tidings.cluster import TEMPLATE, render_nginx_conf
+
+        self.port = port
+        self.run_dir = run_dir
+        run_dir.mkdir(parents=True, exist_ok=True)
+        self.conf = run_dir / "nginx.conf"
+        self.conf.write_text(
+            render_nginx_conf(
+                TEMPLATE.read_text(),
+                listen=f"127.0.0.1:{port}",
+                upstreams=upstreams,
+                run_dir=run_dir,
+            )
+        )
+        self.process: asyncio.subprocess.Process | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def start(self) -> NginxProcess:
+        from tests.support.services import missing
+        from tidings.cluster import find_nginx, http_ok
+
+        nginx = find_nginx()
+        if nginx is None:
+            missing("nginx is not installed (scripts/system-deps installs it)")
+        assert nginx is not None
+        error_log = str(self.run_dir / "nginx-error.log")
+        self.process = await asyncio.create_subprocess_exec(
+            nginx, "-e", error_log, "-c", str(self.conf), "-g", "daemon off;"
+        )
+        async with asyncio.timeout(20):
+            while not await http_ok("127.0.0.1", self.port):  # readiness probe
+                if self.process.returncode is not None:
+                    raise RuntimeError(f"nginx exited: {self.error_log()}")
+                await asyncio.sleep(0.05)
+        return self
+
+    def error_log(self) -> str:
+        path = self.run_dir / "nginx-error.log"
+        return path.read_text(errors="replace")[-4000:] if path.exists() else ""
+
+    async def stop(self) -> None:
+        if self.process is not None and self.process.returncode is None:
+            self.process.terminate()
+            try:
+                async with asyncio.timeout(10):
+                    await self.process.wait()
+            except TimeoutError:
+                self.process.kill()
+                await self.process.wait()
