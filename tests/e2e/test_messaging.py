@@ -158,14 +158,14 @@ async def test_older_history_loads_on_scrolling_up(browsing: Browsing, make_user
     await expect(b.get_by_text("Message number 1", exact=True)).to_have_count(0)
 
     history = b.get_by_test_id("message-list")
+    status = b.get_by_test_id("history-status")
+    await expect(status).to_have_text("Scroll up for earlier messages")
     await history.hover()
-    for _ in range(3):  # a page per scroll to the top
+    for _ in range(6):  # each scroll to the top loads a page
         await b.mouse.wheel(0, -100_000)
+        await expect(status).not_to_contain_text("Loading")
         if await b.get_by_text("Message number 1", exact=True).count():
             break
-        await expect(b.get_by_test_id("history-status")).to_have_text(
-            "Scroll up for earlier messages"
-        )
     await expect(b.get_by_text("Message number 1", exact=True)).to_be_visible()
     await expect(b.get_by_test_id("history-status")).to_have_text(
         "This is the beginning of the conversation."
