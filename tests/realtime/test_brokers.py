@@ -366,3 +366,29 @@ async def test_redis_resend_overflow_makes_every_process_catch_up(redis_url):
     finally:
         await cluster.close()
         await proxy.close()
+
+
+async def test_redis_second_stream_waits_for_the_first_streams_subscription(redis_url):
+    """Two tabs of one user open at once: neither is ready before Redis confirms."""
+    prefix = f"test-{uuid.uuid4().hex[:10]}"
+    proxy = await TcpProxy.to_url(redis_url).start()
+    cluster = Cluster()
+    await cluster.add(redis_broker(redis_url, prefix))
+    listener = await cluster.add(redis_broker(proxy.url_through(redis_url), prefix))
+    try:
+        proxy.stall()  # the SUBSCRIBE goes out, its confirmation cannot come back yet
+        first = asyncio.create_task(listener.hub.subscribe(6))
+        second = asyncio.create_task(listener.hub.subscribe(6))
+        for _ in range(20):
+            await asyncio.sleep(0)  # let both run as far as they can without Redis
+        assert not first.done()
+        assert not second.done(), "a stream was ready before its events could reach it"
+        proxy.restore()
+        subscribers = await asyncio.gather(first, second)
+        event = cluster.first.event(6)
+        await cluster.first.publish(event)
+        for subscriber in subscribers:
+            assert events_of(await receive_events(subscriber, 1)) == [event]
+    finally:
+        await cluster.close()
+        await proxy.close()

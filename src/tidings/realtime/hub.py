@@ -145,6 +145,8 @@ class Hub:
         self.buffer_limit = buffer_limit
         self.heartbeat_seconds = heartbeat_seconds
         self._subscribers: dict[int, set[Subscriber]] = {}
+        self._watching: dict[int, asyncio.Future[None]] = {}
+        """Users whose first stream is waiting for ``broker.watch`` to return."""
         self._heartbeat_task: asyncio.Task[None] | None = None
         self._count_changed = asyncio.Condition()
         self.shutting_down = False
@@ -182,14 +184,34 @@ class Hub:
         """Register a stream of ``user_id``; events published from now on reach it."""
         subscriber = Subscriber(user_id, self.buffer_limit)
         subscribers = self._subscribers.get(user_id)
-        if subscribers is None:
-            subscribers = self._subscribers[user_id] = set()
-            subscribers.add(subscriber)
-            await self.broker.watch(user_id)
-        else:
-            subscribers.add(subscriber)
+        try:
+            if subscribers is None:
+                self._subscribers[user_id] = {subscriber}
+                watched = self._watching[user_id] = asyncio.get_running_loop().create_future()
+                try:
+                    await self.broker.watch(user_id)
+                finally:
+                    watched.set_result(None)
+                    if self._watching.get(user_id) is watched:
+                        del self._watching[user_id]
+            else:
+                subscribers.add(subscriber)
+                if (watching := self._watching.get(user_id)) is not None:
+                    # The user's first stream is still waiting for the broker to confirm; until
+                    # it does, events from other processes might not reach this one either.
+                    await asyncio.shield(watching)
+        except BaseException:
+            self._forget(subscriber)
+            raise
         await self._notify_count_changed()
         return subscriber
+
+    def _forget(self, subscriber: Subscriber) -> None:
+        subscribers = self._subscribers.get(subscriber.user_id)
+        if subscribers is not None:
+            subscribers.discard(subscriber)
+            if not subscribers:
+                del self._subscribers[subscriber.user_id]
 
     async def unsubscribe(self, subscriber: Subscriber) -> None:
         subscribers = self._subscribers.get(subscriber.user_id)
