@@ -180,6 +180,12 @@ async def run_cluster(config: ClusterConfig) -> int:
     """Start the cluster, wait for Ctrl-C/SIGTERM or a process dying, stop it. Exit status."""
     from tidings.config import Settings
 
+    if config.nodes < 1:
+        _say("--nodes must be at least 1")
+        return 2
+    if config.port in config.node_ports:
+        _say(f"port {config.port} is both nginx's and a server's: pick another --base-port")
+        return 2
     settings = Settings()
     database_url = config.database_url or settings.database_url
     redis_url = config.redis_url or settings.redis_url
