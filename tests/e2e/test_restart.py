@@ -1,7 +1,9 @@
-"""The server restarts mid-session: the page reconnects by itself and shows what it missed."""
+"""Reconnecting: after a server restart the page resumes and shows what it missed; when what
+it missed is gone from the server's log, it refetches its state. Never a reload."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -9,8 +11,9 @@ from playwright.async_api import Browser, expect
 
 from tests.e2e.conftest import Browsing
 from tests.support.api import PASSWORD, ApiUser
-from tests.support.server import ServerProcess
+from tests.support.server import LiveServer, ServerProcess
 from tests.support.settings import FAST_HASHING
+from tidings.realtime import log
 
 pytestmark = pytest.mark.e2e
 
@@ -82,3 +85,44 @@ async def test_page_reconnects_after_a_restart_and_shows_what_was_sent_meanwhile
                 process.terminate()
                 await process.wait()
     assert not browsing.problems, browsing.problems
+
+
+async def test_page_refetches_its_state_when_what_it_missed_was_pruned(
+    browsing: Browsing, make_user, server: LiveServer
+) -> None:
+    alice = await make_user("alice", "Alice Liddell")
+    bob = await make_user("bob", "Bob Marley")
+    await alice.befriend(bob)
+    dm = (await alice.dm(bob))["id"]
+    await alice.send(dm, "First")
+    context = await browsing.signed_in(bob)
+    page = await browsing.open_app(context, f"/#/c/{dm}")
+    other_tab = await browsing.open_app(context)
+    await page.evaluate("window.sameDocument = true")
+    status = page.get_by_test_id("connection-status")
+
+    # The browser goes offline and its stream drops; events happen that it does not hear.
+    await context.set_offline(True)
+    server.ctx.hub.close_all("test")
+    await expect(status).to_have_attribute("data-state", "offline")
+    await expect(other_tab.get_by_test_id("connection-status")).to_have_attribute(
+        "data-state", "offline"
+    )
+    await alice.send(dm, "Second")
+    await alice.send(dm, "Third")
+    # ...and they leave the server's event log (as after the retention window).
+    async with server.ctx.db.write() as session:
+        assert await log.prune_events(session, max_age=timedelta(0), keep_per_user=0)
+
+    refetches: list[str] = []
+    context.on("request", lambda r: refetches.append(r.url) if "/api/bootstrap" in r.url else None)
+    await context.set_offline(False)  # reconnects at once, gets `resync`, refetches
+    await expect(status).to_have_attribute("data-state", "connected")
+    await expect(page.get_by_test_id("message-text")).to_have_text(["First", "Second", "Third"])
+    await expect(other_tab.get_by_test_id("unread-badge")).to_have_text("2")
+    assert await page.evaluate("window.sameDocument") is True
+    assert len(refetches) == 2  # each tab fetched its state again
+
+    await alice.send(dm, "Fourth")  # and live again, in both tabs
+    await expect(page.get_by_test_id("message-text").last).to_have_text("Fourth")
+    await expect(other_tab.get_by_test_id("unread-badge")).to_have_text("3")

@@ -4,6 +4,7 @@ tabs; an idle page makes no requests."""
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable
 
 import pytest
@@ -86,6 +87,11 @@ async def test_marking_read_in_one_tab_clears_the_badge_in_the_other(
     await expect(tab1.get_by_test_id("message-text").last).to_have_text("Pong")
     await expect(tab2.get_by_test_id("unread-badge")).to_be_hidden()
     await expect(tab1.get_by_test_id("unread-badge")).to_be_hidden()
+
+    # Signing out in one tab signs out the other.
+    await tab1.get_by_role("button", name="Sign out").click()
+    await expect(tab1).to_have_url(re.compile(r"/login$"))
+    await expect(tab2).to_have_url(re.compile(r"/login$"))
 
 
 async def test_eight_tabs_share_one_stream_and_outlive_their_leader(
