@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -37,6 +37,24 @@ async def user_by_username(session: AsyncSession, username: str) -> User | None:
     if not _USERNAME.fullmatch(name):
         return None
     return await session.scalar(select(User).where(User.username == name))
+
+
+async def lock_users(session: AsyncSession, user_ids: Iterable[int]) -> None:
+    """Lock these users' rows until the transaction ends (PostgreSQL; no-op on SQLite).
+
+    Writes that concern the same users then run one after the other, so each sees the state
+    the previous one committed (two accepts of one request cannot both add the friendship). The
+    lock is the one ``record_events`` takes, taken first and in id order: taking it only at the
+    end, after inserts that reference the users (and hold key-share locks on their rows), lets
+    two writes to one user deadlock.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        return  # write transactions are serialized there already (see tidings.db)
+    ids = sorted(set(user_ids))
+    if ids:
+        await session.execute(
+            select(User.id).where(User.id.in_(ids)).order_by(User.id).with_for_update()
+        )
 
 
 async def users_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, User]:

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from tidings.accounts import queries as account_queries
 from tidings.accounts.models import User
 from tidings.context import AppContext
 from tidings.conversations import queries
@@ -73,6 +74,16 @@ async def _emit_conversation_update(
     )
 
 
+async def _lock_for_member(
+    tx: Transaction, conversation_id: int, user: User, *also: int
+) -> tuple[Conversation, ConversationMember]:
+    """Lock the members (and ``also``), then return the conversation as ``user``'s (404 if not)."""
+    await queries.conversation_for_member(tx.session, conversation_id, user.id)
+    members = await queries.member_ids(tx.session, conversation_id)
+    await account_queries.lock_users(tx.session, [*members, *also])
+    return await queries.conversation_for_member(tx.session, conversation_id, user.id)
+
+
 async def _require_friends(tx: Transaction, user: User, other_ids: Sequence[int]) -> None:
     unknown = set(other_ids) - set(
         (await tx.session.scalars(select(User.id).where(User.id.in_(set(other_ids))))).all()
@@ -98,6 +109,7 @@ async def open_direct(
     key = f"{low}:{high}"
     try:
         async with write_transaction(ctx) as tx:
+            await account_queries.lock_users(tx.session, [user.id, other_id])
             existing = await tx.session.scalar(
                 select(Conversation).where(Conversation.direct_key == key)
             )
@@ -146,6 +158,7 @@ async def create_group(
     if not others:
         raise ApiError("A group needs at least one other member.", code="empty_group")
     async with write_transaction(ctx) as tx:
+        await account_queries.lock_users(tx.session, [user.id, *others])
         await _require_friends(tx, user, others)
         now = utcnow()
         conversation = Conversation(
@@ -177,9 +190,7 @@ async def add_member(
 ) -> Outcome[ConversationRead]:
     """Add a friend of ``user`` to a group ``user`` belongs to."""
     async with write_transaction(ctx) as tx:
-        conversation, _ = await queries.conversation_for_member(
-            tx.session, conversation_id, user.id
-        )
+        conversation, _ = await _lock_for_member(tx, conversation_id, user, new_id)
         if conversation.type != ConversationType.group:
             raise ApiError("Members can only be added to groups.", code="not_a_group")
         existing = await queries.member_ids(tx.session, conversation_id)
@@ -207,9 +218,7 @@ async def remove_member(
 ) -> Outcome[None]:
     """Leave a group (``member_id`` is you), or remove someone from a group you created."""
     async with write_transaction(ctx) as tx:
-        conversation, _ = await queries.conversation_for_member(
-            tx.session, conversation_id, user.id
-        )
+        conversation, _ = await _lock_for_member(tx, conversation_id, user)
         if conversation.type != ConversationType.group:
             raise ApiError(
                 "Nobody can leave or be removed from a direct conversation.", code="not_a_group"
@@ -240,9 +249,7 @@ async def send_message(
 ) -> Outcome[MessageRead]:
     """Store a message: others get `message` + `notification`, all get `conversation_update`."""
     async with write_transaction(ctx) as tx:
-        conversation, _ = await queries.conversation_for_member(
-            tx.session, conversation_id, user.id
-        )
+        conversation, _ = await _lock_for_member(tx, conversation_id, user)
         now = utcnow()
         message = Message(
             conversation_id=conversation_id, sender_id=user.id, content=content, created_at=now
@@ -284,6 +291,7 @@ async def mark_read(
 ) -> Outcome[ReadResult]:
     """Mark the conversation read up to ``message_id`` (default: its latest message)."""
     async with write_transaction(ctx) as tx:
+        await account_queries.lock_users(tx.session, [user.id])
         conversation, member = await queries.conversation_for_member(
             tx.session, conversation_id, user.id
         )

@@ -24,6 +24,8 @@ async def conversation_for_member(
             select(Conversation, ConversationMember)
             .join(ConversationMember, ConversationMember.conversation_id == Conversation.id)
             .where(Conversation.id == conversation_id, ConversationMember.user_id == user_id)
+            # Fresh values even if the session holds the rows already (read again after a lock).
+            .execution_options(populate_existing=True)
         )
     ).first()
     if row is None:

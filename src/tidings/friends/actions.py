@@ -32,6 +32,7 @@ async def send_request(
             raise NotFound(f"No user named {username.strip().lower()!r}.", code="unknown_user")
         if target.id == user.id:
             raise ApiError("You cannot send a friend request to yourself.", code="self_request")
+        await account_queries.lock_users(tx.session, [user.id, target.id])
         if await queries.are_friends(tx.session, user.id, target.id):
             raise Conflict(
                 f"You are already friends with {target.username}.", code="already_friends"
@@ -103,6 +104,8 @@ async def _request_for(
     if request is None:
         kind = "incoming" if as_addressee else "outgoing"
         raise NotFound(f"No {kind} friend request {request_id}.")
+    await account_queries.lock_users(tx.session, [request.requester_id, request.addressee_id])
+    await tx.session.refresh(request)  # as committed by whoever held the lock before us
     if request.status != FriendRequestStatus.pending:
         raise Conflict(
             f"This friend request is already {request.status.value}.", code="request_closed"
@@ -154,6 +157,7 @@ async def cancel_request(
 async def remove_friend(ctx: AppContext, user: User, friend_id: int) -> Outcome[None]:
     """End a friendship, for both sides. Existing conversations stay."""
     async with write_transaction(ctx) as tx:
+        await account_queries.lock_users(tx.session, [user.id, friend_id])
         friend = await tx.session.get(User, friend_id)
         if friend is None or not await queries.are_friends(tx.session, user.id, friend_id):
             raise NotFound(f"User {friend_id} is not your friend.")

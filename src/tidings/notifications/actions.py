@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import insert, select, update
 
+from tidings.accounts import queries as account_queries
 from tidings.accounts.models import User
 from tidings.accounts.schemas import UserRead
 from tidings.context import AppContext
@@ -99,6 +100,7 @@ async def mark_read(
 ) -> Outcome[NotificationEnvelope]:
     """Mark one of the user's notifications read (a no-op if it already is)."""
     async with write_transaction(ctx) as tx:
+        await account_queries.lock_users(tx.session, [user.id])
         notification = await tx.session.scalar(
             select(Notification).where(
                 Notification.id == notification_id, Notification.user_id == user.id
@@ -115,5 +117,6 @@ async def mark_read(
 
 async def mark_all_read(ctx: AppContext, user: User) -> Outcome[UnreadCount]:
     async with write_transaction(ctx) as tx:
+        await account_queries.lock_users(tx.session, [user.id])
         await mark_read_where(tx, user.id, everything=True)
     return tx.outcome(UnreadCount(unread_count=0))
