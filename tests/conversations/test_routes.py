@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -493,6 +494,64 @@ async def test_reading_updates_unread_counts_and_message_notifications(server, m
     for body in ({"message_id": 0}, {"message_id": "x"}, {"message_id": 1, "x": 1}):
         assert_error(await bob.post(read_path, body), 422, "validation_error")
     assert await events.new() == {}
+
+
+async def test_concurrent_writes_to_overlapping_conversations_stay_consistent(server, make_user):
+    alice, bob, carol = await friends(make_user, "alice", "bob", "carol")
+    await bob.befriend(carol)
+    users = {"alice": alice, "bob": bob, "carol": carol}
+    dms = await asyncio.gather(alice.dm(bob), bob.dm(alice), alice.dm(bob))
+    assert len({dm["id"] for dm in dms}) == 1
+    conversations = [dms[0], await bob.dm(carol), await _group(alice, "g", bob, carol)]
+    members = {c["id"]: [m["username"] for m in c["members"]] for c in conversations}
+    events = await EventLog.start(server)
+    before = {name: (await _notifications_unread(user)) for name, user in users.items()}
+
+    sends = [
+        (name, conversation["id"])
+        for conversation in conversations
+        for name in members[conversation["id"]]
+        for _ in range(2)
+    ]
+    responses = await asyncio.gather(
+        *[
+            users[name].post(f"/api/conversations/{cid}/messages", {"content": "x"})
+            for name, cid in sends
+        ]
+    )
+    assert [r.status_code for r in responses] == [201] * len(sends), [r.text for r in responses]
+
+    for name, user in users.items():
+        listed = (await user.ok("GET", "/api/conversations"))["conversations"]
+        expected = {
+            cid: sum(1 for sender, c in sends if c == cid and sender != name)
+            for cid, names in members.items()
+            if name in names
+        }
+        assert {c["id"]: c["unread_count"] for c in listed} == expected
+        assert await _notifications_unread(user) == before[name] + sum(expected.values())
+    recorded_types = await events.new()  # checks every user's log is gapless
+    for name in users:
+        received = sum(1 for sender, c in sends if name in members[c] and sender != name)
+        assert recorded_types[name].count("message") == received
+
+    responses = await asyncio.gather(
+        *[
+            users[name].post(f"/api/conversations/{cid}/read")
+            for cid, names in members.items()
+            for name in names
+        ],
+        *[user.post("/api/notifications/read-all") for user in users.values()],
+    )
+    assert all(r.status_code == 200 for r in responses), [r.text for r in responses]
+    for user in users.values():
+        listed = (await user.ok("GET", "/api/conversations"))["conversations"]
+        assert all(c["unread_count"] == 0 for c in listed)
+        assert await _notifications_unread(user) == 0
+
+
+async def _notifications_unread(user) -> int:
+    return int((await user.ok("GET", "/api/notifications"))["unread_count"])
 
 
 async def test_the_actions_return_the_events_they_recorded(server, make_user):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -211,6 +212,32 @@ async def test_friend_lists_are_sorted_by_username(make_user):
     friends = await alice.ok("GET", "/api/friends")
     assert [f["username"] for f in friends] == ["bob", "mia", "zoe"]
     assert all(set(f) == {"id", "username", "display_name"} for f in friends)
+
+
+async def test_concurrent_requests_and_answers_make_one_friendship(server, make_user):
+    alice, bob, carol = await make_user("alice"), await make_user("bob"), await make_user("carol")
+    events = await EventLog.start(server)
+    responses = await asyncio.gather(
+        *[a.post("/api/friends/request", {"username": b.username}) for a, b in [(alice, bob)] * 3],
+        *[b.post("/api/friends/request", {"username": a.username}) for a, b in [(alice, bob)] * 3],
+    )
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [200, 201, 409, 409, 409, 409], [r.text for r in responses]
+    assert await _friend_names(alice) == ["bob"]
+    assert await _friend_names(bob) == ["alice"]
+
+    request = await _request(carol, "alice")
+    path = f"/api/friends/requests/{request['id']}"
+    responses = await asyncio.gather(
+        *[alice.post(f"{path}/accept") for _ in range(3)],
+        alice.post(f"{path}/decline"),
+        carol.post(f"{path}/cancel"),
+    )
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [200, 409, 409, 409, 409], [r.text for r in responses]
+    accepted = any(r.status_code == 200 for r in responses[:3])
+    assert await _friend_names(carol) == (["alice"] if accepted else [])
+    assert set(await events.new()) <= {"alice", "bob", "carol"}  # and no gaps in anyone's log
 
 
 async def test_the_actions_return_the_events_they_recorded(server, make_user):
