@@ -235,7 +235,7 @@ class RedisBroker:
         if conn is None:
             return  # subscribed on reconnect, and the stream catches up from the log then
         with contextlib.suppress(_SessionLost):
-            [confirmed] = await self._subscribe(conn, [self.channel_for(user_id)])
+            [confirmed] = await self._subscribe(conn, lambda: [self.channel_for(user_id)])
             await confirmed
 
     async def unwatch(self, user_id: int) -> None:
@@ -257,27 +257,29 @@ class RedisBroker:
                 raise _SessionLost from exc
 
     async def _subscribe(
-        self, conn: AbstractConnection, channels: Sequence[str]
+        self, conn: AbstractConnection, channels: Callable[[], Sequence[str]]
     ) -> list[asyncio.Future[bool]]:
         """SUBSCRIBE; return futures that resolve True on Redis's confirmation of each channel.
 
-        Replies come in command order, so per channel the n-th confirmation answers the n-th
-        SUBSCRIBE still waiting. They resolve False if the connection is lost first.
+        ``channels`` is read once the connection is ours to write on, so a watch or unwatch
+        that came first is reflected, and one that comes later is written after. Replies come
+        in command order: per channel, the n-th confirmation answers the n-th SUBSCRIBE still
+        waiting. The futures resolve False if the connection is lost first.
         """
         loop = asyncio.get_running_loop()
         futures: list[asyncio.Future[bool]] = []
-        for chunk in _chunks(channels, _SUBSCRIBE_CHUNK):
-            pending = [loop.create_future() for _ in chunk]
-            async with self._send_lock:
-                if conn is not self._conn or not conn.is_connected:
-                    raise _SessionLost
+        async with self._send_lock:
+            if conn is not self._conn or not conn.is_connected:
+                raise _SessionLost
+            for chunk in _chunks(channels(), _SUBSCRIBE_CHUNK):
+                pending = [loop.create_future() for _ in chunk]
                 for channel, future in zip(chunk, pending, strict=True):
                     self._confirmations[channel].append(future)
+                futures.extend(pending)
                 try:
                     await conn.send_command("SUBSCRIBE", *chunk, check_health=False)
                 except (RedisError, OSError) as exc:
                     raise _SessionLost from exc
-            futures.extend(pending)
         return futures
 
     async def _listen(self) -> None:
@@ -311,9 +313,13 @@ class RedisBroker:
         self._conn = conn
         reader = asyncio.create_task(self._read(conn), name="tidings-redis-reader")
         watchdog = asyncio.create_task(self._watchdog(conn), name="tidings-redis-watchdog")
-        channels = [self.control_channel, *map(self.channel_for, sorted(self._watched))]
-        confirmations = asyncio.create_task(self._all_confirmed(conn, channels))
+        confirmations: asyncio.Task[bool] | None = None
         try:
+            futures = await self._subscribe(
+                conn,
+                lambda: [self.control_channel, *map(self.channel_for, sorted(self._watched))],
+            )
+            confirmations = asyncio.create_task(self._all_true(futures))
             done, _ = await asyncio.wait(
                 {reader, watchdog, confirmations}, return_when=asyncio.FIRST_COMPLETED
             )
@@ -330,15 +336,18 @@ class RedisBroker:
                     task.result()
             raise _SessionLost("subscription ended")
         finally:
-            tasks: tuple[asyncio.Task[Any], ...] = (reader, watchdog, confirmations)
+            tasks: list[asyncio.Task[Any]] = [reader, watchdog]
+            if confirmations is not None:
+                tasks.append(confirmations)
             for task in tasks:
                 task.cancel()
             for task in tasks:
                 with contextlib.suppress(BaseException):
                     await task
 
-    async def _all_confirmed(self, conn: AbstractConnection, channels: Sequence[str]) -> bool:
-        return all(await asyncio.gather(*await self._subscribe(conn, channels)))
+    @staticmethod
+    async def _all_true(futures: Sequence[asyncio.Future[bool]]) -> bool:
+        return all(await asyncio.gather(*futures))
 
     async def _end_session(self) -> None:
         conn, self._conn = self._conn, None
