@@ -166,3 +166,22 @@ async def test_an_idle_page_makes_no_requests_but_its_one_stream(
     await expect(first.get_by_test_id("message-text").last).to_have_text("Still there?")
     await expect(second.get_by_test_id("bell-badge")).to_have_text("2")
     assert not [r.url for r in requests if "/api/events" in r.url]
+
+
+async def test_without_web_locks_every_tab_holds_its_own_stream(
+    browsing: Browsing, make_user, server: LiveServer
+) -> None:
+    """Web Locks exist only in secure contexts (https, localhost): elsewhere tabs stand alone."""
+    alice = await make_user("alice", "Alice Liddell")
+    bob = await make_user("bob", "Bob Marley")
+    await alice.befriend(bob)
+    dm = (await alice.dm(bob))["id"]
+    context = await browsing.signed_in(bob)
+    await context.add_init_script("delete Navigator.prototype.locks")
+    tabs = [await browsing.open_app(context, f"/#/c/{dm}") for _ in range(2)]
+    assert await roles(tabs) == ["solo", "solo"]
+    assert server.ctx.hub.subscriber_count() == 2
+
+    await alice.send(dm, "Hello, both of you")
+    for tab in tabs:
+        await expect(tab.get_by_test_id("message-text")).to_have_text(["Hello, both of you"])

@@ -180,7 +180,7 @@ export class RealtimeClient {
   }
 
   #fromStream(frame) {
-    this.channel?.postMessage(frame);
+    if (this.role === "leader") this.channel.postMessage(frame);
     this.#deliver(frame);
   }
 
@@ -188,13 +188,14 @@ export class RealtimeClient {
     switch (message.kind) {
       case "event":
       case "resync":
-        this.#deliver(message);
+        // A tab with a stream of its own hears everything there: relays would be duplicates.
+        if (!this.#owner()) this.#deliver(message);
         break;
       case "status":
         if (!this.#owner()) this.#setStatus(message.status);
         break;
       case "hello":
-        if (this.#owner()) this.channel.postMessage({ kind: "status", status: this.status });
+        if (this.role === "leader") this.channel.postMessage({ kind: "status", status: this.status });
         break;
       case "signout":
         this.#dispatch("signout", null, null);
@@ -246,7 +247,7 @@ export class RealtimeClient {
   #setStatus(status) {
     if (status === this.status) return;
     this.status = status;
-    if (this.#owner()) this.channel?.postMessage({ kind: "status", status });
+    if (this.role === "leader") this.channel.postMessage({ kind: "status", status });
     this.#dispatch("status", status, null);
   }
 }
