@@ -71,3 +71,29 @@ async def test_decline_and_remove_are_live(browsing: Browsing, make_user) -> Non
     await expect(b.get_by_test_id("friend-item")).to_have_count(0)
     await expect(a.get_by_test_id("friend-item")).to_have_count(0)  # live on Alice's side
     await expect(a.get_by_test_id("friends-empty")).to_be_visible()
+
+
+async def test_new_friends_start_a_conversation(browsing: Browsing, make_user) -> None:
+    alice = await make_user("alice", "Alice Liddell")
+    bob = await make_user("bob", "Bob Marley")
+    await alice.befriend(bob)
+    a = await browsing.open_app(await browsing.signed_in(alice))
+    b = await browsing.open_app(await browsing.signed_in(bob))
+    await expect(a.get_by_test_id("conversations-empty")).to_be_visible()
+
+    await a.get_by_role("button", name="New chat").click()
+    await (
+        a.get_by_role("dialog", name="New chat")
+        .get_by_test_id("dm-friend")
+        .filter(has_text="Bob Marley")
+        .click()
+    )
+    await expect(a.get_by_test_id("conversation-title")).to_have_text("Bob Marley")
+    await expect(a.get_by_test_id("history-status")).to_have_text("No messages yet. Say hello!")
+    await expect(b.get_by_test_id("conversation-name")).to_have_text(["Alice Liddell"])
+
+    # "Message" on a friend opens the same conversation, not a second one.
+    await a.get_by_test_id("nav-friends").click()
+    await a.get_by_test_id("friend-item").get_by_role("button", name="Message").click()
+    await expect(a.get_by_test_id("conversation-title")).to_have_text("Bob Marley")
+    await expect(a.get_by_test_id("conversation-item")).to_have_count(1)
