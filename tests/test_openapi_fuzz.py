@@ -99,8 +99,58 @@ OPENAPI = create_app(Settings(database_url="sqlite+aiosqlite:///:memory:")).open
 schema = schemathesis.openapi.from_dict(OPENAPI).exclude(path="/api/events")
 
 
+ROUTES = {
+    ("POST", "/api/auth/register"),
+    ("POST", "/api/auth/login"),
+    ("POST", "/api/auth/logout"),
+    ("GET", "/api/auth/me"),
+    ("POST", "/api/auth/password"),
+    ("GET", "/api/users"),
+    ("POST", "/api/friends/request"),
+    ("GET", "/api/friends/requests"),
+    ("POST", "/api/friends/requests/{request_id}/accept"),
+    ("POST", "/api/friends/requests/{request_id}/decline"),
+    ("POST", "/api/friends/requests/{request_id}/cancel"),
+    ("GET", "/api/friends"),
+    ("DELETE", "/api/friends/{user_id}"),
+    ("POST", "/api/conversations"),
+    ("GET", "/api/conversations"),
+    ("GET", "/api/conversations/{conversation_id}"),
+    ("POST", "/api/conversations/{conversation_id}/members"),
+    ("DELETE", "/api/conversations/{conversation_id}/members/{user_id}"),
+    ("GET", "/api/conversations/{conversation_id}/messages"),
+    ("POST", "/api/conversations/{conversation_id}/messages"),
+    ("POST", "/api/conversations/{conversation_id}/read"),
+    ("GET", "/api/notifications"),
+    ("POST", "/api/notifications/{notification_id}"),
+    ("POST", "/api/notifications/read-all"),
+}
+PUBLIC = {("POST", "/api/auth/register"), ("POST", "/api/auth/login"), ("GET", "/api/health")}
+
+
 def test_the_live_schema_is_the_one_fuzzed(fuzz_server: ServerProcess) -> None:
     assert httpx.get(f"{fuzz_server.url}/openapi.json").json() == OPENAPI
+    docs = httpx.get(f"{fuzz_server.url}/docs")
+    assert docs.status_code == 200
+    assert docs.headers["content-type"].startswith("text/html")
+
+
+def test_the_schema_documents_every_route_and_its_errors() -> None:
+    operations = {
+        (method.upper(), path): operation
+        for path, item in OPENAPI["paths"].items()
+        for method, operation in item.items()
+    }
+    assert set(operations) >= ROUTES
+    error_body = {"$ref": "#/components/schemas/ErrorBody"}
+    for key, operation in operations.items():
+        responses = operation["responses"]
+        if key not in PUBLIC:
+            assert "401" in responses, key
+        for status, response in responses.items():
+            if status.startswith("4"):
+                schema = response["content"]["application/json"]["schema"]
+                assert schema == error_body, (key, status)
 
 
 @schema.parametrize()

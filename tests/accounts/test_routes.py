@@ -176,6 +176,7 @@ async def test_repeated_failed_logins_are_rate_limited_with_retry_after(server, 
 async def test_logout_ends_this_session_only(server, make_user):
     alice = await make_user("alice")
     token = alice.client.cookies[COOKIE]
+    events = await EventLog.start(server)
     async with _client(server) as other_tab:
         login = await other_tab.post(
             "/api/auth/login", json={"username": "alice", "password": PASSWORD}
@@ -189,11 +190,13 @@ async def test_logout_ends_this_session_only(server, make_user):
     async with httpx.AsyncClient(base_url=server.url, cookies={COOKIE: token}) as old:
         assert_error(await old.get("/api/auth/me"), 401, "not_authenticated")
         assert_error(await old.post("/api/auth/logout"), 401, "not_authenticated")
+    assert await events.new() == {}
 
 
 async def test_password_change_ends_every_other_session(server, make_user):
     alice = await make_user("alice")
     new_password = "a whole new password"
+    events = await EventLog.start(server)
     async with _client(server) as other_tab:
         await other_tab.post("/api/auth/login", json={"username": "alice", "password": PASSWORD})
         wrong = await alice.post(
@@ -222,6 +225,7 @@ async def test_password_change_ends_every_other_session(server, make_user):
             "/api/auth/login", json={"username": "alice", "password": new_password}
         )
         assert new.status_code == 200
+    assert await events.new() == {}
 
 
 async def test_user_search_by_prefix(server, make_user):
@@ -274,6 +278,26 @@ async def test_every_api_route_but_register_and_login_needs_a_session(server, ma
     assert checked == 3 * (len(operations) - len(PUBLIC))
 
 
+async def test_malformed_json_is_422_on_every_route_that_takes_a_body(server, make_user):
+    alice = await make_user("alice")
+    schema = (await alice.get("/openapi.json")).json()
+    with_body = [
+        (method.upper(), path)
+        for path, item in schema["paths"].items()
+        for method, operation in item.items()
+        if "requestBody" in operation
+    ]
+    assert len(with_body) >= 8
+    for method, path in with_body:
+        url = re.sub(r"\{[^}]+\}", "1", path)
+        for content in (b'{"a": ', b"\xff\xfe", b"{'single': 'quotes'}"):
+            response = await alice.client.request(
+                method, url, content=content, headers={"content-type": "application/json"}
+            )
+            assert response.status_code == 422, (method, path, content, response.text)
+            assert_error(response, 422, "invalid_json")
+
+
 async def test_cross_site_writes_are_refused_and_change_nothing(server, make_user):
     alice = await make_user("alice")
     refused = [
@@ -299,6 +323,9 @@ async def test_cross_site_writes_are_refused_and_change_nothing(server, make_use
                 headers=headers,
             )
             assert_error(response, 403, "cross_site_request")
+        bob_id = alice.id + 1  # any id: the request must not get as far as the route
+        response = await alice.client.delete(f"/api/friends/{bob_id}", headers=headers)
+        assert_error(response, 403, "cross_site_request")
     # Nothing happened: the session and password are intact, mallory does not exist.
     assert (await alice.get("/api/auth/me")).status_code == 200
     assert await alice.ok("GET", "/api/users?q=mallory") == []
