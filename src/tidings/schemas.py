@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 MAX_ID = 2**31 - 1
 """The largest row id: ids are 32-bit integer columns, and PostgreSQL refuses a larger bound
@@ -12,6 +12,14 @@ parameter outright (an error, not an empty result), so larger ids are invalid in
 
 DbId = Annotated[int, Field(ge=1, le=MAX_ID)]
 """A row id in a request body."""
+
+
+def blank_means(default: object) -> BeforeValidator:
+    """For an optional query parameter: an empty value (``?limit=``) means its default.
+
+    That is what an empty form field or a URL template such as ``?unread_only=&limit=`` sends.
+    """
+    return BeforeValidator(lambda value: default if value == "" else value)
 
 
 class Schema(BaseModel):

@@ -245,6 +245,7 @@ async def test_user_search_by_prefix(server, make_user):
     assert await search("al_") == ["al_bundy"]  # `_` is a letter here, not a wildcard
     assert await search("al", limit=1) == ["al_bundy"]
     assert await search("") == ["al_bundy", "albert", "alfred", "bob"]
+    assert await search("", limit="") == ["al_bundy", "albert", "alfred", "bob"]
     assert await search("%") == []
     assert await search("a\x00") == []
     assert await search("zed") == []

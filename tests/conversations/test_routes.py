@@ -378,6 +378,7 @@ async def test_message_pages_are_oldest_first_with_exact_has_more(make_user):
         return [m["id"] for m in body["messages"]], body["has_more"]
 
     assert await page() == (ids, False)
+    assert await page(before="", limit="") == (ids, False)  # empty values: the defaults
     assert await page(limit=5) == (ids, False)
     assert await page(limit=4) == (ids[1:], True)
     assert await page(limit=1) == (ids[-1:], True)

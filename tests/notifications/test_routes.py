@@ -89,6 +89,8 @@ async def test_listing_filters_and_limits(make_user):
     everything = await _notifications(bob, unread_only="false", limit=100)
     assert len(everything["notifications"]) == 5
     assert everything["unread_count"] == 4
+    # Empty values, as a form or the URL template `?unread_only=&limit=` sends, mean the defaults.
+    assert await _notifications(bob, unread_only="", limit="") == everything
     for params in ({"limit": 0}, {"limit": 101}, {"limit": "x"}, {"unread_only": "perhaps"}):
         response = await bob.get("/api/notifications", params=params)
         assert_error(response, 422, "validation_error")

@@ -18,6 +18,7 @@ from tidings.accounts.schemas import (
 from tidings.config import Settings
 from tidings.deps import ContextDep
 from tidings.openapi import SIGNED_IN, errors
+from tidings.schemas import blank_means
 
 router = APIRouter(tags=["accounts"])
 
@@ -87,7 +88,7 @@ async def search_users(
     user: CurrentUser,
     ctx: ContextDep,
     q: Annotated[str, Query(max_length=32, description="Username prefix")] = "",
-    limit: Annotated[int, Query(ge=1, le=50)] = 20,
+    limit: Annotated[int, Query(ge=1, le=50), blank_means(20)] = 20,
 ) -> list[UserRead]:
     """Users whose username starts with ``q`` (yourself excluded)."""
     async with ctx.db.read() as session:

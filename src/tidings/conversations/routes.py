@@ -23,7 +23,7 @@ from tidings.conversations.schemas import (
 from tidings.deps import ContextDep
 from tidings.openapi import SIGNED_IN, errors
 from tidings.realtime import log
-from tidings.schemas import MAX_ID
+from tidings.schemas import MAX_ID, blank_means
 
 router = APIRouter(tags=["conversations"])
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -100,9 +100,11 @@ async def list_messages(
     user: CurrentUser,
     ctx: ContextDep,
     before: Annotated[
-        int | None, Query(ge=1, le=MAX_ID, description="Only messages older than this id")
+        int | None,
+        Query(ge=1, le=MAX_ID, description="Only messages older than this id"),
+        blank_means(None),
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    limit: Annotated[int, Query(ge=1, le=100), blank_means(50)] = 50,
 ) -> MessagePage:
     """A page of messages, oldest first; pass the first id as ``before`` for the previous page."""
     async with ctx.db.read() as session:

@@ -12,7 +12,7 @@ from tidings.notifications import actions, queries
 from tidings.notifications.schemas import NotificationEnvelope, NotificationList, UnreadCount
 from tidings.openapi import SIGNED_IN, errors
 from tidings.realtime import log
-from tidings.schemas import MAX_ID
+from tidings.schemas import MAX_ID, blank_means
 
 router = APIRouter(tags=["notifications"])
 
@@ -21,8 +21,8 @@ router = APIRouter(tags=["notifications"])
 async def list_notifications(
     user: CurrentUser,
     ctx: ContextDep,
-    unread_only: bool = False,
-    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    unread_only: Annotated[bool, Query(), blank_means(False)] = False,
+    limit: Annotated[int, Query(ge=1, le=100), blank_means(50)] = 50,
 ) -> NotificationList:
     """Your notifications, newest first, with your unread count."""
     async with ctx.db.read() as session:
