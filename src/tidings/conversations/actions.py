@@ -21,7 +21,12 @@ from tidings.conversations.models import (
     ConversationType,
     Message,
 )
-from tidings.conversations.schemas import ConversationRead, MessageRead, ReadResult
+from tidings.conversations.schemas import (
+    ConversationChange,
+    ConversationRead,
+    MessageRead,
+    ReadResult,
+)
 from tidings.db import utcnow
 from tidings.errors import ApiError, Conflict, Forbidden, NotFound
 from tidings.friends import queries as friend_queries
@@ -35,13 +40,15 @@ from tidings.realtime.events import (
 )
 from tidings.realtime.transaction import Outcome, Transaction, write_transaction
 
+_MEMBERSHIP_REASONS = frozenset({"created", "member_added", "member_removed"})
+
 
 async def _emit_conversation_update(
     tx: Transaction, conversation_id: int, reason: ConversationUpdateReason, user_ids: Sequence[int]
-) -> ConversationRead | None:
-    """Send each user their own view of the conversation; return the first user's."""
+) -> None:
+    """Send each user their own view of the conversation (members only if they changed)."""
     if not user_ids:
-        return None
+        return
     rows = (
         await tx.session.execute(
             select(Conversation, ConversationMember)
@@ -49,29 +56,37 @@ async def _emit_conversation_update(
             .where(Conversation.id == conversation_id, ConversationMember.user_id.in_(user_ids))
         )
     ).all()
-    by_user = {m.user_id: (c, m) for c, m in rows}
-    [shared] = await queries.conversation_reads(tx.session, [rows[0]])
+    conversation = rows[0][0]
+    members = None
+    if reason in _MEMBERSHIP_REASONS:
+        members = (await queries.members_of(tx.session, [conversation_id]))[conversation_id]
+    last_message = None
+    if conversation.last_message_id is not None:
+        last = await queries.messages_by_ids(tx.session, [conversation.last_message_id])
+        last_message = last[conversation.last_message_id]
+    # Members whose view is the same share one event object, serialized once.
+    events: dict[tuple[int, int], ConversationUpdateEvent] = {}
+    by_user = {member.user_id: member for _, member in rows}
     for user_id in user_ids:
-        _, member = by_user[user_id]
-        view = shared.model_copy(
-            update={
-                "unread_count": member.unread_count,
-                "last_read_message_id": member.last_read_message_id,
-            }
-        )
-        tx.emit(
-            user_id,
-            ConversationUpdateEvent(
+        member = by_user[user_id]
+        key = (member.unread_count, member.last_read_message_id)
+        event = events.get(key)
+        if event is None:
+            view = ConversationChange(
+                id=conversation.id,
+                type=conversation.type,
+                name=conversation.name,
+                created_by_id=conversation.created_by_id,
+                members=members,
+                last_message=last_message,
+                unread_count=member.unread_count,
+                last_read_message_id=member.last_read_message_id,
+                updated_at=conversation.updated_at,
+            )
+            event = events[key] = ConversationUpdateEvent(
                 conversation_id=conversation_id, reason=reason, conversation=view
-            ),
-        )
-    _, first = by_user[user_ids[0]]
-    return shared.model_copy(
-        update={
-            "unread_count": first.unread_count,
-            "last_read_message_id": first.last_read_message_id,
-        }
-    )
+            )
+        tx.emit(user_id, event)
 
 
 async def _lock_for_member(
@@ -135,10 +150,8 @@ async def open_direct(
                 ]
             )
             await tx.session.flush()
-            read = await _emit_conversation_update(
-                tx, conversation.id, "created", [user.id, other_id]
-            )
-            assert read is not None
+            await _emit_conversation_update(tx, conversation.id, "created", [user.id, other_id])
+            read = await queries.conversation_read(tx.session, conversation.id, user.id)
     except IntegrityError:
         # Two first messages at once on PostgreSQL: the unique direct_key let one through.
         async with ctx.db.read() as session:
@@ -177,11 +190,11 @@ async def create_group(
             ]
         )
         await tx.session.flush()
-        read = await _emit_conversation_update(tx, conversation.id, "created", [user.id, *others])
+        await _emit_conversation_update(tx, conversation.id, "created", [user.id, *others])
+        read = await queries.conversation_read(tx.session, conversation.id, user.id)
         await notification_actions.notify(
             tx, others, NotificationType.added_to_group, user, conversation_id=conversation.id
         )
-        assert read is not None
     return tx.outcome(read)
 
 
@@ -200,16 +213,11 @@ async def add_member(
         tx.session.add(ConversationMember(conversation_id=conversation_id, user_id=new_id))
         conversation.updated_at = utcnow()
         await tx.session.flush()
-        read = await _emit_conversation_update(
-            tx,
-            conversation_id,
-            "member_added",
-            [user.id, *(uid for uid in [*existing, new_id] if uid != user.id)],
-        )
+        await _emit_conversation_update(tx, conversation_id, "member_added", [*existing, new_id])
         await notification_actions.notify(
             tx, [new_id], NotificationType.added_to_group, user, conversation_id=conversation_id
         )
-        assert read is not None
+        read = await queries.conversation_read(tx.session, conversation_id, user.id)
     return tx.outcome(read)
 
 
@@ -328,9 +336,7 @@ async def mark_read(
             ),
         )
         if changed:
-            view = await _emit_conversation_update(tx, conversation_id, "read", [user.id])
-        else:
-            view = await queries.conversation_read(tx.session, conversation_id, user.id)
-        assert view is not None
+            await _emit_conversation_update(tx, conversation_id, "read", [user.id])
+        view = await queries.conversation_read(tx.session, conversation_id, user.id)
         count = await notification_queries.unread_count(tx.session, user.id)
     return tx.outcome(ReadResult(conversation=view, notifications_unread_count=count))

@@ -71,6 +71,24 @@ class ConversationRead(ReadSchema):
     updated_at: datetime
 
 
+class ConversationChange(ReadSchema):
+    """A conversation as a ``conversation_update`` event carries it.
+
+    ``members`` is null unless the members changed (reason created, member_added,
+    member_removed): a message to a group of N would otherwise put N member lists in N events.
+    """
+
+    id: int
+    type: ConversationType
+    name: str | None
+    created_by_id: int | None
+    members: list[UserRead] | None
+    last_message: MessageRead | None
+    unread_count: int
+    last_read_message_id: int
+    updated_at: datetime
+
+
 class ConversationList(ReadSchema):
     conversations: list[ConversationRead]
     last_event_id: str

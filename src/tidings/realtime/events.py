@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from tidings.accounts.schemas import UserRead
-from tidings.conversations.schemas import ConversationRead, MessageRead
+from tidings.conversations.schemas import ConversationChange, MessageRead
 from tidings.friends.schemas import FriendRequestRead
 from tidings.notifications.schemas import NotificationRead
 
@@ -45,13 +45,14 @@ ConversationUpdateReason = Literal[
 class ConversationUpdateEvent(EventData):
     """A conversation's sidebar entry changed, as the addressee sees it.
 
-    ``conversation`` is null when the addressee is no longer a member (``reason="removed"``).
+    ``conversation`` is null when the addressee is no longer a member (``reason="removed"``);
+    its ``members`` are null when they did not change.
     """
 
     type: Literal["conversation_update"] = "conversation_update"
     conversation_id: int
     reason: ConversationUpdateReason
-    conversation: ConversationRead | None
+    conversation: ConversationChange | None
 
 
 class FriendRequestEvent(EventData):

@@ -4,6 +4,8 @@
 // an event that overlaps the snapshot, or arrives both as a `message` and inside a
 // `conversation_update`, changes nothing the second time.
 
+import { api } from "./api.js";
+
 const listeners = new Map();
 
 /** Call `fn(detail)` when `topic` changes; returns an unsubscribe function. */
@@ -64,9 +66,26 @@ function activityOf(conversation) {
 }
 
 export function applyConversation(conversation) {
+  if (!conversation.members) {
+    // Events leave out members that did not change; keep the ones we know.
+    const known = state.conversations.get(conversation.id);
+    if (!known) {
+      fetchConversation(conversation.id);
+      return;
+    }
+    conversation = { ...conversation, members: known.members };
+  }
   state.conversations.set(conversation.id, conversation);
   if (conversation.last_message) applyMessage(conversation.last_message);
   changed("conversations");
+}
+
+async function fetchConversation(id) {
+  try {
+    applyConversation(await api("GET", `/api/conversations/${id}`));
+  } catch {
+    // Gone, or offline: the next bootstrap (on reconnect or resync) settles it.
+  }
 }
 
 export function removeConversation(id) {
