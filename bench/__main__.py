@@ -34,6 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--quick", action="store_true", help="small N, short periods (< 1 min)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="report folder")
     parser.add_argument("--no-charts", action="store_true", help="skip the PNG charts")
+    parser.add_argument(
+        "--report-only", action="store_true", help="rewrite the report from <out>/raw/results.json"
+    )
     return parser
 
 
@@ -74,6 +77,12 @@ def main(argv: list[str] | None = None) -> int:
             os.sched_setaffinity(0, {load_core})
     out: Path = args.out.resolve()
     run = Run(QUICK if args.quick else FULL, out, server_core, load_core)
+    if args.report_only:
+        from bench import report
+
+        run.results = json.loads((run.raw / "results.json").read_text())
+        report.write(run, charts=not args.no_charts)
+        return 0
     if run.raw.exists():
         shutil.rmtree(run.raw)
     run.raw.mkdir(parents=True)

@@ -195,7 +195,14 @@ class Capacity:
         m = self.m
         await self._arrivals()  # drop anything earlier
         levels = []
+        saturated: dict[str, Any] | None = None
         for rate in self.plan.latency_rates:
+            if saturated is not None:
+                run.say(
+                    f"latency: skipping {rate}/s: the server saturated at {saturated['rate']}/s"
+                )
+                levels.append({"rate": rate, "skipped": True, "saturated_at": saturated["rate"]})
+                continue
             seconds = (
                 self.plan.latency_seconds if rate > 10 else min(3.0, self.plan.latency_seconds)
             )
@@ -218,6 +225,7 @@ class Capacity:
             run.say(f"latency: {rate} msg/s for {seconds:.0f}s with {self.online} streams")
             start_ns = time.monotonic_ns() + 300_000_000
             cpu0 = self.server.cpu()
+            wall0 = time.monotonic()
             reply = await self.sender.call(
                 "send",
                 timeout=seconds + 120,
@@ -230,6 +238,7 @@ class Capacity:
                 items=items,
             )
             cpu1 = self.server.cpu()
+            wall = time.monotonic() - wall0
             ok = {r[0] for r in reply["results"] if r[2] == 201}
             post_ns = [r[3] - r[1] for r in reply["results"] if r[2] == 201]
             arrivals: list[list[int]] = []
@@ -263,7 +272,7 @@ class Capacity:
                 "misdelivered": wrong,
                 "latency_ms": summary_ms(lat),
                 "post_ms": summary_ms(post_ns),
-                "server_cpu_pct": (cpu1 - cpu0) / max(0.001, seconds) * 100,
+                "server_cpu_pct": (cpu1 - cpu0) / max(0.001, wall) * 100,
                 "lat_ns": lat,
             }
             levels.append(level)
@@ -272,17 +281,22 @@ class Capacity:
                 f"latency: {rate}/s accepted {len(ok)}/{count}, p50 {s['p50']:.1f} ms, "
                 f"p99 {s['p99']:.1f} ms, max {s['max']:.1f} ms, lost {lost}, dup {dups}"
             )
+            done_ns = [r[3] for r in reply["results"] if r[2] == 201]
+            if done_ns:
+                level["accepted_per_s"] = len(done_ns) / max(1e-3, (max(done_ns) - start_ns) / 1e9)
+            if s["p50"] > 1000 or len(ok) < 0.9 * count:
+                saturated = level
             await self._quiesce()
         run.results["latency"] = {"streams": self.online, "levels": levels}
 
     async def _quiesce(self, limit_s: float = 60.0) -> None:
         """Wait until the server is idle again (a saturated level leaves a backlog)."""
         deadline = time.monotonic() + limit_s
-        while time.monotonic() < deadline:
+        quiet = 0
+        while time.monotonic() < deadline and quiet < 2:
             cpu0 = self.server.cpu()
             await asyncio.sleep(0.5)
-            if (self.server.cpu() - cpu0) / 0.5 < 0.15:
-                break
+            quiet = quiet + 1 if (self.server.cpu() - cpu0) / 0.5 < 0.1 else 0
         await self._arrivals()
 
     # -- 4. fan-out ---------------------------------------------------------------------------
@@ -292,15 +306,20 @@ class Capacity:
         results = []
         await self._arrivals()
         for i, size in enumerate(self.plan.fanout_sizes):
-            if results:
-                prev = results[-1]
-                if "last_ms" in prev:
-                    # conversation_update carries the member list to every member: O(n^2).
-                    predicted = prev["last_ms"] / 1000 * (size / prev["size"]) ** 2
-                    if predicted > self.plan.fanout_budget_s:
-                        run.say(f"fanout: skipping {size}: extrapolated {predicted:.0f}s")
-                        results.append({"size": size, "skipped": True, "predicted_s": predicted})
-                        continue
+            measured = [e for e in results if "last_ms" in e]
+            if measured:
+                # conversation_update carries the member list to every member: O(n^2) work.
+                prev = measured[-1]
+                slowest = max(prev["last_ms"], prev["post_ms"] or 0.0)
+                predicted = slowest / 1000 * (size / prev["size"]) ** 2
+                if predicted > self.plan.fanout_budget_s:
+                    run.say(f"fanout: skipping {size}: extrapolated {predicted:.0f}s")
+                    results.append({"size": size, "skipped": True, "predicted_s": predicted})
+                    continue
+            elif results:
+                run.say(f"fanout: skipping {size}: the smaller group did not complete")
+                results.append({"size": size, "skipped": True, "predicted_s": float("nan")})
+                continue
             creator = self.m + 1 + i
             conv = self.seeded.groups[i]
             msg_id = next(_msg_ids)

@@ -84,7 +84,7 @@ def draw(r: dict[str, Any], out: Path) -> dict[str, str]:
     if "latency" in r:
         fig, axes = plt.subplots(1, 2, figsize=(11, 4))
         for lv in r["latency"]["levels"]:
-            ms = [v / 1e6 for v in lv["lat_ns"]]
+            ms = [v / 1e6 for v in lv.get("lat_ns", [])]
             _cdf(axes[0], ms, f"{lv['rate']}/s")
             if ms:
                 axes[1].hist(ms, bins=50, histtype="step", label=f"{lv['rate']}/s")

@@ -11,7 +11,8 @@ from pathlib import Path
 from bench import procs
 from bench.client import HttpConn
 
-_SAMPLE = re.compile(r"^([a-zA-Z_:][\w:]*)(\{[^}]*\})?\s+(\S+)$")
+_ROOT = str(Path(__file__).resolve().parent.parent)
+_SAMPLE = re.compile(r"^([a-zA-Z_:][\w:]*)(\{.*\})?\s+(\S+)$")
 
 
 def parse_metrics(text: str) -> dict[str, float]:
@@ -68,6 +69,8 @@ class TidingsServer:
             **self.extra_env,
         }
         env.pop("REDIS_URL", None)
+        if self.traced:  # bench.traced_server must be importable from the server's cwd
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, [_ROOT, env.get("PYTHONPATH")]))
         module = "bench.traced_server" if self.traced else "tidings.cli"
         argv = [
             procs.python(),
