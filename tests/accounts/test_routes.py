@@ -173,6 +173,35 @@ async def test_repeated_failed_logins_are_rate_limited_with_retry_after(server, 
         assert 1 <= retry_after <= server.settings.login_window_seconds
 
 
+async def test_the_login_limit_is_per_username_and_per_address(server, make_user):
+    # uvicorn trusts X-Forwarded-For from 127.0.0.1 (a local proxy): that stands in for addresses.
+    await make_user("alice")
+    await make_user("bob")
+    attempts = server.settings.login_attempts_per_window
+    wrong = {"username": "alice", "password": "wrong password"}
+    async with _client(server) as client:
+
+        async def login(body: dict[str, str], address: str) -> httpx.Response:
+            return await client.post(
+                "/api/auth/login", json=body, headers={"X-Forwarded-For": address}
+            )
+
+        # One username, many addresses: the username is limited, everywhere.
+        for i in range(attempts):
+            assert_error(await login(wrong, f"10.0.0.{i + 1}"), 401, "invalid_credentials")
+        alice = {"username": "alice", "password": PASSWORD}
+        assert_error(await login(alice, "10.0.1.1"), 429, "rate_limited")
+        bob = {"username": "bob", "password": PASSWORD}
+        assert (await login(bob, "10.0.1.1")).status_code == 200
+
+        # One address, many usernames: the address is limited, for every username.
+        for i in range(attempts):
+            body = {"username": f"nobody{i}", "password": "wrong password"}
+            assert_error(await login(body, "10.0.2.1"), 401, "invalid_credentials")
+        assert_error(await login(bob, "10.0.2.1"), 429, "rate_limited")
+        assert (await login(bob, "10.0.2.2")).status_code == 200
+
+
 async def test_logout_ends_this_session_only(server, make_user):
     alice = await make_user("alice")
     token = alice.client.cookies[COOKIE]
