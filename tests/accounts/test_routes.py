@@ -328,6 +328,13 @@ async def test_malformed_json_is_422_on_every_route_that_takes_a_body(server, ma
             assert_error(response, 422, "invalid_json")
 
 
+async def test_unknown_routes_and_methods_answer_json_errors(make_user):
+    alice = await make_user("alice")
+    assert_error(await alice.get("/api/nothing-here"), 404, "not_found")
+    assert_error(await alice.client.put("/api/auth/me"), 405, "method_not_allowed")
+    assert_error(await alice.delete("/api/notifications/read-all"), 405, "method_not_allowed")
+
+
 async def test_cross_site_writes_are_refused_and_change_nothing(server, make_user):
     alice = await make_user("alice")
     refused = [
