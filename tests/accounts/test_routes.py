@@ -11,6 +11,7 @@ from tests.api_helpers import EventLog, assert_error
 from tests.support.api import PASSWORD
 
 COOKIE = "tidings_session"
+# Routes that answer without a session: signing up and in, and the liveness probe (operations).
 PUBLIC = {("POST", "/api/auth/register"), ("POST", "/api/auth/login"), ("GET", "/api/health")}
 
 
