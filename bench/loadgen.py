@@ -38,6 +38,7 @@ class Worker:
         timeout = float(c.get("timeout_s", 60))
         sem = asyncio.Semaphore(int(c.get("concurrency", 200)))
         errors: list[str] = []
+        failed: list[int] = []
         opened = 0
         start = time.monotonic()
         open_ms: list[float] = []
@@ -62,6 +63,7 @@ class Worker:
                 except (OSError, TimeoutError, ConnectionError) as exc:
                     if proto is not None:
                         proto.close()
+                    failed.append(uid)
                     if len(errors) < 5:
                         errors.append(f"{type(exc).__name__}: {exc}")
 
@@ -75,6 +77,7 @@ class Worker:
             "elapsed_s": time.monotonic() - start,
             "open_ms": open_ms,
             "errors": errors,
+            "failed_uids": failed,
         }
 
     async def cmd_close(self, c: dict[str, Any]) -> dict[str, Any]:

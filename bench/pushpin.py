@@ -138,6 +138,8 @@ async def scenario(run: Run) -> None:
             )
             open_s = time.monotonic() - t0
             opened = sum(r["opened"] for r in replies)
+            failed_uids = {u for r in replies for u in r["failed_uids"]}
+            errors = [e for r in replies for e in r["errors"]][:5]
             await asyncio.sleep(1.0)
             cpu0 = procs.tree_cpu(pushpin.pid)
             await asyncio.sleep(plan.idle_window_s)
@@ -150,6 +152,7 @@ async def scenario(run: Run) -> None:
                 "n": n,
                 "opened": opened,
                 "failed": n - opened,
+                "errors": errors,
                 "open_s": open_s,
                 "rss0": rss0,
                 "rss": rss,
@@ -166,6 +169,7 @@ async def scenario(run: Run) -> None:
             await pool.all("arrivals")
             for i, size in enumerate(sizes):
                 msg_id = 10**11 + i
+                expected = sum(1 for u in range(1, size + 1) if u not in failed_uids)
                 sched = time.monotonic_ns()
                 data = json.dumps({"content": probe_content(msg_id, sched)}, separators=(",", ":"))
                 item = {
@@ -185,7 +189,7 @@ async def scenario(run: Run) -> None:
                         for a in r["arrivals"]
                         if a[0] == msg_id
                     ]
-                    if len({a[1] for a in arrivals}) >= size:
+                    if len({a[1] for a in arrivals}) >= expected:
                         break
                     await asyncio.sleep(0.1)
                 lat = sorted(a[3] - a[2] for a in arrivals)
