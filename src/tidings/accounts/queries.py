@@ -43,17 +43,20 @@ async def lock_users(session: AsyncSession, user_ids: Iterable[int]) -> None:
     """Lock these users' rows until the transaction ends (PostgreSQL; no-op on SQLite).
 
     Writes that concern the same users then run one after the other, so each sees the state
-    the previous one committed (two accepts of one request cannot both add the friendship). The
-    lock is the one ``record_events`` takes, taken first and in id order: taking it only at the
-    end, after inserts that reference the users (and hold key-share locks on their rows), lets
-    two writes to one user deadlock.
+    the previous one committed (two accepts of one request cannot both add the friendship).
+    Rows are locked in id order, and in ``FOR NO KEY UPDATE`` mode, which does not conflict with
+    the key-share locks that inserts referencing a user hold: ``record_events`` takes the same
+    lock again at the end of a write without risking a deadlock.
     """
     if session.get_bind().dialect.name == "sqlite":
         return  # write transactions are serialized there already (see tidings.db)
     ids = sorted(set(user_ids))
     if ids:
         await session.execute(
-            select(User.id).where(User.id.in_(ids)).order_by(User.id).with_for_update()
+            select(User.id)
+            .where(User.id.in_(ids))
+            .order_by(User.id)
+            .with_for_update(key_share=True)
         )
 
 

@@ -16,6 +16,7 @@ from datetime import timedelta
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tidings.accounts import queries as account_queries
 from tidings.accounts.models import User
 from tidings.db import utcnow
 from tidings.realtime.events import EventData, StoredEvent
@@ -42,13 +43,9 @@ async def record_events(
     for user_id, count in per_user.items():
         users_by_count[count].append(user_id)
 
-    user_ids = sorted(per_user)
-    if session.get_bind().dialect.name != "sqlite":
-        # Row locks in a fixed order: concurrent writers to overlapping users cannot deadlock.
-        for chunk in _chunks(user_ids):
-            await session.execute(
-                select(User.id).where(User.id.in_(chunk)).order_by(User.id).with_for_update()
-            )
+    # Row locks in a fixed order: concurrent writers to overlapping users cannot deadlock.
+    for chunk in _chunks(sorted(per_user)):
+        await account_queries.lock_users(session, chunk)
     last_seq: dict[int, int] = {}
     for count, ids in users_by_count.items():
         for chunk in _chunks(sorted(ids)):
