@@ -114,6 +114,36 @@ async def _require_friends(tx: Transaction, user: User, other_ids: Sequence[int]
         )
 
 
+async def _create(
+    tx: Transaction,
+    creator: User,
+    others: Sequence[int],
+    *,
+    kind: ConversationType,
+    name: str | None = None,
+    direct_key: str | None = None,
+) -> Conversation:
+    """Insert a conversation of ``creator`` and ``others``; each of them is sent ``created``."""
+    now = utcnow()
+    conversation = Conversation(
+        type=kind,
+        name=name,
+        direct_key=direct_key,
+        created_by_id=creator.id,
+        created_at=now,
+        updated_at=now,
+    )
+    tx.session.add(conversation)
+    await tx.session.flush()
+    member_ids = [creator.id, *others]
+    tx.session.add_all(
+        [ConversationMember(conversation_id=conversation.id, user_id=uid) for uid in member_ids]
+    )
+    await tx.session.flush()
+    await _emit_conversation_update(tx, conversation.id, "created", member_ids)
+    return conversation
+
+
 async def open_direct(
     ctx: AppContext, user: User, other_id: int
 ) -> Outcome[tuple[ConversationRead, bool]]:
@@ -133,24 +163,9 @@ async def open_direct(
                     (await queries.conversation_read(tx.session, existing.id, user.id), False)
                 )
             await _require_friends(tx, user, [other_id])
-            now = utcnow()
-            conversation = Conversation(
-                type=ConversationType.direct,
-                direct_key=key,
-                created_by_id=user.id,
-                created_at=now,
-                updated_at=now,
+            conversation = await _create(
+                tx, user, [other_id], kind=ConversationType.direct, direct_key=key
             )
-            tx.session.add(conversation)
-            await tx.session.flush()
-            tx.session.add_all(
-                [
-                    ConversationMember(conversation_id=conversation.id, user_id=uid)
-                    for uid in (low, high)
-                ]
-            )
-            await tx.session.flush()
-            await _emit_conversation_update(tx, conversation.id, "created", [user.id, other_id])
             read = await queries.conversation_read(tx.session, conversation.id, user.id)
     except IntegrityError:
         # Two first messages at once on PostgreSQL: the unique direct_key let one through.
@@ -173,24 +188,7 @@ async def create_group(
     async with write_transaction(ctx) as tx:
         await account_queries.lock_users(tx.session, [user.id, *others])
         await _require_friends(tx, user, others)
-        now = utcnow()
-        conversation = Conversation(
-            type=ConversationType.group,
-            name=name,
-            created_by_id=user.id,
-            created_at=now,
-            updated_at=now,
-        )
-        tx.session.add(conversation)
-        await tx.session.flush()
-        tx.session.add_all(
-            [
-                ConversationMember(conversation_id=conversation.id, user_id=uid)
-                for uid in [user.id, *others]
-            ]
-        )
-        await tx.session.flush()
-        await _emit_conversation_update(tx, conversation.id, "created", [user.id, *others])
+        conversation = await _create(tx, user, others, kind=ConversationType.group, name=name)
         read = await queries.conversation_read(tx.session, conversation.id, user.id)
         await notification_actions.notify(
             tx, others, NotificationType.added_to_group, user, conversation_id=conversation.id

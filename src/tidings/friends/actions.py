@@ -113,6 +113,18 @@ async def _request_for(
     return request
 
 
+async def _close(
+    tx: Transaction, request: FriendRequest, status: FriendRequestStatus, *, tell: list[int]
+) -> FriendRequestRead:
+    """End a pending request without a friendship, and send its new state to ``tell``."""
+    request.status = status
+    request.responded_at = utcnow()
+    await tx.session.flush()
+    [read] = await queries.to_read(tx.session, [request])
+    tx.emit_to(tell, FriendRequestEvent(request=read))
+    return read
+
+
 async def accept_request(
     ctx: AppContext, user: User, request_id: int
 ) -> Outcome[FriendRequestRead]:
@@ -132,11 +144,7 @@ async def decline_request(
     """Decline a request addressed to ``user``. The requester is not told (as elsewhere)."""
     async with write_transaction(ctx) as tx:
         request = await _request_for(tx, request_id, user, as_addressee=True)
-        request.status = FriendRequestStatus.declined
-        request.responded_at = utcnow()
-        await tx.session.flush()
-        [read] = await queries.to_read(tx.session, [request])
-        tx.emit(user.id, FriendRequestEvent(request=read))
+        read = await _close(tx, request, FriendRequestStatus.declined, tell=[user.id])
     return tx.outcome(read)
 
 
@@ -146,11 +154,8 @@ async def cancel_request(
     """Withdraw a request ``user`` sent; it disappears from the addressee's list too."""
     async with write_transaction(ctx) as tx:
         request = await _request_for(tx, request_id, user, as_addressee=False)
-        request.status = FriendRequestStatus.cancelled
-        request.responded_at = utcnow()
-        await tx.session.flush()
-        [read] = await queries.to_read(tx.session, [request])
-        tx.emit_to([user.id, request.addressee_id], FriendRequestEvent(request=read))
+        tell = [user.id, request.addressee_id]
+        read = await _close(tx, request, FriendRequestStatus.cancelled, tell=tell)
     return tx.outcome(read)
 
 
