@@ -54,6 +54,24 @@ def _wanted(names: list[str]) -> list[str]:
     return [s for s in SCENARIOS if s in chosen]
 
 
+def _git_state() -> str:
+    """The commit measured, and whether src/ had uncommitted changes (a shared working tree)."""
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "src"], cwd=root, capture_output=True, text=True
+        ).stdout.split("\n")
+    except OSError:
+        return "unknown"
+    changed = [line[3:] for line in dirty if line.strip()]
+    return head + (f" + uncommitted changes in {', '.join(changed)}" if changed else "")
+
+
 async def _main(run: Run, wanted: list[str]) -> None:
     from bench import capacity, polling, pushpin
 
@@ -105,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         procs.reap_all()
     run.results["meta"] = {
+        "git": _git_state(),
         "quick": args.quick,
         "scenarios": wanted,
         "duration_s": time.monotonic() - started,

@@ -84,6 +84,7 @@ def write(run: Run, *, charts: bool = True) -> Path:
         f"{'quick' if meta.get('quick') else 'full'} run, {meta.get('duration_s', 0):.0f} s.",
         f"Machine: {machine()}. Server pinned to core {run.server_core}, load generators to "
         f"core {run.load_core}; loopback only; one server process, in-memory hub, SQLite (WAL).",
+        f"Code measured: {meta.get('git', 'unknown')}.",
         "",
     ]
     if run.plan.quick:
@@ -463,6 +464,11 @@ def _pushpin(r: dict[str, Any]) -> list[str]:
             f"| Fan-out {e['size']:,}: first / last | {_f(e.get('first_ms'))} / "
             f"{_f(e.get('last_ms'))} ms | {_f(t.get('first_ms'))} / {_f(t.get('last_ms'))} ms | "
             f"{_ratio(t.get('last_ms'), e.get('last_ms'))} (last) |"
+        )
+    if i.get("failed_first_pass"):
+        lines.append(
+            f"| Opens answered 502 in the first burst (retried once) | "
+            f"{i['failed_first_pass']:,} | 0 | |"
         )
     procs = ", ".join(f"{k} {v / 2**20:.0f} MiB" for k, v in i.get("per_process_rss", {}).items())
     return [*lines, "", f"Pushpin processes at {i['opened']:,} streams: {procs}.", ""]
