@@ -55,6 +55,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def writes_are_serialized(session: AsyncSession) -> bool:
+    """True on SQLite, where one write transaction runs at a time: row locks are pointless."""
+    return session.get_bind().dialect.name == "sqlite"
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tidings.accounts.models import AuthSession, User
-from tidings.db import utcnow
+from tidings.db import utcnow, writes_are_serialized
 
 _USERNAME = re.compile(r"[a-z0-9_]{3,32}")
 _USERNAME_PREFIX = re.compile(r"[a-z0-9_]*")
@@ -48,8 +48,8 @@ async def lock_users(session: AsyncSession, user_ids: Iterable[int]) -> None:
     the key-share locks that inserts referencing a user hold: ``record_events`` takes the same
     lock again at the end of a write without risking a deadlock.
     """
-    if session.get_bind().dialect.name == "sqlite":
-        return  # write transactions are serialized there already (see tidings.db)
+    if writes_are_serialized(session):
+        return
     ids = sorted(set(user_ids))
     if ids:
         await session.execute(

@@ -27,7 +27,7 @@ from tidings.conversations.schemas import (
     MessageRead,
     ReadResult,
 )
-from tidings.db import utcnow
+from tidings.db import utcnow, writes_are_serialized
 from tidings.errors import ApiError, Conflict, Forbidden, NotFound
 from tidings.friends import queries as friend_queries
 from tidings.notifications import actions as notification_actions
@@ -41,35 +41,48 @@ from tidings.realtime.events import (
 from tidings.realtime.transaction import Outcome, Transaction, write_transaction
 
 _MEMBERSHIP_REASONS = frozenset({"created", "member_added", "member_removed"})
+ReadState = tuple[int, int]
+"""A member's (unread_count, last_read_message_id)."""
 
 
 async def _emit_conversation_update(
-    tx: Transaction, conversation_id: int, reason: ConversationUpdateReason, user_ids: Sequence[int]
+    tx: Transaction,
+    conversation_id: int,
+    reason: ConversationUpdateReason,
+    user_ids: Sequence[int],
+    *,
+    known: tuple[Conversation, MessageRead | None, dict[int, ReadState]] | None = None,
 ) -> None:
-    """Send each user their own view of the conversation (members only if they changed)."""
+    """Send each user their own view of the conversation (members only if they changed).
+
+    ``known`` spares the queries when the caller has the conversation, its last message and
+    each user's read state at hand (sending a message does).
+    """
     if not user_ids:
         return
-    rows = (
-        await tx.session.execute(
-            select(Conversation, ConversationMember)
-            .join(ConversationMember, ConversationMember.conversation_id == Conversation.id)
-            .where(Conversation.id == conversation_id, ConversationMember.user_id.in_(user_ids))
-        )
-    ).all()
-    conversation = rows[0][0]
+    if known is not None:
+        conversation, last_message, read_states = known
+    else:
+        rows = (
+            await tx.session.execute(
+                select(Conversation, ConversationMember)
+                .join(ConversationMember, ConversationMember.conversation_id == Conversation.id)
+                .where(Conversation.id == conversation_id, ConversationMember.user_id.in_(user_ids))
+            )
+        ).all()
+        conversation = rows[0][0]
+        read_states = {m.user_id: (m.unread_count, m.last_read_message_id) for _, m in rows}
+        last_message = None
+        if conversation.last_message_id is not None:
+            last = await queries.messages_by_ids(tx.session, [conversation.last_message_id])
+            last_message = last[conversation.last_message_id]
     members = None
     if reason in _MEMBERSHIP_REASONS:
         members = (await queries.members_of(tx.session, [conversation_id]))[conversation_id]
-    last_message = None
-    if conversation.last_message_id is not None:
-        last = await queries.messages_by_ids(tx.session, [conversation.last_message_id])
-        last_message = last[conversation.last_message_id]
     # Members whose view is the same share one event object, serialized once.
-    events: dict[tuple[int, int], ConversationUpdateEvent] = {}
-    by_user = {member.user_id: member for _, member in rows}
+    events: dict[ReadState, ConversationUpdateEvent] = {}
     for user_id in user_ids:
-        member = by_user[user_id]
-        key = (member.unread_count, member.last_read_message_id)
+        key = unread_count, last_read_message_id = read_states[user_id]
         event = events.get(key)
         if event is None:
             view = ConversationChange(
@@ -79,8 +92,8 @@ async def _emit_conversation_update(
                 created_by_id=conversation.created_by_id,
                 members=members,
                 last_message=last_message,
-                unread_count=member.unread_count,
-                last_read_message_id=member.last_read_message_id,
+                unread_count=unread_count,
+                last_read_message_id=last_read_message_id,
                 updated_at=conversation.updated_at,
             )
             event = events[key] = ConversationUpdateEvent(
@@ -93,9 +106,11 @@ async def _lock_for_member(
     tx: Transaction, conversation_id: int, user: User, *also: int
 ) -> tuple[Conversation, ConversationMember]:
     """Lock the members (and ``also``), then return the conversation as ``user``'s (404 if not)."""
-    await queries.conversation_for_member(tx.session, conversation_id, user.id)
-    members = await queries.member_ids(tx.session, conversation_id)
-    await account_queries.lock_users(tx.session, [*members, *also])
+    if not writes_are_serialized(tx.session):
+        members = await queries.member_ids(tx.session, conversation_id)
+        if user.id not in members:
+            raise NotFound(f"Conversation {conversation_id} not found.")
+        await account_queries.lock_users(tx.session, [*members, *also])
     return await queries.conversation_for_member(tx.session, conversation_id, user.id)
 
 
@@ -255,7 +270,7 @@ async def send_message(
 ) -> Outcome[MessageRead]:
     """Store a message: others get `message` + `notification`, all get `conversation_update`."""
     async with write_transaction(ctx) as tx:
-        conversation, _ = await _lock_for_member(tx, conversation_id, user)
+        conversation, membership = await _lock_for_member(tx, conversation_id, user)
         now = utcnow()
         message = Message(
             conversation_id=conversation_id, sender_id=user.id, content=content, created_at=now
@@ -264,19 +279,22 @@ async def send_message(
         await tx.session.flush()
         conversation.last_message_id = message.id
         conversation.updated_at = now
-        others = sorted(
-            (
-                await tx.session.scalars(
-                    update(ConversationMember)
-                    .where(
-                        ConversationMember.conversation_id == conversation_id,
-                        ConversationMember.user_id != user.id,
-                    )
-                    .values(unread_count=ConversationMember.unread_count + 1)
-                    .returning(ConversationMember.user_id)
-                )
-            ).all()
+        updated = await tx.session.execute(
+            update(ConversationMember)
+            .where(
+                ConversationMember.conversation_id == conversation_id,
+                ConversationMember.user_id != user.id,
+            )
+            .values(unread_count=ConversationMember.unread_count + 1)
+            .returning(
+                ConversationMember.user_id,
+                ConversationMember.unread_count,
+                ConversationMember.last_read_message_id,
+            )
         )
+        read_states = {uid: (unread, last_read) for uid, unread, last_read in updated}
+        others = sorted(read_states)
+        read_states[user.id] = (membership.unread_count, membership.last_read_message_id)
         await tx.session.flush()
         read = queries.message_read(message, user)
         tx.emit_to(others, MessageEvent(message=read))
@@ -288,7 +306,13 @@ async def send_message(
             conversation_id=conversation_id,
             message_id=message.id,
         )
-        await _emit_conversation_update(tx, conversation_id, "message", [user.id, *others])
+        await _emit_conversation_update(
+            tx,
+            conversation_id,
+            "message",
+            [user.id, *others],
+            known=(conversation, read, read_states),
+        )
     return tx.outcome(read)
 
 
