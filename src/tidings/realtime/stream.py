@@ -40,6 +40,7 @@ HEADERS = [
     (b"content-type", b"text/event-stream; charset=utf-8"),
     (b"cache-control", b"no-cache"),
     (b"x-accel-buffering", b"no"),
+    (b"x-content-type-options", b"nosniff"),
 ]
 _MAX_ID = 2**63 - 1
 FINAL_WRITE_TIMEOUT = 5.0
