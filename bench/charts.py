@@ -63,7 +63,10 @@ def draw(r: dict[str, Any], out: Path) -> dict[str, str]:
         pts = r["idle"]["points"]
         fig, axes = plt.subplots(1, 2, figsize=(11, 4))
         axes[0].plot(
-            [p["held"] for p in pts], [p["rss"] / 2**20 for p in pts], "o-", label="Tidings"
+            [0] + [p["held"] for p in pts],
+            [pts[0]["rss0"] / 2**20] + [p["rss"] / 2**20 for p in pts],
+            "o-",
+            label="Tidings",
         )
         pp = r.get("pushpin", {}).get("idle")
         if pp:

@@ -196,7 +196,7 @@ def _summary(r: dict[str, Any]) -> list[str]:
             (
                 "Accepted messages/s (SQLite)",
                 "≥ 2,000",
-                f"{best['per_s']:,.0f} ({best['clients']} clients, p99 "
+                f"{best['per_s']:,.0f} (clients: {best['clients']}, p99 "
                 f"{_f(best['post_ms']['p99'])} ms)",
                 _ok(best["per_s"] >= 2000),
             )
