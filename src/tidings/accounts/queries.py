@@ -31,6 +31,15 @@ async def user_for_session_token(session: AsyncSession, token: str) -> User | No
     )
 
 
+async def user_id_for_session_token(session: AsyncSession, token: str) -> int | None:
+    """Like ``user_for_session_token``, but only the id: one indexed row, no ORM entity."""
+    return await session.scalar(
+        select(AuthSession.user_id).where(
+            AuthSession.token_hash == hash_token(token), AuthSession.expires_at > utcnow()
+        )
+    )
+
+
 async def user_by_username(session: AsyncSession, username: str) -> User | None:
     """The user with this username (case-insensitive), or None."""
     name = username.strip().lower()

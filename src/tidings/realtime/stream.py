@@ -26,7 +26,7 @@ import logging
 from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
-from tidings.accounts.deps import authenticate
+from tidings.accounts.deps import authenticated_user_id
 from tidings.context import AppContext
 from tidings.errors import error_response
 from tidings.realtime import log
@@ -86,9 +86,9 @@ class EventStream:
 async def _identify(ctx: AppContext, scope: Scope) -> tuple[int | None, str | None]:
     """The signed-in user's id and the id the client resumes from, if any."""
     request = Request(scope)
-    user = await authenticate(ctx, request.cookies)
+    user_id = await authenticated_user_id(ctx, request.cookies)
     raw_last = request.headers.get("last-event-id") or request.query_params.get("last_event_id")
-    return (user.id if user is not None else None), raw_last
+    return user_id, raw_last
 
 
 class _Stream:
