@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, insert, select, update
 
 from tidings.accounts import queries as account_queries
 from tidings.accounts.models import User
@@ -32,6 +33,7 @@ async def notify(
     """Create one notification per user and emit each with its addressee's new unread count."""
     if not user_ids:
         return
+    now = utcnow()
     rows = [
         {
             "user_id": uid,
@@ -41,21 +43,18 @@ async def notify(
             "message_id": message_id,
             "friend_request_id": friend_request_id,
             "read": False,
-            "created_at": utcnow(),
+            "created_at": now,
         }
         for uid in user_ids
     ]
+    table = cast(Table, Notification.__table__)
+    # Core executemany rather than an ORM bulk insert: a group message inserts one per member.
     created = (
-        await tx.session.execute(
-            insert(Notification).returning(
-                Notification.id, Notification.user_id, Notification.created_at
-            ),
-            rows,
-        )
+        await tx.session.execute(insert(table).returning(table.c.id, table.c.user_id), rows)
     ).all()
     counts = await queries.unread_counts(tx.session, list(user_ids))
     actor_read = UserRead.model_validate(actor)
-    for notification_id, user_id, created_at in created:
+    for notification_id, user_id in created:
         tx.emit(
             user_id,
             NotificationEvent(
@@ -67,7 +66,7 @@ async def notify(
                     message_id=message_id,
                     friend_request_id=friend_request_id,
                     read=False,
-                    created_at=created_at,
+                    created_at=now,
                 ),
                 unread_count=counts[user_id],
             ),

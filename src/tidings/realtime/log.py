@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
+from typing import cast
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Table, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tidings.accounts import queries as account_queries
@@ -69,8 +70,9 @@ async def record_events(
         next_seq[user_id] = seq + 1
         stored.append(StoredEvent(user_id, seq, data.type, text))  # type: ignore[attr-defined]
     now = utcnow()
+    # Core executemany rather than an ORM bulk insert: a group message writes one per member.
     await session.execute(
-        insert(EventRecord),
+        insert(cast(Table, EventRecord.__table__)),
         [
             {"user_id": e.user_id, "seq": e.seq, "type": e.type, "data": e.data, "created_at": now}
             for e in stored
