@@ -54,22 +54,10 @@ def _wanted(names: list[str]) -> list[str]:
     return [s for s in SCENARIOS if s in chosen]
 
 
-def _git_state() -> str:
-    """The commit measured, and whether src/ had uncommitted changes (a shared working tree)."""
-    import subprocess
-
-    root = Path(__file__).resolve().parent.parent
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", "src"], cwd=root, capture_output=True, text=True
-        ).stdout.split("\n")
-    except OSError:
-        return "unknown"
-    changed = [line[3:] for line in dirty if line.strip()]
-    return head + (f" + uncommitted changes in {', '.join(changed)}" if changed else "")
+def _code_measured(run: Run) -> str:
+    """The commit(s) the servers ran: this is a shared working tree, commits may land mid-run."""
+    states = sorted(set(run.code_states))
+    return " / ".join(states) if states else procs.git_state()
 
 
 async def _main(run: Run, wanted: list[str]) -> None:
@@ -123,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         procs.reap_all()
     run.results["meta"] = {
-        "git": _git_state(),
+        "git": _code_measured(run),
         "quick": args.quick,
         "scenarios": wanted,
         "duration_s": time.monotonic() - started,

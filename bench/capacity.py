@@ -40,6 +40,7 @@ class Capacity:
         run = self.run
         run.say(f"capacity: starting server, {2 * self.m} users, {self.gen_count} load generators")
         await self.server.start()
+        run.code_states.append(self.server.code)
         try:
             await asyncio.to_thread(self._seed)
             async with Pool(self.gen_count, run.load_core) as pool:

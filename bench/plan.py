@@ -89,6 +89,8 @@ class Run:
     started: float = field(default_factory=time.monotonic)
     results: dict[str, Any] = field(default_factory=dict)
     charts: dict[str, list[str]] = field(default_factory=dict)
+    code_states: list[str] = field(default_factory=list)
+    """The git state each server started from (commits can land during a run)."""
 
     @property
     def raw(self) -> Path:

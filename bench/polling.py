@@ -62,6 +62,7 @@ async def _one_mode(run: Run, mode: str) -> dict[str, Any]:
     server = TidingsServer(run.raw / f"polling-{mode}", run.server_core, heartbeat_seconds=30.0)
     run.say(f"polling vs push: {mode} mode, {users} users for {plan.polling_period_s:.0f}s")
     await server.start()
+    run.code_states.append(server.code)
     gen = LoadGen(run.load_core, "127.0.0.2")
     sender = LoadGen(run.load_core, "127.0.0.3")
     try:

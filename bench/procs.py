@@ -145,5 +145,21 @@ def tree_cpu(pid: int) -> float:
     return total
 
 
+def git_state() -> str:
+    """The commit checked out, and the src/ files changed but not committed."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True
+        ).stdout.strip()
+        status = subprocess.run(
+            ["git", "status", "--porcelain", "--", "src"], cwd=root, capture_output=True, text=True
+        ).stdout.splitlines()
+    except OSError:
+        return "unknown"
+    changed = [line[3:] for line in status if line.strip()]
+    return head + (f" + uncommitted changes in {', '.join(changed)}" if changed else "")
+
+
 def python() -> str:
     return sys.executable

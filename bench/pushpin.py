@@ -108,7 +108,7 @@ async def scenario(run: Run) -> None:
         cwd=str(home),
     )
     log.close()
-    result: dict[str, Any] = {"version": _version()}
+    result: dict[str, Any] = {"version": await asyncio.to_thread(_version)}
     try:
         await _wait_port(ports["http"])
         await _wait_port(ports["control"])

@@ -51,6 +51,7 @@ class TidingsServer:
         self.extra_env = extra_env or {}
         self.pid = 0
         self.log_path = workdir / "server.log"
+        self.code = ""
 
     @property
     def url(self) -> str:
@@ -93,6 +94,7 @@ class TidingsServer:
         )
         log.close()
         self.pid = proc.pid
+        self.code = await asyncio.to_thread(procs.git_state)
         deadline = time.monotonic() + 60
         conn = HttpConn(self.host, self.port)
         while time.monotonic() < deadline:
