@@ -10,6 +10,7 @@ import atexit
 import contextlib
 import os
 import resource
+import shutil
 import signal
 import socket
 import subprocess
@@ -37,7 +38,9 @@ def raise_fd_limit() -> int:
 
 
 def pinned(argv: list[str], core: int | None) -> list[str]:
-    return ["taskset", "-c", str(core), *argv] if core is not None else argv
+    if core is None or shutil.which("taskset") is None:
+        return argv
+    return ["taskset", "-c", str(core), *argv]
 
 
 def spawn(argv: list[str], **kwargs: object) -> subprocess.Popen[bytes]:
