@@ -9,6 +9,8 @@ with every one of its events, in order, without a further write to push them out
 from __future__ import annotations
 
 import shutil
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from redis.asyncio import Redis
 
@@ -63,6 +65,27 @@ async def _open_tabs(people: list[Person], nodes) -> list[Tab]:
     return tabs
 
 
+async def _converse(
+    people: list[Person],
+    writers: dict[Person, Any],
+    group: int,
+    count: int,
+    *,
+    before_each: Callable[[int], Awaitable[None]],
+) -> list[tuple[Person, str]]:
+    """``count`` group messages, the people taking turns, each through their writer process."""
+    sent: list[tuple[Person, str]] = []
+    for n in range(count):
+        await before_each(n)
+        sender = people[n % 3]
+        text = f"message {n}"
+        await sender.call(
+            writers[sender], "POST", f"/api/conversations/{group}/messages", {"content": text}, 201
+        )
+        sent.append((sender, text))
+    return sent
+
+
 async def _expect_conversation(tabs: list[Tab], sent: list[tuple[Person, str]]) -> None:
     """Each tab gets, in order, its events of the group messages ``sent``; ids gap-free."""
     for tab in tabs:
@@ -85,20 +108,12 @@ async def test_subscriptions_killed_while_messages_flow(start_cluster: StartClus
         # Streams on one process each; each person writes through another one.
         tabs = await _open_tabs(people, [n0, n1, n2])
         writers = {people[0]: n1, people[1]: n2, people[2]: n0}
-        sent: list[tuple[Person, str]] = []
-        for n in range(30):
+
+        async def kill_at_10(n: int) -> None:
             if n == 10:
                 assert await _kill_subscriptions(cluster.redis_url, cluster.prefix) == 3
-            sender = people[n % 3]
-            text = f"message {n}"
-            await sender.call(
-                writers[sender],
-                "POST",
-                f"/api/conversations/{group}/messages",
-                {"content": text},
-                201,
-            )
-            sent.append((sender, text))
+
+        sent = await _converse(people, writers, group, 30, before_each=kill_at_10)
         await _expect_conversation(tabs, sent)
     finally:
         await close_all(people)
@@ -153,22 +168,14 @@ async def test_redis_restarted_while_messages_flow(start_cluster: StartCluster, 
         people, group = await _group_of_three(n0, n1, n2)
         tabs = await _open_tabs(people, [n0, n1, n2])
         writers = {people[0]: n2, people[1]: n0, people[2]: n1}
-        sent: list[tuple[Person, str]] = []
-        for n in range(24):
+
+        async def stop_at_8_start_at_16(n: int) -> None:
             if n == 8:
                 await redis.stop()
             if n == 16:
                 await redis.start()
-            sender = people[n % 3]
-            text = f"message {n}"
-            await sender.call(
-                writers[sender],
-                "POST",
-                f"/api/conversations/{group}/messages",
-                {"content": text},
-                201,
-            )
-            sent.append((sender, text))
+
+        sent = await _converse(people, writers, group, 24, before_each=stop_at_8_start_at_16)
         await _expect_conversation(tabs, sent)
     finally:
         await close_all(people)
