@@ -11,9 +11,9 @@ from sqlalchemy.exc import IntegrityError
 from tidings.accounts import queries
 from tidings.accounts.models import AuthSession, User
 from tidings.accounts.passwords import (
-    DUMMY_HASH_PASSWORD,
     hash_password,
     verify_password,
+    verify_unknown_user,
 )
 from tidings.accounts.schemas import PasswordChange, UserCreate
 from tidings.context import AppContext
@@ -65,7 +65,7 @@ async def login(ctx: AppContext, username: str, password: str, client: str) -> t
     async with ctx.db.read() as session:
         user = await queries.user_by_username(session, username)
     if user is None:
-        await verify_password(ctx.password_hasher, _dummy_hash(ctx), password)
+        await verify_unknown_user(ctx.password_hasher, password)
         ok = False
     else:
         ok = await verify_password(ctx.password_hasher, user.password_hash, password)
@@ -74,16 +74,6 @@ async def login(ctx: AppContext, username: str, password: str, client: str) -> t
         raise Unauthorized("Wrong username or password.", code="invalid_credentials")
     ctx.login_limiter.reset(name_key)
     return user, await _start_session(ctx, user.id)
-
-
-_dummy_hashes: dict[int, str] = {}
-
-
-def _dummy_hash(ctx: AppContext) -> str:
-    key = id(ctx.password_hasher)
-    if key not in _dummy_hashes:
-        _dummy_hashes[key] = ctx.password_hasher.hash(DUMMY_HASH_PASSWORD)
-    return _dummy_hashes[key]
 
 
 async def logout(ctx: AppContext, token: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -32,5 +33,15 @@ async def verify_password(hasher: PasswordHasher, password_hash: str, password: 
     return await asyncio.to_thread(_verify)
 
 
-DUMMY_HASH_PASSWORD = "tidings-timing-equalizer"
-"""Verified against when the username is unknown, so a miss costs as long as a wrong password."""
+@functools.cache
+def _dummy_hash(time_cost: int, memory_cost: int, parallelism: int) -> str:
+    hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism)
+    return hasher.hash("tidings-timing-equalizer")
+
+
+async def verify_unknown_user(hasher: PasswordHasher, password: str) -> None:
+    """Spend what checking a real password costs, so an unknown username answers no faster."""
+    dummy = await asyncio.to_thread(
+        _dummy_hash, hasher.time_cost, hasher.memory_cost, hasher.parallelism
+    )
+    await verify_password(hasher, dummy, password)
