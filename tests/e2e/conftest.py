@@ -120,3 +120,12 @@ async def browsing(
         await session.screenshot_all(re.sub(r"\W+", "-", request.node.name))
     await session.close()
     assert not session.problems, session.problems
+
+
+@pytest.fixture
+async def alice_bob_dm(make_user) -> tuple[ApiUser, ApiUser, int]:
+    """Alice and Bob, friends, and the id of their DM (the setup most browser tests share)."""
+    alice = await make_user("alice", "Alice Liddell")
+    bob = await make_user("bob", "Bob Marley")
+    await alice.befriend(bob)
+    return alice, bob, (await alice.dm(bob))["id"]

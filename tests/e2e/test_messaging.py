@@ -145,11 +145,8 @@ async def test_group_of_three(browsing: Browsing, make_user) -> None:
         )
 
 
-async def test_older_history_loads_on_scrolling_up(browsing: Browsing, make_user) -> None:
-    alice = await make_user("alice", "Alice Liddell")
-    bob = await make_user("bob", "Bob Marley")
-    await alice.befriend(bob)
-    dm = (await alice.dm(bob))["id"]
+async def test_older_history_loads_on_scrolling_up(browsing: Browsing, alice_bob_dm) -> None:
+    alice, bob, dm = alice_bob_dm
     for n in range(1, 101):
         await alice.send(dm, f"Message number {n}")
     b = await browsing.open_app(await browsing.signed_in(bob), f"/#/c/{dm}")
@@ -174,11 +171,8 @@ async def test_older_history_loads_on_scrolling_up(browsing: Browsing, make_user
     await expect(first).to_be_visible()
 
 
-async def test_markup_in_messages_is_shown_as_text(browsing: Browsing, make_user) -> None:
-    alice = await make_user("alice", "Alice Liddell")
-    bob = await make_user("bob", "Bob Marley")
-    await alice.befriend(bob)
-    dm = (await alice.dm(bob))["id"]
+async def test_markup_in_messages_is_shown_as_text(browsing: Browsing, alice_bob_dm) -> None:
+    alice, bob, dm = alice_bob_dm
     a = await browsing.open_app(await browsing.signed_in(alice), f"/#/c/{dm}")
     b = await browsing.open_app(await browsing.signed_in(bob), f"/#/c/{dm}")
 

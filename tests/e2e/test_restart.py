@@ -88,12 +88,9 @@ async def test_page_reconnects_after_a_restart_and_shows_what_was_sent_meanwhile
 
 
 async def test_page_refetches_its_state_when_what_it_missed_was_pruned(
-    browsing: Browsing, make_user, server: LiveServer
+    browsing: Browsing, alice_bob_dm, server: LiveServer
 ) -> None:
-    alice = await make_user("alice", "Alice Liddell")
-    bob = await make_user("bob", "Bob Marley")
-    await alice.befriend(bob)
-    dm = (await alice.dm(bob))["id"]
+    alice, bob, dm = alice_bob_dm
     await alice.send(dm, "First")
     context = await browsing.signed_in(bob)
     page = await browsing.open_app(context, f"/#/c/{dm}")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable
 
 import pytest
 from playwright.async_api import Page, Request, expect
@@ -14,13 +13,6 @@ from tests.e2e.conftest import Browsing
 from tests.support.server import LiveServer
 
 pytestmark = pytest.mark.e2e
-
-
-async def wait_until(condition: Callable[[], object], timeout: float = 10) -> None:
-    """Wait for a condition on the server's state, which has no event a test can await."""
-    async with asyncio.timeout(timeout):
-        while not condition():  # noqa: ASYNC110
-            await asyncio.sleep(0.02)
 
 
 async def first_leader(pages: list[Page]) -> Page:
@@ -95,12 +87,9 @@ async def test_marking_read_in_one_tab_clears_the_badge_in_the_other(
 
 
 async def test_eight_tabs_share_one_stream_and_outlive_their_leader(
-    browsing: Browsing, make_user, server: LiveServer
+    browsing: Browsing, alice_bob_dm, server: LiveServer
 ) -> None:
-    alice = await make_user("alice", "Alice Liddell")
-    bob = await make_user("bob", "Bob Marley")
-    await alice.befriend(bob)
-    dm = (await alice.dm(bob))["id"]
+    alice, bob, dm = alice_bob_dm
     context = await browsing.signed_in(bob)
     tabs = [await browsing.open_app(context, f"/#/c/{dm}") for _ in range(8)]
 
@@ -125,7 +114,7 @@ async def test_eight_tabs_share_one_stream_and_outlive_their_leader(
         )
 
     await first_leader(tabs)
-    await wait_until(lambda: server.ctx.hub.subscriber_count() == 1)
+    await asyncio.wait_for(server.ctx.hub.wait_subscriber_count(1), 10)
 
     await alice.send(dm, "Still here?")
     for tab in tabs:
@@ -138,12 +127,9 @@ async def test_eight_tabs_share_one_stream_and_outlive_their_leader(
 
 
 async def test_an_idle_page_makes_no_requests_but_its_one_stream(
-    browsing: Browsing, make_user
+    browsing: Browsing, alice_bob_dm
 ) -> None:
-    alice = await make_user("alice", "Alice Liddell")
-    bob = await make_user("bob", "Bob Marley")
-    await alice.befriend(bob)
-    dm = (await alice.dm(bob))["id"]
+    alice, bob, dm = alice_bob_dm
     await alice.send(dm, "Hi")
     context = await browsing.signed_in(bob)
     requests: list[Request] = []
@@ -169,13 +155,10 @@ async def test_an_idle_page_makes_no_requests_but_its_one_stream(
 
 
 async def test_without_web_locks_every_tab_holds_its_own_stream(
-    browsing: Browsing, make_user, server: LiveServer
+    browsing: Browsing, alice_bob_dm, server: LiveServer
 ) -> None:
     """Web Locks exist only in secure contexts (https, localhost): elsewhere tabs stand alone."""
-    alice = await make_user("alice", "Alice Liddell")
-    bob = await make_user("bob", "Bob Marley")
-    await alice.befriend(bob)
-    dm = (await alice.dm(bob))["id"]
+    alice, bob, dm = alice_bob_dm
     context = await browsing.signed_in(bob)
     await context.add_init_script("delete Navigator.prototype.locks")
     tabs = [await browsing.open_app(context, f"/#/c/{dm}") for _ in range(2)]
