@@ -119,47 +119,40 @@ async def scenario(run: Run) -> None:
         async with Pool(gens, run.load_core) as pool:
             run.say(f"pushpin: opening {n} idle streams through Pushpin")
             users = list(range(1, n + 1))
-            t0 = time.monotonic()
-            replies = await asyncio.gather(
-                *(
-                    g.call(
-                        "open",
-                        timeout=600,
-                        host="127.0.0.1",
-                        port=ports["http"],
-                        src=g.src,
-                        path="/s/{uid}",
-                        concurrency=100,
-                        timeout_s=300,
-                        users=[[u, None] for u in users[k::gens]],
+
+            async def open_streams(
+                uids: list[int], concurrency: int, timeout_s: float
+            ) -> list[dict[str, Any]]:
+                """Open idle streams for ``uids``, spread over the load generators."""
+                return list(
+                    await asyncio.gather(
+                        *(
+                            g.call(
+                                "open",
+                                timeout=600,
+                                host="127.0.0.1",
+                                port=ports["http"],
+                                src=g.src,
+                                path="/s/{uid}",
+                                concurrency=concurrency,
+                                timeout_s=timeout_s,
+                                users=[[u, None] for u in uids[k::gens]],
+                            )
+                            for k, g in enumerate(pool.gens)
+                            if uids[k::gens]
+                        )
                     )
-                    for k, g in enumerate(pool.gens)
                 )
-            )
+
+            t0 = time.monotonic()
+            replies = await open_streams(users, concurrency=100, timeout_s=300)
             failed_uids = {u for r in replies for u in r["failed_uids"]}
             errors = [e for r in replies for e in r["errors"]][:5]
             failed_first_pass = len(failed_uids)
             if failed_uids:
                 # Pushpin answers some opens of a burst with 502 (its origin fetch failed):
                 # retry those once, gently, so that both servers hold the same N.
-                retry = sorted(failed_uids)
-                retried = await asyncio.gather(
-                    *(
-                        g.call(
-                            "open",
-                            timeout=600,
-                            host="127.0.0.1",
-                            port=ports["http"],
-                            src=g.src,
-                            path="/s/{uid}",
-                            concurrency=10,
-                            timeout_s=120,
-                            users=[[u, None] for u in retry[k::gens]],
-                        )
-                        for k, g in enumerate(pool.gens)
-                        if retry[k::gens]
-                    )
-                )
+                retried = await open_streams(sorted(failed_uids), concurrency=10, timeout_s=120)
                 replies += retried
                 failed_uids = {u for r in retried for u in r["failed_uids"]}
             open_s = time.monotonic() - t0
