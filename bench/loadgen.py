@@ -22,6 +22,19 @@ from bench.client import ANY_PROBE, HttpConn, SSEStream, StreamStats, probe_cont
 Handler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 
 
+async def _send_message(conn: HttpConn, cookie: str, conv: int, content: str) -> int:
+    """POST one message; the HTTP status, or 0 if the connection failed (and was closed)."""
+    body = json.dumps({"content": content}).encode()
+    try:
+        status, _ = await conn.request(
+            "POST", f"/api/conversations/{conv}/messages", cookie=cookie, body=body
+        )
+    except (OSError, ConnectionError, asyncio.IncompleteReadError):
+        conn.close()
+        return 0
+    return status
+
+
 class Worker:
     def __init__(self) -> None:
         self.stats = StreamStats()
@@ -134,14 +147,7 @@ class Worker:
             sched = start_ns + offset
             async with sem:
                 conn = idle.pop() if idle else HttpConn(host, port, src)
-                body = json.dumps({"content": probe_content(msg_id, sched)}).encode()
-                try:
-                    status, _ = await conn.request(
-                        "POST", f"/api/conversations/{conv}/messages", cookie=cookie, body=body
-                    )
-                except (OSError, ConnectionError, asyncio.IncompleteReadError):
-                    status = 0
-                    conn.close()
+                status = await _send_message(conn, cookie, conv, probe_content(msg_id, sched))
                 results.append([msg_id, sched, status, time.monotonic_ns()])
                 idle.append(conn)
 
@@ -178,15 +184,8 @@ class Worker:
                 cookie, conv = items[i % len(items)]
                 i += int(c["clients"])
                 counter += 1
-                body = json.dumps({"content": f"w{counter}"}).encode()
                 t0 = time.monotonic_ns()
-                try:
-                    status, _ = await conn.request(
-                        "POST", f"/api/conversations/{conv}/messages", cookie=cookie, body=body
-                    )
-                except (OSError, ConnectionError, asyncio.IncompleteReadError):
-                    status = 0
-                    conn.close()
+                status = await _send_message(conn, cookie, conv, f"w{counter}")
                 if status == 201:
                     lat_us.append((time.monotonic_ns() - t0) // 1000)
                 else:
