@@ -31,6 +31,7 @@ from tidings.deps import ContextDep
 from tidings.errors import install_error_handlers
 from tidings.friends.routes import router as friends_router
 from tidings.middleware import (
+    RequestBodyLimitMiddleware,
     RequestMetricsMiddleware,
     SameOriginWritesMiddleware,
     SecurityHeadersMiddleware,
@@ -209,6 +210,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     mount_web(app)
     install_error_handlers(app)
+    app.add_middleware(
+        RequestBodyLimitMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        body_timeout_seconds=settings.body_timeout_seconds,
+    )
     app.add_middleware(RequestMetricsMiddleware, metrics=metrics, stream_path=EVENTS_PATH)
     app.add_middleware(SameOriginWritesMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)

@@ -227,6 +227,10 @@ async def run_cluster(config: ClusterConfig) -> int:
     try:
         for index, port in enumerate(config.node_ports):
             env = {
+                # The nodes sit behind nginx: believe its X-Forwarded-For (the client's address,
+                # for rate limits), and accept browser writes from the origin it serves.
+                "TRUSTED_PROXIES": ",".join(dict.fromkeys(["127.0.0.1", config.host])),
+                "PUBLIC_URL": f"http://{config.host}:{config.port}",
                 **os.environ,
                 **config.extra_env,
                 "DATABASE_URL": database_url,

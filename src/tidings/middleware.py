@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers
@@ -99,3 +101,112 @@ class RequestMetricsMiddleware:
             self.metrics.request_latency.labels(scope["method"], path).observe(
                 time.perf_counter() - start
             )
+
+
+BODY_LIMITS_BY_PATH: dict[str, int] = {
+    # Routes whose bodies may exceed MAX_BODY_BYTES, path -> bytes (an upload route, one day).
+}
+"""The one place a route gets a larger request body limit than ``max_body_bytes``."""
+
+
+class RequestBodyLimitMiddleware:
+    """Request bodies are small and keep arriving, or are refused without being read.
+
+    A declared Content-Length above the route's limit gets 413 at once, before a byte of the body
+    is read. A chunked body is counted as the app reads it and gets 413 the moment it passes the
+    limit; a body with a gap longer than ``body_timeout_seconds`` between chunks gets 408. Both
+    carry ``Connection: close`` (the rest of the body is never read), and the app, still inside
+    its read, is told the client went away; whatever it sends after that is dropped.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_body_bytes: int,
+        body_timeout_seconds: float,
+        limits_by_path: Mapping[str, int] = BODY_LIMITS_BY_PATH,
+    ) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.body_timeout_seconds = body_timeout_seconds
+        self.limits_by_path = limits_by_path
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.limits_by_path.get(scope["path"], self.max_body_bytes)
+        declared = Headers(scope=scope).get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await _refuse_body(scope, send, 413, limit)
+            return
+        await _GuardedBody(scope, receive, send, limit, self.body_timeout_seconds).run(self.app)
+
+
+async def _refuse_body(scope: Scope, send: Send, status: int, limit: int) -> None:
+    if status == 413:
+        detail, code = f"The request body is larger than {limit} bytes.", "body_too_large"
+    else:
+        detail, code = "The request body stopped arriving.", "body_timeout"
+    response = error_response(status, detail, code, headers={"Connection": "close"})
+
+    async def no_body() -> Message:
+        return {"type": "http.disconnect"}
+
+    await response(scope, no_body, send)
+
+
+class _GuardedBody:
+    """One request: its body counted and timed on the way to the app."""
+
+    def __init__(
+        self, scope: Scope, receive: Receive, send: Send, limit: int, timeout: float
+    ) -> None:
+        self.scope = scope
+        self.receive = receive
+        self.send = send
+        self.limit = limit
+        self.timeout = timeout
+        self.received = 0
+        self.body_complete = False
+        self.response_started = False
+        self.refused = False
+
+    async def run(self, app: ASGIApp) -> None:
+        try:
+            await app(self.scope, self.guarded_receive, self.guarded_send)
+        except Exception:
+            if not self.refused:
+                raise
+            # The app failed on the disconnect it was handed after the refusal: expected.
+
+    async def guarded_receive(self) -> Message:
+        if self.refused:
+            return {"type": "http.disconnect"}
+        if self.body_complete:
+            return await self.receive()
+        try:
+            async with asyncio.timeout(self.timeout):
+                message = await self.receive()
+        except TimeoutError:
+            await self.refuse(408)
+            return {"type": "http.disconnect"}
+        if message["type"] == "http.request":
+            self.received += len(message.get("body", b""))
+            if self.received > self.limit:
+                await self.refuse(413)
+                return {"type": "http.disconnect"}
+            self.body_complete = not message.get("more_body", False)
+        return message
+
+    async def guarded_send(self, message: Message) -> None:
+        if self.refused:
+            return
+        if message["type"] == "http.response.start":
+            self.response_started = True
+        await self.send(message)
+
+    async def refuse(self, status: int) -> None:
+        self.refused = True
+        if not self.response_started:
+            await _refuse_body(self.scope, self.send, status, self.limit)

@@ -16,8 +16,10 @@ import threading
 from types import FrameType
 
 import uvicorn
+from starlette.types import ASGIApp
 
 from tidings.config import Settings
+from tidings.connections import ConnectionLimits, TidingsConfig
 from tidings.realtime.hub import close_all_streams
 
 _WRAPPED = "_tidings_ends_streams"
@@ -40,20 +42,32 @@ def end_streams_on_shutdown_signals(loop: asyncio.AbstractEventLoop) -> None:
         signal.signal(sig, handler)
 
 
-def uvicorn_config(settings: Settings, **overrides: object) -> uvicorn.Config:
+APP_FACTORY = "tidings.app:create_app_from_env"
+
+
+def uvicorn_config(
+    settings: Settings, app: ASGIApp | str = APP_FACTORY, **overrides: object
+) -> TidingsConfig:
+    """How every Tidings server runs: ``tidings serve`` and its workers, the ``tidings cluster``
+    nodes, and the tests' in-process servers. ``app`` is the factory's import path (each worker
+    builds its own app from the environment) or an app object."""
+    trusted_proxies = [host.strip() for host in settings.trusted_proxies.split(",") if host.strip()]
     options: dict[str, object] = {
         "host": settings.host,
         "port": settings.port,
-        "factory": True,
+        "factory": isinstance(app, str),
         "loop": "uvloop",
-        "http": "httptools",
+        "ws": "none",
         "log_level": settings.log_level,
         "timeout_graceful_shutdown": 10,
-        "proxy_headers": True,
-        "forwarded_allow_ips": "127.0.0.1",
+        "timeout_keep_alive": settings.keep_alive_seconds,
+        # X-Forwarded-For/-Proto are believed from these addresses only (none by default): from
+        # anyone else they would let a client pick the address rate limits are counted by.
+        "proxy_headers": bool(trusted_proxies),
+        "forwarded_allow_ips": trusted_proxies,
         **overrides,
     }
-    return uvicorn.Config("tidings.app:create_app_from_env", **options)  # type: ignore[arg-type]
+    return TidingsConfig(app, limits=ConnectionLimits.from_settings(settings), **options)
 
 
 def run(settings: Settings) -> None:

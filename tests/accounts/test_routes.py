@@ -97,7 +97,7 @@ async def test_register_refuses_bad_input(server, body):
 
 @pytest.mark.parametrize(
     "content",
-    [b"{", b'{"username": "carol",}', b"", b"\xff\xfe not utf-8", b"[" * 100_000],
+    [b"{", b'{"username": "carol",}', b"", b"\xff\xfe not utf-8", b"[" * 60_000],
     ids=["unclosed", "trailing-comma", "empty", "not-utf8", "deep-nesting"],
 )
 async def test_register_refuses_malformed_json(server, content):

@@ -19,6 +19,7 @@ import uvicorn
 from tidings.app import create_app
 from tidings.config import Settings
 from tidings.context import AppContext
+from tidings.server import uvicorn_config
 
 
 class _InProcessServer(uvicorn.Server):
@@ -37,8 +38,8 @@ class LiveServer:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.app = create_app(settings)
-        config = uvicorn.Config(
-            self.app, host="127.0.0.1", port=0, log_level="warning", lifespan="on", http="httptools"
+        config = uvicorn_config(
+            settings, self.app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"
         )
         self.server = _InProcessServer(config)
         self._task: asyncio.Task[None] | None = None

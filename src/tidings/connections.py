@@ -1,0 +1,226 @@
+"""Connection-level limits that uvicorn lacks: head timeout, head size, open connections.
+
+uvicorn starts no timer on a fresh connection, and its keep-alive timer is cancelled by any
+byte, so a client that sends a request head one byte at a time (slowloris) holds a connection,
+and its file descriptor, for ever; thousands of them exhaust the process's open-file limit and
+nobody else gets in. ``LimitedHttpToolsProtocol`` closes a connection whose request head has not
+fully arrived within ``header_timeout_seconds`` (of connecting, or of the previous response
+finishing), refuses a head larger than ``max_head_bytes`` with 431, and keeps the number of open
+connections at ``max_connections`` per server: a connection beyond it first evicts the oldest
+connection with no request in progress (still sending its head, or idle between requests); only
+when every connection is busy with a request is the new one refused (503). An attacker's
+half-open connections are thus always the first to go, and a health check or a sign-in gets in.
+
+The limits travel in ``TidingsConfig`` (a ``uvicorn.Config`` that ``--workers`` pickles to each
+worker); the per-server bookkeeping hangs off uvicorn's per-server ``ServerState``, so two
+servers in one process never share counts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import weakref
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import uvicorn
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.server import ServerState
+
+from tidings.config import Settings
+
+logger = logging.getLogger(__name__)
+
+MAX_HEAD_BYTES = 32 * 1024
+"""Request line plus headers; browsers send a few KiB (nginx's default buffers allow 32 KiB)."""
+
+
+@dataclass(frozen=True)
+class ConnectionLimits:
+    max_connections: int
+    header_timeout_seconds: float
+    max_head_bytes: int = MAX_HEAD_BYTES
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ConnectionLimits:
+        return cls(
+            max_connections=settings.connection_limit,
+            header_timeout_seconds=settings.header_timeout_seconds,
+        )
+
+
+class TidingsConfig(uvicorn.Config):
+    """uvicorn's Config, serving with ``LimitedHttpToolsProtocol`` under ``limits``."""
+
+    def __init__(self, app: Any, *, limits: ConnectionLimits, **options: Any) -> None:
+        self.limits = limits
+        super().__init__(app, http=LimitedHttpToolsProtocol, **options)
+
+
+class ConnectionRegistry:
+    """One server's open connections, and which of them may be evicted, oldest first."""
+
+    _by_server: ClassVar[weakref.WeakKeyDictionary[ServerState, ConnectionRegistry]] = (
+        weakref.WeakKeyDictionary()
+    )
+
+    def __init__(self) -> None:
+        self.open: set[LimitedHttpToolsProtocol] = set()
+        self.idle: OrderedDict[LimitedHttpToolsProtocol, None] = OrderedDict()
+        self.evicted = 0
+        self.refused = 0
+
+    @classmethod
+    def of(cls, server_state: ServerState) -> ConnectionRegistry:
+        registry = cls._by_server.get(server_state)
+        if registry is None:
+            registry = cls._by_server[server_state] = cls()
+        return registry
+
+    def admit(self, connection: LimitedHttpToolsProtocol, limit: int) -> bool:
+        """Count ``connection`` in, evicting the oldest idle one if full; False: refuse it."""
+        if len(self.open) >= limit:
+            if not self.idle:
+                self.refused += 1
+                return False
+            victim, _ = self.idle.popitem(last=False)
+            self.open.discard(victim)
+            self.evicted += 1
+            victim.evict()
+        self.open.add(connection)
+        self.idle[connection] = None
+        return True
+
+    def mark_busy(self, connection: LimitedHttpToolsProtocol) -> None:
+        self.idle.pop(connection, None)
+
+    def mark_idle(self, connection: LimitedHttpToolsProtocol) -> None:
+        if connection in self.open:
+            self.idle[connection] = None
+            self.idle.move_to_end(connection)
+
+    def forget(self, connection: LimitedHttpToolsProtocol) -> None:
+        self.open.discard(connection)
+        self.idle.pop(connection, None)
+
+
+def raw_error_response(status: int, reason: str, detail: str, code: str) -> bytes:
+    """A complete ``{detail, code}`` response with ``Connection: close``, for the protocol
+    layer, which answers before any request reaches the app."""
+    body = json.dumps({"detail": detail, "code": code}).encode()
+    head = (
+        f"HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\n"
+        f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
+    )
+    return head.encode("ascii") + body
+
+
+HEAD_TOO_LARGE = raw_error_response(
+    431, "Request Header Fields Too Large", "The request head is too large.", "head_too_large"
+)
+SERVER_FULL = raw_error_response(
+    503, "Service Unavailable", "The server is at its connection limit.", "too_many_connections"
+)
+
+
+class LimitedHttpToolsProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol with a head timeout, a head size cap and a connection cap."""
+
+    def __init__(
+        self,
+        config: uvicorn.Config,
+        server_state: ServerState,
+        app_state: dict[str, Any],
+        _loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        super().__init__(config, server_state, app_state, _loop)
+        if not isinstance(config, TidingsConfig):
+            raise TypeError("LimitedHttpToolsProtocol needs a TidingsConfig (its limits)")
+        self.limits = config.limits
+        self.registry = ConnectionRegistry.of(server_state)
+        self.head_timer: asyncio.TimerHandle | None = None
+        self.head_in_progress = False
+        self.head_bytes = 0
+        self.refused = False
+
+    # Connection lifetime
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        if not self.registry.admit(self, self.limits.max_connections):
+            logger.warning("connection limit (%d) reached: refusing", self.limits.max_connections)
+            self.refused = True
+            self.transport.write(SERVER_FULL)
+            self.transport.close()
+            return
+        self._arm_head_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_head_timer()
+        self.registry.forget(self)
+        super().connection_lost(exc)
+
+    def evict(self) -> None:
+        """Drop this connection at once to make room for a new one (it had no request)."""
+        self._cancel_head_timer()
+        if not self.transport.is_closing():
+            self.transport.abort()
+
+    # The request head
+
+    def data_received(self, data: bytes) -> None:
+        if self.refused:
+            return
+        super().data_received(data)
+        if self.head_in_progress and not self.transport.is_closing():
+            # Counts the whole chunk when a head starts mid-chunk (pipelining): an over-count
+            # by at most one read, never an under-count.
+            self.head_bytes += len(data)
+            if self.head_bytes > self.limits.max_head_bytes:
+                self._cancel_head_timer()
+                self.transport.write(HEAD_TOO_LARGE)
+                self.transport.close()
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self.head_in_progress = True
+        self.head_bytes = 0
+
+    def on_headers_complete(self) -> None:
+        self.head_in_progress = False
+        self._cancel_head_timer()
+        self.registry.mark_busy(self)
+        super().on_headers_complete()
+
+    def on_response_complete(self) -> None:
+        pipelined = bool(self.pipeline)
+        super().on_response_complete()
+        if not pipelined and not self.transport.is_closing():
+            self.registry.mark_idle(self)
+            self._arm_head_timer()
+
+    # The head timer
+
+    def _arm_head_timer(self) -> None:
+        self._cancel_head_timer()
+        self.head_timer = self.loop.call_later(
+            self.limits.header_timeout_seconds, self._head_timed_out
+        )
+
+    def _cancel_head_timer(self) -> None:
+        if self.head_timer is not None:
+            self.head_timer.cancel()
+            self.head_timer = None
+
+    def _head_timed_out(self) -> None:
+        self.head_timer = None
+        if self.transport.is_closing():
+            return
+        # A client that has not read its last response keeps close() waiting: abort instead.
+        if self.transport.get_write_buffer_size():
+            self.transport.abort()
+        else:
+            self.transport.close()
