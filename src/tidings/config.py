@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import resource
 from pathlib import Path
 
 from pydantic import Field
@@ -39,12 +40,68 @@ class Settings(BaseSettings):
     argon2_parallelism: int = 4
 
     login_attempts_per_window: int = 10
+    """Failed sign-ins per username *and* client address per window: another address's
+    failures never lock the owner out."""
     login_window_seconds: int = 300
 
     heartbeat_seconds: float = 30.0
     sse_retry_ms: int = 2000
-    stream_buffer_events: int = 1000
-    """Events queued for one stream before it counts as too slow and is closed."""
+
+    # Streams: memory per stream is bounded in bytes (README, "Limits and abuse").
+    stream_buffer_bytes: int = 256 * 1024
+    """Bytes of live events queued for one stream before it counts as too slow and is closed."""
+    stream_write_timeout_seconds: float = 20.0
+    """A stream whose client accepts no bytes for this long is cut off (it reconnects, replays)."""
+    replay_page_events: int = 200
+    replay_page_bytes: int = 64 * 1024
+    """Replay and gap fill read the log in pages of at most this many events and bytes."""
+    max_streams_per_user: int = 8
+    """Open streams per user and process; opening one more closes that user's oldest."""
+    stream_db_concurrency: int = 8
+    """Streams opening, replaying or catching up that may use the database at once."""
+    stream_open_queue: int = 256
+    """Stream opens waiting for the database beyond this are told to retry later."""
+    overload_retry_ms: int = 10_000
+    """The ``retry:`` hint (jittered up to twice this) sent when a stream is shed."""
+
+    # Connections (checked by the server itself, not only behind nginx).
+    max_connections: int = 0
+    """Open connections per process; 0: the open-file limit minus 100 (database, Redis, files)."""
+    connection_reserve: int = 100
+    """Connections kept free of streams for other requests: streams max out at the rest."""
+    header_timeout_seconds: float = 10.0
+    """A request's head (line and headers) must arrive within this, from connect or keep-alive."""
+    body_timeout_seconds: float = 30.0
+    """A request body must keep arriving: no gap longer than this between its chunks."""
+    max_body_bytes: int = 64 * 1024
+    """Largest request body (JSON routes); larger is refused with 413 before it is read."""
+    keep_alive_seconds: float = 5.0
+    trusted_proxies: str = ""
+    """Comma-separated addresses (or CIDRs) whose X-Forwarded-For/-Proto are believed."""
+    public_url: str = ""
+    """Comma-separated origins the app is served at (``https://chat.example.org``); browser
+    writes from any other origin are refused. Empty: the address the server listens on."""
+
+    # Rate limits, shared by all processes through Redis when REDIS_URL is set
+    # (syntax of the ``limits`` library: "10/hour", "30 per 10 seconds").
+    rate_limit_register: str = "10/hour"
+    """Registrations per client address."""
+    rate_limit_send: str = "30/10 seconds"
+    """Messages per user and conversation."""
+    rate_limit_friend_request: str = "30/hour"
+    """Friend requests per sender."""
+    rate_limit_friend_request_target: str = "3/day"
+    """Friend requests per sender and addressee."""
+    friend_request_cooldown_seconds: int = 24 * 3600
+    """After a decline, the sender may not ask the same person again for this long."""
+    login_attempts_per_address: int = 50
+    """Failed sign-ins per client address (any usernames) per window."""
+
+    # Database under load.
+    db_pool_timeout_seconds: float = 5.0
+    """Waiting longer than this for a pooled connection answers 503 instead."""
+    sqlite_busy_timeout_ms: int = 5000
+    """How long a SQLite write waits for a lock held by another process before 503."""
 
     event_retention_seconds: int = 24 * 3600
     event_retention_per_user: int = 1000
@@ -58,3 +115,16 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def connection_limit(self) -> int:
+        """Open connections this process accepts (``max_connections``, or from the file limit)."""
+        if self.max_connections > 0:
+            return self.max_connections
+        soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        return max(2 * self.connection_reserve, soft - 100)
+
+    @property
+    def stream_limit(self) -> int:
+        """Open streams this process holds: the connection limit less the reserve."""
+        return max(1, self.connection_limit - self.connection_reserve)

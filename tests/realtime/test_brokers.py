@@ -190,6 +190,25 @@ async def test_streams_opening_and_closing_at_once_leave_the_user_watched(cluste
     assert_received_exactly(await receive_events(remaining, 1 + len(barriers)), [event, *barriers])
 
 
+async def test_ending_sessions_closes_their_streams_on_every_node_and_no_other(cluster):
+    """Logout on one process closes the streams of that session wherever they are."""
+    here = await cluster.first.hub.subscribe(8, session_key="ended")
+    there = await cluster.last.hub.subscribe(8, session_key="ended")
+    other_session = await cluster.last.hub.subscribe(8, session_key="kept")
+    other_user = await cluster.last.hub.subscribe(9, session_key="ended")
+
+    await cluster.first.hub.end_sessions(8, ["ended"])
+    async with asyncio.timeout(10):
+        for subscriber in (here, there):
+            await subscriber.wait()
+            assert subscriber.closed_reason == "session_ended"
+    # The control was applied everywhere; the others still get their events.
+    barriers = await cluster.barrier([8, 9])
+    for subscriber in (other_session, other_user):
+        mine = [b for b in barriers if b.user_id == subscriber.user_id]
+        assert_received_exactly(await receive_events(subscriber, len(mine)), mine)
+
+
 # Only for a broker with a connection: Redis
 
 

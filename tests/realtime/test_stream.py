@@ -288,7 +288,7 @@ async def test_catch_up_signal_reads_the_log(server: LiveServer, make_user: Make
         await stream.close()
 
 
-@pytest.mark.settings(stream_buffer_events=30)
+@pytest.mark.settings(stream_buffer_bytes=30 * 4096)
 async def test_slow_consumer_is_cut_off_while_others_keep_receiving(
     server: LiveServer, make_user: MakeUser
 ) -> None:

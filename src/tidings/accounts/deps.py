@@ -27,13 +27,10 @@ async def authenticate(ctx: AppContext, request_cookies: dict[str, str]) -> User
         return await queries.user_for_session_token(session, token)
 
 
-async def authenticated_user_id(ctx: AppContext, request_cookies: dict[str, str]) -> int | None:
-    """The id of the user whose session cookie this is, or None (cheaper than ``authenticate``)."""
+def session_token_hash(ctx: AppContext, request_cookies: dict[str, str]) -> str | None:
+    """The hash by which the session of this cookie is stored (and its streams are known)."""
     token = _session_token(ctx, request_cookies)
-    if token is None:
-        return None
-    async with ctx.db.read() as session:
-        return await queries.user_id_for_session_token(session, token)
+    return None if token is None else queries.hash_token(token)
 
 
 async def current_user(request: Request, ctx: ContextDep) -> User:

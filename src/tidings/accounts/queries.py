@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,13 +32,40 @@ async def user_for_session_token(session: AsyncSession, token: str) -> User | No
     )
 
 
-async def user_id_for_session_token(session: AsyncSession, token: str) -> int | None:
-    """Like ``user_for_session_token``, but only the id: one indexed row, no ORM entity."""
-    return await session.scalar(
-        select(AuthSession.user_id).where(
-            AuthSession.token_hash == hash_token(token), AuthSession.expires_at > utcnow()
+async def live_session(session: AsyncSession, token_hash: str) -> tuple[int, datetime] | None:
+    """The user id and expiry of an unexpired session, by its token's hash: one indexed row."""
+    row = (
+        await session.execute(
+            select(AuthSession.user_id, AuthSession.expires_at).where(
+                AuthSession.token_hash == token_hash, AuthSession.expires_at > utcnow()
+            )
+        )
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
+async def event_position_if_signed_in(
+    session: AsyncSession, user_id: int, token_hash: str
+) -> int | None:
+    """The user's current event id if this session of theirs is still live, else None."""
+    seq = await session.scalar(
+        select(User.event_seq)
+        .join(AuthSession, AuthSession.user_id == User.id)
+        .where(
+            User.id == user_id,
+            AuthSession.token_hash == token_hash,
+            AuthSession.expires_at > utcnow(),
         )
     )
+    return None if seq is None else int(seq)
+
+
+async def session_keys_of_user(session: AsyncSession, user_id: int) -> list[str]:
+    """The token hashes of every session the user has (to end their streams)."""
+    rows = await session.scalars(
+        select(AuthSession.token_hash).where(AuthSession.user_id == user_id)
+    )
+    return list(rows)
 
 
 async def user_by_username(session: AsyncSession, username: str) -> User | None:

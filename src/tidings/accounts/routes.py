@@ -23,6 +23,11 @@ from tidings.schemas import blank_means
 router = APIRouter(tags=["accounts"])
 
 
+def client_address(request: Request) -> str:
+    """The client's address (a trusted proxy's X-Forwarded-For, see ``TRUSTED_PROXIES``)."""
+    return request.client.host if request.client else "unknown"
+
+
 def _set_session_cookie(response: Response, settings: Settings, token: str) -> None:
     response.set_cookie(
         settings.session_cookie_name,
@@ -38,11 +43,13 @@ def _set_session_cookie(response: Response, settings: Settings, token: str) -> N
 @router.post(
     "/api/auth/register",
     status_code=status.HTTP_201_CREATED,
-    responses=errors(403, 409, 422),
+    responses=errors(403, 409, 422, 429),
 )
-async def register(data: UserCreate, response: Response, ctx: ContextDep) -> UserEnvelope:
-    """Create an account and sign in."""
-    user, token = await actions.register(ctx, data)
+async def register(
+    data: UserCreate, request: Request, response: Response, ctx: ContextDep
+) -> UserEnvelope:
+    """Create an account and sign in (limited per client address)."""
+    user, token = await actions.register(ctx, data, client_address(request))
     _set_session_cookie(response, ctx.settings, token)
     return UserEnvelope(user=UserRead.model_validate(user))
 
@@ -52,18 +59,30 @@ async def login(
     data: LoginRequest, request: Request, response: Response, ctx: ContextDep
 ) -> UserEnvelope:
     """Sign in with username and password."""
-    client = request.client.host if request.client else "unknown"
-    user, token = await actions.login(ctx, data.username, data.password, client)
+    user, token = await actions.login(ctx, data.username, data.password, client_address(request))
     _set_session_cookie(response, ctx.settings, token)
     return UserEnvelope(user=UserRead.model_validate(user))
 
 
 @router.post("/api/auth/logout", status_code=status.HTTP_204_NO_CONTENT, responses=SIGNED_IN)
-async def logout(request: Request, _user: CurrentUser, ctx: ContextDep) -> Response:
-    """End this session."""
-    await actions.logout(ctx, request.cookies[ctx.settings.session_cookie_name])
+async def logout(request: Request, user: CurrentUser, ctx: ContextDep) -> Response:
+    """End this session; its open event streams end too."""
+    await actions.logout(ctx, user.id, request.cookies[ctx.settings.session_cookie_name])
+    return _signed_out(ctx.settings)
+
+
+@router.post(
+    "/api/auth/logout-everywhere", status_code=status.HTTP_204_NO_CONTENT, responses=SIGNED_IN
+)
+async def logout_everywhere(user: CurrentUser, ctx: ContextDep) -> Response:
+    """End every session of yours (this one included) and every open event stream."""
+    await actions.logout_everywhere(ctx, user.id)
+    return _signed_out(ctx.settings)
+
+
+def _signed_out(settings: Settings) -> Response:
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
-    response.delete_cookie(ctx.settings.session_cookie_name, path="/")
+    response.delete_cookie(settings.session_cookie_name, path="/")
     return response
 
 

@@ -3,8 +3,11 @@
 Shape after encode/broadcaster: a tiny broker interface with one module per backend, chosen by
 URL. Diverges from it on purpose:
 
-* every subscriber has a *bounded* buffer; one that overflows (a client that stopped reading) is
-  closed rather than allowed to grow memory, and its client reconnects and replays;
+* every subscriber has a buffer bounded in *bytes*; one that overflows (a client that stopped
+  reading) is closed rather than allowed to grow memory, and its client reconnects and replays;
+* besides events, the broker carries *controls* addressed to a user's streams on every process:
+  "these sessions ended" (logout, password change) closes the streams opened with them at once;
+* a user holds a bounded number of streams per process: the oldest gives way to a new one;
 * there is no task per subscriber: delivery appends to a list and resolves a future the
   stream is awaiting; heartbeats come from one timer for all streams;
 * events arrive already serialized (``StoredEvent``), so fan-out to N streams encodes nothing.
@@ -16,8 +19,8 @@ import asyncio
 import contextlib
 import logging
 import weakref
-from collections.abc import Callable, Sequence
-from typing import Final, Protocol
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Final, Protocol
 
 from tidings.realtime.events import StoredEvent
 from tidings.realtime.metrics import Metrics
@@ -43,18 +46,43 @@ CATCH_UP: Final = Signal("catch_up")
 
 Item = StoredEvent | Signal
 DeliverFn = Callable[[Sequence[StoredEvent]], None]
+ControlFn = Callable[[int, Mapping[str, Any]], None]
+"""Receives a control message addressed to one user's streams (see ``Hub.on_control``)."""
+
+SIGNAL_BYTES: Final = 16
+"""What a signal counts for in a subscriber's byte budget."""
+EVENT_OVERHEAD_BYTES: Final = 32
+"""What an event's SSE framing adds to its type and data."""
+
+END_SESSIONS: Final = "end_sessions"
+"""Control: close the streams opened with these sessions (``sessions``: key list, null: all)."""
+
+
+def event_size(event: StoredEvent) -> int:
+    """Bytes an event takes in a buffer and on the wire (close enough to count by)."""
+    return len(event.data) + len(event.type) + EVENT_OVERHEAD_BYTES
 
 
 class Broker(Protocol):
     """Carries published events to every process that holds a stream of their addressee."""
 
-    async def start(self, deliver: DeliverFn, on_reconnect: Callable[[], None]) -> None:
-        """Begin calling ``deliver`` with events for this process's watched users."""
+    async def start(
+        self,
+        deliver: DeliverFn,
+        on_reconnect: Callable[[], None],
+        on_control: ControlFn | None = None,
+    ) -> None:
+        """Begin calling ``deliver`` with events (and ``on_control`` with controls) for this
+        process's watched users."""
 
     async def stop(self) -> None: ...
 
     async def publish(self, events: Sequence[StoredEvent]) -> None:
         """Send committed events to the processes that hold their addressees' streams."""
+
+    async def publish_control(self, user_id: int, control: Mapping[str, Any]) -> None:
+        """Send a control (JSON-able) to every process holding a stream of ``user_id``,
+        this one included."""
 
     async def watch(self, user_id: int) -> None:
         """This process now holds a stream of ``user_id``."""
@@ -64,14 +92,38 @@ class Broker(Protocol):
 
 
 class Subscriber:
-    """One open stream's mailbox: a bounded list of items and the future its reader awaits."""
+    """One open stream's mailbox: a list of items bounded in bytes, and the future its reader
+    awaits."""
 
-    __slots__ = ("_items", "_limit", "_waiter", "closed_reason", "in_send", "task", "user_id")
+    __slots__ = (
+        "_bytes",
+        "_items",
+        "_limit_bytes",
+        "_waiter",
+        "closed_reason",
+        "expires_at",
+        "in_send",
+        "session_key",
+        "task",
+        "user_id",
+    )
 
-    def __init__(self, user_id: int, limit: int) -> None:
+    def __init__(
+        self,
+        user_id: int,
+        limit_bytes: int,
+        *,
+        session_key: str | None = None,
+        expires_at: float | None = None,
+    ) -> None:
         self.user_id = user_id
-        self._limit = limit
+        self.session_key = session_key
+        """Which sign-in session opened the stream: ending that session ends the stream."""
+        self.expires_at = expires_at
+        """When that session expires, in the event loop's clock (None: never)."""
+        self._limit_bytes = limit_bytes
         self._items: list[Item] = []
+        self._bytes = 0
         self._waiter: asyncio.Future[None] | None = None
         self.closed_reason: str | None = None
         self.in_send = False
@@ -81,14 +133,20 @@ class Subscriber:
     def closed(self) -> bool:
         return self.closed_reason is not None
 
+    @property
+    def buffered_bytes(self) -> int:
+        return self._bytes
+
     def offer(self, item: Item) -> bool:
-        """Queue an item; close the subscriber instead if its buffer is full."""
+        """Queue an item; close the subscriber instead if it would pass its byte budget."""
         if self.closed_reason is not None:
             return False
-        if len(self._items) >= self._limit:
+        size = event_size(item) if isinstance(item, StoredEvent) else SIGNAL_BYTES
+        if self._bytes + size > self._limit_bytes:
             self.close("overflow")
             return False
         self._items.append(item)
+        self._bytes += size
         self._wake()
         return True
 
@@ -103,6 +161,7 @@ class Subscriber:
 
     def take(self) -> list[Item]:
         items, self._items = self._items, []
+        self._bytes = 0
         return items
 
     async def wait(self) -> None:
@@ -137,14 +196,17 @@ class Hub:
         broker: Broker,
         *,
         metrics: Metrics,
-        buffer_limit: int = 1000,
+        buffer_bytes: int = 256 * 1024,
         heartbeat_seconds: float = 30.0,
+        max_streams_per_user: int = 8,
     ) -> None:
         self.broker = broker
         self.metrics = metrics
-        self.buffer_limit = buffer_limit
+        self.buffer_bytes = buffer_bytes
         self.heartbeat_seconds = heartbeat_seconds
-        self._subscribers: dict[int, set[Subscriber]] = {}
+        self.max_streams_per_user = max_streams_per_user
+        # Per user, the streams in the order they opened (dict keys: ordered, O(1) removal).
+        self._subscribers: dict[int, dict[Subscriber, None]] = {}
         self._watching: dict[int, asyncio.Future[None]] = {}
         """Users whose first stream is waiting for ``broker.watch`` to return."""
         self._heartbeat_task: asyncio.Task[None] | None = None
@@ -153,7 +215,7 @@ class Hub:
         metrics.streams_open.set_function(self.subscriber_count)
 
     async def start(self) -> None:
-        await self.broker.start(self.deliver_local, self.catch_up_all)
+        await self.broker.start(self.deliver_local, self.catch_up_all, self.on_control)
         self._heartbeat_task = asyncio.create_task(self._beat(), name="tidings-heartbeat")
         _running_hubs.add(self)
 
@@ -180,13 +242,21 @@ class Hub:
         async with self._count_changed:
             self._count_changed.notify_all()
 
-    async def subscribe(self, user_id: int) -> Subscriber:
-        """Register a stream of ``user_id``; events published from now on reach it."""
-        subscriber = Subscriber(user_id, self.buffer_limit)
+    async def subscribe(
+        self, user_id: int, *, session_key: str | None = None, expires_at: float | None = None
+    ) -> Subscriber:
+        """Register a stream of ``user_id``; events published from now on reach it.
+
+        A user past ``max_streams_per_user`` streams here loses the oldest: one browser needs
+        one stream, so an old one is most likely a tab that is gone, or an abuser's.
+        """
+        subscriber = Subscriber(
+            user_id, self.buffer_bytes, session_key=session_key, expires_at=expires_at
+        )
         subscribers = self._subscribers.get(user_id)
         try:
             if subscribers is None:
-                self._subscribers[user_id] = {subscriber}
+                self._subscribers[user_id] = {subscriber: None}
                 watched = self._watching[user_id] = asyncio.get_running_loop().create_future()
                 try:
                     await self.broker.watch(user_id)
@@ -195,7 +265,8 @@ class Hub:
                     if self._watching.get(user_id) is watched:
                         del self._watching[user_id]
             else:
-                subscribers.add(subscriber)
+                self._make_room(subscribers)
+                subscribers[subscriber] = None
                 if (watching := self._watching.get(user_id)) is not None:
                     # The user's first stream is still waiting for the broker to confirm; until
                     # it does, events from other processes might not reach this one either.
@@ -206,10 +277,17 @@ class Hub:
         await self._notify_count_changed()
         return subscriber
 
+    def _make_room(self, subscribers: dict[Subscriber, None]) -> None:
+        """Close the oldest open streams of a user so that one more fits the per-user cap."""
+        still_open = [s for s in subscribers if not s.closed]
+        for oldest in still_open[: max(0, len(still_open) + 1 - self.max_streams_per_user)]:
+            oldest.close("replaced")
+            self.metrics.streams_replaced.inc()
+
     def _forget(self, subscriber: Subscriber) -> None:
         subscribers = self._subscribers.get(subscriber.user_id)
         if subscribers is not None:
-            subscribers.discard(subscriber)
+            subscribers.pop(subscriber, None)
             if not subscribers:
                 del self._subscribers[subscriber.user_id]
 
@@ -217,7 +295,7 @@ class Hub:
         subscribers = self._subscribers.get(subscriber.user_id)
         if subscribers is None or subscriber not in subscribers:
             return
-        subscribers.discard(subscriber)
+        del subscribers[subscriber]
         await self._notify_count_changed()
         if not subscribers:
             del self._subscribers[subscriber.user_id]
@@ -226,6 +304,32 @@ class Hub:
             except Exception:
                 self.metrics.broker_errors.inc()
                 logger.warning("broker unwatch failed", exc_info=True)
+
+    async def end_sessions(self, user_id: int, session_keys: Sequence[str]) -> None:
+        """Close ``user_id``'s streams opened with these sessions, on every process.
+
+        Called after the commit that ended the sessions. Never raises: if the broker cannot
+        carry it, streams elsewhere re-check their session when the broker is back (catch-up)
+        and at their next reconnect.
+        """
+        if not session_keys:
+            return
+        control = {"type": END_SESSIONS, "sessions": list(session_keys)}
+        try:
+            await self.broker.publish_control(user_id, control)
+        except Exception:
+            self.metrics.broker_errors.inc()
+            logger.warning("publishing the end of sessions failed", exc_info=True)
+
+    def on_control(self, user_id: int, control: Mapping[str, Any]) -> None:
+        """Apply a control that reached this process for ``user_id``'s streams."""
+        if control.get("type") != END_SESSIONS:
+            logger.warning("ignored an unknown control %r", control.get("type"))
+            return
+        ended = set(control.get("sessions") or ())
+        for subscriber in tuple(self._subscribers.get(user_id, ())):
+            if subscriber.session_key in ended:
+                subscriber.close("session_ended")
 
     async def publish(self, events: Sequence[StoredEvent]) -> None:
         """Hand committed events to the broker. Never raises: the log keeps them anyway."""
@@ -250,7 +354,8 @@ class Hub:
                         self.metrics.overflows.inc()
 
     def catch_up_all(self) -> None:
-        """Make every local stream check the log (after the broker may have dropped events)."""
+        """Make every local stream check the log and its session (after the broker may have
+        dropped events or controls)."""
         for subscribers in self._subscribers.values():
             for subscriber in subscribers:
                 subscriber.offer(CATCH_UP)
@@ -263,11 +368,17 @@ class Hub:
                 subscriber.close(reason)
 
     async def _beat(self) -> None:
+        """Heartbeats for every stream, from one timer; streams whose session expired end."""
+        loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(self.heartbeat_seconds)
+            now = loop.time()
             for subscribers in self._subscribers.values():
                 for subscriber in subscribers:
-                    subscriber.offer(HEARTBEAT)
+                    if subscriber.expires_at is not None and subscriber.expires_at <= now:
+                        subscriber.close("session_expired")
+                    else:
+                        subscriber.offer(HEARTBEAT)
 
 
 def broker_from_url(url: str | None, *, prefix: str = "tidings") -> Broker:

@@ -108,6 +108,34 @@ async def replay_events_after(
     return events
 
 
+async def events_page(
+    session: AsyncSession, user_id: int, after_seq: int, up_to_seq: int, limit: int
+) -> list[StoredEvent] | None:
+    """The first ``limit`` events with ``after_seq < seq <= up_to_seq``, in order; None if the
+    first of them is gone (pruned), so the reader cannot continue gap-free."""
+    query = (
+        select(EventRecord.seq, EventRecord.type, EventRecord.data)
+        .where(
+            EventRecord.user_id == user_id,
+            EventRecord.seq > after_seq,
+            EventRecord.seq <= up_to_seq,
+        )
+        .order_by(EventRecord.seq)
+        .limit(limit)
+    )
+    events = [
+        StoredEvent(user_id, seq, type_, data) for seq, type_, data in await session.execute(query)
+    ]
+    expected = after_seq + 1
+    for event in events:
+        if event.seq != expected:
+            return None
+        expected += 1
+    if not events and up_to_seq > after_seq:
+        return None
+    return events
+
+
 async def prune_events(session: AsyncSession, *, max_age: timedelta, keep_per_user: int) -> int:
     """Delete events older than ``max_age`` and all but the newest ``keep_per_user`` per user."""
     result = await session.execute(

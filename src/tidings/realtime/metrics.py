@@ -33,6 +33,26 @@ class Metrics:
             "Streams closed because the client read too slowly",
             registry=self.registry,
         )
+        self.stalls = Counter(
+            "tidings_stream_stalls",
+            "Streams cut off because the client accepted no bytes within the write timeout",
+            registry=self.registry,
+        )
+        self.streams_replaced = Counter(
+            "tidings_streams_replaced",
+            "Streams closed because their user opened more than the per-user limit",
+            registry=self.registry,
+        )
+        self.streams_ended_by_session = Counter(
+            "tidings_streams_session_ended",
+            "Streams closed because their session ended or expired",
+            registry=self.registry,
+        )
+        self.streams_shed = Counter(
+            "tidings_streams_shed",
+            "Stream opens answered 'retry later' because the server was at a limit",
+            registry=self.registry,
+        )
         self.gap_fills = Counter(
             "tidings_gap_fills",
             "Times a stream fetched events from the log that the hub had not brought",

@@ -11,9 +11,21 @@ was sent. Per-user ids have no gaps, so an event that skips ahead (another proce
 before this one, or the broker lost one) makes the stream fetch the missing ids from the log.
 Nothing is sent twice, nothing is skipped, and the order is the commit order.
 
+Memory, bounded in bytes: the log is read in pages (``replay_page_events`` / ``_bytes``), each
+written before the next is read, so a client that does not read stops the replay where it is;
+live events wait in a subscriber with a byte budget; and a write the client does not accept
+within ``stream_write_timeout_seconds`` cuts the connection. The worst case per stream is in the
+README ("Limits and abuse").
+
+Sessions: a stream belongs to the session that opened it. Ending that session (logout, password
+change) closes it through the hub on every process; re-subscribing first and checking the
+session after closes the window in which an ending could be missed; a broker reconnect makes
+every stream check its session again; an expiring session ends its streams at the next beat.
+
 Endings: on shutdown or when the broker asks, streams end with a clean end of body (never a 5xx
-or 204, which would stop a browser from reconnecting). A stream whose client stopped reading
-overflows its buffer and is cut off; its client reconnects and replays.
+or 204, which would stop a browser from reconnecting). When the server is at a limit or its
+database is busy, an opening stream is answered 200 with a long ``retry:`` and ended at once,
+so browsers come back later instead of giving up. A client that stopped reading is cut off.
 """
 
 from __future__ import annotations
@@ -22,15 +34,21 @@ import asyncio
 import contextlib
 import json
 import logging
+import random
+from dataclasses import dataclass
 
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
-from tidings.accounts.deps import authenticated_user_id
+from tidings.accounts import queries as account_queries
+from tidings.accounts.deps import session_token_hash
 from tidings.context import AppContext
+from tidings.db import utcnow
 from tidings.errors import error_response
 from tidings.realtime import log
 from tidings.realtime.events import StoredEvent
+from tidings.realtime.gate import Overloaded
 from tidings.realtime.hub import CATCH_UP, HEARTBEAT, Item, Subscriber
 
 logger = logging.getLogger(__name__)
@@ -44,6 +62,8 @@ HEADERS = [
 ]
 _MAX_ID = 2**63 - 1
 FINAL_WRITE_TIMEOUT = 5.0
+DATABASE_ERRORS = (SQLAlchemyError, OSError, TimeoutError)
+"""What a busy or unreachable database raises: a stream answers "retry later", never 500."""
 
 
 def _resync_frame(seq: int) -> bytes:
@@ -64,143 +84,280 @@ async def _wait_for_disconnect(receive: Receive) -> None:
         pass
 
 
+async def _retry_later(send: Send, retry_ms: int) -> None:
+    """200, a ``retry:`` hint and the end: the browser's EventSource reconnects after it."""
+    await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
+    body = f"retry: {retry_ms}\n\n".encode()
+    await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+@dataclass(frozen=True, slots=True)
+class _Identity:
+    """Who opened the stream, as plain values (no request or ORM objects live on)."""
+
+    user_id: int
+    session_key: str
+    expires_in: float
+
+
+class _SessionEnded(Exception):
+    """The stream's session ended while it was being opened."""
+
+
+class _Stalled(Exception):
+    """The client accepted no bytes within the write timeout."""
+
+
 class EventStream:
-    """The ASGI app behind ``GET /api/events``."""
+    """The ASGI app behind ``GET /api/events`` (``HEAD`` answers the headers, opening nothing)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         ctx: AppContext = scope["app"].state.ctx
-        # Only plain values survive into the long-lived part: no request or ORM objects.
-        user_id, raw_last = await _identify(ctx, scope)
-        if user_id is None:
-            await error_response(401, "Sign in first.", "not_authenticated")(scope, receive, send)
-            return
+        settings = ctx.settings
         if ctx.hub.shutting_down:
             # This process is stopping: answer 200 and end, so the browser retries elsewhere.
-            await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
-            retry = f"retry: {ctx.settings.sse_retry_ms}\n\n".encode()
-            await send({"type": "http.response.body", "body": retry, "more_body": False})
+            await _retry_later(send, settings.sse_retry_ms)
             return
-        await _Stream(ctx, user_id, raw_last).run(receive, send)
+        if ctx.hub.subscriber_count() >= settings.stream_limit:
+            await self._shed(ctx, send, "the stream limit")
+            return
+        request = Request(scope)
+        token_hash = session_token_hash(ctx, request.cookies)
+        try:
+            identity = await _identify(ctx, token_hash)
+        except Overloaded:
+            await self._shed(ctx, send, "too many streams opening")
+            return
+        except DATABASE_ERRORS:
+            logger.warning("stream open: database unavailable", exc_info=True)
+            await self._shed(ctx, send, "the database")
+            return
+        if identity is None:
+            await error_response(401, "Sign in first.", "not_authenticated")(scope, receive, send)
+            return
+        if scope["method"] == "HEAD":
+            await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            return
+        raw_last = request.headers.get("last-event-id") or request.query_params.get("last_event_id")
+        try:
+            await _Stream(ctx, identity, raw_last, scope).run(receive, send)
+        except _SessionEnded:
+            await error_response(401, "Sign in first.", "not_authenticated")(scope, receive, send)
+        except DATABASE_ERRORS:
+            logger.warning("stream open: database unavailable", exc_info=True)
+            await self._shed(ctx, send, "the database")
+
+    @staticmethod
+    async def _shed(ctx: AppContext, send: Send, why: str) -> None:
+        """Turn a stream away for now, with a jittered retry so a storm spreads out."""
+        ctx.metrics.streams_shed.inc()
+        logger.info("stream turned away for now: %s", why)
+        retry = ctx.settings.overload_retry_ms
+        await _retry_later(send, retry + random.randrange(retry + 1))
 
 
-async def _identify(ctx: AppContext, scope: Scope) -> tuple[int | None, str | None]:
-    """The signed-in user's id and the id the client resumes from, if any."""
-    request = Request(scope)
-    user_id = await authenticated_user_id(ctx, request.cookies)
-    raw_last = request.headers.get("last-event-id") or request.query_params.get("last_event_id")
-    return user_id, raw_last
+async def _identify(ctx: AppContext, token_hash: str | None) -> _Identity | None:
+    """The stream's user and session, read through the stream gate (may raise Overloaded)."""
+    if token_hash is None:
+        return None
+    async with ctx.stream_gate.slot(may_shed=True), ctx.db.read() as session:
+        found = await account_queries.live_session(session, token_hash)
+    if found is None:
+        return None
+    user_id, expires_at = found
+    return _Identity(user_id, token_hash, (expires_at - utcnow()).total_seconds())
 
 
 class _Stream:
     """One connected tab."""
 
-    __slots__ = ("ctx", "cursor", "raw_last_event_id", "user_id")
+    __slots__ = ("abort", "ctx", "cursor", "identity", "raw_last_event_id", "subscriber")
 
-    def __init__(self, ctx: AppContext, user_id: int, raw_last_event_id: str | None) -> None:
+    def __init__(
+        self, ctx: AppContext, identity: _Identity, raw_last_event_id: str | None, scope: Scope
+    ) -> None:
         self.ctx = ctx
-        self.user_id = user_id
+        self.identity = identity
         self.raw_last_event_id = raw_last_event_id
         self.cursor = 0  # the id of the last event written to this client
+        # The server's way to drop a connection without flushing what the client never read.
+        self.abort = scope.get("extensions", {}).get("tidings.connection", {}).get("abort")
+        self.subscriber: Subscriber | None = None
+
+    @property
+    def user_id(self) -> int:
+        return self.identity.user_id
 
     async def run(self, receive: Receive, send: Send) -> None:
         hub = self.ctx.hub
-        subscriber = await hub.subscribe(self.user_id)
+        loop = asyncio.get_running_loop()
+        subscriber = self.subscriber = await hub.subscribe(
+            self.user_id,
+            session_key=self.identity.session_key,
+            expires_at=loop.time() + self.identity.expires_in,
+        )
         subscriber.task = asyncio.current_task()
-        listener = asyncio.ensure_future(_wait_for_disconnect(receive))
-        listener.add_done_callback(lambda _: subscriber.close("disconnect"))
+        listener: asyncio.Future[None] | None = None
+        started = False
         try:
-            head = await self._open()
+            head, replay_to = await self._open()
+            listener = asyncio.ensure_future(_wait_for_disconnect(receive))
+            listener.add_done_callback(lambda _: subscriber.close("disconnect"))
             await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
-            await self._write(send, subscriber, head)
+            started = True
+            await self._write(send, head)
+            if replay_to is not None:
+                await self._send_log(send, replay_to, replay=True)
             while True:
                 await subscriber.wait()
                 if subscriber.closed:
                     break
-                chunk = await self._render(subscriber.take())
-                if chunk:
-                    await self._write(send, subscriber, chunk)
-        except asyncio.CancelledError:
-            if subscriber.closed_reason not in ("overflow", "shutdown"):
+                await self._deliver(send, subscriber.take())
+        except (asyncio.CancelledError, _Stalled) as exc:
+            if isinstance(exc, asyncio.CancelledError) and subscriber.closed_reason not in (
+                "overflow",
+                "shutdown",
+                "session_ended",
+                "replaced",
+            ):
                 raise
-            # Cut off while blocked writing to a client that stopped reading. Returning without
-            # ending the body makes uvicorn drop the connection.
-            logger.warning("dropped a stream of user %s: client not reading", self.user_id)
+            # Cut off while blocked writing to a client that stopped reading.
+            self._count_ending("stalled" if isinstance(exc, _Stalled) else subscriber.closed_reason)
+            logger.info("dropped a stream of user %s: client not reading", self.user_id)
+            await self._drop_connection()
             return
+        except DATABASE_ERRORS:
+            if not started:
+                raise  # answered "retry later" by the caller
+            logger.warning("stream of user %s: database unavailable", self.user_id, exc_info=True)
+            subscriber.close("database")
         finally:
-            listener.cancel()
+            if listener is not None:
+                listener.cancel()
             await hub.unsubscribe(subscriber)
+        self._count_ending(subscriber.closed_reason)
         if subscriber.closed_reason == "disconnect":
             return
         # A clean end of body: the browser reconnects (to another process, on shutdown) and
-        # replays what it missed. A client that stopped reading cannot hold us here for long.
+        # replays what it missed, or learns that its session ended (401).
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(FINAL_WRITE_TIMEOUT):
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
 
-    async def _write(self, send: Send, subscriber: Subscriber, body: bytes) -> None:
-        subscriber.in_send = True
+    def _count_ending(self, reason: str | None) -> None:
+        metrics = self.ctx.metrics
+        if reason == "stalled":
+            metrics.stalls.inc()
+        elif reason in ("session_ended", "session_expired"):
+            metrics.streams_ended_by_session.inc()
+
+    async def _drop_connection(self) -> None:
+        """Close the connection now, discarding unsent bytes (uvicorn would wait to flush them)."""
+        if self.abort is not None:
+            self.abort()
+            await asyncio.sleep(0)  # let the server see the connection go before we return
+
+    async def _write(self, send: Send, body: bytes) -> None:
+        assert self.subscriber is not None
+        self.subscriber.in_send = True
         try:
-            await send({"type": "http.response.body", "body": body, "more_body": True})
+            async with asyncio.timeout(self.ctx.settings.stream_write_timeout_seconds):
+                await send({"type": "http.response.body", "body": body, "more_body": True})
+        except TimeoutError:
+            raise _Stalled from None
         finally:
-            subscriber.in_send = False
+            self.subscriber.in_send = False
 
-    async def _open(self) -> bytes:
-        """The first bytes: retry interval, ``connected``, then a replay or a ``resync``."""
-        ctx = self.ctx
-        parts = [f"retry: {ctx.settings.sse_retry_ms}\n\n".encode()]
-        async with ctx.db.read() as session:
-            current = await log.current_seq(session, self.user_id)
-            connected = json.dumps({"user_id": self.user_id, "last_event_id": str(current)})
-            parts.append(f"event: connected\ndata: {connected}\n\n".encode())
-            self.cursor = current
-            if self.raw_last_event_id is not None:
-                last = parse_event_id(self.raw_last_event_id)
-                replay = None
-                if last is not None and last <= current:
-                    replay = await log.replay_events_after(session, self.user_id, last, current)
-                if replay is None:
-                    ctx.metrics.resyncs.inc()
-                    parts.append(_resync_frame(current))
-                else:
-                    ctx.metrics.replays.inc()
-                    ctx.metrics.replayed_events.inc(len(replay))
-                    ctx.metrics.events_delivered.inc(len(replay))
-                    parts.extend(event.frame() for event in replay)
-        return b"".join(parts)
+    async def _position(self) -> int:
+        """The user's current event id; raises _SessionEnded if the stream's session is gone."""
+        async with self.ctx.stream_gate.slot(), self.ctx.db.read() as session:
+            current = await account_queries.event_position_if_signed_in(
+                session, self.user_id, self.identity.session_key
+            )
+        if current is None:
+            raise _SessionEnded
+        return current
 
-    async def _render(self, items: list[Item]) -> bytes:
+    async def _open(self) -> tuple[bytes, int | None]:
+        """The first bytes (retry interval, ``connected``, maybe ``resync``) and the id up to
+        which the log must be replayed after them (None: nothing to replay)."""
+        settings = self.ctx.settings
+        current = await self._position()
+        connected = json.dumps({"user_id": self.user_id, "last_event_id": str(current)})
+        head = f"retry: {settings.sse_retry_ms}\n\nevent: connected\ndata: {connected}\n\n"
+        self.cursor = current
+        if self.raw_last_event_id is None:
+            return head.encode(), None
+        last = parse_event_id(self.raw_last_event_id)
+        if last is None or last > current:
+            self.ctx.metrics.resyncs.inc()
+            return head.encode() + _resync_frame(current), None
+        self.ctx.metrics.replays.inc()
+        self.cursor = last
+        return head.encode(), current
+
+    async def _deliver(self, send: Send, items: list[Item]) -> None:
+        """Write what the hub brought: events in id order, the log's where the hub skipped."""
         parts: list[bytes] = []
         delivered = 0
         for item in items:
             if item is HEARTBEAT:
                 parts.append(HEARTBEAT_FRAME)
             elif item is CATCH_UP:
-                parts.extend(await self._fill_gap(None))
+                await self._flush(send, parts)
+                try:
+                    current = await self._position()
+                except _SessionEnded:
+                    assert self.subscriber is not None
+                    self.subscriber.close("session_ended")
+                    return
+                await self._send_log(send, current)
             elif isinstance(item, StoredEvent):
                 if item.seq <= self.cursor:
                     continue  # replayed already, or delivered twice by the broker
                 if item.seq > self.cursor + 1:
-                    parts.extend(await self._fill_gap(item.seq - 1))
+                    await self._flush(send, parts)
+                    self.ctx.metrics.gap_fills.inc()
+                    await self._send_log(send, item.seq - 1)
                 parts.append(item.frame())
                 self.cursor = item.seq
                 delivered += 1
         if delivered:
             self.ctx.metrics.events_delivered.inc(delivered)
-        return b"".join(parts)
+        await self._flush(send, parts)
 
-    async def _fill_gap(self, up_to: int | None) -> list[bytes]:
-        """Frames from the log for the events after ``cursor`` up to ``up_to`` (None: latest)."""
-        async with self.ctx.db.read() as session:
-            if up_to is None:
-                up_to = await log.current_seq(session, self.user_id)
-            if up_to <= self.cursor:
-                return []
-            events = await log.replay_events_after(session, self.user_id, self.cursor, up_to)
-        self.ctx.metrics.gap_fills.inc()
-        if events is None:
-            self.ctx.metrics.resyncs.inc()
-            self.cursor = up_to
-            return [_resync_frame(up_to)]
-        self.cursor = up_to
-        self.ctx.metrics.events_delivered.inc(len(events))
-        return [event.frame() for event in events]
+    async def _flush(self, send: Send, parts: list[bytes]) -> None:
+        if parts:
+            body = b"".join(parts)
+            parts.clear()
+            await self._write(send, body)
+
+    async def _send_log(self, send: Send, up_to: int, *, replay: bool = False) -> None:
+        """Write the log's events after ``cursor`` up to ``up_to``, a page at a time, each page
+        written before the next is read (a ``resync`` instead if some are pruned)."""
+        settings, metrics = self.ctx.settings, self.ctx.metrics
+        while self.cursor < up_to:
+            async with self.ctx.stream_gate.slot(), self.ctx.db.read() as session:
+                page = await log.events_page(
+                    session, self.user_id, self.cursor, up_to, settings.replay_page_events
+                )
+            if page is None:
+                metrics.resyncs.inc()
+                self.cursor = up_to
+                await self._write(send, _resync_frame(up_to))
+                return
+            parts: list[bytes] = []
+            size = 0
+            for event in page:
+                frame = event.frame()
+                parts.append(frame)
+                size += len(frame)
+                self.cursor = event.seq
+                if size >= settings.replay_page_bytes:
+                    break  # the rest of the page is read again next time round
+            del page
+            metrics.events_delivered.inc(len(parts))
+            if replay:
+                metrics.replayed_events.inc(len(parts))
+            await self._flush(send, parts)

@@ -7,6 +7,9 @@ UNSUBSCRIBE), so a transaction costs one PUBLISH per addressee (pipelined: one r
 its whole fan-out), each reaching only the processes that hold that addressee; nobody filters
 traffic meant for others. A process with no streams receives nothing but control messages.
 
+Controls (e.g. "these sessions ended") travel on the same per-user channels as a message with a
+``c`` field instead of events, so they reach exactly the processes holding that user's streams.
+
 Events for streams in this process are delivered directly as well, without waiting for Redis:
 lower latency, and they keep flowing while Redis is away. The copy that comes back through
 Redis is recognised by its origin and skipped.
@@ -44,7 +47,7 @@ import math
 import re
 import uuid
 from collections import defaultdict, deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from redis.asyncio import Redis
@@ -54,7 +57,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from tidings.realtime.events import StoredEvent
-from tidings.realtime.hub import DeliverFn
+from tidings.realtime.hub import ControlFn, DeliverFn
 
 logger = logging.getLogger(__name__)
 
@@ -99,6 +102,7 @@ class RedisBroker:
         self.control_channel = f"{prefix}:control"
         self._deliver: DeliverFn | None = None
         self._on_reconnect: Callable[[], None] = lambda: None
+        self._on_control: ControlFn | None = None
         self._watched: set[int] = set()
         self._publisher: Redis | None = None
         self._sub_pool: ConnectionPool | None = None
@@ -116,9 +120,15 @@ class RedisBroker:
 
     # Lifecycle
 
-    async def start(self, deliver: DeliverFn, on_reconnect: Callable[[], None]) -> None:
+    async def start(
+        self,
+        deliver: DeliverFn,
+        on_reconnect: Callable[[], None],
+        on_control: ControlFn | None = None,
+    ) -> None:
         self._deliver = deliver
         self._on_reconnect = on_reconnect
+        self._on_control = on_control
         # Publishing: short timeouts and one immediate retry (a pooled connection that died
         # with a Redis restart), so a request never waits long on a Redis that is away.
         self._publisher = Redis.from_url(
@@ -159,8 +169,18 @@ class RedisBroker:
         if self._sub_pool is not None:
             await self._sub_pool.disconnect()
         self._deliver = None
+        self._on_control = None
 
     # Publishing
+
+    async def publish_control(self, user_id: int, control: Mapping[str, Any]) -> None:
+        """Apply the control here at once, then send it to the other processes (one try: a
+        stream that misses it re-checks its session when the subscription is restored)."""
+        if self._on_control is not None:
+            self._on_control(user_id, control)
+        assert self._publisher is not None
+        payload = json.dumps({"o": self.origin, "u": user_id, "c": control})
+        await self._publisher.publish(self.channel_for(user_id), payload)
 
     async def publish(self, events: Sequence[StoredEvent]) -> None:
         if self._deliver is not None:
@@ -403,6 +423,13 @@ class RedisBroker:
             user_id = payload["u"]
             if type(user_id) is not int or channel.decode() != self.channel_for(user_id):
                 raise ValueError("message addressed to another channel")
+            if "c" in payload:
+                control = payload["c"]
+                if not isinstance(control, dict):
+                    raise TypeError("a control must be an object")
+                if self._on_control is not None:
+                    self._on_control(user_id, control)
+                return
             events = [self._event(user_id, item) for item in payload["e"]]
         except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError):
             logger.warning("ignored a malformed message on %r", channel)
