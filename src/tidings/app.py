@@ -20,7 +20,6 @@ from starlette.types import Receive, Scope, Send
 
 from tidings import __version__
 from tidings.accounts.passwords import make_hasher
-from tidings.accounts.ratelimit import LoginRateLimiter
 from tidings.accounts.routes import router as accounts_router
 from tidings.bootstrap import router as bootstrap_router
 from tidings.config import Settings
@@ -38,6 +37,7 @@ from tidings.middleware import (
 )
 from tidings.migrations import upgrade_to_head
 from tidings.notifications.routes import router as notifications_router
+from tidings.ratelimit import RateLimiter
 from tidings.realtime import log
 from tidings.realtime.hub import Hub, broker_from_url
 from tidings.realtime.metrics import Metrics
@@ -52,7 +52,11 @@ EVENTS_PATH = "/api/events"
 async def build_context(settings: Settings, metrics: Metrics | None = None) -> AppContext:
     """Open the database (migrating it if allowed) and start the hub."""
     metrics = metrics or Metrics()
-    db = Database(settings.database_url)
+    db = Database(
+        settings.database_url,
+        pool_timeout_seconds=settings.db_pool_timeout_seconds,
+        sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+    )
     if settings.auto_migrate:
         await upgrade_to_head(db.write_engine)
     hub = Hub(
@@ -69,14 +73,13 @@ async def build_context(settings: Settings, metrics: Metrics | None = None) -> A
         hub=hub,
         metrics=metrics,
         password_hasher=make_hasher(settings),
-        login_limiter=LoginRateLimiter(
-            settings.login_attempts_per_window, settings.login_window_seconds
-        ),
+        limiter=RateLimiter.from_settings(settings),
     )
 
 
 async def close_context(ctx: AppContext) -> None:
     await ctx.hub.stop()
+    await ctx.limiter.close()
     await ctx.db.dispose()
 
 
@@ -216,7 +219,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         body_timeout_seconds=settings.body_timeout_seconds,
     )
     app.add_middleware(RequestMetricsMiddleware, metrics=metrics, stream_path=EVENTS_PATH)
-    app.add_middleware(SameOriginWritesMiddleware)
+    app.add_middleware(SameOriginWritesMiddleware, public_url=settings.public_url)
     app.add_middleware(SecurityHeadersMiddleware)
 
     def openapi() -> dict[str, Any]:

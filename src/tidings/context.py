@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 
-from tidings.accounts.ratelimit import LoginRateLimiter
 from tidings.config import Settings
 from tidings.db import Database
+from tidings.ratelimit import RateLimiter
 from tidings.realtime.hub import Hub
 from tidings.realtime.metrics import Metrics
 
@@ -20,4 +20,4 @@ class AppContext:
     hub: Hub
     metrics: Metrics
     password_hasher: PasswordHasher
-    login_limiter: LoginRateLimiter
+    limiter: RateLimiter

@@ -64,8 +64,13 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-def _configure_sqlite(engine: AsyncEngine, *, begin: str) -> None:
-    """WAL, a busy timeout, foreign keys, and an explicit BEGIN we control."""
+def _configure_sqlite(engine: AsyncEngine, *, begin: str, busy_timeout_ms: int) -> None:
+    """WAL, a busy timeout, foreign keys, and an explicit BEGIN we control.
+
+    The busy timeout is how long a statement waits for a lock another process holds (another
+    server process, a backup, ``sqlite3`` in a shell) before failing with "database is locked",
+    which the API answers with 503 and Retry-After (``tidings.errors``).
+    """
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -75,7 +80,7 @@ def _configure_sqlite(engine: AsyncEngine, *, begin: str) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
@@ -86,19 +91,36 @@ def _configure_sqlite(engine: AsyncEngine, *, begin: str) -> None:
 class Database:
     """Owns the engines; hands out read sessions and serialized write sessions."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        echo: bool = False,
+        pool_timeout_seconds: float = 5.0,
+        sqlite_busy_timeout_ms: int = 5000,
+    ) -> None:
+        """``pool_timeout_seconds``: longest wait for a pooled connection before
+        ``sqlalchemy.exc.TimeoutError`` (answered 503); ``sqlite_busy_timeout_ms``: SQLite's
+        wait for another process's lock before "database is locked" (answered 503)."""
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         self.query_count = 0
         if self.is_sqlite:
-            self.engine = create_async_engine(url, echo=echo)
-            self.write_engine = create_async_engine(url, echo=echo)
-            _configure_sqlite(self.engine, begin="BEGIN")
-            _configure_sqlite(self.write_engine, begin="BEGIN IMMEDIATE")
+            self.engine = create_async_engine(url, echo=echo, pool_timeout=pool_timeout_seconds)
+            self.write_engine = create_async_engine(
+                url, echo=echo, pool_timeout=pool_timeout_seconds
+            )
+            for engine, begin in ((self.engine, "BEGIN"), (self.write_engine, "BEGIN IMMEDIATE")):
+                _configure_sqlite(engine, begin=begin, busy_timeout_ms=sqlite_busy_timeout_ms)
             self._write_lock: asyncio.Lock | None = asyncio.Lock()
         else:
             self.engine = create_async_engine(
-                url, echo=echo, pool_size=20, max_overflow=20, pool_pre_ping=True
+                url,
+                echo=echo,
+                pool_size=20,
+                max_overflow=20,
+                pool_pre_ping=True,
+                pool_timeout=pool_timeout_seconds,
             )
             self.write_engine = self.engine
             self._write_lock = None

@@ -24,7 +24,7 @@ async def create_demo(settings: Settings) -> str:
             users = []
             for username, name in PEOPLE:
                 data = UserCreate(username=username, password=DEMO_PASSWORD, display_name=name)
-                user, _ = await account_actions.register(ctx, data)
+                user, _ = await account_actions.register(ctx, data, client="demo")
                 users.append(user)
             alice, bob, carol = users
             for a, b in ((alice, bob), (alice, carol), (bob, carol)):

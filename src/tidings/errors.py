@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy import exc as sqlalchemy_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 logger = logging.getLogger(__name__)
@@ -53,9 +54,41 @@ class TooManyRequests(ApiError):
     status_code = 429
     code = "rate_limited"
 
-    def __init__(self, detail: str, *, retry_after: float) -> None:
-        super().__init__(detail)
+    def __init__(self, detail: str, *, retry_after: float, code: str | None = None) -> None:
+        super().__init__(detail, code=code)
         self.retry_after = retry_after
+
+
+class DatabaseBusy(ApiError):
+    """The database could not take the request now (locked, pool exhausted): try again soon."""
+
+    status_code = 503
+    code = "database_busy"
+    retry_after = 1
+
+
+# PostgreSQL SQLSTATEs that mean "not now" rather than "wrong": serialization failure,
+# deadlock, lock or statement timeout, too many connections, starting up or shutting down.
+_RETRYABLE_SQLSTATES = frozenset({"40001", "40P01", "55P03", "57014", "53300", "57P01", "57P03"})
+
+
+def is_database_busy(error: BaseException) -> bool:
+    """True for database errors that mean "try again": SQLite's lock, the pool's timeout,
+    PostgreSQL lock, conflict and connection errors."""
+    if isinstance(error, sqlalchemy_exc.TimeoutError):  # no pooled connection in time
+        return True
+    if not isinstance(error, sqlalchemy_exc.DBAPIError):
+        return isinstance(error, ConnectionError)  # the database server cannot be reached
+    if error.connection_invalidated:
+        return True
+    orig = error.orig
+    sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if isinstance(sqlstate, str):
+        return sqlstate in _RETRYABLE_SQLSTATES or sqlstate.startswith("08")
+    message = str(orig).lower()
+    return isinstance(error, sqlalchemy_exc.OperationalError) and (
+        "database is locked" in message or "database table is locked" in message
+    )
 
 
 def error_response(status_code: int, detail: str, code: str, **extra: Any) -> JSONResponse:
@@ -96,7 +129,26 @@ def install_error_handlers(app: FastAPI) -> None:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return error_response(exc.status_code, str(exc.detail), code, headers=exc.headers)
 
+    @app.exception_handler(sqlalchemy_exc.SQLAlchemyError)
+    @app.exception_handler(ConnectionError)
+    async def _database_error(_request: Request, exc: Exception) -> JSONResponse:
+        if is_database_busy(exc):
+            logger.warning("database busy: %s", exc)
+            return database_busy_response()
+        logger.exception("unhandled database error", exc_info=exc)
+        return error_response(500, "Internal server error.", "internal_error")
+
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
         logger.exception("unhandled error", exc_info=exc)
         return error_response(500, "Internal server error.", "internal_error")
+
+
+def database_busy_response() -> JSONResponse:
+    """503 with Retry-After: the database is locked or out of connections for now."""
+    return error_response(
+        DatabaseBusy.status_code,
+        "The database is busy. Try again in a moment.",
+        DatabaseBusy.code,
+        headers={"Retry-After": str(DatabaseBusy.retry_after)},
+    )

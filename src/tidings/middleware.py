@@ -16,20 +16,66 @@ from tidings.realtime.metrics import Metrics
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
+Origin = tuple[str, str, int]
+"""(scheme, host, port): what makes two origins the same."""
+DEFAULT_PORTS = {"http": 80, "https": 443}
+LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def parse_origin(value: str) -> Origin | None:
+    """``https://Example.org`` -> ("https", "example.org", 443); None if it is not an origin."""
+    try:
+        parts = urlsplit(value.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
+    if scheme not in DEFAULT_PORTS or not host:
+        return None
+    return scheme, host, port if port is not None else DEFAULT_PORTS[scheme]
+
+
+def configured_origins(public_url: str) -> frozenset[Origin]:
+    """The origins in ``PUBLIC_URL`` (comma-separated); an entry that is not one is an error."""
+    origins = set()
+    for entry in filter(None, (part.strip() for part in public_url.split(","))):
+        origin = parse_origin(entry)
+        if origin is None:
+            raise ValueError(f"PUBLIC_URL: {entry!r} is not an http(s) origin")
+        origins.add(origin)
+    return frozenset(origins)
+
+
+def listening_origins(scope: Scope) -> frozenset[Origin]:
+    """The address this connection reached (``scope["server"]``), loopback names as aliases."""
+    server = scope.get("server")
+    if not server or server[1] is None:
+        return frozenset()
+    host, port = str(server[0]).lower(), int(server[1])
+    scheme = "https" if scope.get("scheme") == "https" else "http"
+    hosts = LOOPBACK_NAMES if host in LOOPBACK_NAMES else {host}
+    return frozenset((scheme, name, port) for name in hosts)
+
+
 class SameOriginWritesMiddleware:
     """Refuse state-changing requests that a browser sent from another site (CSRF).
 
-    Browsers send ``Sec-Fetch-Site`` and/or ``Origin``. A request with neither comes from a
-    non-browser client, which holds its own cookie rather than riding on a browser's, so it passes.
+    Browsers send ``Sec-Fetch-Site``, which pages cannot forge: only same-origin (or typed by
+    the user) passes. Older browsers send only ``Origin``: its scheme, host and port must be one
+    of ``PUBLIC_URL``'s origins, or, when that is empty, the address the server listens on. The
+    ``Host`` header is never the reference: whoever forges the request chooses it too. A request
+    with neither header comes from a non-browser client, which holds its own cookie rather than
+    riding on a browser's, so it passes.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, public_url: str = "") -> None:
         self.app = app
+        self.public_origins = configured_origins(public_url)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] not in SAFE_METHODS:
             headers = Headers(scope=scope)
-            if not self._same_origin(headers):
+            if not self._same_origin(headers, scope):
                 response = error_response(
                     403, "Cross-site requests are not allowed.", "cross_site_request"
                 )
@@ -37,16 +83,16 @@ class SameOriginWritesMiddleware:
                 return
         await self.app(scope, receive, send)
 
-    @staticmethod
-    def _same_origin(headers: Headers) -> bool:
+    def _same_origin(self, headers: Headers, scope: Scope) -> bool:
         site = headers.get("sec-fetch-site")
         if site is not None:
             return site in ("same-origin", "none")
-        origin = headers.get("origin")
-        if origin is None:
+        value = headers.get("origin")
+        if value is None:
             return True
-        host = headers.get("host")
-        return origin != "null" and host is not None and urlsplit(origin).netloc == host
+        origin = parse_origin(value)
+        allowed = self.public_origins or listening_origins(scope)
+        return origin is not None and origin in allowed
 
 
 class SecurityHeadersMiddleware:

@@ -174,12 +174,18 @@ async def test_repeated_failed_logins_are_rate_limited_with_retry_after(server, 
         assert 1 <= retry_after <= server.settings.login_window_seconds
 
 
-async def test_the_login_limit_is_per_username_and_per_address(server, make_user):
-    # uvicorn trusts X-Forwarded-For from 127.0.0.1 (a local proxy): that stands in for addresses.
+@pytest.mark.settings(
+    trusted_proxies="127.0.0.1", login_attempts_per_window=3, login_attempts_per_address=5
+)
+async def test_failed_logins_are_limited_per_username_and_address_and_per_address(
+    server, make_user
+):
+    # The test client is a trusted proxy: its X-Forwarded-For stands in for client addresses.
     await make_user("alice")
     await make_user("bob")
-    attempts = server.settings.login_attempts_per_window
     wrong = {"username": "alice", "password": "wrong password"}
+    alice = {"username": "alice", "password": PASSWORD}
+    bob = {"username": "bob", "password": PASSWORD}
     async with _client(server) as client:
 
         async def login(body: dict[str, str], address: str) -> httpx.Response:
@@ -187,20 +193,61 @@ async def test_the_login_limit_is_per_username_and_per_address(server, make_user
                 "/api/auth/login", json=body, headers={"X-Forwarded-For": address}
             )
 
-        # One username, many addresses: the username is limited, everywhere.
-        for i in range(attempts):
-            assert_error(await login(wrong, f"10.0.0.{i + 1}"), 401, "invalid_credentials")
-        alice = {"username": "alice", "password": PASSWORD}
-        assert_error(await login(alice, "10.0.1.1"), 429, "rate_limited")
-        bob = {"username": "bob", "password": PASSWORD}
-        assert (await login(bob, "10.0.1.1")).status_code == 200
+        # Guessing alice's password from one address: that address is refused for alice...
+        for _ in range(3):
+            assert_error(await login(wrong, "10.0.0.1"), 401, "invalid_credentials")
+        refused = assert_error(await login(alice, "10.0.0.1"), 429, "rate_limited")
+        assert refused["detail"]
+        assert 1 <= int((await login(alice, "10.0.0.1")).headers["retry-after"]) <= 300
+        assert (await login(bob, "10.0.0.1")).status_code == 200
+        # ...and guessing from other addresses too: alice, from her own, is never locked out.
+        for address in ("10.0.0.2", "10.0.0.3"):
+            for _ in range(3):
+                assert_error(await login(wrong, address), 401, "invalid_credentials")
+            assert_error(await login(alice, address), 429, "rate_limited")
+        assert (await login(alice, "10.0.9.9")).status_code == 200
 
-        # One address, many usernames: the address is limited, for every username.
-        for i in range(attempts):
+        # One address, many usernames: the address is refused for every username.
+        for i in range(5):
             body = {"username": f"nobody{i}", "password": "wrong password"}
             assert_error(await login(body, "10.0.2.1"), 401, "invalid_credentials")
         assert_error(await login(bob, "10.0.2.1"), 429, "rate_limited")
         assert (await login(bob, "10.0.2.2")).status_code == 200
+
+        # Signing in forgets that username's failures from that address.
+        for _ in range(2):
+            assert_error(await login(wrong, "10.0.3.1"), 401, "invalid_credentials")
+        assert (await login(alice, "10.0.3.1")).status_code == 200
+        for _ in range(2):
+            assert_error(await login(wrong, "10.0.3.1"), 401, "invalid_credentials")
+        assert (await login(alice, "10.0.3.1")).status_code == 200
+
+        # Successful sign-ins are not failures: one office address may sign in all day.
+        for _ in range(7):
+            assert (await login(bob, "10.0.4.1")).status_code == 200
+
+
+@pytest.mark.settings(trusted_proxies="127.0.0.1", rate_limit_register="2/hour")
+async def test_registrations_are_limited_per_client_address(server):
+    async with _client(server) as client:
+
+        async def register(username: str, address: str) -> httpx.Response:
+            return await client.post(
+                "/api/auth/register",
+                json={"username": username, "password": PASSWORD},
+                headers={"X-Forwarded-For": address},
+            )
+
+        assert (await register("first", "10.0.0.1")).status_code == 201
+        # A taken name counts too (else probing which names exist would be free).
+        assert_error(await register("first", "10.0.0.1"), 409, "username_taken")
+        response = await register("third", "10.0.0.1")
+        assert_error(response, 429, "rate_limited")
+        assert 1 <= int(response.headers["retry-after"]) <= 3600
+        assert (await register("third", "10.0.0.2")).status_code == 201
+    async with _client(server) as client:
+        login = {"username": "third", "password": PASSWORD}
+        assert (await client.post("/api/auth/login", json=login)).status_code == 200
 
 
 async def test_logout_ends_this_session_only(server, make_user):

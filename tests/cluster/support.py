@@ -14,7 +14,7 @@ import httpx
 
 from tests.support.api import ApiUser
 from tests.support.server import ServerProcess
-from tests.support.settings import FAST_HASHING, reset_postgres
+from tests.support.settings import FAST_HASHING, GENEROUS_LIMITS, reset_postgres
 from tests.support.sse import EventStreamReader, SSEFrame, open_stream
 
 
@@ -27,6 +27,7 @@ def node_env(database_url: str, redis_url: str, prefix: str, **extra: str) -> di
         "LOG_LEVEL": "warning",
         "WORKERS": "1",
         **{key.upper(): str(value) for key, value in FAST_HASHING.items()},
+        **{key.upper(): str(value) for key, value in GENEROUS_LIMITS.items()},
         **extra,
     }
 

@@ -10,6 +10,15 @@ from typing import Any
 from tidings.config import Settings
 
 FAST_HASHING = {"argon2_time_cost": 1, "argon2_memory_cost_kib": 8, "argon2_parallelism": 1}
+GENEROUS_LIMITS = {
+    "rate_limit_register": "1000000/second",
+    "rate_limit_send": "1000000/second",
+    "rate_limit_friend_request": "1000000/second",
+    "rate_limit_friend_request_target": "1000000/second",
+    "friend_request_cooldown_seconds": 0,
+}
+"""Rate limits no behaviour test reaches; tests of the limits set strict ones (settings marker).
+The sign-in limits keep their defaults: tests of sign-in read them from the settings."""
 
 
 def postgres_url() -> str | None:
@@ -42,6 +51,7 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "heartbeat_seconds": 30.0,
         "log_level": "warning",
         **FAST_HASHING,
+        **GENEROUS_LIMITS,
     }
     values.update(overrides)
     return Settings(**values)

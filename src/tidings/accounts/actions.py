@@ -18,7 +18,7 @@ from tidings.accounts.passwords import (
 from tidings.accounts.schemas import PasswordChange, UserCreate
 from tidings.context import AppContext
 from tidings.db import utcnow
-from tidings.errors import Conflict, TooManyRequests, Unauthorized
+from tidings.errors import Conflict, Unauthorized
 
 
 async def _start_session(ctx: AppContext, user_id: int) -> str:
@@ -36,8 +36,15 @@ async def _start_session(ctx: AppContext, user_id: int) -> str:
     return token
 
 
-async def register(ctx: AppContext, data: UserCreate) -> tuple[User, str]:
-    """Create an account and sign it in; returns the user and the session token."""
+async def register(ctx: AppContext, data: UserCreate, client: str) -> tuple[User, str]:
+    """Create an account and sign it in; returns the user and the session token.
+
+    Attempts are limited per client address (taken usernames count too: no cheap probing).
+    """
+    limiter = ctx.limiter
+    await limiter.hit(
+        limiter.limits.register, client, detail="Too many sign-ups from your address. Try later."
+    )
     password_hash = await hash_password(ctx.password_hasher, data.password)
     user = User(
         username=data.username,
@@ -55,13 +62,18 @@ async def register(ctx: AppContext, data: UserCreate) -> tuple[User, str]:
 
 
 async def login(ctx: AppContext, username: str, password: str, client: str) -> tuple[User, str]:
-    """Check credentials (rate-limited per username and per client address)."""
-    name_key, client_key = f"user:{username.strip().lower()}", f"ip:{client}"
-    wait = ctx.login_limiter.retry_after(name_key, client_key)
-    if wait > 0:
-        raise TooManyRequests(
-            "Too many failed sign-in attempts. Try again later.", retry_after=wait
-        )
+    """Check credentials. Failures are limited per username *and* address, and per address.
+
+    Someone else's failures, from another address, never lock out the owner signing in from
+    theirs. The per-(username, address) count is taken before the password is checked (so
+    parallel guesses cannot overshoot it) and forgotten on success; the per-address count only
+    counts failures (many people may sign in from one office address).
+    """
+    limiter, limits = ctx.limiter, ctx.limiter.limits
+    name = username.strip().lower()
+    detail = "Too many failed sign-in attempts. Try again later."
+    await limiter.check(limits.login_per_address, client, detail=detail)
+    await limiter.hit(limits.login_per_name_and_address, name, client, detail=detail)
     async with ctx.db.read() as session:
         user = await queries.user_by_username(session, username)
     if user is None:
@@ -70,9 +82,9 @@ async def login(ctx: AppContext, username: str, password: str, client: str) -> t
     else:
         ok = await verify_password(ctx.password_hasher, user.password_hash, password)
     if user is None or not ok:
-        ctx.login_limiter.record_failure(name_key, client_key)
+        await limiter.record(limits.login_per_address, client)
         raise Unauthorized("Wrong username or password.", code="invalid_credentials")
-    ctx.login_limiter.reset(name_key)
+    await limiter.clear(limits.login_per_name_and_address, name, client)
     return user, await _start_session(ctx, user.id)
 
 

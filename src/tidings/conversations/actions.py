@@ -268,7 +268,16 @@ async def remove_member(
 async def send_message(
     ctx: AppContext, user: User, conversation_id: int, content: str
 ) -> Outcome[MessageRead]:
-    """Store a message: others get `message` + `notification`, all get `conversation_update`."""
+    """Store a message: others get `message` + `notification`, all get `conversation_update`.
+
+    Limited per sender and conversation (``RATE_LIMIT_SEND``), before any database work.
+    """
+    await ctx.limiter.hit(
+        ctx.limiter.limits.send,
+        str(user.id),
+        str(conversation_id),
+        detail="You are sending messages too fast. Wait a moment.",
+    )
     async with write_transaction(ctx) as tx:
         conversation, membership = await _lock_for_member(tx, conversation_id, user)
         now = utcnow()

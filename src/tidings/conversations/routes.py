@@ -115,7 +115,7 @@ async def list_messages(
 @router.post(
     "/api/conversations/{conversation_id}/messages",
     status_code=status.HTTP_201_CREATED,
-    responses=SIGNED_IN | errors(404),
+    responses=SIGNED_IN | errors(404, 429),
 )
 async def send_message(
     conversation_id: Id, data: MessageCreate, user: CurrentUser, ctx: ContextDep

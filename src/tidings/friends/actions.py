@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import delete, select
 
 from tidings.accounts import queries as account_queries
@@ -9,7 +11,7 @@ from tidings.accounts.models import User
 from tidings.accounts.schemas import UserRead
 from tidings.context import AppContext
 from tidings.db import utcnow
-from tidings.errors import ApiError, Conflict, NotFound
+from tidings.errors import ApiError, Conflict, NotFound, TooManyRequests
 from tidings.friends import queries
 from tidings.friends.models import FriendRequest, FriendRequestStatus, Friendship
 from tidings.friends.schemas import FriendRequestRead
@@ -25,7 +27,18 @@ async def send_request(
     """Ask ``username`` to be friends; if they already asked you, this accepts their request.
 
     The value is the request and whether it was newly created (False: it was accepted).
+    Limited per sender and per sender and addressee (``RATE_LIMIT_FRIEND_REQUEST*``), and
+    refused for ``FRIEND_REQUEST_COOLDOWN_SECONDS`` after the addressee declined the last one.
     """
+    limiter = ctx.limiter
+    detail = "You are sending too many friend requests. Try again later."
+    await limiter.hit(limiter.limits.friend_request, str(user.id), detail=detail)
+    await limiter.hit(
+        limiter.limits.friend_request_target,
+        str(user.id),
+        username.strip().lower(),
+        detail=f"You cannot ask {username.strip().lower()!r} again yet.",
+    )
     async with write_transaction(ctx) as tx:
         target = await account_queries.user_by_username(tx.session, username)
         if target is None:
@@ -47,6 +60,7 @@ async def send_request(
             [read] = await queries.to_read(tx.session, [theirs])
             return_value = (read, False)
         else:
+            await _refuse_during_cooldown(ctx, tx, user, target)
             request = FriendRequest(
                 requester_id=user.id, addressee_id=target.id, created_at=utcnow()
             )
@@ -59,6 +73,23 @@ async def send_request(
             )
             return_value = (read, True)
     return tx.outcome(return_value)
+
+
+async def _refuse_during_cooldown(
+    ctx: AppContext, tx: Transaction, user: User, target: User
+) -> None:
+    """After ``target`` declined ``user``'s request, ``user`` may not ask again for a while."""
+    declined_at = await queries.last_declined_at(tx.session, user.id, target.id)
+    if declined_at is None:
+        return
+    ends = declined_at + timedelta(seconds=ctx.settings.friend_request_cooldown_seconds)
+    wait = (ends - utcnow()).total_seconds()
+    if wait > 0:
+        raise TooManyRequests(
+            f"You cannot ask {target.username} again yet.",
+            retry_after=wait,
+            code="friend_request_cooldown",
+        )
 
 
 async def _accept(

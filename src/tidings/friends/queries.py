@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tidings.accounts import queries as account_queries
@@ -45,6 +46,19 @@ async def list_friends(session: AsyncSession, user_id: int) -> list[UserRead]:
         .order_by(User.username)
     )
     return [UserRead.model_validate(u) for u in rows]
+
+
+async def last_declined_at(
+    session: AsyncSession, requester_id: int, addressee_id: int
+) -> datetime | None:
+    """When ``addressee_id`` last declined a request from ``requester_id`` (None: never)."""
+    return await session.scalar(
+        select(func.max(FriendRequest.responded_at)).where(
+            FriendRequest.requester_id == requester_id,
+            FriendRequest.addressee_id == addressee_id,
+            FriendRequest.status == FriendRequestStatus.declined,
+        )
+    )
 
 
 async def pending_request(

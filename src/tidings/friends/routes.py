@@ -23,7 +23,7 @@ RequestId = Annotated[int, Path(ge=1, le=MAX_ID)]
     status_code=status.HTTP_201_CREATED,
     responses={200: {"model": FriendRequestEnvelope, "description": "They had asked you: accepted"}}
     | SIGNED_IN
-    | errors(400, 404, 409),
+    | errors(400, 404, 409, 429),
 )
 async def send_request(
     data: FriendRequestCreate, user: CurrentUser, ctx: ContextDep, response: Response

@@ -1,0 +1,28 @@
+"""Sending is limited per sender and conversation: one person cannot flood a conversation."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.api_helpers import assert_error
+
+
+@pytest.mark.settings(rate_limit_send="3/minute")
+async def test_messages_are_limited_per_sender_and_conversation(server, make_user):
+    alice, bob, carol = await make_user("alice"), await make_user("bob"), await make_user("carol")
+    await alice.befriend(bob)
+    await alice.befriend(carol)
+    dm = await alice.dm(bob)
+    for i in range(3):
+        await alice.send(dm["id"], f"hello {i}")
+    path = f"/api/conversations/{dm['id']}/messages"
+    response = await alice.post(path, {"content": "one too many"})
+    assert_error(response, 429, "rate_limited")
+    assert 1 <= int(response.headers["retry-after"]) <= 60
+    page = await bob.ok("GET", path)
+    assert [m["content"] for m in page["messages"]] == ["hello 0", "hello 1", "hello 2"]
+
+    # The same sender elsewhere, and the other member here, have their own counts.
+    other = await alice.dm(carol)
+    await alice.send(other["id"], "hi carol")
+    await bob.send(dm["id"], "hi alice")
