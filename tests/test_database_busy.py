@@ -1,0 +1,59 @@
+"""A busy database answers 503 with Retry-After and ``code: database_busy``, never 500, and the
+same request succeeds once the database is free again."""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import AsyncExitStack
+
+import pytest
+from sqlalchemy import exc as sqlalchemy_exc
+
+from tests.api_helpers import assert_error
+from tests.support.settings import backend
+
+
+def _assert_busy(response) -> None:
+    assert_error(response, 503, "database_busy")
+    assert int(response.headers["retry-after"]) >= 1
+
+
+@pytest.mark.skipif(backend() != "sqlite-memory", reason="SQLite's file lock")
+@pytest.mark.settings(sqlite_busy_timeout_ms=50)
+async def test_a_write_while_another_process_holds_the_sqlite_lock_is_503(server, make_user):
+    alice, bob = await make_user("alice"), await make_user("bob")
+    await alice.befriend(bob)
+    dm = await alice.dm(bob)
+    path = server.settings.database_url.removeprefix("sqlite+aiosqlite:///")
+    # Another program (a backup, a shell) holds the write lock on the server's file.
+    other = sqlite3.connect(path, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        response = await alice.post(f"/api/conversations/{dm['id']}/messages", {"content": "hello"})
+        _assert_busy(response)
+        _assert_busy(
+            await bob.client.post(
+                "/api/auth/register", json={"username": "carol", "password": "x" * 12}
+            )
+        )
+        # Reads go on (WAL): the 503 is about the lock, not a broken server.
+        assert (await bob.get(f"/api/conversations/{dm['id']}/messages")).json()["messages"] == []
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    sent = await alice.send(dm["id"], "hello")
+    page = await bob.ok("GET", f"/api/conversations/{dm['id']}/messages")
+    assert [m["id"] for m in page["messages"]] == [sent["id"]]
+
+
+@pytest.mark.settings(db_pool_timeout_seconds=0.05)
+async def test_a_request_that_finds_no_free_pooled_connection_is_503(server, make_user):
+    alice = await make_user("alice")
+    engine = server.ctx.db.engine
+    async with AsyncExitStack() as held:
+        # Take every connection the server's read pool will give, until it makes us wait.
+        with pytest.raises(sqlalchemy_exc.TimeoutError):  # noqa: PT012 (until it raises)
+            while True:
+                await held.enter_async_context(engine.connect())
+        _assert_busy(await alice.get("/api/auth/me"))
+    assert (await alice.ok("GET", "/api/auth/me"))["user"]["username"] == "alice"
