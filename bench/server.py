@@ -66,7 +66,6 @@ class TidingsServer:
             "ARGON2_MEMORY_COST_KIB": "8",
             "ARGON2_PARALLELISM": "1",
             "LOG_LEVEL": "warning",
-            "STREAM_BUFFER_EVENTS": "1000",
             # The load generators are a few clients sending far beyond any per-person limit.
             "RATE_LIMIT_REGISTER": "1000000/second",
             "RATE_LIMIT_SEND": "1000000/second",

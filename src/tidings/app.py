@@ -39,6 +39,7 @@ from tidings.migrations import upgrade_to_head
 from tidings.notifications.routes import router as notifications_router
 from tidings.ratelimit import RateLimiter
 from tidings.realtime import log
+from tidings.realtime.gate import StreamGate
 from tidings.realtime.hub import Hub, broker_from_url
 from tidings.realtime.metrics import Metrics
 from tidings.realtime.stream import EventStream
@@ -62,8 +63,9 @@ async def build_context(settings: Settings, metrics: Metrics | None = None) -> A
     hub = Hub(
         broker_from_url(settings.redis_url, prefix=settings.redis_prefix),
         metrics=metrics,
-        buffer_limit=settings.stream_buffer_events,
+        buffer_bytes=settings.stream_buffer_bytes,
         heartbeat_seconds=settings.heartbeat_seconds,
+        max_streams_per_user=settings.max_streams_per_user,
     )
     await hub.start()
     metrics.db_queries.set_function(lambda: db.query_count)
@@ -74,6 +76,7 @@ async def build_context(settings: Settings, metrics: Metrics | None = None) -> A
         metrics=metrics,
         password_hasher=make_hasher(settings),
         limiter=RateLimiter.from_settings(settings),
+        stream_gate=StreamGate(settings.stream_db_concurrency, settings.stream_open_queue),
     )
 
 
@@ -109,7 +112,10 @@ def _events_openapi(schema: dict[str, Any]) -> None:
                 "One stream per tab. Frames carry `id`, `event` (message, notification, "
                 "conversation_update, friend_request, friend_update, notification_read, and the "
                 "control events connected and resync) and one-line JSON `data`. Resume with the "
-                "`Last-Event-ID` header or the `last_event_id` query parameter."
+                "`Last-Event-ID` header or the `last_event_id` query parameter. The stream ends "
+                "when its session ends (logout, password change: reconnecting then gets 401). "
+                "When the server is at a limit it answers 200 with only a `retry:` hint and ends, "
+                "so that the browser comes back later."
             ),
             "operationId": "events_stream",
             "parameters": [

@@ -186,6 +186,9 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
+        # An ASGI extension: lets the event stream drop a connection whose client stopped
+        # reading without flushing what it never read (close() would wait for that).
+        self.scope["extensions"] = {"tidings.connection": {"abort": self.transport.abort}}
         self.head_in_progress = True
         self.head_bytes = 0
 

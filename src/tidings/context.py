@@ -9,6 +9,7 @@ from argon2 import PasswordHasher
 from tidings.config import Settings
 from tidings.db import Database
 from tidings.ratelimit import RateLimiter
+from tidings.realtime.gate import StreamGate
 from tidings.realtime.hub import Hub
 from tidings.realtime.metrics import Metrics
 
@@ -21,3 +22,4 @@ class AppContext:
     metrics: Metrics
     password_hasher: PasswordHasher
     limiter: RateLimiter
+    stream_gate: StreamGate

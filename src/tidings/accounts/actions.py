@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from tidings.accounts import queries
 from tidings.accounts.models import AuthSession, User
@@ -88,15 +89,30 @@ async def login(ctx: AppContext, username: str, password: str, client: str) -> t
     return user, await _start_session(ctx, user.id)
 
 
-async def logout(ctx: AppContext, token: str) -> None:
+async def logout(ctx: AppContext, user_id: int, token: str) -> None:
+    """End this session; its open streams end with it, on every process."""
+    token_hash = queries.hash_token(token)
     async with ctx.db.write() as session:
-        await session.execute(
-            delete(AuthSession).where(AuthSession.token_hash == queries.hash_token(token))
-        )
+        await session.execute(delete(AuthSession).where(AuthSession.token_hash == token_hash))
+    await ctx.hub.end_sessions(user_id, [token_hash])
+
+
+async def _end_every_session(session: AsyncSession, user_id: int) -> list[str]:
+    """Delete every session of the user in this transaction; return their keys."""
+    keys = await queries.session_keys_of_user(session, user_id)
+    await session.execute(delete(AuthSession).where(AuthSession.user_id == user_id))
+    return keys
+
+
+async def logout_everywhere(ctx: AppContext, user_id: int) -> None:
+    """End every session of the user, this one included, and all their open streams."""
+    async with ctx.db.write() as session:
+        ended = await _end_every_session(session, user_id)
+    await ctx.hub.end_sessions(user_id, ended)
 
 
 async def change_password(ctx: AppContext, user: User, data: PasswordChange) -> str:
-    """Set a new password, end every session of the user, and start a fresh one."""
+    """Set a new password, end every session of the user (and their streams), start a new one."""
     if not await verify_password(ctx.password_hasher, user.password_hash, data.current_password):
         raise Unauthorized("The current password is wrong.", code="invalid_credentials")
     new_hash = await hash_password(ctx.password_hasher, data.new_password)
@@ -104,5 +120,7 @@ async def change_password(ctx: AppContext, user: User, data: PasswordChange) -> 
         db_user = await session.get(User, user.id)
         assert db_user is not None
         db_user.password_hash = new_hash
-        await session.execute(delete(AuthSession).where(AuthSession.user_id == user.id))
+        ended = await _end_every_session(session, user.id)
+    # The sessions that ended, by name: a stream of the new session must survive this.
+    await ctx.hub.end_sessions(user.id, ended)
     return await _start_session(ctx, user.id)

@@ -142,7 +142,8 @@ class Subscriber:
         if self.closed_reason is not None:
             return False
         size = event_size(item) if isinstance(item, StoredEvent) else SIGNAL_BYTES
-        if self._bytes + size > self._limit_bytes:
+        # An empty buffer takes any one item: an event larger than the budget still goes out.
+        if self._items and self._bytes + size > self._limit_bytes:
             self.close("overflow")
             return False
         self._items.append(item)
