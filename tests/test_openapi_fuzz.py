@@ -27,7 +27,7 @@ from schemathesis.specs.openapi.checks import (
 
 from tests.support.api import PASSWORD
 from tests.support.server import ServerProcess
-from tests.support.settings import make_settings, reset_postgres
+from tests.support.settings import GENEROUS_LIMITS, make_settings, reset_postgres
 from tidings.app import create_app
 from tidings.config import Settings
 
@@ -59,6 +59,7 @@ async def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator
         "ARGON2_MEMORY_COST_KIB": str(config.argon2_memory_cost_kib),
         "ARGON2_PARALLELISM": str(config.argon2_parallelism),
         "LOG_LEVEL": "warning",
+        **{key.upper(): str(value) for key, value in GENEROUS_LIMITS.items()},
     }
     if config.redis_url:
         env["REDIS_URL"] = config.redis_url
