@@ -57,3 +57,28 @@ async def test_a_request_that_finds_no_free_pooled_connection_is_503(server, mak
                 await held.enter_async_context(engine.connect())
         _assert_busy(await alice.get("/api/auth/me"))
     assert (await alice.ok("GET", "/api/auth/me"))["user"]["username"] == "alice"
+
+
+@pytest.mark.skipif(backend() != "postgres-redis", reason="PostgreSQL's row locks")
+@pytest.mark.settings(postgres_lock_timeout_ms=50)
+async def test_a_write_waiting_on_a_postgres_lock_held_elsewhere_is_503(server, make_user):
+    import asyncpg
+
+    alice, bob = await make_user("alice"), await make_user("bob")
+    await alice.befriend(bob)
+    dm = await alice.dm(bob)
+    dsn = server.settings.database_url.replace("postgresql+asyncpg://", "postgresql://")
+    other = await asyncpg.connect(dsn)
+    try:
+        # Another program holds a member's row lock (a sending transaction takes it too).
+        async with other.transaction():
+            await other.execute('SELECT 1 FROM "user" WHERE id = $1 FOR UPDATE', bob.id)
+            response = await alice.post(
+                f"/api/conversations/{dm['id']}/messages", {"content": "hello"}
+            )
+            _assert_busy(response)
+    finally:
+        await other.close()
+    sent = await alice.send(dm["id"], "hello")
+    page = await bob.ok("GET", f"/api/conversations/{dm['id']}/messages")
+    assert [m["id"] for m in page["messages"]] == [sent["id"]]

@@ -57,6 +57,7 @@ async def build_context(settings: Settings, metrics: Metrics | None = None) -> A
         settings.database_url,
         pool_timeout_seconds=settings.db_pool_timeout_seconds,
         sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+        postgres_lock_timeout_ms=settings.postgres_lock_timeout_ms,
     )
     if settings.auto_migrate:
         await upgrade_to_head(db.write_engine)

@@ -102,6 +102,9 @@ class Settings(BaseSettings):
     """Waiting longer than this for a pooled connection answers 503 instead."""
     sqlite_busy_timeout_ms: int = 5000
     """How long a SQLite write waits for a lock held by another process before 503."""
+    postgres_lock_timeout_ms: int = 5000
+    """How long a PostgreSQL statement waits for a row or table lock before 503 (without it, a
+    lock held elsewhere, e.g. by a migration, would hold requests open indefinitely)."""
 
     event_retention_seconds: int = 24 * 3600
     event_retention_per_user: int = 1000

@@ -98,10 +98,12 @@ class Database:
         echo: bool = False,
         pool_timeout_seconds: float = 5.0,
         sqlite_busy_timeout_ms: int = 5000,
+        postgres_lock_timeout_ms: int = 5000,
     ) -> None:
         """``pool_timeout_seconds``: longest wait for a pooled connection before
-        ``sqlalchemy.exc.TimeoutError`` (answered 503); ``sqlite_busy_timeout_ms``: SQLite's
-        wait for another process's lock before "database is locked" (answered 503)."""
+        ``sqlalchemy.exc.TimeoutError``; ``sqlite_busy_timeout_ms``: SQLite's wait for another
+        process's lock before "database is locked"; ``postgres_lock_timeout_ms``: PostgreSQL's
+        ``lock_timeout``. The API answers each of these with 503 and Retry-After."""
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         self.query_count = 0
@@ -121,6 +123,9 @@ class Database:
                 max_overflow=20,
                 pool_pre_ping=True,
                 pool_timeout=pool_timeout_seconds,
+                connect_args={
+                    "server_settings": {"lock_timeout": str(int(postgres_lock_timeout_ms))}
+                },
             )
             self.write_engine = self.engine
             self._write_lock = None
