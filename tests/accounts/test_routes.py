@@ -227,6 +227,26 @@ async def test_failed_logins_are_limited_per_username_and_address_and_per_addres
             assert (await login(bob, "10.0.4.1")).status_code == 200
 
 
+@pytest.mark.settings(login_attempts_per_window=2, login_attempts_per_address=3)
+async def test_an_untrusted_x_forwarded_for_does_not_dodge_the_login_limits(server, make_user):
+    # No trusted proxies: the header is the client's say-so, and the address is the socket's.
+    await make_user("alice")
+    async with _client(server) as client:
+
+        async def login(body: dict[str, str], address: str) -> httpx.Response:
+            return await client.post(
+                "/api/auth/login", json=body, headers={"X-Forwarded-For": address}
+            )
+
+        wrong = {"username": "alice", "password": "wrong password"}
+        for i in range(2):
+            assert_error(await login(wrong, f"10.0.0.{i}"), 401, "invalid_credentials")
+        assert_error(await login(wrong, "10.0.0.9"), 429, "rate_limited")
+        nobody = {"username": "nobody", "password": "wrong password"}
+        assert_error(await login(nobody, "10.0.1.1"), 401, "invalid_credentials")
+        assert_error(await login(nobody, "10.0.1.2"), 429, "rate_limited")
+
+
 @pytest.mark.settings(trusted_proxies="127.0.0.1", rate_limit_register="2/hour")
 async def test_registrations_are_limited_per_client_address(server):
     async with _client(server) as client:
