@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import resource
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -22,7 +24,10 @@ from tests.support.api import PASSWORD, ApiUser
 from tests.support.flood import Flood
 from tests.support.raw_http import RawConnection, request_head
 from tests.support.server import LiveServer, ServerProcess
-from tests.support.settings import FAST_HASHING, backend
+from tests.support.services import require_redis
+from tests.support.settings import FAST_HASHING, backend, make_settings
+from tidings.connections import ConnectionLimits, LimitedHttpToolsProtocol
+from tidings.server import uvicorn_config
 
 HEALTH = request_head("GET", "/api/health")
 LOGIN = "/api/auth/login"
@@ -149,6 +154,34 @@ async def test_when_every_connection_is_busy_a_new_one_is_refused(server: LiveSe
             connection.close()
         if refused is not None:
             refused.close()
+
+
+def test_the_limits_survive_the_trip_to_a_worker_process(tmp_path: Path) -> None:
+    # uvicorn's Multiprocess pickles the Config for each worker (spawn).
+    settings = make_settings(tmp_path, max_connections=123, header_timeout_seconds=4.5)
+    config = pickle.loads(pickle.dumps(uvicorn_config(settings)))
+    assert config.limits == ConnectionLimits(max_connections=123, header_timeout_seconds=4.5)
+    config.load()
+    assert config.http_protocol_class is LimitedHttpToolsProtocol
+
+
+@pytest.mark.skipif(backend() != "sqlite-memory", reason="a child server on its own SQLite file")
+async def test_every_worker_cuts_off_a_slow_head(tmp_path: Path) -> None:
+    redis_url = await require_redis()
+    async with child_server(
+        tmp_path,
+        WORKERS="2",
+        REDIS_URL=redis_url,
+        REDIS_PREFIX=f"test-{uuid.uuid4().hex[:10]}",
+        HEADER_TIMEOUT_SECONDS="0.5",
+    ) as server:
+        for _ in range(4):  # the kernel spreads them over the workers
+            connection = await RawConnection.open(server.port)
+            try:
+                await connection.send(b"GET /api/health HTTP/1.1\r\nX-Slow: ")
+                await trickle_until_closed(connection)
+            finally:
+                connection.close()
 
 
 # Heads
