@@ -50,7 +50,9 @@ def uvicorn_config(
 ) -> TidingsConfig:
     """How every Tidings server runs: ``tidings serve`` and its workers, the ``tidings cluster``
     nodes, and the tests' in-process servers. ``app`` is the factory's import path (each worker
-    builds its own app from the environment) or an app object."""
+    builds its own app from the environment) or an app object. A bare ``uvicorn --factory
+    tidings.app:create_app_from_env`` would run without the connection limits of
+    ``tidings.connections`` (head timeout and size, connections per process)."""
     trusted_proxies = [host.strip() for host in settings.trusted_proxies.split(",") if host.strip()]
     options: dict[str, object] = {
         "host": settings.host,
