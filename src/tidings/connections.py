@@ -151,7 +151,12 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         if not self.registry.admit(self, self.limits.max_connections):
-            logger.warning("connection limit (%d) reached: refusing", self.limits.max_connections)
+            if self.registry.refused % 1000 == 1:  # the first, then every 1000th: no log flood
+                logger.warning(
+                    "%d connections, all busy (MAX_CONNECTIONS): refused %d so far",
+                    self.limits.max_connections,
+                    self.registry.refused,
+                )
             self.refused = True
             self.transport.write(SERVER_FULL)
             self.transport.close()
