@@ -21,6 +21,7 @@ from starlette.types import Receive, Scope, Send
 from tidings import __version__
 from tidings.accounts.passwords import make_hasher
 from tidings.accounts.routes import router as accounts_router
+from tidings.accounts.streams import AccountStreamSessions
 from tidings.bootstrap import router as bootstrap_router
 from tidings.config import Settings
 from tidings.context import AppContext
@@ -28,6 +29,7 @@ from tidings.conversations.routes import router as conversations_router
 from tidings.db import Database
 from tidings.deps import ContextDep
 from tidings.errors import install_error_handlers
+from tidings.events import CONTROL_EVENT_TYPES, EVENT_TYPES
 from tidings.friends.routes import router as friends_router
 from tidings.middleware import (
     RequestBodyLimitMiddleware,
@@ -77,7 +79,11 @@ async def build_context(settings: Settings, metrics: Metrics | None = None) -> A
         metrics=metrics,
         password_hasher=make_hasher(settings),
         limiter=RateLimiter.from_settings(settings),
-        stream_gate=StreamGate(settings.stream_db_concurrency, settings.stream_open_queue),
+        stream_gate=StreamGate(
+            settings.stream_db_concurrency,
+            settings.stream_open_queue,
+            settings.stream_open_wait_seconds,
+        ),
     )
 
 
@@ -110,9 +116,9 @@ def _events_openapi(schema: dict[str, Any]) -> None:
             "tags": ["realtime"],
             "summary": "Server-Sent Events stream of your events",
             "description": (
-                "One stream per tab. Frames carry `id`, `event` (message, notification, "
-                "conversation_update, friend_request, friend_update, notification_read, and the "
-                "control events connected and resync) and one-line JSON `data`. Resume with the "
+                f"One stream per tab. Frames carry `id`, `event` ({', '.join(EVENT_TYPES)}, and "
+                f"the control events {' and '.join(CONTROL_EVENT_TYPES)}) and one-line JSON "
+                "`data`. Resume with the "
                 "`Last-Event-ID` header or the `last_event_id` query parameter. The stream ends "
                 "when its session ends (logout, password change: reconnecting then gets 401). "
                 "When the server is at a limit it answers 200 with only a `retry:` hint and ends, "
@@ -158,7 +164,7 @@ class TidingsApp(FastAPI):
     skips it, and it sets its own headers.
     """
 
-    event_stream = EventStream()
+    event_stream = EventStream(AccountStreamSessions())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET" and scope["path"] == EVENTS_PATH:

@@ -59,8 +59,10 @@ class Settings(BaseSettings):
     """Open streams per user and process; opening one more closes that user's oldest."""
     stream_db_concurrency: int = 8
     """Streams opening, replaying or catching up that may use the database at once."""
-    stream_open_queue: int = 256
+    stream_open_queue: int = 1024
     """Stream opens waiting for the database beyond this are told to retry later."""
+    stream_open_wait_seconds: float = 5.0
+    """A stream open that waited this long for the database is told to retry later."""
     overload_retry_ms: int = 10_000
     """The ``retry:`` hint (jittered up to twice this) sent when a stream is shed."""
 

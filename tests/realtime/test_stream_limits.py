@@ -13,8 +13,8 @@ from tests.conftest import MakeUser
 from tests.support.api import PASSWORD, ApiUser
 from tests.support.server import LiveServer
 from tests.support.sse import open_stream
+from tidings.friends.events import FriendUpdateEvent
 from tidings.realtime import log
-from tidings.realtime.events import FriendUpdateEvent
 from tidings.realtime.transaction import write_transaction
 
 
@@ -205,6 +205,19 @@ async def test_streams_opening_while_the_database_is_taken_are_shed_not_queued(
     opened = await open_stream(alice.client)
     assert (await opened.next()).event == "connected"
     await opened.close()
+
+
+@pytest.mark.settings(stream_db_concurrency=1, stream_open_wait_seconds=0.2)
+async def test_a_stream_open_that_waits_too_long_for_the_database_is_shed(
+    server: LiveServer, make_user: MakeUser
+) -> None:
+    alice = await make_user("alice")
+    async with server.ctx.stream_gate.slot():  # held for longer than the open may wait
+        shed = await open_stream(alice.client)
+        await shed.wait_ended()
+    assert shed.status_code == 200
+    assert server.ctx.metrics.streams_shed._value.get() == 1
+    assert server.ctx.hub.subscriber_count() == 0
 
 
 async def _fill_log(server: LiveServer, user: ApiUser, friend: ApiUser, count: int) -> int:

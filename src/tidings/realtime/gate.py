@@ -21,21 +21,31 @@ class Overloaded(Exception):
 
 
 class StreamGate:
-    """A semaphore for streams' database work, with a bound on openings waiting for it."""
+    """A semaphore for streams' database work; openings may wait for it only so many at once
+    and only so long."""
 
-    def __init__(self, concurrency: int, max_waiting: int) -> None:
+    def __init__(self, concurrency: int, max_waiting: int, max_wait_seconds: float) -> None:
         self._slots = asyncio.Semaphore(max(1, concurrency))
         self.max_waiting = max_waiting
+        self.max_wait_seconds = max_wait_seconds
         self.waiting = 0
 
     @asynccontextmanager
     async def slot(self, *, may_shed: bool = False) -> AsyncIterator[None]:
-        """Hold one slot; with ``may_shed``, raise ``Overloaded`` rather than queue too long."""
+        """Hold one slot; with ``may_shed``, raise ``Overloaded`` rather than queue behind
+        ``max_waiting`` others or wait longer than ``max_wait_seconds``."""
         if may_shed and self._slots.locked() and self.waiting >= self.max_waiting:
             raise Overloaded
         self.waiting += 1
         try:
-            await self._slots.acquire()
+            if may_shed:
+                try:
+                    async with asyncio.timeout(self.max_wait_seconds):
+                        await self._slots.acquire()
+                except TimeoutError:
+                    raise Overloaded from None
+            else:
+                await self._slots.acquire()
         finally:
             self.waiting -= 1
         try:
