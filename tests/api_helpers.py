@@ -10,7 +10,8 @@ from sqlalchemy import select
 from tests.support.api import ApiUser
 from tests.support.server import LiveServer
 from tidings.accounts.models import User
-from tidings.realtime.events import EventAdapter, StoredEvent
+from tidings.events import EventAdapter
+from tidings.realtime.events import StoredEvent
 from tidings.realtime.log import replay_events_after
 
 

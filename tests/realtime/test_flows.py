@@ -17,7 +17,7 @@ import pytest
 from tests.conftest import MakeUser
 from tests.support.api import ApiUser
 from tests.support.sse import EventStreamReader, SSEFrame, open_stream
-from tidings.realtime.events import EventAdapter
+from tidings.events import EventAdapter
 
 _barrier_numbers = itertools.count(1)
 

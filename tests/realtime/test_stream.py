@@ -12,8 +12,9 @@ from tests.conftest import MakeUser
 from tests.support.api import ApiUser
 from tests.support.server import LiveServer
 from tests.support.sse import EventStreamReader, open_stream
+from tidings.events import EventAdapter
+from tidings.friends.events import FriendUpdateEvent
 from tidings.realtime import log
-from tidings.realtime.events import EventAdapter, FriendUpdateEvent
 from tidings.realtime.models import EventRecord
 from tidings.realtime.transaction import write_transaction
 

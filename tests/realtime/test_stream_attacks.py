@@ -22,8 +22,8 @@ from tests.support.api import ApiUser
 from tests.support.server import ServerProcess
 from tests.support.settings import FAST_HASHING
 from tidings.db import Database
+from tidings.friends.events import FriendUpdateEvent
 from tidings.realtime import log
-from tidings.realtime.events import FriendUpdateEvent
 
 pytestmark = pytest.mark.skipif(
     not Path("/proc/self/status").exists(), reason="reads the server's memory from /proc"

@@ -15,6 +15,11 @@ from tidings.accounts import queries as account_queries
 from tidings.accounts.models import User
 from tidings.context import AppContext
 from tidings.conversations import queries
+from tidings.conversations.events import (
+    ConversationUpdateEvent,
+    ConversationUpdateReason,
+    MessageEvent,
+)
 from tidings.conversations.models import (
     Conversation,
     ConversationMember,
@@ -33,11 +38,6 @@ from tidings.friends import queries as friend_queries
 from tidings.notifications import actions as notification_actions
 from tidings.notifications import queries as notification_queries
 from tidings.notifications.models import Notification, NotificationType
-from tidings.realtime.events import (
-    ConversationUpdateEvent,
-    ConversationUpdateReason,
-    MessageEvent,
-)
 from tidings.realtime.transaction import Outcome, Transaction, write_transaction
 
 _MEMBERSHIP_REASONS = frozenset({"created", "member_added", "member_removed"})

@@ -13,11 +13,11 @@ from tidings.context import AppContext
 from tidings.db import utcnow
 from tidings.errors import ApiError, Conflict, NotFound, TooManyRequests
 from tidings.friends import queries
+from tidings.friends.events import FriendRequestEvent, FriendUpdateEvent
 from tidings.friends.models import FriendRequest, FriendRequestStatus, Friendship
 from tidings.friends.schemas import FriendRequestRead
 from tidings.notifications import actions as notification_actions
 from tidings.notifications.models import NotificationType
-from tidings.realtime.events import FriendRequestEvent, FriendUpdateEvent
 from tidings.realtime.transaction import Outcome, Transaction, write_transaction
 
 

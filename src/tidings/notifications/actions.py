@@ -14,9 +14,9 @@ from tidings.context import AppContext
 from tidings.db import utcnow
 from tidings.errors import NotFound
 from tidings.notifications import queries
+from tidings.notifications.events import NotificationEvent, NotificationReadEvent
 from tidings.notifications.models import Notification, NotificationType
 from tidings.notifications.schemas import NotificationEnvelope, NotificationRead, UnreadCount
-from tidings.realtime.events import NotificationEvent, NotificationReadEvent
 from tidings.realtime.transaction import Outcome, Transaction, write_transaction
 
 

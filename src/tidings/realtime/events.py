@@ -1,103 +1,90 @@
-"""The event types a stream carries, as typed payloads.
+"""The generic shape of an event, and the registry the domains declare their events in.
+
+Each domain (``conversations/events.py``, ``friends/events.py``, ...) defines its event models on
+``EventData`` and registers them with ``@durable_event``; realtime imports no domain. The full
+list of types, the discriminated union and their description are assembled from the registry
+once the domains are imported (``tidings.events`` does that for the app).
 
 Each model is what goes, as one-line JSON, in the ``data:`` field of an SSE frame whose
 ``event:`` field is its ``type``. Payloads carry everything a client needs to update its view
 without a refetch.
+
+Three kinds of events reach a stream:
+
+* durable per-user events: recorded in the event log with their write (``Transaction.emit``),
+  numbered per user, replayed after a reconnect; their frames carry ``id:``;
+* conversation-wide durable events: not yet (issue 10);
+* ephemeral events (``Hub.send_ephemeral``): delivered to the addressees' open streams on every
+  process and then forgotten, never logged or replayed; their frames carry no ``id:``, so the
+  browser's ``Last-Event-ID`` stays the last durable id.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from tidings.accounts.schemas import UserRead
-from tidings.conversations.schemas import ConversationChange, MessageRead
-from tidings.friends.schemas import FriendRequestRead
-from tidings.notifications.schemas import NotificationRead
-
 
 class EventData(BaseModel):
+    """An event's payload. Subclasses declare ``type: Literal["name"] = "name"``."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-
-class MessageEvent(EventData):
-    """A new message in a conversation the addressee belongs to (not sent to its sender)."""
-
-    type: Literal["message"] = "message"
-    message: MessageRead
-
-
-class NotificationEvent(EventData):
-    """A new notification, with the addressee's new unread notification count."""
-
-    type: Literal["notification"] = "notification"
-    notification: NotificationRead
-    unread_count: int
+    @classmethod
+    def event_type(cls) -> str:
+        """The SSE ``event:`` name: the default of the model's ``type`` field."""
+        field = cls.model_fields.get("type")
+        default = None if field is None else field.default
+        if not isinstance(default, str) or not default:
+            raise TypeError(f"{cls.__name__} needs a type field with a default name")
+        return default
 
 
-ConversationUpdateReason = Literal[
-    "created", "message", "read", "member_added", "member_removed", "removed"
-]
+E = TypeVar("E", bound=type[EventData])
+
+_durable: dict[str, type[EventData]] = {}
 
 
-class ConversationUpdateEvent(EventData):
-    """A conversation's sidebar entry changed, as the addressee sees it.
-
-    ``conversation`` is null when the addressee is no longer a member (``reason="removed"``);
-    its ``members`` are null when they did not change.
-    """
-
-    type: Literal["conversation_update"] = "conversation_update"
-    conversation_id: int
-    reason: ConversationUpdateReason
-    conversation: ConversationChange | None
+def durable_event(model: E) -> E:
+    """Register a durable event model (class decorator); its type name must be new."""
+    name = model.event_type()
+    known = _durable.get(name)
+    if known is not None and known is not model:
+        raise ValueError(f"event type {name!r} is already registered by {known.__qualname__}")
+    _durable[name] = model
+    return model
 
 
-class FriendRequestEvent(EventData):
-    """A friend request addressed to the user (``pending``) or answered by them."""
-
-    type: Literal["friend_request"] = "friend_request"
-    request: FriendRequestRead
+def durable_event_models() -> tuple[type[EventData], ...]:
+    """The registered durable event models, in registration order."""
+    return tuple(_durable.values())
 
 
-class FriendUpdateEvent(EventData):
-    """The user's friend list changed: ``friend`` was added or removed."""
-
-    type: Literal["friend_update"] = "friend_update"
-    friend: UserRead
-    status: Literal["added", "removed"]
-    request_id: int | None = None
+def durable_event_types() -> tuple[str, ...]:
+    """The names of the registered durable event types, in registration order."""
+    return tuple(_durable)
 
 
-class NotificationReadEvent(EventData):
-    """Notifications were marked read (``notification_ids`` null: all of them)."""
+def event_union(models: tuple[type[EventData], ...]) -> Any:
+    """The discriminated union (on ``type``) of these models, for a ``TypeAdapter``."""
+    if not models:
+        raise ValueError("no event models registered: import the domains' events first")
+    union: Any = models[0] if len(models) == 1 else _union_of(models)
+    return Annotated[union, Field(discriminator="type")]
 
-    type: Literal["notification_read"] = "notification_read"
-    notification_ids: list[int] | None
-    unread_count: int
+
+def _union_of(models: tuple[type[EventData], ...]) -> Any:
+    union: Any = models[0]
+    for model in models[1:]:
+        union = union | model
+    return union
 
 
-Event = Annotated[
-    MessageEvent
-    | NotificationEvent
-    | ConversationUpdateEvent
-    | FriendRequestEvent
-    | FriendUpdateEvent
-    | NotificationReadEvent,
-    Field(discriminator="type"),
-]
-EventAdapter: TypeAdapter[Event] = TypeAdapter(Event)
-
-EVENT_TYPES = (
-    "message",
-    "notification",
-    "conversation_update",
-    "friend_request",
-    "friend_update",
-    "notification_read",
-)
+def event_adapter(models: tuple[type[EventData], ...]) -> TypeAdapter[Any]:
+    """Validates an event's JSON into the model its ``type`` names."""
+    return TypeAdapter(event_union(models))
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,3 +103,19 @@ class StoredEvent:
     def frame(self) -> bytes:
         """The SSE frame for this event."""
         return f"id: {self.seq}\nevent: {self.type}\ndata: {self.data}\n\n".encode()
+
+
+@dataclass(frozen=True, slots=True)
+class EphemeralEvent:
+    """An event for a user's open streams only: serialized, addressed, never numbered or logged.
+
+    Its frame has no ``id:`` line: per the EventSource spec, a frame without one leaves the
+    browser's last event id unchanged, so a reconnect still resumes from the last durable event.
+    """
+
+    user_id: int
+    type: str
+    data: str
+
+    def frame(self) -> bytes:
+        return f"event: {self.type}\ndata: {self.data}\n\n".encode()

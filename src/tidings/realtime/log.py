@@ -5,6 +5,10 @@ inside the write transaction (locking the users' rows in id order on PostgreSQL)
 the order of ids is the order of commits. A stream that sees id N+2 after N knows N+1 exists and
 is committed, and fetches it from here: that is what makes delivery gap-free even when two
 processes publish in a different order than they committed.
+
+The counter lives on the addressees' rows (table ``user``, column ``event_seq``). The log names
+that table, as the event table's foreign key does, rather than importing the accounts domain:
+realtime is the lowest layer and knows no domain.
 """
 
 from __future__ import annotations
@@ -17,13 +21,30 @@ from typing import cast
 from sqlalchemy import Table, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tidings.accounts import queries as account_queries
-from tidings.accounts.models import User
-from tidings.db import utcnow
+from tidings.db import Base, utcnow, writes_are_serialized
 from tidings.realtime.events import EventData, StoredEvent
 from tidings.realtime.models import EventRecord
 
 _CHUNK = 5000
+
+
+def _users() -> Table:
+    """The addressees' table, which holds each user's event counter (``event_seq``)."""
+    return Base.metadata.tables["user"]
+
+
+async def _lock_users(session: AsyncSession, user_ids: Sequence[int]) -> None:
+    """Lock these users' rows in id order (PostgreSQL), in the same mode as the accounts domain's
+    ``lock_users``, which a write may have taken already: ``FOR NO KEY UPDATE``."""
+    if writes_are_serialized(session) or not user_ids:
+        return
+    users = _users()
+    await session.execute(
+        select(users.c.id)
+        .where(users.c.id.in_(sorted(set(user_ids))))
+        .order_by(users.c.id)
+        .with_for_update(key_share=True)
+    )
 
 
 def _chunks(items: Sequence[int]) -> Iterable[Sequence[int]]:
@@ -46,15 +67,16 @@ async def record_events(
 
     # Row locks in a fixed order: concurrent writers to overlapping users cannot deadlock.
     for chunk in _chunks(sorted(per_user)):
-        await account_queries.lock_users(session, chunk)
+        await _lock_users(session, chunk)
+    users = _users()
     last_seq: dict[int, int] = {}
     for count, ids in users_by_count.items():
         for chunk in _chunks(sorted(ids)):
             rows = await session.execute(
-                update(User)
-                .where(User.id.in_(chunk))
-                .values(event_seq=User.event_seq + count)
-                .returning(User.id, User.event_seq)
+                update(users)
+                .where(users.c.id.in_(chunk))
+                .values(event_seq=users.c.event_seq + count)
+                .returning(users.c.id, users.c.event_seq)
             )
             last_seq.update({uid: seq for uid, seq in rows})
 
@@ -83,7 +105,8 @@ async def record_events(
 
 async def current_seq(session: AsyncSession, user_id: int) -> int:
     """The id of the user's latest event (0 before the first)."""
-    seq = await session.scalar(select(User.event_seq).where(User.id == user_id))
+    users = _users()
+    seq = await session.scalar(select(users.c.event_seq).where(users.c.id == user_id))
     return int(seq or 0)
 
 

@@ -36,13 +36,14 @@ import json
 import logging
 import random
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
-from tidings.accounts import queries as account_queries
-from tidings.accounts.deps import session_token_hash
 from tidings.context import AppContext
 from tidings.db import utcnow
 from tidings.errors import error_response
@@ -100,6 +101,23 @@ class _Identity:
     expires_in: float
 
 
+class StreamSessions(Protocol):
+    """The sign-in sessions streams belong to, supplied by the app: realtime knows no accounts."""
+
+    def session_key(self, ctx: AppContext, cookies: dict[str, str]) -> str | None:
+        """The key of the session a request's cookies name (not yet checked), or None."""
+
+    async def live_session(
+        self, session: AsyncSession, session_key: str
+    ) -> tuple[int, datetime] | None:
+        """The user id and expiry of that session if it is live."""
+
+    async def position_if_signed_in(
+        self, session: AsyncSession, user_id: int, session_key: str
+    ) -> int | None:
+        """The user's current event id while that session is live, else None."""
+
+
 class _SessionEnded(Exception):
     """The stream's session ended while it was being opened."""
 
@@ -110,6 +128,9 @@ class _Stalled(Exception):
 
 class EventStream:
     """The ASGI app behind ``GET /api/events`` (``HEAD`` answers the headers, opening nothing)."""
+
+    def __init__(self, sessions: StreamSessions) -> None:
+        self.sessions = sessions
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         ctx: AppContext = scope["app"].state.ctx
@@ -122,9 +143,9 @@ class EventStream:
             await self._shed(ctx, send, "the stream limit")
             return
         request = Request(scope)
-        token_hash = session_token_hash(ctx, request.cookies)
+        token_hash = self.sessions.session_key(ctx, request.cookies)
         try:
-            identity = await _identify(ctx, token_hash)
+            identity = await _identify(ctx, self.sessions, token_hash)
         except Overloaded:
             await self._shed(ctx, send, "too many streams opening")
             return
@@ -141,7 +162,7 @@ class EventStream:
             return
         raw_last = request.headers.get("last-event-id") or request.query_params.get("last_event_id")
         try:
-            await _Stream(ctx, identity, raw_last, scope).run(receive, send)
+            await _Stream(ctx, self.sessions, identity, raw_last, scope).run(receive, send)
         except _SessionEnded:
             await error_response(401, "Sign in first.", "not_authenticated")(scope, receive, send)
         except DATABASE_ERRORS:
@@ -157,12 +178,14 @@ class EventStream:
         await _retry_later(send, retry + random.randrange(retry + 1))
 
 
-async def _identify(ctx: AppContext, token_hash: str | None) -> _Identity | None:
+async def _identify(
+    ctx: AppContext, sessions: StreamSessions, token_hash: str | None
+) -> _Identity | None:
     """The stream's user and session, read through the stream gate (may raise Overloaded)."""
     if token_hash is None:
         return None
     async with ctx.stream_gate.slot(may_shed=True), ctx.db.read() as session:
-        found = await account_queries.live_session(session, token_hash)
+        found = await sessions.live_session(session, token_hash)
     if found is None:
         return None
     user_id, expires_at = found
@@ -172,12 +195,26 @@ async def _identify(ctx: AppContext, token_hash: str | None) -> _Identity | None
 class _Stream:
     """One connected tab."""
 
-    __slots__ = ("abort", "ctx", "cursor", "identity", "raw_last_event_id", "subscriber")
+    __slots__ = (
+        "abort",
+        "ctx",
+        "cursor",
+        "identity",
+        "raw_last_event_id",
+        "sessions",
+        "subscriber",
+    )
 
     def __init__(
-        self, ctx: AppContext, identity: _Identity, raw_last_event_id: str | None, scope: Scope
+        self,
+        ctx: AppContext,
+        sessions: StreamSessions,
+        identity: _Identity,
+        raw_last_event_id: str | None,
+        scope: Scope,
     ) -> None:
         self.ctx = ctx
+        self.sessions = sessions
         self.identity = identity
         self.raw_last_event_id = raw_last_event_id
         self.cursor = 0  # the id of the last event written to this client
@@ -272,7 +309,7 @@ class _Stream:
     async def _position(self) -> int:
         """The user's current event id; raises _SessionEnded if the stream's session is gone."""
         async with self.ctx.stream_gate.slot(), self.ctx.db.read() as session:
-            current = await account_queries.event_position_if_signed_in(
+            current = await self.sessions.position_if_signed_in(
                 session, self.user_id, self.identity.session_key
             )
         if current is None:

@@ -1,0 +1,35 @@
+"""Every durable event type of the app, assembled from the domains' registered events.
+
+realtime knows no domain; this app-level module imports each domain's ``events`` module (which
+registers its models) and builds from the registry what needs the full list: the type names
+(the web client listens to exactly these), the discriminated union and its adapter, and the
+stream's description in the OpenAPI document. A new domain adds its import here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import TypeAdapter
+
+import tidings.conversations.events
+import tidings.friends.events
+import tidings.notifications.events
+from tidings.realtime.events import (
+    EventData,
+    durable_event_models,
+    durable_event_types,
+    event_union,
+)
+
+DOMAIN_EVENT_MODULES = (
+    tidings.conversations.events,
+    tidings.friends.events,
+    tidings.notifications.events,
+)
+EVENT_MODELS: tuple[type[EventData], ...] = durable_event_models()
+EVENT_TYPES: tuple[str, ...] = durable_event_types()
+Event: Any = event_union(EVENT_MODELS)
+EventAdapter: TypeAdapter[Any] = TypeAdapter(Event)
+CONTROL_EVENT_TYPES = ("connected", "resync")
+"""Sent by the stream itself, not by a domain."""
