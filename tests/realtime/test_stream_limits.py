@@ -182,6 +182,11 @@ async def test_past_the_stream_limit_a_stream_is_told_to_retry_later(
         assert not isinstance(first, BaseException)
         assert first.retry is not None
         assert first.retry >= server.settings.overload_retry_ms
+        # Said again as a control event, for clients that run their own reconnect timer.
+        overloaded = await turned_away.next()
+        assert overloaded.event == "overloaded"
+        assert overloaded.json == {"retry_ms": first.retry}
+        assert overloaded.id is None
         assert turned_away.frames.empty()
         assert server.ctx.metrics.streams_shed._value.get() == 1
         # Ordinary requests still work: the reserve is theirs.

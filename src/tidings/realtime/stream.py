@@ -48,7 +48,7 @@ from tidings.context import AppContext
 from tidings.db import utcnow
 from tidings.errors import error_response
 from tidings.realtime import log
-from tidings.realtime.events import StoredEvent
+from tidings.realtime.events import EphemeralEvent, StoredEvent
 from tidings.realtime.gate import Overloaded
 from tidings.realtime.hub import CATCH_UP, HEARTBEAT, Item, Subscriber
 
@@ -85,11 +85,17 @@ async def _wait_for_disconnect(receive: Receive) -> None:
         pass
 
 
-async def _retry_later(send: Send, retry_ms: int) -> None:
-    """200, a ``retry:`` hint and the end: the browser's EventSource reconnects after it."""
+async def _retry_later(send: Send, retry_ms: int, *, overloaded: bool = False) -> None:
+    """200, a ``retry:`` hint and the end: the browser's EventSource reconnects after it.
+
+    When the server sheds load it also says so in an ``overloaded`` control event with the
+    delay, for clients (ours) that run their own reconnect timer and never see ``retry:``.
+    """
     await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
-    body = f"retry: {retry_ms}\n\n".encode()
-    await send({"type": "http.response.body", "body": body, "more_body": False})
+    body = f"retry: {retry_ms}\n\n"
+    if overloaded:
+        body += f'event: overloaded\ndata: {{"retry_ms": {retry_ms}}}\n\n'
+    await send({"type": "http.response.body", "body": body.encode(), "more_body": False})
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,7 +181,7 @@ class EventStream:
         ctx.metrics.streams_shed.inc()
         logger.info("stream turned away for now: %s", why)
         retry = ctx.settings.overload_retry_ms
-        await _retry_later(send, retry + random.randrange(retry + 1))
+        await _retry_later(send, retry + random.randrange(retry + 1), overloaded=True)
 
 
 async def _identify(
@@ -335,7 +341,8 @@ class _Stream:
         return head.encode(), current
 
     async def _deliver(self, send: Send, items: list[Item]) -> None:
-        """Write what the hub brought: events in id order, the log's where the hub skipped."""
+        """Write what the hub brought: events in id order, the log's where the hub skipped,
+        ephemeral events where they came among them."""
         parts: list[bytes] = []
         delivered = 0
         for item in items:
@@ -360,6 +367,9 @@ class _Stream:
                 parts.append(item.frame())
                 self.cursor = item.seq
                 delivered += 1
+            elif isinstance(item, EphemeralEvent):
+                # No seq: no duplicate or gap check, and no id line (Last-Event-ID stays put).
+                parts.append(item.frame())
         if delivered:
             self.ctx.metrics.events_delivered.inc(delivered)
         await self._flush(send, parts)

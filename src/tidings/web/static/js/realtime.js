@@ -67,6 +67,7 @@ export class RealtimeClient {
     this.source = null;
     this.failures = 0;
     this.retryTimer = null;
+    this.retryNotBefore = 0; // ms, from the server's "overloaded" event
     this.channel = null;
     this.started = false;
   }
@@ -148,6 +149,10 @@ export class RealtimeClient {
       source.addEventListener(type, (e) => this.#fromStream({ kind: "event", type, id: e.lastEventId, data: e.data }));
     }
     source.addEventListener("resync", (e) => this.#fromStream({ kind: "resync", id: e.lastEventId }));
+    // The server is shedding load: come back no sooner than it asks.
+    source.addEventListener("overloaded", (e) => {
+      this.retryNotBefore = Number(JSON.parse(e.data).retry_ms) || 0;
+    });
     source.addEventListener("error", () => {
       if (this.source !== source) return;
       const refused = source.readyState === EventSource.CLOSED; // an HTTP error status, e.g. 401
@@ -163,7 +168,8 @@ export class RealtimeClient {
     this.#setStatus(offline ? "offline" : "reconnecting");
     if (refused && (await this.#signedOut())) return;
     const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** (this.failures - 1));
-    const delay = ceiling / 2 + Math.random() * (ceiling / 2);
+    const delay = Math.max(ceiling / 2 + Math.random() * (ceiling / 2), this.retryNotBefore);
+    this.retryNotBefore = 0;
     this.retryTimer = setTimeout(() => this.#connect(), delay);
   }
 
