@@ -20,10 +20,11 @@ from collections.abc import AsyncIterator, Sequence
 import pytest
 from redis.asyncio import Redis
 
+from tests.support.ephemeral import Nudge
 from tests.support.services import TcpProxy, require_redis
 from tidings.realtime.brokers.memory import MemoryBroker
 from tidings.realtime.brokers.redis import RedisBroker
-from tidings.realtime.events import StoredEvent
+from tidings.realtime.events import EphemeralEvent, StoredEvent
 from tidings.realtime.hub import CATCH_UP, Broker, Hub, Subscriber
 from tidings.realtime.metrics import Metrics
 
@@ -113,6 +114,10 @@ async def receive_events(subscriber: Subscriber, count: int, timeout: float = 10
 
 def events_of(items: list) -> list[StoredEvent]:
     return [item for item in items if isinstance(item, StoredEvent)]
+
+
+def ephemeral_of(items: list) -> list[EphemeralEvent]:
+    return [item for item in items if isinstance(item, EphemeralEvent)]
 
 
 def assert_received_exactly(items: list, expected: list[StoredEvent]) -> None:
@@ -207,6 +212,50 @@ async def test_ending_sessions_closes_their_streams_on_every_node_and_no_other(c
     for subscriber in (other_session, other_user):
         mine = [b for b in barriers if b.user_id == subscriber.user_id]
         assert_received_exactly(await receive_events(subscriber, len(mine)), mine)
+
+
+async def test_ephemeral_events_reach_the_addressees_streams_on_every_node_and_nobody_else(
+    cluster,
+):
+    alice_here = await cluster.first.hub.subscribe(1)
+    alice_there = await cluster.last.hub.subscribe(1)
+    bob_there = await cluster.last.hub.subscribe(2)
+    carol = await cluster.last.hub.subscribe(3)
+
+    await cluster.first.hub.send_ephemeral([1, 2, 1], Nudge(text="typing"))
+    await cluster.first.hub.send_ephemeral([2], Nudge(text="only bob"))
+    barriers = await cluster.barrier([1, 2, 3])
+
+    typing = EphemeralEvent(1, "test_nudge", '{"type":"test_nudge","text":"typing"}')
+    per_node = len(cluster.nodes)
+    for subscriber, expected in [
+        (alice_here, [typing]),
+        (alice_there, [typing]),
+        (
+            bob_there,
+            [
+                EphemeralEvent(2, "test_nudge", typing.data),
+                EphemeralEvent(2, "test_nudge", '{"type":"test_nudge","text":"only bob"}'),
+            ],
+        ),
+        (carol, []),
+    ]:
+        # The barriers come after, from the same node: once they are in, so is anything else.
+        items = await receive_events(subscriber, per_node)
+        assert ephemeral_of(items) == expected, subscriber.user_id
+        assert items[: len(expected)] == expected, "an ephemeral event came after later events"
+        mine = [b for b in barriers if b.user_id == subscriber.user_id]
+        assert_received_exactly(items, mine)
+
+
+async def test_ephemeral_events_count_against_the_stream_byte_budget(cluster):
+    hub = cluster.first.hub
+    hub.buffer_bytes = 200
+    subscriber = await hub.subscribe(4)
+    await hub.send_ephemeral([4], Nudge(text="x" * 50))
+    assert subscriber.buffered_bytes > 50
+    await hub.send_ephemeral([4], Nudge(text="x" * 150))
+    assert subscriber.closed_reason == "overflow"
 
 
 # Only for a broker with a connection: Redis
@@ -363,6 +412,64 @@ async def test_redis_failed_publishes_are_sent_when_redis_is_back(redis_url):
     finally:
         await cluster.close()
         await proxy.close()
+
+
+async def test_redis_ephemeral_events_are_lost_while_redis_is_away_and_never_resent(redis_url):
+    """Not in the log, so nothing to resend: the sender's own streams still get them."""
+    prefix = f"test-{uuid.uuid4().hex[:10]}"
+    proxy = await TcpProxy.to_url(redis_url).start()
+    cluster = Cluster()
+    publisher = await cluster.add(redis_broker(proxy.url_through(redis_url), prefix))
+    listener = await cluster.add(redis_broker(redis_url, prefix))
+    try:
+        remote = await listener.hub.subscribe(1)
+        local = await publisher.hub.subscribe(1)
+        proxy.cut()
+        await publisher.hub.send_ephemeral([1], Nudge(text="lost"))  # never raises
+        assert publisher.hub.metrics.broker_errors._value.get() == 1
+        assert [e.data for e in ephemeral_of(local.take())] == [
+            Nudge(text="lost").model_dump_json()
+        ]
+        proxy.restore()
+        barriers = await cluster.barrier([1])
+        items = await receive_events(remote, len(barriers))
+        assert ephemeral_of(items) == []
+        assert_received_exactly(items, barriers)
+    finally:
+        await cluster.close()
+        await proxy.close()
+
+
+async def test_redis_ignores_malformed_ephemeral_messages(redis_url):
+    prefix = f"test-{uuid.uuid4().hex[:10]}"
+    cluster = Cluster()
+    await cluster.add(redis_broker(redis_url, prefix))
+    try:
+        subscriber = await cluster.first.hub.subscribe(1)
+        channel = f"{prefix}:u:1"
+        valid = {"o": "someone-else", "u": 1, "x": [["test_nudge", "{}"]]}
+        raw = Redis.from_url(redis_url)
+        try:
+            for bad in [
+                {**valid, "u": 2},
+                {**valid, "x": [["test_nudge"]]},
+                {**valid, "x": [[1, "{}"]]},
+                {**valid, "x": [["test_nudge", "{}\n\nid: 999"]]},
+                {**valid, "x": [["test_nudge\nid: 999", "{}"]]},
+                {**valid, "x": "test_nudge"},
+            ]:
+                await raw.publish(channel, json.dumps(bad))
+            await raw.publish(channel, json.dumps(valid))
+        finally:
+            await raw.aclose()
+        async with asyncio.timeout(10):
+            items: list = []
+            while not items:
+                await subscriber.wait()
+                items.extend(subscriber.take())
+        assert items == [EphemeralEvent(1, "test_nudge", "{}")]
+    finally:
+        await cluster.close()
 
 
 async def test_redis_resend_overflow_makes_every_process_catch_up(redis_url):

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from tests.conftest import MakeUser
 from tests.support.api import ApiUser
+from tests.support.ephemeral import Nudge
 from tests.support.server import LiveServer
 from tests.support.sse import EventStreamReader, open_stream
 from tidings.events import EventAdapter
@@ -374,3 +375,49 @@ async def test_health_and_metrics(server: LiveServer, make_user: MakeUser) -> No
     assert "tidings_events_delivered_total" in metrics
     assert "tidings_request_latency_seconds_bucket" in metrics
     await stream.close()
+
+
+async def test_ephemeral_event_reaches_open_streams_without_an_id_and_is_never_replayed(
+    server: LiveServer, make_user: MakeUser
+) -> None:
+    alice, bob, dm = await _pair(make_user)
+    bobs = await open_stream(bob.client)
+    alices = await open_stream(alice.client)
+    try:
+        assert (await bobs.next()).event == "connected"
+        assert (await alices.next()).event == "connected"
+        await alice.send(dm, "before")
+        before = await bobs.next_events(3)
+        assert (await alices.next()).event == "conversation_update"
+        last_durable = before[-1].id
+        assert last_durable is not None
+
+        await server.ctx.hub.send_ephemeral([bob.id], Nudge(text="alice is typing"))
+        await alice.send(dm, "after")
+        nudge, *after = await bobs.next_events(4)
+        assert (nudge.event, nudge.id) == ("test_nudge", None)
+        assert nudge.json == {"type": "test_nudge", "text": "alice is typing"}
+        # Durable ids carry on from the last one: the ephemeral event took no number.
+        assert [int(f.id or 0) for f in after] == [int(last_durable) + n for n in (1, 2, 3)]
+        # Not to the sender's own streams: only the addressees get it.
+        assert (await alices.next()).event == "conversation_update"
+    finally:
+        await bobs.close()
+        await alices.close()
+
+    # Reconnect from before it: the replay has only the durable events.
+    resumed = await open_stream(bob.client, last_event_id=last_durable)
+    try:
+        assert (await resumed.next()).event == "connected"
+        replayed = await resumed.next_events(3)
+        assert [f.event for f in replayed] == ["message", "notification", "conversation_update"]
+        assert [f.id for f in replayed] == [f.id for f in after]
+        await alice.send(dm, "live again")
+        assert (await resumed.next()).event == "message"
+    finally:
+        await resumed.close()
+    async with server.ctx.db.read() as session:
+        logged = await session.scalars(
+            select(EventRecord.type).where(EventRecord.user_id == bob.id)
+        )
+        assert "test_nudge" not in set(logged)

@@ -10,7 +10,11 @@ URL. Diverges from it on purpose:
 * a user holds a bounded number of streams per process: the oldest gives way to a new one;
 * there is no task per subscriber: delivery appends to a list and resolves a future the
   stream is awaiting; heartbeats come from one timer for all streams;
-* events arrive already serialized (``StoredEvent``), so fan-out to N streams encodes nothing.
+* events arrive already serialized (``StoredEvent``), so fan-out to N streams encodes nothing;
+* besides durable events (logged, numbered, replayed), the hub carries *ephemeral* ones
+  (``send_ephemeral``: typing, presence): delivered to the addressees' open streams on every
+  process like events, never logged, numbered or replayed; if the broker cannot carry them they
+  are lost, which is what "ephemeral" means.
 """
 
 from __future__ import annotations
@@ -19,10 +23,10 @@ import asyncio
 import contextlib
 import logging
 import weakref
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Final, Protocol
 
-from tidings.realtime.events import StoredEvent
+from tidings.realtime.events import EphemeralEvent, EventData, StoredEvent
 from tidings.realtime.metrics import Metrics
 
 logger = logging.getLogger(__name__)
@@ -44,8 +48,10 @@ HEARTBEAT: Final = Signal("heartbeat")
 CATCH_UP: Final = Signal("catch_up")
 """Tells a stream to check the event log for anything the broker may have missed."""
 
-Item = StoredEvent | Signal
-DeliverFn = Callable[[Sequence[StoredEvent]], None]
+Delivery = StoredEvent | EphemeralEvent
+"""What a broker hands to the hub for a user's streams."""
+Item = StoredEvent | EphemeralEvent | Signal
+DeliverFn = Callable[[Sequence[Delivery]], None]
 ControlFn = Callable[[int, Mapping[str, Any]], None]
 """Receives a control message addressed to one user's streams (see ``Hub.on_control``)."""
 
@@ -58,7 +64,7 @@ END_SESSIONS: Final = "end_sessions"
 """Control: close the streams opened with these sessions (``sessions``: key list, null: all)."""
 
 
-def event_size(event: StoredEvent) -> int:
+def event_size(event: Delivery) -> int:
     """Bytes an event takes in a buffer and on the wire (close enough to count by)."""
     return len(event.data) + len(event.type) + EVENT_OVERHEAD_BYTES
 
@@ -83,6 +89,10 @@ class Broker(Protocol):
     async def publish_control(self, user_id: int, control: Mapping[str, Any]) -> None:
         """Send a control (JSON-able) to every process holding a stream of ``user_id``,
         this one included."""
+
+    async def publish_ephemeral(self, events: Sequence[EphemeralEvent]) -> None:
+        """Hand ephemeral events to ``deliver`` on every process holding a stream of their
+        addressees, this one included: at most once, nothing kept to resend."""
 
     async def watch(self, user_id: int) -> None:
         """This process now holds a stream of ``user_id``."""
@@ -141,7 +151,7 @@ class Subscriber:
         """Queue an item; close the subscriber instead if it would pass its byte budget."""
         if self.closed_reason is not None:
             return False
-        size = event_size(item) if isinstance(item, StoredEvent) else SIGNAL_BYTES
+        size = SIGNAL_BYTES if isinstance(item, Signal) else event_size(item)
         # An empty buffer takes any one item: an event larger than the budget still goes out.
         if self._items and self._bytes + size > self._limit_bytes:
             self.close("overflow")
@@ -344,7 +354,24 @@ class Hub:
             self.metrics.broker_errors.inc()
             logger.warning("publishing %d events failed", len(events), exc_info=True)
 
-    def deliver_local(self, events: Sequence[StoredEvent]) -> None:
+    async def send_ephemeral(self, user_ids: Iterable[int], event: EventData) -> None:
+        """Deliver ``event`` to the open streams of these users, on every process, once.
+
+        Never logged, numbered or replayed: a stream that is not open, or opens later, does
+        not get it, and its frame carries no ``id:``. Serialized once for all addressees.
+        Never raises: if the broker cannot carry it (Redis down), it is lost.
+        """
+        event_type, data = event.event_type(), event.model_dump_json()
+        events = [EphemeralEvent(user_id, event_type, data) for user_id in dict.fromkeys(user_ids)]
+        if not events:
+            return
+        try:
+            await self.broker.publish_ephemeral(events)
+        except Exception:
+            self.metrics.broker_errors.inc()
+            logger.warning("an ephemeral %r event was lost", event_type, exc_info=True)
+
+    def deliver_local(self, events: Sequence[Delivery]) -> None:
         """Put events in the buffers of this process's streams of their addressees."""
         subscribers = self._subscribers
         for event in events:

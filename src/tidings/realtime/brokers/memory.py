@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from tidings.realtime.events import StoredEvent
+from tidings.realtime.events import EphemeralEvent, StoredEvent
 from tidings.realtime.hub import ControlFn, DeliverFn
 
 
@@ -36,6 +36,10 @@ class MemoryBroker:
     async def publish_control(self, user_id: int, control: Mapping[str, Any]) -> None:
         if self._on_control is not None:
             self._on_control(user_id, control)
+
+    async def publish_ephemeral(self, events: Sequence[EphemeralEvent]) -> None:
+        if self._deliver is not None:
+            self._deliver(events)
 
     async def watch(self, user_id: int) -> None:
         return None

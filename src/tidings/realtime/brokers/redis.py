@@ -9,6 +9,9 @@ traffic meant for others. A process with no streams receives nothing but control
 
 Controls (e.g. "these sessions ended") travel on the same per-user channels as a message with a
 ``c`` field instead of events, so they reach exactly the processes holding that user's streams.
+Ephemeral events (typing, presence) do too, as ``x``: ``[[type, data], ...]`` without ids. They
+are published once and never queued or resent: while Redis is away they are lost (and only
+they: durable events are in the log).
 
 Events for streams in this process are delivered directly as well, without waiting for Redis:
 lower latency, and they keep flowing while Redis is away. The copy that comes back through
@@ -56,7 +59,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
-from tidings.realtime.events import StoredEvent
+from tidings.realtime.events import EphemeralEvent, StoredEvent
 from tidings.realtime.hub import ControlFn, DeliverFn
 
 logger = logging.getLogger(__name__)
@@ -181,6 +184,23 @@ class RedisBroker:
         assert self._publisher is not None
         payload = json.dumps({"o": self.origin, "u": user_id, "c": control})
         await self._publisher.publish(self.channel_for(user_id), payload)
+
+    async def publish_ephemeral(self, events: Sequence[EphemeralEvent]) -> None:
+        """Deliver here at once, then one PUBLISH per addressee (one round trip). Raises if
+        Redis fails; nothing is kept to resend."""
+        if self._deliver is not None:
+            self._deliver(events)
+        if self._resender is not None:
+            return  # Redis is failing: do not make the caller wait on it; they are lost
+        assert self._publisher is not None
+        by_user: dict[int, list[list[str]]] = defaultdict(list)
+        for event in events:
+            by_user[event.user_id].append([event.type, event.data])
+        async with self._publisher.pipeline(transaction=False) as pipe:
+            for user_id, items in by_user.items():
+                payload = json.dumps({"o": self.origin, "u": user_id, "x": items})
+                pipe.publish(self.channel_for(user_id), payload)
+            await pipe.execute()
 
     async def publish(self, events: Sequence[StoredEvent]) -> None:
         if self._deliver is not None:
@@ -430,7 +450,11 @@ class RedisBroker:
                 if self._on_control is not None:
                     self._on_control(user_id, control)
                 return
-            events = [self._event(user_id, item) for item in payload["e"]]
+            events: list[StoredEvent] | list[EphemeralEvent]
+            if "x" in payload:
+                events = [self._ephemeral(user_id, item) for item in payload["x"]]
+            else:
+                events = [self._event(user_id, item) for item in payload["e"]]
         except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError):
             logger.warning("ignored a malformed message on %r", channel)
             return
@@ -445,3 +469,12 @@ class RedisBroker:
         if "\n" in type_ or "\n" in data or "\r" in data:
             raise ValueError("an event must fit one SSE data line")
         return StoredEvent(user_id, seq, type_, data)
+
+    @staticmethod
+    def _ephemeral(user_id: int, item: Any) -> EphemeralEvent:
+        type_, data = item
+        if not isinstance(type_, str) or not isinstance(data, str):
+            raise TypeError("bad ephemeral event fields")
+        if "\n" in type_ or "\n" in data or "\r" in data or "\r" in type_:
+            raise ValueError("an event must fit one SSE data line")
+        return EphemeralEvent(user_id, type_, data)
