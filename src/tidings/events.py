@@ -31,5 +31,5 @@ EVENT_MODELS: tuple[type[EventData], ...] = durable_event_models()
 EVENT_TYPES: tuple[str, ...] = durable_event_types()
 Event: Any = event_union(EVENT_MODELS)
 EventAdapter: TypeAdapter[Any] = TypeAdapter(Event)
-CONTROL_EVENT_TYPES = ("connected", "resync")
+CONTROL_EVENT_TYPES = ("connected", "resync", "overloaded")
 """Sent by the stream itself, not by a domain."""
