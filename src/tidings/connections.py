@@ -126,6 +126,25 @@ SERVER_FULL = raw_error_response(
 )
 
 
+class _ConnectionState:
+    """What the protocol adds per connection, in one slotted object.
+
+    uvicorn's protocol keeps 28 attributes in its instance dict; CPython shares dict keys
+    between instances only up to 30, so five more attributes of our own would make every
+    connection's dict private and ~1.3 KiB larger (measured at 19,800 idle streams).
+    """
+
+    __slots__ = ("head_bytes", "head_in_progress", "head_timer", "limits", "refused", "registry")
+
+    def __init__(self, limits: ConnectionLimits, registry: ConnectionRegistry) -> None:
+        self.limits = limits
+        self.registry = registry
+        self.head_timer: asyncio.TimerHandle | None = None
+        self.head_in_progress = False
+        self.head_bytes = 0
+        self.refused = False
+
+
 class LimitedHttpToolsProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol with a head timeout, a head size cap and a connection cap."""
 
@@ -139,25 +158,21 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         super().__init__(config, server_state, app_state, _loop)
         if not isinstance(config, TidingsConfig):
             raise TypeError("LimitedHttpToolsProtocol needs a TidingsConfig (its limits)")
-        self.limits = config.limits
-        self.registry = ConnectionRegistry.of(server_state)
-        self.head_timer: asyncio.TimerHandle | None = None
-        self.head_in_progress = False
-        self.head_bytes = 0
-        self.refused = False
+        self.guard = _ConnectionState(config.limits, ConnectionRegistry.of(server_state))
 
     # Connection lifetime
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        if not self.registry.admit(self, self.limits.max_connections):
-            if self.registry.refused % 1000 == 1:  # the first, then every 1000th: no log flood
+        guard = self.guard
+        if not guard.registry.admit(self, guard.limits.max_connections):
+            if guard.registry.refused % 1000 == 1:  # the first, then every 1000th: no log flood
                 logger.warning(
                     "%d connections, all busy (MAX_CONNECTIONS): refused %d so far",
-                    self.limits.max_connections,
-                    self.registry.refused,
+                    guard.limits.max_connections,
+                    guard.registry.refused,
                 )
-            self.refused = True
+            guard.refused = True
             self.transport.write(SERVER_FULL)
             self.transport.close()
             return
@@ -165,7 +180,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_head_timer()
-        self.registry.forget(self)
+        self.guard.registry.forget(self)
         super().connection_lost(exc)
 
     def evict(self) -> None:
@@ -177,14 +192,15 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
     # The request head
 
     def data_received(self, data: bytes) -> None:
-        if self.refused:
+        guard = self.guard
+        if guard.refused:
             return
         super().data_received(data)
-        if self.head_in_progress and not self.transport.is_closing():
+        if guard.head_in_progress and not self.transport.is_closing():
             # Counts the whole chunk when a head starts mid-chunk (pipelining): an over-count
             # by at most one read, never an under-count.
-            self.head_bytes += len(data)
-            if self.head_bytes > self.limits.max_head_bytes:
+            guard.head_bytes += len(data)
+            if guard.head_bytes > guard.limits.max_head_bytes:
                 self._cancel_head_timer()
                 self.transport.write(HEAD_TOO_LARGE)
                 self.transport.close()
@@ -194,37 +210,37 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         # An ASGI extension: lets the event stream drop a connection whose client stopped
         # reading without flushing what it never read (close() would wait for that).
         self.scope["extensions"] = {"tidings.connection": {"abort": self.transport.abort}}
-        self.head_in_progress = True
-        self.head_bytes = 0
+        self.guard.head_in_progress = True
+        self.guard.head_bytes = 0
 
     def on_headers_complete(self) -> None:
-        self.head_in_progress = False
+        self.guard.head_in_progress = False
         self._cancel_head_timer()
-        self.registry.mark_busy(self)
+        self.guard.registry.mark_busy(self)
         super().on_headers_complete()
 
     def on_response_complete(self) -> None:
         pipelined = bool(self.pipeline)
         super().on_response_complete()
         if not pipelined and not self.transport.is_closing():
-            self.registry.mark_idle(self)
+            self.guard.registry.mark_idle(self)
             self._arm_head_timer()
 
     # The head timer
 
     def _arm_head_timer(self) -> None:
         self._cancel_head_timer()
-        self.head_timer = self.loop.call_later(
-            self.limits.header_timeout_seconds, self._head_timed_out
+        self.guard.head_timer = self.loop.call_later(
+            self.guard.limits.header_timeout_seconds, self._head_timed_out
         )
 
     def _cancel_head_timer(self) -> None:
-        if self.head_timer is not None:
-            self.head_timer.cancel()
-            self.head_timer = None
+        if self.guard.head_timer is not None:
+            self.guard.head_timer.cancel()
+            self.guard.head_timer = None
 
     def _head_timed_out(self) -> None:
-        self.head_timer = None
+        self.guard.head_timer = None
         if self.transport.is_closing():
             return
         # A client that has not read its last response keeps close() waiting: abort instead.
