@@ -23,6 +23,7 @@ import json
 import logging
 import weakref
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -126,6 +127,25 @@ SERVER_FULL = raw_error_response(
 )
 
 
+def abort_connection(send: Callable[..., Any]) -> None:
+    """Drop the connection that uvicorn's ``send`` writes to, discarding unsent bytes.
+
+    For the event stream, whose client stopped reading: ``close()``, which uvicorn calls when
+    an app returns mid-response, would wait to flush to that client for ever. uvicorn's
+    ``send`` is a method of the request's cycle, which holds the transport.
+    """
+    transport = getattr(getattr(send, "__self__", None), "transport", None)
+    abort = getattr(transport, "abort", None)
+    if callable(abort):
+        abort()
+
+
+CONNECTION_EXTENSIONS: dict[str, dict[object, object]] = {
+    "tidings.connection": {"abort": abort_connection}
+}
+"""The ASGI extension every request gets: ``abort(send)`` (see ``abort_connection``)."""
+
+
 class _ConnectionState:
     """What the protocol adds per connection, in one slotted object.
 
@@ -207,9 +227,8 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        # An ASGI extension: lets the event stream drop a connection whose client stopped
-        # reading without flushing what it never read (close() would wait for that).
-        self.scope["extensions"] = {"tidings.connection": {"abort": self.transport.abort}}
+        # One shared object, no allocation per request (a stream holds its scope for hours).
+        self.scope["extensions"] = CONNECTION_EXTENSIONS
         self.guard.head_in_progress = True
         self.guard.head_bytes = 0
 

@@ -494,6 +494,32 @@ async def test_redis_resend_overflow_makes_every_process_catch_up(redis_url):
         await proxy.close()
 
 
+async def test_redis_sessions_ended_while_publishing_fails_reach_other_processes_later(
+    redis_url,
+):
+    """A logout on a process that cannot publish: once it can again, every process's streams
+    catch up, and a stream that catches up re-checks its session."""
+    prefix = f"test-{uuid.uuid4().hex[:10]}"
+    proxy = await TcpProxy.to_url(redis_url).start()
+    cluster = Cluster()
+    publisher = await cluster.add(RedisBroker(proxy.url_through(redis_url), prefix=prefix))
+    listener = await cluster.add(redis_broker(redis_url, prefix))
+    try:
+        here = await publisher.hub.subscribe(1, session_key="ended")
+        remote = await listener.hub.subscribe(1, session_key="ended")
+        proxy.cut()
+        await publisher.hub.end_sessions(1, ["ended"])  # the control cannot leave this process
+        assert here.closed_reason == "session_ended"
+        assert not remote.closed
+        proxy.restore()
+        async with asyncio.timeout(10):
+            while CATCH_UP not in remote.take():
+                await remote.wait()
+    finally:
+        await cluster.close()
+        await proxy.close()
+
+
 async def test_redis_second_stream_waits_for_the_first_streams_subscription(redis_url):
     """Two tabs of one user open at once: neither is ready before Redis confirms."""
     prefix = f"test-{uuid.uuid4().hex[:10]}"

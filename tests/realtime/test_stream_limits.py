@@ -281,3 +281,45 @@ async def test_a_client_that_stops_reading_is_cut_off_by_the_write_deadline(
             while await reader.read(1 << 20):
                 pass
     writer.close()
+
+
+@pytest.mark.settings(replay_page_events=20)
+async def test_logout_during_a_replay_stops_it(server: LiveServer, make_user: MakeUser) -> None:
+    """A stream busy replaying (reading the log, writing pages) stops when its session ends."""
+    alice, bob = await make_user("alice"), await make_user("bob")
+    last = await _fill_log(server, alice, bob, 3000)
+    stream = await open_stream(alice.client, last_event_id="0")
+    try:
+        assert (await stream.next()).event == "connected"
+        for _ in range(48):
+            await stream.next()
+        await alice.ok("POST", "/api/auth/logout", status=204)
+        await stream.wait_ended(30)
+        received = 48
+        while not stream.frames.empty():
+            item = stream.frames.get_nowait()
+            if not isinstance(item, BaseException) and item.id is not None:
+                received += 1
+        assert received < last // 2, f"{received} of {last} events after the session ended"
+    finally:
+        await stream.close()
+
+
+@pytest.mark.settings(max_connections=105, connection_reserve=100)
+async def test_streams_opening_at_once_cannot_pass_the_stream_limit(
+    server: LiveServer, make_user: MakeUser
+) -> None:
+    assert server.settings.stream_limit == 5
+    users = [await make_user(f"user{n}") for n in range(6)]
+    streams = await asyncio.gather(*(open_stream(u.client) for u in users for _ in range(4)))
+    try:
+        opened = 0
+        for stream in streams:
+            first = await stream.next()
+            opened += first.event == "connected"
+        assert 0 < opened <= 5
+        assert server.ctx.hub.subscriber_count() <= 5
+        assert server.ctx.metrics.streams_shed._value.get() == len(streams) - opened
+    finally:
+        for stream in streams:
+            await stream.close()

@@ -60,14 +60,6 @@ async def event_position_if_signed_in(
     return None if seq is None else int(seq)
 
 
-async def session_keys_of_user(session: AsyncSession, user_id: int) -> list[str]:
-    """The token hashes of every session the user has (to end their streams)."""
-    rows = await session.scalars(
-        select(AuthSession.token_hash).where(AuthSession.user_id == user_id)
-    )
-    return list(rows)
-
-
 async def user_by_username(session: AsyncSession, username: str) -> User | None:
     """The user with this username (case-insensitive), or None."""
     name = username.strip().lower()

@@ -61,12 +61,18 @@ EVENT_OVERHEAD_BYTES: Final = 32
 """What an event's SSE framing adds to its type and data."""
 
 END_SESSIONS: Final = "end_sessions"
-"""Control: close the streams opened with these sessions (``sessions``: key list, null: all)."""
+"""Control: close the streams opened with these sessions (``sessions``: a list of keys)."""
 
 
 def event_size(event: Delivery) -> int:
-    """Bytes an event takes in a buffer and on the wire (close enough to count by)."""
-    return len(event.data) + len(event.type) + EVENT_OVERHEAD_BYTES
+    """Bytes an event takes in a buffer and on the wire (close enough to count by).
+
+    ``data`` is text: its length is its size in bytes only when it is ASCII (an O(1) check
+    in CPython); otherwise it is measured encoded, as it will be written.
+    """
+    data = event.data
+    size = len(data) if data.isascii() else len(data.encode())
+    return size + len(event.type) + EVENT_OVERHEAD_BYTES
 
 
 class Broker(Protocol):

@@ -35,6 +35,7 @@ import contextlib
 import json
 import logging
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -145,9 +146,21 @@ class EventStream:
             # This process is stopping: answer 200 and end, so the browser retries elsewhere.
             await _retry_later(send, settings.sse_retry_ms)
             return
-        if ctx.hub.subscriber_count() >= settings.stream_limit:
+        gate = ctx.stream_gate
+        if ctx.hub.subscriber_count() + gate.opening >= settings.stream_limit:
             await self._shed(ctx, send, "the stream limit")
             return
+        with gate.opening_stream() as subscribed:
+            await self._open_stream(ctx, scope, receive, send, subscribed)
+
+    async def _open_stream(
+        self,
+        ctx: AppContext,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        subscribed: Callable[[], None],
+    ) -> None:
         request = Request(scope)
         token_hash = self.sessions.session_key(ctx, request.cookies)
         try:
@@ -167,8 +180,9 @@ class EventStream:
             await send({"type": "http.response.body", "body": b"", "more_body": False})
             return
         raw_last = request.headers.get("last-event-id") or request.query_params.get("last_event_id")
+        stream = _Stream(ctx, self.sessions, identity, raw_last, scope)
         try:
-            await _Stream(ctx, self.sessions, identity, raw_last, scope).run(receive, send)
+            await stream.run(receive, send, subscribed)
         except _SessionEnded:
             await error_response(401, "Sign in first.", "not_authenticated")(scope, receive, send)
         except DATABASE_ERRORS:
@@ -179,7 +193,7 @@ class EventStream:
     async def _shed(ctx: AppContext, send: Send, why: str) -> None:
         """Turn a stream away for now, with a jittered retry so a storm spreads out."""
         ctx.metrics.streams_shed.inc()
-        logger.info("stream turned away for now: %s", why)
+        logger.debug("stream turned away for now: %s", why)  # counted in streams_shed
         retry = ctx.settings.overload_retry_ms
         await _retry_later(send, retry + random.randrange(retry + 1), overloaded=True)
 
@@ -224,15 +238,16 @@ class _Stream:
         self.identity = identity
         self.raw_last_event_id = raw_last_event_id
         self.cursor = 0  # the id of the last event written to this client
-        # The server's way to drop a connection without flushing what the client never read.
-        self.abort = scope.get("extensions", {}).get("tidings.connection", {}).get("abort")
+        # The server's way to drop a connection without flushing what the client never read:
+        # ``abort(send)``, an ASGI extension of ours (tidings.connections).
+        self.abort = (scope.get("extensions") or {}).get("tidings.connection", {}).get("abort")
         self.subscriber: Subscriber | None = None
 
     @property
     def user_id(self) -> int:
         return self.identity.user_id
 
-    async def run(self, receive: Receive, send: Send) -> None:
+    async def run(self, receive: Receive, send: Send, subscribed: Callable[[], None]) -> None:
         hub = self.ctx.hub
         loop = asyncio.get_running_loop()
         subscriber = self.subscriber = await hub.subscribe(
@@ -240,6 +255,7 @@ class _Stream:
             session_key=self.identity.session_key,
             expires_at=loop.time() + self.identity.expires_in,
         )
+        subscribed()  # counted among the hub's streams from now on, no longer as opening
         subscriber.task = asyncio.current_task()
         listener: asyncio.Future[None] | None = None
         started = False
@@ -258,17 +274,16 @@ class _Stream:
                     break
                 await self._deliver(send, subscriber.take())
         except (asyncio.CancelledError, _Stalled) as exc:
-            if isinstance(exc, asyncio.CancelledError) and subscriber.closed_reason not in (
-                "overflow",
-                "shutdown",
-                "session_ended",
-                "replaced",
-            ):
-                raise
+            if isinstance(exc, asyncio.CancelledError):
+                if subscriber.closed_reason in (None, "disconnect"):
+                    raise  # not ours: Subscriber.close() cancels only a stream blocked writing
+                task = asyncio.current_task()
+                if task is not None:
+                    task.uncancel()
             # Cut off while blocked writing to a client that stopped reading.
             self._count_ending("stalled" if isinstance(exc, _Stalled) else subscriber.closed_reason)
             logger.info("dropped a stream of user %s: client not reading", self.user_id)
-            await self._drop_connection()
+            await self._drop_connection(send)
             return
         except DATABASE_ERRORS:
             if not started:
@@ -295,14 +310,18 @@ class _Stream:
         elif reason in ("session_ended", "session_expired"):
             metrics.streams_ended_by_session.inc()
 
-    async def _drop_connection(self) -> None:
+    async def _drop_connection(self, send: Send) -> None:
         """Close the connection now, discarding unsent bytes (uvicorn would wait to flush them)."""
         if self.abort is not None:
-            self.abort()
+            self.abort(send)
             await asyncio.sleep(0)  # let the server see the connection go before we return
 
     async def _write(self, send: Send, body: bytes) -> None:
+        """Write to the client, unless the stream was closed meanwhile (a session that ended
+        gets nothing more); a client that takes nothing for the write timeout is _Stalled."""
         assert self.subscriber is not None
+        if self.subscriber.closed:
+            return
         self.subscriber.in_send = True
         try:
             async with asyncio.timeout(self.ctx.settings.stream_write_timeout_seconds):
@@ -345,7 +364,10 @@ class _Stream:
         ephemeral events where they came among them."""
         parts: list[bytes] = []
         delivered = 0
+        assert self.subscriber is not None
         for item in items:
+            if self.subscriber.closed:
+                return  # e.g. the session ended during a gap fill: nothing more goes out
             if item is HEARTBEAT:
                 parts.append(HEARTBEAT_FRAME)
             elif item is CATCH_UP:
@@ -384,7 +406,8 @@ class _Stream:
         """Write the log's events after ``cursor`` up to ``up_to``, a page at a time, each page
         written before the next is read (a ``resync`` instead if some are pruned)."""
         settings, metrics = self.ctx.settings, self.ctx.metrics
-        while self.cursor < up_to:
+        assert self.subscriber is not None
+        while self.cursor < up_to and not self.subscriber.closed:
             async with self.ctx.stream_gate.slot(), self.ctx.db.read() as session:
                 page = await log.events_page(
                     session, self.user_id, self.cursor, up_to, settings.replay_page_events

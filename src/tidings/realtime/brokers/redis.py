@@ -177,13 +177,26 @@ class RedisBroker:
     # Publishing
 
     async def publish_control(self, user_id: int, control: Mapping[str, Any]) -> None:
-        """Apply the control here at once, then send it to the other processes (one try: a
-        stream that misses it re-checks its session when the subscription is restored)."""
+        """Apply the control here at once, then send it to the other processes.
+
+        If that fails, the control is not kept: instead, once Redis answers again, every
+        process is asked to catch up all its streams (as after an overflow of unsent events),
+        and a stream that catches up re-checks its session. So a logout made while this
+        process cannot publish still ends the session's streams elsewhere, later.
+        """
         if self._on_control is not None:
             self._on_control(user_id, control)
         assert self._publisher is not None
-        payload = json.dumps({"o": self.origin, "u": user_id, "c": control})
-        await self._publisher.publish(self.channel_for(user_id), payload)
+        if self._resender is None:
+            payload = json.dumps({"o": self.origin, "u": user_id, "c": control})
+            try:
+                await self._publisher.publish(self.channel_for(user_id), payload)
+                return
+            except _PUBLISH_ERRORS:
+                self._unsent_overflowed = True
+                self._resender = asyncio.create_task(self._resend(), name="tidings-redis-resend")
+                raise
+        self._unsent_overflowed = True  # Redis is failing already: no need to wait on it
 
     async def publish_ephemeral(self, events: Sequence[EphemeralEvent]) -> None:
         """Deliver here at once, then one PUBLISH per addressee (one round trip). Raises if
