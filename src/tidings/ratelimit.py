@@ -2,30 +2,69 @@
 as much: counters live in Redis when ``REDIS_URL`` is set, in this process's memory otherwise.
 
 The counting is the ``limits`` library's moving window (exact: the last N hits within the
-window). A limiter protects the service; it must not become the thing that breaks it, so when
-its storage (Redis) fails, requests are let through and the failure is logged (fail open).
+window). A limiter protects the service; it must not become the thing that breaks it, nor the
+hole that lets an attacker through. So when its Redis fails (connection, timeout, refusal), the
+failure is logged and the limits are counted in this process's memory until Redis answers again:
+degraded (each process counts alone, so N processes allow up to N times as much) but never
+unlimited. Only storage errors are caught; a programming error surfaces as one.
+
+Per-address limits key a client by ``address_key``: an IPv4 address, or an IPv6 address's /64
+(one host is routinely given a whole /64, so single IPv6 addresses cost an attacker nothing).
 """
 
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import logging
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import TypeVar
 
 from limits import RateLimitItem, RateLimitItemPerSecond, parse
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
+from limits.errors import StorageError
+from redis.exceptions import RedisError
 
 from tidings.config import Settings
 from tidings.errors import TooManyRequests
 
 logger = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 REDIS_TIMEOUT_SECONDS = 1.0
-"""A Redis that does not answer within this is treated as down (the request goes through)."""
-FAIL_OPEN_SECONDS = 5.0
-"""After a storage failure, limits are skipped this long instead of waiting on Redis again."""
+"""A Redis that does not answer within this is treated as down (this process counts alone)."""
+FALLBACK_SECONDS = 5.0
+"""After a storage failure, limits are counted in memory this long before Redis is tried again
+(so that requests do not each wait for a dead Redis)."""
+STORAGE_ERRORS: tuple[type[Exception], ...] = (RedisError, OSError, TimeoutError, StorageError)
+"""What a failing storage raises (Redis down, slow or refusing); anything else is a bug."""
+IN_FLIGHT_PER_KEY = 8
+"""Attempts that ``RateLimiter.attempt`` lets run at once per key in one process (sign-ins being
+verified per client address); more at the same moment are refused with 429."""
+
+
+def address_key(address: str) -> str:
+    """The key that per-address limits count a client address under.
+
+    IPv4: the address. IPv6: its /64 network (``2001:db8:1:2::/64``), since one subscriber or
+    server commonly holds a whole /64 and could otherwise use a fresh address per request; an
+    IPv4-mapped IPv6 address counts as its IPv4 address. Anything else (no address known) is
+    used as it is.
+    """
+    try:
+        ip = ipaddress.ip_address(address.strip().split("%", 1)[0])
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,85 +138,143 @@ def make_storage(settings: Settings) -> Storage:
 class RateLimiter:
     """Counts hits per limit and key; refuses with ``TooManyRequests`` (429, Retry-After).
 
-    Fails open: if the storage raises (Redis down, slow or refusing), the request is allowed,
-    a warning is logged once per outage, and the storage is left alone for
-    ``FAIL_OPEN_SECONDS`` so that requests do not each wait for a dead Redis.
+    Never unlimited: if the shared storage (Redis) raises a storage error (down, slow or
+    refusing), that request and every other for ``FALLBACK_SECONDS`` are counted in this
+    process's memory instead, and a warning is logged once per outage. The counts made during
+    an outage stay in memory (they expire with their window) and are not copied to Redis.
     """
 
     def __init__(self, storage: Storage, limits: Limits) -> None:
         self.storage = storage
         self.limits = limits
         self._strategy = MovingWindowRateLimiter(storage)
-        self._skip_until = 0.0
+        # Only a shared storage can fail; a memory one is its own fallback.
+        self._fallback: MovingWindowRateLimiter | None = (
+            None
+            if isinstance(storage, MemoryStorage)
+            else MovingWindowRateLimiter(_MemoryStorage())
+        )
+        self._fallback_until = 0.0
         self._failing = False
+        self._in_flight: dict[tuple[str, ...], int] = {}
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RateLimiter:
         return cls(make_storage(settings), Limits.from_settings(settings))
 
-    def _available(self) -> bool:
-        return time.monotonic() >= self._skip_until
-
     def _storage_failed(self, error: Exception) -> None:
-        self._skip_until = time.monotonic() + FAIL_OPEN_SECONDS
+        self._fallback_until = time.monotonic() + FALLBACK_SECONDS
         if not self._failing:
             self._failing = True
-            logger.warning("rate limits are not enforced: their storage failed: %r", error)
+            logger.warning(
+                "rate limits are counted in this process only: their storage failed: %r", error
+            )
 
     def _storage_ok(self) -> None:
         if self._failing:
             self._failing = False
-            logger.warning("rate limits are enforced again: their storage answers")
+            logger.warning("rate limits are shared again: their storage answers")
 
-    async def _retry_after(self, limit: Limit, key: tuple[str, ...]) -> float:
-        stats = await self._strategy.get_window_stats(limit.item, limit.name, *key)
+    async def _run(self, operation: Callable[[MovingWindowRateLimiter], Awaitable[T]]) -> T:
+        """``operation`` on the shared storage, or on this process's memory while it fails."""
+        if self._fallback is None:
+            return await operation(self._strategy)
+        if time.monotonic() < self._fallback_until:
+            return await operation(self._fallback)
+        try:
+            result = await operation(self._strategy)
+        except STORAGE_ERRORS as error:
+            self._storage_failed(error)
+            return await operation(self._fallback)
+        self._storage_ok()
+        return result
+
+    @staticmethod
+    async def _hit_or_wait(
+        strategy: MovingWindowRateLimiter, limit: Limit, key: tuple[str, ...]
+    ) -> float | None:
+        """Count a hit; None if allowed, else the seconds until one would be."""
+        if await strategy.hit(limit.item, limit.name, *key):
+            return None
+        return await RateLimiter._wait(strategy, limit, key)
+
+    @staticmethod
+    async def _test_or_wait(
+        strategy: MovingWindowRateLimiter, limit: Limit, key: tuple[str, ...], room: int
+    ) -> float | None:
+        """None if ``room`` more hits fit now (without counting any), else the seconds to wait:
+        until the oldest hit expires if none fits, one if only attempts in flight are in the
+        way (they may succeed and give their places back)."""
+        stats = await strategy.get_window_stats(limit.item, limit.name, *key)
+        if stats.remaining >= room:
+            return None
+        if stats.remaining > 0:
+            return 1.0
+        return max(1.0, stats.reset_time - time.time())
+
+    @staticmethod
+    async def _wait(strategy: MovingWindowRateLimiter, limit: Limit, key: tuple[str, ...]) -> float:
+        stats = await strategy.get_window_stats(limit.item, limit.name, *key)
         return max(1.0, stats.reset_time - time.time())
 
     async def hit(self, limit: Limit, *key: str, detail: str, code: str = "rate_limited") -> None:
         """Count one hit on ``limit`` for ``key``; raise ``TooManyRequests`` when over it."""
-        if not self._available():
-            return
-        try:
-            if await self._strategy.hit(limit.item, limit.name, *key):
-                self._storage_ok()
-                return
-            wait = await self._retry_after(limit, key)
-        except Exception as error:
-            self._storage_failed(error)
-            return
-        self._storage_ok()
-        raise TooManyRequests(detail, retry_after=wait, code=code)
+        wait = await self._run(lambda strategy: self._hit_or_wait(strategy, limit, key))
+        if wait is not None:
+            raise TooManyRequests(detail, retry_after=wait, code=code)
 
     async def check(self, limit: Limit, *key: str, detail: str) -> None:
         """Raise ``TooManyRequests`` if ``key`` has used up ``limit``, without counting a hit."""
-        if not self._available():
-            return
-        try:
-            if await self._strategy.test(limit.item, limit.name, *key):
-                return
-            wait = await self._retry_after(limit, key)
-        except Exception as error:
-            self._storage_failed(error)
-            return
-        raise TooManyRequests(detail, retry_after=wait)
+        wait = await self._run(lambda strategy: self._test_or_wait(strategy, limit, key, 1))
+        if wait is not None:
+            raise TooManyRequests(detail, retry_after=wait)
 
     async def record(self, limit: Limit, *key: str) -> None:
         """Count one hit without refusing anything (e.g. a failed sign-in, once it failed)."""
-        if not self._available():
-            return
-        try:
-            await self._strategy.hit(limit.item, limit.name, *key)
-        except Exception as error:
-            self._storage_failed(error)
+        await self._run(lambda strategy: strategy.hit(limit.item, limit.name, *key))
 
     async def clear(self, limit: Limit, *key: str) -> None:
         """Forget ``key``'s hits on ``limit``."""
-        if not self._available():
-            return
+        await self._run(lambda strategy: strategy.clear(limit.item, limit.name, *key))
+
+    @asynccontextmanager
+    async def attempt(self, limit: Limit, *key: str, detail: str) -> AsyncIterator[Attempt]:
+        """An attempt that counts on ``limit`` only if it fails (``Attempt.failed``), but holds
+        its place in the allowance while it runs: refused with 429 unless the failures already
+        counted plus the attempts of ``key`` in flight in this process leave room for it, or if
+        ``IN_FLIGHT_PER_KEY`` of them are in flight already.
+
+        Why not count first and give the hit back on success: the ``limits`` moving window
+        cannot take back one hit (``clear`` forgets them all, so a success would wipe the
+        failures around it). Why not check, then count a failure after it failed (as this did):
+        every parallel attempt passes the check before the first failure is counted, so 100
+        parallel wrong passwords all got verified. Here, in one process, the failures never
+        exceed the limit; with P processes sharing a Redis, each process admits at most
+        ``IN_FLIGHT_PER_KEY`` at once, so the overshoot is below P x ``IN_FLIGHT_PER_KEY``.
+        Successes are never counted (one office address may sign in all day), but many at the
+        very same moment from one address may be told to retry (429, Retry-After: 1).
+        """
+        slot = (limit.name, *key)
+        ahead = self._in_flight.get(slot, 0)  # taken before any await: no race with others
+        self._in_flight[slot] = ahead + 1
         try:
-            await self._strategy.clear(limit.item, limit.name, *key)
-        except Exception as error:
-            self._storage_failed(error)
+            if ahead >= IN_FLIGHT_PER_KEY:
+                raise TooManyRequests(detail, retry_after=1.0)
+            # Counted failures plus those ahead of this one (some may have finished and be
+            # counted twice: conservative, and only near the limit).
+            wait = await self._run(
+                lambda strategy: self._test_or_wait(strategy, limit, key, ahead + 1)
+            )
+            if wait is not None:
+                raise TooManyRequests(detail, retry_after=wait)
+            attempt = Attempt(self, limit, key)
+            yield attempt
+        finally:
+            left = self._in_flight[slot] - 1
+            if left:
+                self._in_flight[slot] = left
+            else:
+                del self._in_flight[slot]
 
     async def close(self) -> None:
         """Close the Redis connections (the ``limits`` storage has no close of its own)."""
@@ -185,3 +282,16 @@ class RateLimiter:
         if client is not None:
             with contextlib.suppress(Exception):
                 await client.aclose()
+
+
+class Attempt:
+    """One attempt under ``RateLimiter.attempt``: ``await failed()`` counts it."""
+
+    __slots__ = ("_key", "_limit", "_limiter")
+
+    def __init__(self, limiter: RateLimiter, limit: Limit, key: tuple[str, ...]) -> None:
+        self._limiter, self._limit, self._key = limiter, limit, key
+
+    async def failed(self) -> None:
+        """Count this attempt as a failure (before its place in flight is given back)."""
+        await self._limiter.record(self._limit, *self._key)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import httpx
@@ -227,6 +228,69 @@ async def test_failed_logins_are_limited_per_username_and_address_and_per_addres
             assert (await login(bob, "10.0.4.1")).status_code == 200
 
 
+PARALLEL = 40
+
+
+@pytest.mark.settings(trusted_proxies="127.0.0.1", login_attempts_per_address=5)
+async def test_parallel_failed_logins_from_one_address_do_not_overshoot_its_limit(
+    server, make_user
+):
+    # Each attempt holds its place in the address's allowance while its password is verified:
+    # in one process, parallel failures never pass the limit (before: all 40 were verified).
+    await make_user("bob")
+    async with _client(server) as client:
+
+        async def login(username: str, password: str, address: str) -> httpx.Response:
+            return await client.post(
+                "/api/auth/login",
+                json={"username": username, "password": password},
+                headers={"X-Forwarded-For": address},
+            )
+
+        async with asyncio.timeout(60):
+            responses = await asyncio.gather(
+                *(login(f"nobody{i}", "wrong password", "10.0.5.1") for i in range(PARALLEL))
+            )
+        statuses = [r.status_code for r in responses]
+        assert set(statuses) <= {401, 429}, statuses
+        assert 1 <= statuses.count(401) <= 5, statuses
+        for response in responses:
+            if response.status_code == 429:
+                assert_error(response, 429, "rate_limited")
+                assert int(response.headers["retry-after"]) >= 1
+        # Sequentially, the address stays refused until its window passes.
+        assert_error(await login("bob", PASSWORD, "10.0.5.1"), 429, "rate_limited")
+
+        # Successes in parallel from one office address use up nothing: once they are done,
+        # the whole allowance is still there.
+        async with asyncio.timeout(60):
+            batch = await asyncio.gather(*(login("bob", PASSWORD, "10.0.6.1") for _ in range(5)))
+        assert all(r.status_code in (200, 429) for r in batch), [r.status_code for r in batch]
+        for i in range(5):
+            assert_error(await login(f"nobody{i}", "wrong", "10.0.6.1"), 401, "invalid_credentials")
+        assert_error(await login("bob", PASSWORD, "10.0.6.1"), 429, "rate_limited")
+
+
+@pytest.mark.settings(trusted_proxies="127.0.0.1", login_attempts_per_address=3)
+async def test_failed_logins_from_one_ipv6_64_share_one_limit(server, make_user):
+    await make_user("bob")
+    async with _client(server) as client:
+
+        async def login(username: str, password: str, address: str) -> httpx.Response:
+            return await client.post(
+                "/api/auth/login",
+                json={"username": username, "password": password},
+                headers={"X-Forwarded-For": address},
+            )
+
+        # Three addresses of one /64 (a host may use any of its 2^64): one allowance.
+        for i, address in enumerate(("2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2:ffff::9")):
+            assert_error(await login(f"nobody{i}", "wrong", address), 401, "invalid_credentials")
+        assert_error(await login("bob", PASSWORD, "2001:db8:1:2::abcd"), 429, "rate_limited")
+        # The next /64 is someone else.
+        assert (await login("bob", PASSWORD, "2001:db8:1:3::1")).status_code == 200
+
+
 @pytest.mark.settings(login_attempts_per_window=2, login_attempts_per_address=3)
 async def test_an_untrusted_x_forwarded_for_does_not_dodge_the_login_limits(server, make_user):
     # No trusted proxies: the header is the client's say-so, and the address is the socket's.
@@ -268,6 +332,23 @@ async def test_registrations_are_limited_per_client_address(server):
     async with _client(server) as client:
         login = {"username": "third", "password": PASSWORD}
         assert (await client.post("/api/auth/login", json=login)).status_code == 200
+
+
+@pytest.mark.settings(trusted_proxies="127.0.0.1", rate_limit_register="2/hour")
+async def test_registrations_from_one_ipv6_64_share_one_limit(server):
+    async with _client(server) as client:
+
+        async def register(username: str, address: str) -> httpx.Response:
+            return await client.post(
+                "/api/auth/register",
+                json={"username": username, "password": PASSWORD},
+                headers={"X-Forwarded-For": address},
+            )
+
+        assert (await register("first", "2001:db8::1")).status_code == 201
+        assert (await register("second", "2001:db8::2")).status_code == 201
+        assert_error(await register("third", "2001:db8::ffff:1"), 429, "rate_limited")
+        assert (await register("third", "2001:db8:0:1::1")).status_code == 201
 
 
 async def test_logout_ends_this_session_only(server, make_user):

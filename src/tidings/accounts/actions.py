@@ -20,6 +20,7 @@ from tidings.accounts.schemas import PasswordChange, UserCreate
 from tidings.context import AppContext
 from tidings.db import utcnow
 from tidings.errors import Conflict, Unauthorized
+from tidings.ratelimit import address_key
 
 
 async def _start_session(ctx: AppContext, user_id: int) -> str:
@@ -40,11 +41,14 @@ async def _start_session(ctx: AppContext, user_id: int) -> str:
 async def register(ctx: AppContext, data: UserCreate, client: str) -> tuple[User, str]:
     """Create an account and sign it in; returns the user and the session token.
 
-    Attempts are limited per client address (taken usernames count too: no cheap probing).
+    Attempts are limited per client address (an IPv6 address's /64: ``address_key``; taken
+    usernames count too: no cheap probing).
     """
     limiter = ctx.limiter
     await limiter.hit(
-        limiter.limits.register, client, detail="Too many sign-ups from your address. Try later."
+        limiter.limits.register,
+        address_key(client),
+        detail="Too many sign-ups from your address. Try later.",
     )
     password_hash = await hash_password(ctx.password_hasher, data.password)
     user = User(
@@ -66,26 +70,30 @@ async def login(ctx: AppContext, username: str, password: str, client: str) -> t
     """Check credentials. Failures are limited per username *and* address, and per address.
 
     Someone else's failures, from another address, never lock out the owner signing in from
-    theirs. The per-(username, address) count is taken before the password is checked (so
-    parallel guesses cannot overshoot it) and forgotten on success; the per-address count only
-    counts failures (many people may sign in from one office address).
+    theirs. The address is ``address_key(client)`` (an IPv6 address's /64). The
+    per-(username, address) count is taken before the password is checked (so parallel guesses
+    cannot overshoot it) and forgotten on success; the per-address count only counts failures
+    (many people may sign in from one office address), but an attempt holds its place in that
+    allowance while it is verified (``RateLimiter.attempt``), so parallel failures cannot
+    overshoot it either.
     """
     limiter, limits = ctx.limiter, ctx.limiter.limits
     name = username.strip().lower()
+    address = address_key(client)
     detail = "Too many failed sign-in attempts. Try again later."
-    await limiter.check(limits.login_per_address, client, detail=detail)
-    await limiter.hit(limits.login_per_name_and_address, name, client, detail=detail)
-    async with ctx.db.read() as session:
-        user = await queries.user_by_username(session, username)
-    if user is None:
-        await verify_unknown_user(ctx.password_hasher, password)
-        ok = False
-    else:
-        ok = await verify_password(ctx.password_hasher, user.password_hash, password)
-    if user is None or not ok:
-        await limiter.record(limits.login_per_address, client)
-        raise Unauthorized("Wrong username or password.", code="invalid_credentials")
-    await limiter.clear(limits.login_per_name_and_address, name, client)
+    async with limiter.attempt(limits.login_per_address, address, detail=detail) as attempt:
+        await limiter.hit(limits.login_per_name_and_address, name, address, detail=detail)
+        async with ctx.db.read() as session:
+            user = await queries.user_by_username(session, username)
+        if user is None:
+            await verify_unknown_user(ctx.password_hasher, password)
+            ok = False
+        else:
+            ok = await verify_password(ctx.password_hasher, user.password_hash, password)
+        if user is None or not ok:
+            await attempt.failed()
+            raise Unauthorized("Wrong username or password.", code="invalid_credentials")
+    await limiter.clear(limits.login_per_name_and_address, name, address)
     return user, await _start_session(ctx, user.id)
 
 
@@ -99,11 +107,9 @@ async def logout(ctx: AppContext, user_id: int, token: str) -> None:
 
 async def _end_every_session(session: AsyncSession, user_id: int) -> list[str]:
     """Delete every session of the user in this transaction; return their keys."""
-    # RETURNING, not a SELECT first: a session committed in between is deleted *and* named.
-    deleted = await session.scalars(
-        delete(AuthSession).where(AuthSession.user_id == user_id).returning(AuthSession.token_hash)
-    )
-    return list(deleted)
+    keys = await queries.session_keys_of_user(session, user_id)
+    await session.execute(delete(AuthSession).where(AuthSession.user_id == user_id))
+    return keys
 
 
 async def logout_everywhere(ctx: AppContext, user_id: int) -> None:
