@@ -27,6 +27,7 @@ from tests.support.server import LiveServer, ServerProcess
 from tests.support.services import require_redis
 from tests.support.settings import FAST_HASHING, backend, make_settings
 from tidings.connections import ConnectionLimits, LimitedHttpToolsProtocol
+from tidings.middleware import BODY_TIMEOUTS_BY_PATH
 from tidings.server import uvicorn_config
 
 HEALTH = request_head("GET", "/api/health")
@@ -242,6 +243,67 @@ async def test_an_endless_head_is_refused_with_431(server: LiveServer) -> None:
         connection.close()
 
 
+async def assert_head_refused(connection: RawConnection) -> None:
+    response = await connection.response()
+    assert response.status == 431
+    assert response.json()["code"] == "head_too_large"
+    assert response.headers["connection"] == "close"
+    assert await connection.closed_within(10)
+
+
+async def test_a_large_head_in_one_write_is_refused_with_431(server: LiveServer) -> None:
+    connection = await RawConnection.open(server.port)
+    try:
+        await connection.send(request_head("GET", "/api/health", "X-Large: " + "a" * 60_000))
+        await assert_head_refused(connection)
+    finally:
+        connection.close()
+
+
+async def test_a_large_head_completed_by_its_last_write_is_refused_with_431(
+    server: LiveServer,
+) -> None:
+    head = request_head("GET", "/api/health", "X-Large: " + "a" * 40_000)
+    connection = await RawConnection.open(server.port)
+    try:
+        await connection.send(head[:30_000])
+        assert not await connection.answered_within(0.5)  # under the cap so far: no answer
+        await connection.send(head[30_000:])
+        await assert_head_refused(connection)
+    finally:
+        connection.close()
+
+
+async def test_heads_under_the_cap_pass_one_after_another(server: LiveServer) -> None:
+    connection = await RawConnection.open(server.port)
+    try:
+        for _ in range(3):  # each head is counted on its own, not added to the last one
+            await connection.send(request_head("GET", "/api/health", "X-Pad: " + "a" * 20_000))
+            response = await connection.response()
+            assert response.status == 200, response.body
+    finally:
+        connection.close()
+
+
+async def test_a_head_that_begins_after_a_large_body_is_not_counted_with_it(
+    server: LiveServer,
+) -> None:
+    # One read holds a whole 60 KB request body and the start of the next (pipelined) head.
+    body = json.dumps({"username": "nobody", "password": "x" * 60_000}).encode()
+    first = request_head(
+        "POST", LOGIN, "Content-Type: application/json", f"Content-Length: {len(body)}"
+    )
+    connection = await RawConnection.open(server.port)
+    try:
+        await connection.send(first + body + b"GET /api/health HTTP/1.1\r\n")
+        assert (await connection.response()).status != 431
+        await connection.send(b"Host: 127.0.0.1\r\n\r\n")
+        response = await connection.response()
+        assert response.status == 200, response.body
+    finally:
+        connection.close()
+
+
 # Bodies
 
 
@@ -329,6 +391,56 @@ async def test_a_stalled_body_gets_408(server: LiveServer) -> None:
         assert response.json()["code"] == "body_timeout"
         assert response.headers["connection"] == "close"
         assert await connection.closed_within(10)
+    finally:
+        connection.close()
+
+
+async def trickle_body_until_answered(connection: RawConnection) -> None:
+    """Send a body one byte at a time, a tenth of a second apart (far below the body timeout
+    between bytes), never finishing it, until the server answers (bounded)."""
+    for _ in range(300):  # 30 s at most, and fewer bytes than the declared Content-Length
+        try:
+            await connection.send(b" ")
+        except OSError:
+            return
+        if await connection.answered_within(0.1):  # also the pace of the trickle
+            return
+    raise AssertionError("the server kept a never-ending body open")
+
+
+def trickled_login() -> bytes:
+    return request_head("POST", LOGIN, "Content-Type: application/json", "Content-Length: 1000")
+
+
+async def assert_body_timed_out(connection: RawConnection) -> None:
+    response = await connection.response()
+    assert response.status == 408
+    assert response.json()["code"] == "body_timeout"
+    assert response.headers["connection"] == "close"
+    assert await connection.closed_within(10)
+
+
+@pytest.mark.settings(body_timeout_seconds=1.0)
+async def test_a_body_that_keeps_trickling_gets_408_once_its_time_is_up(server: LiveServer) -> None:
+    connection = await RawConnection.open(server.port)
+    try:
+        await connection.send(trickled_login())
+        await trickle_body_until_answered(connection)
+        await assert_body_timed_out(connection)
+    finally:
+        connection.close()
+
+
+@pytest.mark.settings(body_timeout_seconds=600)
+async def test_a_route_may_have_its_own_body_deadline(
+    server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(BODY_TIMEOUTS_BY_PATH, LOGIN, 1.0)
+    connection = await RawConnection.open(server.port)
+    try:
+        await connection.send(trickled_login())
+        await trickle_body_until_answered(connection)
+        await assert_body_timed_out(connection)
     finally:
         connection.close()
 

@@ -74,7 +74,8 @@ class Settings(BaseSettings):
     header_timeout_seconds: float = 10.0
     """A request's head (line and headers) must arrive within this, from connect or keep-alive."""
     body_timeout_seconds: float = 30.0
-    """A request body must keep arriving: no gap longer than this between its chunks."""
+    """A request must send the whole body within this, counted from the end of its head (408
+    otherwise; per route: ``BODY_TIMEOUTS_BY_PATH`` in ``middleware.py``)."""
     max_body_bytes: int = 64 * 1024
     """Largest request body (JSON routes); larger is refused with 413 before it is read."""
     keep_alive_seconds: float = 5.0

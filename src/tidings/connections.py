@@ -10,6 +10,9 @@ connections at ``max_connections`` per server: a connection beyond it first evic
 connection with no request in progress (still sending its head, or idle between requests); only
 when every connection is busy with a request is the new one refused (503). An attacker's
 half-open connections are thus always the first to go, and a health check or a sign-in gets in.
+A connection stays busy no longer than its request: the whole body must arrive within
+``body_timeout_seconds`` (``RequestBodyLimitMiddleware``), so trickling bodies cannot hold
+every connection.
 
 The limits travel in ``TidingsConfig`` (a ``uvicorn.Config`` that ``--workers`` pickles to each
 worker); the per-server bookkeeping hangs off uvicorn's per-server ``ServerState``, so two
@@ -154,7 +157,16 @@ class _ConnectionState:
     connection's dict private and ~1.3 KiB larger (measured at 19,800 idle streams).
     """
 
-    __slots__ = ("head_bytes", "head_in_progress", "head_timer", "limits", "refused", "registry")
+    __slots__ = (
+        "head_began_in_read",
+        "head_bytes",
+        "head_in_progress",
+        "head_read_bytes",
+        "head_timer",
+        "limits",
+        "refused",
+        "registry",
+    )
 
     def __init__(self, limits: ConnectionLimits, registry: ConnectionRegistry) -> None:
         self.limits = limits
@@ -162,7 +174,14 @@ class _ConnectionState:
         self.head_timer: asyncio.TimerHandle | None = None
         self.head_in_progress = False
         self.head_bytes = 0
+        """The current head's URL, header names and values, as the parser reports them."""
+        self.head_read_bytes = 0
+        """Bytes of the reads that fell wholly inside the current head (it began in an earlier
+        read): what bounds a head whose last header never ends, which the parser keeps to
+        itself until it does."""
+        self.head_began_in_read = False
         self.refused = False
+        """Answered at the connection level (503 or 431) and closing: nothing more is parsed."""
 
 
 class LimitedHttpToolsProtocol(HttpToolsProtocol):
@@ -209,34 +228,96 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         if not self.transport.is_closing():
             self.transport.abort()
 
-    # The request head
+    # The request head: its size is what the parser reports (URL, header names and values), so
+    # the read that completes a head counts as much as the reads before it. A head still
+    # incomplete after a read is also bounded by the bytes of the reads that fell wholly inside
+    # it: the parser reports a header only once it ends, and a head that never ends must not
+    # grow for ever. The read in which a head begins is not counted that way (it may hold the
+    # end of the previous request too); that one read is all the slack there is.
 
     def data_received(self, data: bytes) -> None:
         guard = self.guard
         if guard.refused:
             return
+        guard.head_began_in_read = False
         super().data_received(data)
-        if guard.head_in_progress and not self.transport.is_closing():
-            # Counts the whole chunk when a head starts mid-chunk (pipelining): an over-count
-            # by at most one read, never an under-count.
-            guard.head_bytes += len(data)
-            if guard.head_bytes > guard.limits.max_head_bytes:
-                self._cancel_head_timer()
-                self.transport.write(HEAD_TOO_LARGE)
-                self.transport.close()
+        if guard.refused or not guard.head_in_progress or self.transport.is_closing():
+            return
+        if not guard.head_began_in_read:
+            guard.head_read_bytes += len(data)
+            if guard.head_read_bytes > guard.limits.max_head_bytes:
+                self._refuse_head()
 
     def on_message_begin(self) -> None:
+        guard = self.guard
+        if guard.refused:
+            return
         super().on_message_begin()
         # One shared object, no allocation per request (a stream holds its scope for hours).
         self.scope["extensions"] = CONNECTION_EXTENSIONS
-        self.guard.head_in_progress = True
-        self.guard.head_bytes = 0
+        guard.head_in_progress = True
+        guard.head_began_in_read = True
+        guard.head_bytes = 0
+        guard.head_read_bytes = 0
+
+    def on_url(self, url: bytes) -> None:
+        if self.guard.refused:
+            return
+        super().on_url(url)
+        self._count_head(len(url))
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if self.guard.refused:
+            return
+        super().on_header(name, value)
+        self._count_head(len(name) + len(value))
+
+    def _count_head(self, size: int) -> None:
+        guard = self.guard
+        guard.head_bytes += size
+        if guard.head_bytes > guard.limits.max_head_bytes:
+            self._refuse_head()
 
     def on_headers_complete(self) -> None:
-        self.guard.head_in_progress = False
+        guard = self.guard
+        if guard.refused:  # refused mid-head: the app never sees this request
+            return
+        guard.head_in_progress = False
         self._cancel_head_timer()
-        self.guard.registry.mark_busy(self)
+        guard.registry.mark_busy(self)
         super().on_headers_complete()
+
+    def _refuse_head(self) -> None:
+        """431 and close. The parser goes on through the rest of the read it is in; every
+        callback ignores it from here on, so no request of this connection reaches the app."""
+        guard = self.guard
+        guard.refused = True
+        guard.head_in_progress = False
+        self._cancel_head_timer()
+        if not self.transport.is_closing():
+            self.transport.write(HEAD_TOO_LARGE)
+            self.transport.close()
+
+    # After a refusal, what is left of the read is neither a request nor an error to answer.
+
+    def on_body(self, body: bytes) -> None:
+        if not self.guard.refused:
+            super().on_body(body)
+
+    def on_message_complete(self) -> None:
+        if not self.guard.refused:
+            super().on_message_complete()
+
+    def send_400_response(self, msg: str) -> None:
+        if not self.guard.refused:
+            super().send_400_response(msg)
+
+    def _should_upgrade(self) -> bool:
+        return not self.guard.refused and super()._should_upgrade()
+
+    def _unsupported_upgrade_warning(self) -> None:
+        if not self.guard.refused:
+            super()._unsupported_upgrade_warning()
 
     def on_response_complete(self) -> None:
         pipelined = bool(self.pipeline)

@@ -154,13 +154,22 @@ BODY_LIMITS_BY_PATH: dict[str, int] = {
 }
 """The one place a route gets a larger request body limit than ``max_body_bytes``."""
 
+BODY_TIMEOUTS_BY_PATH: dict[str, float] = {
+    # Routes whose whole body may take longer than BODY_TIMEOUT_SECONDS, path -> seconds (an
+    # upload route, one day).
+}
+"""The one place a route gets more time for its whole request body than ``body_timeout_seconds``."""
+
 
 class RequestBodyLimitMiddleware:
     """Request bodies are small and keep arriving, or are refused without being read.
 
     A declared Content-Length above the route's limit gets 413 at once, before a byte of the body
     is read. A chunked body is counted as the app reads it and gets 413 the moment it passes the
-    limit; a body with a gap longer than ``body_timeout_seconds`` between chunks gets 408. Both
+    limit. The whole body must arrive within the route's deadline (``body_timeout_seconds``, or
+    ``BODY_TIMEOUTS_BY_PATH``), counted from the end of the request head (when the request
+    reaches the app): a body still arriving then gets 408, however steadily it trickles, so a
+    request cannot hold its connection, which is never evicted while busy, for longer. Both
     carry ``Connection: close`` (the rest of the body is never read), and the app, still inside
     its read, is told the client went away; whatever it sends after that is dropped.
     """
@@ -171,11 +180,13 @@ class RequestBodyLimitMiddleware:
         max_body_bytes: int,
         body_timeout_seconds: float,
         limits_by_path: Mapping[str, int] = BODY_LIMITS_BY_PATH,
+        timeouts_by_path: Mapping[str, float] = BODY_TIMEOUTS_BY_PATH,
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.body_timeout_seconds = body_timeout_seconds
         self.limits_by_path = limits_by_path
+        self.timeouts_by_path = timeouts_by_path
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -186,14 +197,16 @@ class RequestBodyLimitMiddleware:
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await _refuse_body(scope, send, 413, limit)
             return
-        await _GuardedBody(scope, receive, send, limit, self.body_timeout_seconds).run(self.app)
+        timeout = self.timeouts_by_path.get(scope["path"], self.body_timeout_seconds)
+        deadline = asyncio.get_running_loop().time() + timeout
+        await _GuardedBody(scope, receive, send, limit, deadline).run(self.app)
 
 
 async def _refuse_body(scope: Scope, send: Send, status: int, limit: int) -> None:
     if status == 413:
         detail, code = f"The request body is larger than {limit} bytes.", "body_too_large"
     else:
-        detail, code = "The request body stopped arriving.", "body_timeout"
+        detail, code = "The request body did not arrive in time.", "body_timeout"
     response = error_response(status, detail, code, headers={"Connection": "close"})
 
     async def no_body() -> Message:
@@ -203,16 +216,17 @@ async def _refuse_body(scope: Scope, send: Send, status: int, limit: int) -> Non
 
 
 class _GuardedBody:
-    """One request: its body counted and timed on the way to the app."""
+    """One request: its body counted, and held to its deadline, on the way to the app."""
 
     def __init__(
-        self, scope: Scope, receive: Receive, send: Send, limit: int, timeout: float
+        self, scope: Scope, receive: Receive, send: Send, limit: int, deadline: float
     ) -> None:
         self.scope = scope
         self.receive = receive
         self.send = send
         self.limit = limit
-        self.timeout = timeout
+        self.deadline = deadline
+        """Event-loop time by which the whole body must have arrived."""
         self.received = 0
         self.body_complete = False
         self.response_started = False
@@ -232,7 +246,7 @@ class _GuardedBody:
         if self.body_complete:
             return await self.receive()
         try:
-            async with asyncio.timeout(self.timeout):
+            async with asyncio.timeout_at(self.deadline):
                 message = await self.receive()
         except TimeoutError:
             await self.refuse(408)

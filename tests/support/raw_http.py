@@ -81,6 +81,20 @@ class RawConnection:
                 pass
         return self.buffer[start:]
 
+    async def answered_within(self, timeout: float) -> bool:
+        """Whether the server sent something, or closed, within ``timeout`` (what it sent is
+        kept for ``response``)."""
+        if self.buffer:
+            return True
+        try:
+            async with asyncio.timeout(timeout):
+                await self._read_more()
+        except TimeoutError:
+            return False
+        except ConnectionResetError:
+            pass
+        return True
+
     async def closed_within(self, timeout: float) -> bool:
         try:
             await self.wait_closed(timeout)
