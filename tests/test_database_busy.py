@@ -3,6 +3,7 @@ same request succeeds once the database is free again."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from contextlib import AsyncExitStack
 
@@ -44,6 +45,59 @@ async def test_a_write_while_another_process_holds_the_sqlite_lock_is_503(server
     sent = await alice.send(dm["id"], "hello")
     page = await bob.ok("GET", f"/api/conversations/{dm['id']}/messages")
     assert [m["id"] for m in page["messages"]] == [sent["id"]]
+
+
+QUEUED_WRITES = 10
+BUSY_TIMEOUT_MS = 2000
+"""Ten writes waiting the busy timeout in turn would take 20 s: the test allows 10 in all."""
+
+
+@pytest.mark.skipif(backend() != "sqlite-memory", reason="SQLite's file lock")
+@pytest.mark.parametrize(
+    "case",
+    [
+        # The wait for the in-process write lock is bounded by the pool timeout...
+        pytest.param(
+            "lock-wait-bounded",
+            marks=pytest.mark.settings(
+                sqlite_busy_timeout_ms=BUSY_TIMEOUT_MS, db_pool_timeout_seconds=0.2
+            ),
+        ),
+        # ...and writes queued behind one that found the file locked give up with it.
+        pytest.param(
+            "queue-fails-fast",
+            marks=pytest.mark.settings(
+                sqlite_busy_timeout_ms=BUSY_TIMEOUT_MS, db_pool_timeout_seconds=30.0
+            ),
+        ),
+    ],
+)
+async def test_writes_queued_behind_another_processs_sqlite_lock_all_answer_503_soon(
+    server, make_user, case
+):
+    alice, bob = await make_user("alice"), await make_user("bob")
+    await alice.befriend(bob)
+    dm = await alice.dm(bob)
+    path = server.settings.database_url.removeprefix("sqlite+aiosqlite:///")
+    other = sqlite3.connect(path, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        async with asyncio.timeout(BUSY_TIMEOUT_MS / 1000 * QUEUED_WRITES / 2):
+            responses = await asyncio.gather(
+                *(
+                    alice.post(f"/api/conversations/{dm['id']}/messages", {"content": str(i)})
+                    for i in range(QUEUED_WRITES)
+                )
+            )
+        for response in responses:
+            _assert_busy(response)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    # The lock is free: writes go through again, none held back by the earlier failures.
+    sent = [await alice.send(dm["id"], f"after {i}") for i in range(2)]
+    page = await bob.ok("GET", f"/api/conversations/{dm['id']}/messages")
+    assert sorted(m["id"] for m in page["messages"]) == sorted(m["id"] for m in sent)
 
 
 @pytest.mark.settings(db_pool_timeout_seconds=0.05)

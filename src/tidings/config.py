@@ -102,7 +102,8 @@ class Settings(BaseSettings):
 
     # Database under load.
     db_pool_timeout_seconds: float = 5.0
-    """Waiting longer than this for a pooled connection answers 503 instead."""
+    """Waiting longer than this for a pooled connection (on SQLite, also for this process's
+    turn to write) answers 503 instead."""
     sqlite_busy_timeout_ms: int = 5000
     """How long a SQLite write waits for a lock held by another process before 503."""
     postgres_lock_timeout_ms: int = 5000

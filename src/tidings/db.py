@@ -4,6 +4,11 @@ SQLite allows one writer at a time. Rather than let concurrent write transaction
 lock (and fail with SQLITE_BUSY when a read upgrades to a write), write transactions here start
 with ``BEGIN IMMEDIATE`` and are serialized in-process by an asyncio lock; reads run in WAL mode
 alongside them. On PostgreSQL both kinds are ordinary transactions on one pool.
+
+Waiting for that in-process lock is bounded like waiting for a pooled connection (the pool
+timeout), and once a writer found the file locked by another process, the writers queued behind
+it give up at once: otherwise each would wait SQLite's whole busy timeout in turn, and 100
+queued writes would take 100 busy timeouts to answer. Both answer 503 ``database_busy``.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import exc as sqlalchemy_exc
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -24,6 +30,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
+
+from tidings.errors import is_database_busy
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -58,6 +66,13 @@ def utcnow() -> datetime:
 def writes_are_serialized(session: AsyncSession) -> bool:
     """True on SQLite, where one write transaction runs at a time: row locks are pointless."""
     return session.get_bind().dialect.name == "sqlite"
+
+
+class WriteQueueBusy(sqlalchemy_exc.TimeoutError):
+    """A SQLite write that could not start: the in-process write lock was not had within the
+    pool timeout, or a write ahead of it found the database locked by another process. A
+    ``sqlalchemy.exc.TimeoutError``, so the API answers it as it answers a pool timeout: 503
+    ``database_busy`` with Retry-After (``tidings.errors.is_database_busy``)."""
 
 
 class Base(DeclarativeBase):
@@ -106,6 +121,9 @@ class Database:
         ``lock_timeout``. The API answers each of these with 503 and Retry-After."""
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
+        self.pool_timeout_seconds = pool_timeout_seconds
+        self._locked_out = 0
+        """How many writes have found SQLite locked by another process (see ``write``)."""
         self.query_count = 0
         if self.is_sqlite:
             self.engine = create_async_engine(url, echo=echo, pool_timeout=pool_timeout_seconds)
@@ -150,8 +168,26 @@ class Database:
             async with self._write_sessions() as session, session.begin():
                 yield session
             return
-        async with self._write_lock, self._write_sessions() as session, session.begin():
-            yield session
+        # Writes queued before a write found the file locked would each wait the busy timeout
+        # in turn for the same lock: they give up at once instead (503, the client retries).
+        arrived = self._locked_out
+        try:
+            async with asyncio.timeout(self.pool_timeout_seconds):
+                await self._write_lock.acquire()
+        except TimeoutError:
+            raise WriteQueueBusy("waited longer than the pool timeout for the write lock") from None
+        try:
+            if self._locked_out != arrived:
+                raise WriteQueueBusy("a write ahead of this one found the database locked")
+            try:
+                async with self._write_sessions() as session, session.begin():
+                    yield session
+            except sqlalchemy_exc.OperationalError as error:
+                if is_database_busy(error):
+                    self._locked_out += 1
+                raise
+        finally:
+            self._write_lock.release()
 
     async def dispose(self) -> None:
         await self.engine.dispose()
