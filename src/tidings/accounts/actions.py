@@ -107,9 +107,11 @@ async def logout(ctx: AppContext, user_id: int, token: str) -> None:
 
 async def _end_every_session(session: AsyncSession, user_id: int) -> list[str]:
     """Delete every session of the user in this transaction; return their keys."""
-    keys = await queries.session_keys_of_user(session, user_id)
-    await session.execute(delete(AuthSession).where(AuthSession.user_id == user_id))
-    return keys
+    # RETURNING, not a SELECT first: a session committed in between is deleted *and* named.
+    deleted = await session.scalars(
+        delete(AuthSession).where(AuthSession.user_id == user_id).returning(AuthSession.token_hash)
+    )
+    return list(deleted)
 
 
 async def logout_everywhere(ctx: AppContext, user_id: int) -> None:
