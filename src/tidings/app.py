@@ -69,6 +69,7 @@ async def build_context(settings: Settings, metrics: Metrics | None = None) -> A
         buffer_bytes=settings.stream_buffer_bytes,
         heartbeat_seconds=settings.heartbeat_seconds,
         max_streams_per_user=settings.max_streams_per_user,
+        write_timeout_seconds=settings.stream_write_timeout_seconds,
     )
     await hub.start()
     metrics.db_queries.set_function(lambda: db.query_count)

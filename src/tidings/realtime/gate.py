@@ -12,8 +12,8 @@ rather than being shed: they are few at a time and hold no pool connection while
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 
 class Overloaded(Exception):
@@ -32,24 +32,6 @@ class StreamGate:
         self.opening = 0
         """Streams admitted but not subscribed yet: they count against the stream limit, so
         that a burst of concurrent opens cannot eat into the connections kept for requests."""
-
-    @contextmanager
-    def opening_stream(self) -> Iterator[Callable[[], None]]:
-        """Count a stream as opening until the ``done`` callback it yields is called (once it
-        is subscribed) or the block ends, whichever comes first."""
-        self.opening += 1
-        counted = True
-
-        def done() -> None:
-            nonlocal counted
-            if counted:
-                counted = False
-                self.opening -= 1
-
-        try:
-            yield done
-        finally:
-            done()
 
     @asynccontextmanager
     async def slot(self, *, may_shed: bool = False) -> AsyncIterator[None]:

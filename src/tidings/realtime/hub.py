@@ -118,7 +118,7 @@ class Subscriber:
         "_waiter",
         "closed_reason",
         "expires_at",
-        "in_send",
+        "send_started_at",
         "session_key",
         "task",
         "user_id",
@@ -142,12 +142,18 @@ class Subscriber:
         self._bytes = 0
         self._waiter: asyncio.Future[None] | None = None
         self.closed_reason: str | None = None
-        self.in_send = False
+        self.send_started_at: float | None = None
+        """Event-loop time the stream began a write that has not returned yet (None: not
+        writing). The hub's sweep closes a stream whose write takes longer than the timeout."""
         self.task: asyncio.Task[object] | None = None
 
     @property
     def closed(self) -> bool:
         return self.closed_reason is not None
+
+    @property
+    def in_send(self) -> bool:
+        return self.send_started_at is not None
 
     @property
     def buffered_bytes(self) -> int:
@@ -216,17 +222,22 @@ class Hub:
         buffer_bytes: int = 256 * 1024,
         heartbeat_seconds: float = 30.0,
         max_streams_per_user: int = 8,
+        write_timeout_seconds: float = 20.0,
     ) -> None:
         self.broker = broker
         self.metrics = metrics
         self.buffer_bytes = buffer_bytes
         self.heartbeat_seconds = heartbeat_seconds
         self.max_streams_per_user = max_streams_per_user
+        self.write_timeout_seconds = write_timeout_seconds
         # Per user, the streams in the order they opened (dict keys: ordered, O(1) removal).
         self._subscribers: dict[int, dict[Subscriber, None]] = {}
+        self._count = 0
+        """Streams subscribed, all users: kept, not summed, since every open asks for it."""
         self._watching: dict[int, asyncio.Future[None]] = {}
         """Users whose first stream is waiting for ``broker.watch`` to return."""
         self._heartbeat_task: asyncio.Task[None] | None = None
+        self._sweep_task: asyncio.Task[None] | None = None
         self._count_changed = asyncio.Condition()
         self.shutting_down = False
         metrics.streams_open.set_function(self.subscriber_count)
@@ -234,21 +245,23 @@ class Hub:
     async def start(self) -> None:
         await self.broker.start(self.deliver_local, self.catch_up_all, self.on_control)
         self._heartbeat_task = asyncio.create_task(self._beat(), name="tidings-heartbeat")
+        self._sweep_task = asyncio.create_task(self._sweep_stalled(), name="tidings-stall-sweep")
         _running_hubs.add(self)
 
     async def stop(self) -> None:
         self.close_all("shutdown")
-        if self._heartbeat_task is not None:
-            self._heartbeat_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._heartbeat_task
+        for task in (self._heartbeat_task, self._sweep_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         await self.broker.stop()
         _running_hubs.discard(self)
 
     def subscriber_count(self, user_id: int | None = None) -> int:
         if user_id is not None:
             return len(self._subscribers.get(user_id, ()))
-        return sum(len(subs) for subs in self._subscribers.values())
+        return self._count
 
     async def wait_subscriber_count(self, count: int, user_id: int | None = None) -> None:
         """Return once exactly ``count`` streams (of ``user_id``, or in all) are subscribed."""
@@ -274,6 +287,7 @@ class Hub:
         try:
             if subscribers is None:
                 self._subscribers[user_id] = {subscriber: None}
+                self._count += 1
                 watched = self._watching[user_id] = asyncio.get_running_loop().create_future()
                 try:
                     await self.broker.watch(user_id)
@@ -284,6 +298,7 @@ class Hub:
             else:
                 self._make_room(subscribers)
                 subscribers[subscriber] = None
+                self._count += 1
                 if (watching := self._watching.get(user_id)) is not None:
                     # The user's first stream is still waiting for the broker to confirm; until
                     # it does, events from other processes might not reach this one either.
@@ -304,7 +319,8 @@ class Hub:
     def _forget(self, subscriber: Subscriber) -> None:
         subscribers = self._subscribers.get(subscriber.user_id)
         if subscribers is not None:
-            subscribers.pop(subscriber, None)
+            if subscribers.pop(subscriber, 0) is None:  # it was there
+                self._count -= 1
             if not subscribers:
                 del self._subscribers[subscriber.user_id]
 
@@ -313,6 +329,7 @@ class Hub:
         if subscribers is None or subscriber not in subscribers:
             return
         del subscribers[subscriber]
+        self._count -= 1
         await self._notify_count_changed()
         if not subscribers:
             del self._subscribers[subscriber.user_id]
@@ -400,6 +417,26 @@ class Hub:
         for subscribers in list(self._subscribers.values()):
             for subscriber in list(subscribers):
                 subscriber.close(reason)
+
+    async def _sweep_stalled(self) -> None:
+        """Close streams stuck in one write for longer than the write timeout.
+
+        One sweep for all streams, a few times per timeout, rather than a timer around every
+        write: writes are the hot path (a heartbeat is 19,800 writes; a group message one per
+        member), and a timer each cost more than the write itself. Closing a stream that is
+        blocked writing cancels it; it then drops its connection.
+        """
+        loop = asyncio.get_running_loop()
+        interval = max(0.05, self.write_timeout_seconds / 4)
+        while True:
+            await asyncio.sleep(interval)
+            too_old = loop.time() - self.write_timeout_seconds
+            for subscribers in self._subscribers.values():
+                for subscriber in subscribers:
+                    started = subscriber.send_started_at
+                    if started is not None and started < too_old:
+                        self.metrics.stalls.inc()
+                        subscriber.close("stalled")
 
     async def _beat(self) -> None:
         """Heartbeats for every stream, from one timer; streams whose session expired end."""

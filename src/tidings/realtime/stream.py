@@ -13,9 +13,9 @@ Nothing is sent twice, nothing is skipped, and the order is the commit order.
 
 Memory, bounded in bytes: the log is read in pages (``replay_page_events`` / ``_bytes``), each
 written before the next is read, so a client that does not read stops the replay where it is;
-live events wait in a subscriber with a byte budget; and a write the client does not accept
-within ``stream_write_timeout_seconds`` cuts the connection. The worst case per stream is in the
-README ("Limits and abuse").
+live events wait in a subscriber with a byte budget; and a stream whose client accepts no
+bytes for ``stream_write_timeout_seconds`` is cut off by the hub's stall sweep. The worst case
+per stream is in the README ("Limits and abuse").
 
 Sessions: a stream belongs to the session that opened it. Ending that session (logout, password
 change) closes it through the hub on every process; re-subscribing first and checking the
@@ -35,7 +35,6 @@ import contextlib
 import json
 import logging
 import random
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -129,10 +128,6 @@ class _SessionEnded(Exception):
     """The stream's session ended while it was being opened."""
 
 
-class _Stalled(Exception):
-    """The client accepted no bytes within the write timeout."""
-
-
 class EventStream:
     """The ASGI app behind ``GET /api/events`` (``HEAD`` answers the headers, opening nothing)."""
 
@@ -141,53 +136,59 @@ class EventStream:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         ctx: AppContext = scope["app"].state.ctx
-        settings = ctx.settings
         if ctx.hub.shutting_down:
             # This process is stopping: answer 200 and end, so the browser retries elsewhere.
-            await _retry_later(send, settings.sse_retry_ms)
+            await _retry_later(send, ctx.settings.sse_retry_ms)
             return
         gate = ctx.stream_gate
-        if ctx.hub.subscriber_count() + gate.opening >= settings.stream_limit:
+        if ctx.hub.subscriber_count() + gate.opening >= ctx.settings.stream_limit:
             await self._shed(ctx, send, "the stream limit")
             return
-        with gate.opening_stream() as subscribed:
-            await self._open_stream(ctx, scope, receive, send, subscribed)
+        # Counted as opening until subscribed (``_Stream.run``), so that concurrent opens
+        # cannot pass the stream limit together.
+        gate.opening += 1
+        stream: _Stream | None = None
+        try:
+            stream = await self._admit(ctx, scope, receive, send)
+            if stream is not None:
+                await stream.run(receive, send)
+        except _SessionEnded:
+            await error_response(401, "Sign in first.", "not_authenticated")(scope, receive, send)
+        except DATABASE_ERRORS:
+            logger.warning("stream open: database unavailable", exc_info=True)
+            await self._shed(ctx, send, "the database")
+        finally:
+            if stream is None or stream.opening:
+                gate.opening -= 1
 
-    async def _open_stream(
-        self,
-        ctx: AppContext,
-        scope: Scope,
-        receive: Receive,
-        send: Send,
-        subscribed: Callable[[], None],
-    ) -> None:
+    async def _admit(
+        self, ctx: AppContext, scope: Scope, receive: Receive, send: Send
+    ) -> _Stream | None:
+        """The stream to run, or None once the request is answered (401, HEAD, shed).
+
+        A function of its own so that the request object and its parsed headers are gone
+        when the stream starts: only plain values live as long as the stream.
+        """
         request = Request(scope)
         token_hash = self.sessions.session_key(ctx, request.cookies)
         try:
             identity = await _identify(ctx, self.sessions, token_hash)
         except Overloaded:
             await self._shed(ctx, send, "too many streams opening")
-            return
+            return None
         except DATABASE_ERRORS:
             logger.warning("stream open: database unavailable", exc_info=True)
             await self._shed(ctx, send, "the database")
-            return
+            return None
         if identity is None:
             await error_response(401, "Sign in first.", "not_authenticated")(scope, receive, send)
-            return
+            return None
         if scope["method"] == "HEAD":
             await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
-            return
+            return None
         raw_last = request.headers.get("last-event-id") or request.query_params.get("last_event_id")
-        stream = _Stream(ctx, self.sessions, identity, raw_last, scope)
-        try:
-            await stream.run(receive, send, subscribed)
-        except _SessionEnded:
-            await error_response(401, "Sign in first.", "not_authenticated")(scope, receive, send)
-        except DATABASE_ERRORS:
-            logger.warning("stream open: database unavailable", exc_info=True)
-            await self._shed(ctx, send, "the database")
+        return _Stream(ctx, self.sessions, identity, raw_last, scope)
 
     @staticmethod
     async def _shed(ctx: AppContext, send: Send, why: str) -> None:
@@ -220,6 +221,7 @@ class _Stream:
         "ctx",
         "cursor",
         "identity",
+        "opening",
         "raw_last_event_id",
         "sessions",
         "subscriber",
@@ -242,12 +244,14 @@ class _Stream:
         # ``abort(send)``, an ASGI extension of ours (tidings.connections).
         self.abort = (scope.get("extensions") or {}).get("tidings.connection", {}).get("abort")
         self.subscriber: Subscriber | None = None
+        self.opening = True
+        """Still counted among the streams opening (``StreamGate.opening``)."""
 
     @property
     def user_id(self) -> int:
         return self.identity.user_id
 
-    async def run(self, receive: Receive, send: Send, subscribed: Callable[[], None]) -> None:
+    async def run(self, receive: Receive, send: Send) -> None:
         hub = self.ctx.hub
         loop = asyncio.get_running_loop()
         subscriber = self.subscriber = await hub.subscribe(
@@ -255,7 +259,9 @@ class _Stream:
             session_key=self.identity.session_key,
             expires_at=loop.time() + self.identity.expires_in,
         )
-        subscribed()  # counted among the hub's streams from now on, no longer as opening
+        # Counted among the hub's streams from now on, no longer as opening.
+        self.opening = False
+        self.ctx.stream_gate.opening -= 1
         subscriber.task = asyncio.current_task()
         listener: asyncio.Future[None] | None = None
         started = False
@@ -273,16 +279,16 @@ class _Stream:
                 if subscriber.closed:
                     break
                 await self._deliver(send, subscriber.take())
-        except (asyncio.CancelledError, _Stalled) as exc:
-            if isinstance(exc, asyncio.CancelledError):
-                if subscriber.closed_reason in (None, "disconnect"):
-                    raise  # not ours: Subscriber.close() cancels only a stream blocked writing
-                task = asyncio.current_task()
-                if task is not None:
-                    task.uncancel()
-            # Cut off while blocked writing to a client that stopped reading.
-            self._count_ending("stalled" if isinstance(exc, _Stalled) else subscriber.closed_reason)
-            logger.info("dropped a stream of user %s: client not reading", self.user_id)
+        except asyncio.CancelledError:
+            if subscriber.closed_reason in (None, "disconnect"):
+                raise  # not ours: Subscriber.close() cancels only a stream blocked writing
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()
+            # Closed while blocked writing: to a client that stopped reading (stalled, overflow),
+            # or whose session ended. What it has not read is dropped with the connection.
+            self._count_ending(subscriber.closed_reason)
+            logger.info("dropped a stream of user %s (%s)", self.user_id, subscriber.closed_reason)
             await self._drop_connection(send)
             return
         except DATABASE_ERRORS:
@@ -304,11 +310,8 @@ class _Stream:
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     def _count_ending(self, reason: str | None) -> None:
-        metrics = self.ctx.metrics
-        if reason == "stalled":
-            metrics.stalls.inc()
-        elif reason in ("session_ended", "session_expired"):
-            metrics.streams_ended_by_session.inc()
+        if reason in ("session_ended", "session_expired"):
+            self.ctx.metrics.streams_ended_by_session.inc()
 
     async def _drop_connection(self, send: Send) -> None:
         """Close the connection now, discarding unsent bytes (uvicorn would wait to flush them)."""
@@ -318,18 +321,17 @@ class _Stream:
 
     async def _write(self, send: Send, body: bytes) -> None:
         """Write to the client, unless the stream was closed meanwhile (a session that ended
-        gets nothing more); a client that takes nothing for the write timeout is _Stalled."""
-        assert self.subscriber is not None
-        if self.subscriber.closed:
+        gets nothing more). A write the client does not take within the write timeout is
+        ended by the hub's stall sweep (``Hub._sweep_stalled``), which cancels this one."""
+        subscriber = self.subscriber
+        assert subscriber is not None
+        if subscriber.closed:
             return
-        self.subscriber.in_send = True
+        subscriber.send_started_at = asyncio.get_running_loop().time()
         try:
-            async with asyncio.timeout(self.ctx.settings.stream_write_timeout_seconds):
-                await send({"type": "http.response.body", "body": body, "more_body": True})
-        except TimeoutError:
-            raise _Stalled from None
+            await send({"type": "http.response.body", "body": body, "more_body": True})
         finally:
-            self.subscriber.in_send = False
+            subscriber.send_started_at = None
 
     async def _position(self) -> int:
         """The user's current event id; raises _SessionEnded if the stream's session is gone."""
