@@ -40,7 +40,7 @@ async def test_sign_up_sign_out_and_sign_in(browsing: Browsing, make_user) -> No
     await expect(page.get_by_test_id("me-name")).to_have_text("Dora Explorer")
     await expect(page.get_by_test_id("me-username")).to_have_text("@dora")
 
-    await page.get_by_role("button", name="Sign out").click()
+    await page.get_by_role("button", name="Sign out", exact=True).click()
     await expect(page).to_have_url(re.compile(r"/login$"))
     await page.goto("/")
     await expect(page).to_have_url(re.compile(r"/login$"))

@@ -81,7 +81,7 @@ async def test_marking_read_in_one_tab_clears_the_badge_in_the_other(
     await expect(tab1.get_by_test_id("unread-badge")).to_be_hidden()
 
     # Signing out in one tab signs out the other.
-    await tab1.get_by_role("button", name="Sign out").click()
+    await tab1.get_by_role("button", name="Sign out", exact=True).click()
     await expect(tab1).to_have_url(re.compile(r"/login$"))
     await expect(tab2).to_have_url(re.compile(r"/login$"))
 

@@ -49,13 +49,19 @@ watch("me", () => {
   paintAvatar(testid("me-avatar"), state.me);
 });
 
-testid("sign-out").addEventListener("click", async () => {
+/** End the session(s) on the server, then send every tab of this browser to sign in. */
+async function signOut(path) {
   try {
-    await api("POST", "/api/auth/logout");
+    await api("POST", path);
   } finally {
     realtime.announceSignOut();
     location.assign("/login");
   }
+}
+testid("sign-out").addEventListener("click", () => signOut("/api/auth/logout"));
+testid("sign-out-everywhere").addEventListener("click", () => {
+  // Other devices' open tabs are signed out live: the server ends their streams.
+  if (confirm("Sign out on every device, this one included?")) signOut("/api/auth/logout-everywhere");
 });
 
 /** Fetch the snapshot; events are held meanwhile and only newer ones applied after. */
