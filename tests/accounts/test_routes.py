@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 
 import httpx
@@ -14,6 +15,15 @@ from tests.support.api import PASSWORD
 COOKIE = "tidings_session"
 # Routes that answer without a session: signing up and in, and the liveness probe (operations).
 PUBLIC = {("POST", "/api/auth/register"), ("POST", "/api/auth/login"), ("GET", "/api/health")}
+
+
+async def _register_from(client: httpx.AsyncClient, username: str, address: str) -> httpx.Response:
+    """Sign up as if from ``address`` (the test server trusts X-Forwarded-For from 127.0.0.1)."""
+    return await client.post(
+        "/api/auth/register",
+        json={"username": username, "password": PASSWORD},
+        headers={"X-Forwarded-For": address},
+    )
 
 
 def _client(server) -> httpx.AsyncClient:
@@ -314,13 +324,7 @@ async def test_an_untrusted_x_forwarded_for_does_not_dodge_the_login_limits(serv
 @pytest.mark.settings(trusted_proxies="127.0.0.1", rate_limit_register="2/hour")
 async def test_registrations_are_limited_per_client_address(server):
     async with _client(server) as client:
-
-        async def register(username: str, address: str) -> httpx.Response:
-            return await client.post(
-                "/api/auth/register",
-                json={"username": username, "password": PASSWORD},
-                headers={"X-Forwarded-For": address},
-            )
+        register = functools.partial(_register_from, client)
 
         assert (await register("first", "10.0.0.1")).status_code == 201
         # A taken name counts too (else probing which names exist would be free).
@@ -337,13 +341,7 @@ async def test_registrations_are_limited_per_client_address(server):
 @pytest.mark.settings(trusted_proxies="127.0.0.1", rate_limit_register="2/hour")
 async def test_registrations_from_one_ipv6_64_share_one_limit(server):
     async with _client(server) as client:
-
-        async def register(username: str, address: str) -> httpx.Response:
-            return await client.post(
-                "/api/auth/register",
-                json={"username": username, "password": PASSWORD},
-                headers={"X-Forwarded-For": address},
-            )
+        register = functools.partial(_register_from, client)
 
         assert (await register("first", "2001:db8::1")).status_code == 201
         assert (await register("second", "2001:db8::2")).status_code == 201
