@@ -243,6 +243,21 @@ async def test_an_endless_head_is_refused_with_431(server: LiveServer) -> None:
         connection.close()
 
 
+async def test_an_unfinished_header_in_a_first_read_is_refused_with_431(
+    server: LiveServer,
+) -> None:
+    """A header that never ends, all in the connection's first read: the parser reports nothing
+    of it, so the read itself must count (or 100 KB would wait for the head timeout)."""
+    connection = await RawConnection.open(server.port)
+    try:
+        await connection.send(b"GET /api/health HTTP/1.1\r\nX-Unfinished: " + b"a" * 100_000)
+        response = await connection.response()
+        assert response.status == 431
+        assert response.json()["code"] == "head_too_large"
+    finally:
+        connection.close()
+
+
 async def assert_head_refused(connection: RawConnection) -> None:
     response = await connection.response()
     assert response.status == 431

@@ -39,6 +39,9 @@ from tidings.config import Settings
 logger = logging.getLogger(__name__)
 
 MAX_HEAD_BYTES = 32 * 1024
+HEAD_LINE_OVERHEAD = 4
+"""What each header line (": ", CRLF) or the request line adds to what the parser reports: so
+that many tiny headers count what they cost."""
 """Request line plus headers; browsers send a few KiB (nginx's default buffers allow 32 KiB)."""
 
 
@@ -158,6 +161,7 @@ class _ConnectionState:
     """
 
     __slots__ = (
+        "ended_in_read",
         "head_began_in_read",
         "head_bytes",
         "head_in_progress",
@@ -180,6 +184,10 @@ class _ConnectionState:
         read): what bounds a head whose last header never ends, which the parser keeps to
         itself until it does."""
         self.head_began_in_read = False
+        """The current head began in the current read, after a request that ended in it: that
+        read is not counted as head (it holds the end of the previous request)."""
+        self.ended_in_read = False
+        """A request ended in the current read (pipelining)."""
         self.refused = False
         """Answered at the connection level (503 or 431) and closing: nothing more is parsed."""
 
@@ -240,6 +248,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         if guard.refused:
             return
         guard.head_began_in_read = False
+        guard.ended_in_read = False
         super().data_received(data)
         if guard.refused or not guard.head_in_progress or self.transport.is_closing():
             return
@@ -256,7 +265,9 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         # One shared object, no allocation per request (a stream holds its scope for hours).
         self.scope["extensions"] = CONNECTION_EXTENSIONS
         guard.head_in_progress = True
-        guard.head_began_in_read = True
+        # Only a head that follows another request in the same read is not counted by reads;
+        # on a fresh connection or after a keep-alive pause, the whole read is head.
+        guard.head_began_in_read = guard.ended_in_read
         guard.head_bytes = 0
         guard.head_read_bytes = 0
 
@@ -264,13 +275,13 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         if self.guard.refused:
             return
         super().on_url(url)
-        self._count_head(len(url))
+        self._count_head(len(url) + HEAD_LINE_OVERHEAD)
 
     def on_header(self, name: bytes, value: bytes) -> None:
         if self.guard.refused:
             return
         super().on_header(name, value)
-        self._count_head(len(name) + len(value))
+        self._count_head(len(name) + len(value) + HEAD_LINE_OVERHEAD)
 
     def _count_head(self, size: int) -> None:
         guard = self.guard
@@ -306,6 +317,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_message_complete(self) -> None:
         if not self.guard.refused:
+            self.guard.ended_in_read = True
             super().on_message_complete()
 
     def send_400_response(self, msg: str) -> None:

@@ -116,6 +116,7 @@ class Subscriber:
         "_items",
         "_limit_bytes",
         "_waiter",
+        "cancelled_by_close",
         "closed_reason",
         "expires_at",
         "send_started_at",
@@ -142,6 +143,8 @@ class Subscriber:
         self._bytes = 0
         self._waiter: asyncio.Future[None] | None = None
         self.closed_reason: str | None = None
+        self.cancelled_by_close = False
+        """``close`` cancelled the stream's task (it was blocked writing): its own cancel."""
         self.send_started_at: float | None = None
         """Event-loop time the stream began a write that has not returned yet (None: not
         writing). The hub's sweep closes a stream whose write takes longer than the timeout."""
@@ -180,6 +183,7 @@ class Subscriber:
         self.closed_reason = reason
         self._wake()
         if self.in_send and self.task is not None and reason != "disconnect":
+            self.cancelled_by_close = True
             self.task.cancel()
 
     def take(self) -> list[Item]:

@@ -31,7 +31,6 @@ so browsers come back later instead of giving up. A client that stopped reading 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import random
@@ -254,14 +253,15 @@ class _Stream:
     async def run(self, receive: Receive, send: Send) -> None:
         hub = self.ctx.hub
         loop = asyncio.get_running_loop()
+        # Counted among the hub's streams from here on (subscribe counts it before its first
+        # await, and forgets it if it fails), no longer as opening.
+        self.opening = False
+        self.ctx.stream_gate.opening -= 1
         subscriber = self.subscriber = await hub.subscribe(
             self.user_id,
             session_key=self.identity.session_key,
             expires_at=loop.time() + self.identity.expires_in,
         )
-        # Counted among the hub's streams from now on, no longer as opening.
-        self.opening = False
-        self.ctx.stream_gate.opening -= 1
         subscriber.task = asyncio.current_task()
         listener: asyncio.Future[None] | None = None
         started = False
@@ -280,8 +280,8 @@ class _Stream:
                     break
                 await self._deliver(send, subscriber.take())
         except asyncio.CancelledError:
-            if subscriber.closed_reason in (None, "disconnect"):
-                raise  # not ours: Subscriber.close() cancels only a stream blocked writing
+            if not subscriber.cancelled_by_close:
+                raise  # not ours (e.g. the server stopping): Subscriber.close() did not do it
             task = asyncio.current_task()
             if task is not None:
                 task.uncancel()
@@ -304,10 +304,13 @@ class _Stream:
         if subscriber.closed_reason == "disconnect":
             return
         # A clean end of body: the browser reconnects (to another process, on shutdown) and
-        # replays what it missed, or learns that its session ended (401).
-        with contextlib.suppress(TimeoutError):
+        # replays what it missed, or learns that its session ended (401). A client that does
+        # not read cannot take it: its connection is dropped instead of left to flush.
+        try:
             async with asyncio.timeout(FINAL_WRITE_TIMEOUT):
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except TimeoutError:
+            await self._drop_connection(send)
 
     def _count_ending(self, reason: str | None) -> None:
         if reason in ("session_ended", "session_expired"):

@@ -194,7 +194,7 @@ class RedisBroker:
                 return
             except _PUBLISH_ERRORS:
                 self._unsent_overflowed = True
-                self._resender = asyncio.create_task(self._resend(), name="tidings-redis-resend")
+                self._start_resender()
                 raise
         self._unsent_overflowed = True  # Redis is failing already: no need to wait on it
 
@@ -225,7 +225,7 @@ class RedisBroker:
             await self._publish_now(events)
         except _PUBLISH_ERRORS:
             self._defer(events)
-            self._resender = asyncio.create_task(self._resend(), name="tidings-redis-resend")
+            self._start_resender()
             raise
 
     async def _publish_now(self, events: Sequence[StoredEvent]) -> None:
@@ -265,6 +265,11 @@ class RedisBroker:
                 self._defer(batch)
                 self._defer(queued)
             raise
+
+    def _start_resender(self) -> None:
+        """One resend task at a time, however many publishes fail together."""
+        if self._resender is None or self._resender.done():
+            self._resender = asyncio.create_task(self._resend(), name="tidings-redis-resend")
 
     async def _resend(self) -> None:
         backoff = _MIN_BACKOFF
