@@ -12,7 +12,7 @@ from tests.conftest import MakeUser
 from tests.support.api import ApiUser
 from tests.support.ephemeral import Nudge
 from tests.support.server import LiveServer
-from tests.support.sse import EventStreamReader, open_stream
+from tests.support.sse import EventStreamReader, open_stream, open_stream_that_never_reads
 from tidings.events import EventAdapter
 from tidings.friends.events import FriendUpdateEvent
 from tidings.realtime import log
@@ -300,14 +300,10 @@ async def test_slow_consumer_is_cut_off_while_others_keep_receiving(
     await fast.next()
 
     # A client that sends its request and then stops reading.
-    cookie = bob.client.cookies.get(server.settings.session_cookie_name)
-    reader, writer = await asyncio.open_connection("127.0.0.1", server.port, limit=1024)
-    writer.transport.pause_reading()
-    writer.write(
-        f"GET /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: "
-        f"{server.settings.session_cookie_name}={cookie}\r\n\r\n".encode()
+    name = server.settings.session_cookie_name
+    reader, writer = await open_stream_that_never_reads(
+        server.port, name, bob.client.cookies.get(name)
     )
-    await writer.drain()
     await asyncio.wait_for(hub.wait_subscriber_count(2, bob.id), 10)
 
     big = "x" * 3990

@@ -12,7 +12,7 @@ import pytest
 from tests.conftest import MakeUser
 from tests.support.api import PASSWORD, ApiUser
 from tests.support.server import LiveServer
-from tests.support.sse import open_stream
+from tests.support.sse import open_stream, open_stream_that_never_reads
 from tidings.friends.events import FriendUpdateEvent
 from tidings.realtime import log
 from tidings.realtime.transaction import write_transaction
@@ -261,14 +261,10 @@ async def test_a_client_that_stops_reading_is_cut_off_by_the_write_deadline(
 ) -> None:
     alice, bob = await make_user("alice"), await make_user("bob")
     await _fill_log(server, alice, bob, 3000)  # ~12 MB: more than any socket buffers hold
-    cookie = alice.client.cookies.get(server.settings.session_cookie_name)
-    reader, writer = await asyncio.open_connection("127.0.0.1", server.port, limit=1024)
-    writer.transport.pause_reading()
-    writer.write(
-        f"GET /api/events?last_event_id=0 HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: "
-        f"{server.settings.session_cookie_name}={cookie}\r\n\r\n".encode()
+    name = server.settings.session_cookie_name
+    reader, writer = await open_stream_that_never_reads(
+        server.port, name, alice.client.cookies.get(name), query="?last_event_id=0"
     )
-    await writer.drain()
     hub = server.ctx.hub
     await asyncio.wait_for(hub.wait_subscriber_count(1, alice.id), 10)
     # Nothing is read, so the replay stalls; the deadline ends the stream.

@@ -123,3 +123,17 @@ async def open_stream(
     """Open a stream and return once its response headers have arrived."""
     reader = EventStreamReader(client, last_event_id=last_event_id, query_last_event_id=query)
     return await reader.open()
+
+
+async def open_stream_that_never_reads(
+    port: int, cookie_name: str, cookie: str | None, *, query: str = ""
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A client that sends its request for the stream and then stops reading (small buffers)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=1024)
+    writer.transport.pause_reading()
+    writer.write(
+        f"GET /api/events{query} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        f"Cookie: {cookie_name}={cookie}\r\n\r\n".encode()
+    )
+    await writer.drain()
+    return reader, writer
