@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from contextlib import AsyncExitStack
+from collections.abc import Iterator
+from contextlib import AsyncExitStack, contextmanager
 
 import pytest
 from sqlalchemy import exc as sqlalchemy_exc
@@ -19,17 +20,30 @@ def _assert_busy(response) -> None:
     assert int(response.headers["retry-after"]) >= 1
 
 
-@pytest.mark.skipif(backend() != "sqlite-memory", reason="SQLite's file lock")
-@pytest.mark.settings(sqlite_busy_timeout_ms=50)
-async def test_a_write_while_another_process_holds_the_sqlite_lock_is_503(server, make_user):
+async def _friends_with_a_dm(make_user):
     alice, bob = await make_user("alice"), await make_user("bob")
     await alice.befriend(bob)
-    dm = await alice.dm(bob)
+    return alice, bob, await alice.dm(bob)
+
+
+@contextmanager
+def _write_lock_held_by_another_process(server) -> Iterator[None]:
+    """Another program (a backup, a shell) holds the write lock on the server's SQLite file."""
     path = server.settings.database_url.removeprefix("sqlite+aiosqlite:///")
-    # Another program (a backup, a shell) holds the write lock on the server's file.
     other = sqlite3.connect(path, isolation_level=None)
     try:
         other.execute("BEGIN IMMEDIATE")
+        yield
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+
+
+@pytest.mark.skipif(backend() != "sqlite-memory", reason="SQLite's file lock")
+@pytest.mark.settings(sqlite_busy_timeout_ms=50)
+async def test_a_write_while_another_process_holds_the_sqlite_lock_is_503(server, make_user):
+    alice, bob, dm = await _friends_with_a_dm(make_user)
+    with _write_lock_held_by_another_process(server):
         response = await alice.post(f"/api/conversations/{dm['id']}/messages", {"content": "hello"})
         _assert_busy(response)
         _assert_busy(
@@ -39,9 +53,6 @@ async def test_a_write_while_another_process_holds_the_sqlite_lock_is_503(server
         )
         # Reads go on (WAL): the 503 is about the lock, not a broken server.
         assert (await bob.get(f"/api/conversations/{dm['id']}/messages")).json()["messages"] == []
-    finally:
-        other.execute("ROLLBACK")
-        other.close()
     sent = await alice.send(dm["id"], "hello")
     page = await bob.ok("GET", f"/api/conversations/{dm['id']}/messages")
     assert [m["id"] for m in page["messages"]] == [sent["id"]]
@@ -75,13 +86,8 @@ BUSY_TIMEOUT_MS = 2000
 async def test_writes_queued_behind_another_processs_sqlite_lock_all_answer_503_soon(
     server, make_user, case
 ):
-    alice, bob = await make_user("alice"), await make_user("bob")
-    await alice.befriend(bob)
-    dm = await alice.dm(bob)
-    path = server.settings.database_url.removeprefix("sqlite+aiosqlite:///")
-    other = sqlite3.connect(path, isolation_level=None)
-    try:
-        other.execute("BEGIN IMMEDIATE")
+    alice, bob, dm = await _friends_with_a_dm(make_user)
+    with _write_lock_held_by_another_process(server):
         async with asyncio.timeout(BUSY_TIMEOUT_MS / 1000 * QUEUED_WRITES / 2):
             responses = await asyncio.gather(
                 *(
@@ -91,9 +97,6 @@ async def test_writes_queued_behind_another_processs_sqlite_lock_all_answer_503_
             )
         for response in responses:
             _assert_busy(response)
-    finally:
-        other.execute("ROLLBACK")
-        other.close()
     # The lock is free: writes go through again, none held back by the earlier failures.
     sent = [await alice.send(dm["id"], f"after {i}") for i in range(2)]
     page = await bob.ok("GET", f"/api/conversations/{dm['id']}/messages")

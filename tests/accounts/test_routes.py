@@ -17,6 +17,13 @@ COOKIE = "tidings_session"
 PUBLIC = {("POST", "/api/auth/register"), ("POST", "/api/auth/login"), ("GET", "/api/health")}
 
 
+async def _login_from(
+    client: httpx.AsyncClient, body: dict[str, str], address: str
+) -> httpx.Response:
+    """Sign in as if from ``address`` (the test server trusts X-Forwarded-For from 127.0.0.1)."""
+    return await client.post("/api/auth/login", json=body, headers={"X-Forwarded-For": address})
+
+
 async def _register_from(client: httpx.AsyncClient, username: str, address: str) -> httpx.Response:
     """Sign up as if from ``address`` (the test server trusts X-Forwarded-For from 127.0.0.1)."""
     return await client.post(
@@ -198,11 +205,7 @@ async def test_failed_logins_are_limited_per_username_and_address_and_per_addres
     alice = {"username": "alice", "password": PASSWORD}
     bob = {"username": "bob", "password": PASSWORD}
     async with _client(server) as client:
-
-        async def login(body: dict[str, str], address: str) -> httpx.Response:
-            return await client.post(
-                "/api/auth/login", json=body, headers={"X-Forwarded-For": address}
-            )
+        login = functools.partial(_login_from, client)
 
         # Guessing alice's password from one address: that address is refused for alice...
         for _ in range(3):
@@ -251,11 +254,7 @@ async def test_parallel_failed_logins_from_one_address_do_not_overshoot_its_limi
     async with _client(server) as client:
 
         async def login(username: str, password: str, address: str) -> httpx.Response:
-            return await client.post(
-                "/api/auth/login",
-                json={"username": username, "password": password},
-                headers={"X-Forwarded-For": address},
-            )
+            return await _login_from(client, {"username": username, "password": password}, address)
 
         async with asyncio.timeout(60):
             responses = await asyncio.gather(
@@ -287,11 +286,7 @@ async def test_failed_logins_from_one_ipv6_64_share_one_limit(server, make_user)
     async with _client(server) as client:
 
         async def login(username: str, password: str, address: str) -> httpx.Response:
-            return await client.post(
-                "/api/auth/login",
-                json={"username": username, "password": password},
-                headers={"X-Forwarded-For": address},
-            )
+            return await _login_from(client, {"username": username, "password": password}, address)
 
         # Three addresses of one /64 (a host may use any of its 2^64): one allowance.
         for i, address in enumerate(("2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2:ffff::9")):
@@ -306,11 +301,7 @@ async def test_an_untrusted_x_forwarded_for_does_not_dodge_the_login_limits(serv
     # No trusted proxies: the header is the client's say-so, and the address is the socket's.
     await make_user("alice")
     async with _client(server) as client:
-
-        async def login(body: dict[str, str], address: str) -> httpx.Response:
-            return await client.post(
-                "/api/auth/login", json=body, headers={"X-Forwarded-For": address}
-            )
+        login = functools.partial(_login_from, client)
 
         wrong = {"username": "alice", "password": "wrong password"}
         for i in range(2):
