@@ -12,7 +12,7 @@ from tests.support.server import LiveServer
 from tidings.accounts.models import User
 from tidings.events import EventAdapter
 from tidings.realtime.events import StoredEvent
-from tidings.realtime.log import replay_events_after
+from tidings.realtime.log import events_page
 
 
 def assert_error(response: httpx.Response, status: int, code: str | None = None) -> dict[str, Any]:
@@ -61,7 +61,7 @@ class EventLog:
                 after = self.positions.get(user_id, 0)
                 if seq == after:
                     continue
-                events = await replay_events_after(session, user_id, after, seq)
+                events = await events_page(session, user_id, after, seq, limit=seq - after)
                 assert events is not None, f"gap in {username}'s events after {after}"
                 found[username] = [e.type for e in events]
                 self.payloads[username] = [validate_event(e) for e in events]
@@ -82,7 +82,7 @@ async def recorded(server: LiveServer, events: list[StoredEvent]) -> list[Stored
     stored = []
     async with server.ctx.db.read() as session:
         for event in events:
-            replay = await replay_events_after(session, event.user_id, event.seq - 1, event.seq)
+            replay = await events_page(session, event.user_id, event.seq - 1, event.seq, limit=1)
             assert replay is not None
             stored.extend(replay)
     return stored

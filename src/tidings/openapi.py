@@ -15,9 +15,11 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
         404: "Not found, or not visible to you",
         409: "Conflicts with the current state",
         422: "Invalid input",
-        429: "Too many attempts",
+        429: "Too many attempts (see Retry-After)",
+        503: "The database is busy: retry after Retry-After (code database_busy)",
     }
-    return {code: {"model": ErrorBody, "description": descriptions[code]} for code in codes}
+    # Any route may meet a busy database, so every route documents 503.
+    return {code: {"model": ErrorBody, "description": descriptions[code]} for code in (*codes, 503)}
 
 
 SIGNED_IN = errors(401, 403, 422)

@@ -257,12 +257,6 @@ class RateLimiter:
         if wait is not None:
             raise TooManyRequests(detail, retry_after=wait, code=code)
 
-    async def check(self, limit: Limit, *key: str, detail: str) -> None:
-        """Raise ``TooManyRequests`` if ``key`` has used up ``limit``, without counting a hit."""
-        wait = await self._run(lambda strategy: self._test_or_wait(strategy, limit, key, 1))
-        if wait is not None:
-            raise TooManyRequests(detail, retry_after=wait)
-
     async def record(self, limit: Limit, *key: str) -> None:
         """Count one hit without refusing anything (e.g. a failed sign-in, once it failed)."""
         await self._run(lambda strategy: strategy.hit(limit.item, limit.name, *key))

@@ -110,27 +110,6 @@ async def current_seq(session: AsyncSession, user_id: int) -> int:
     return int(seq or 0)
 
 
-async def replay_events_after(
-    session: AsyncSession, user_id: int, after_seq: int, up_to_seq: int
-) -> list[StoredEvent] | None:
-    """Events with ``after_seq < seq <= up_to_seq``, in order; None if any of them is gone."""
-    query = select(EventRecord.seq, EventRecord.type, EventRecord.data).where(
-        EventRecord.user_id == user_id,
-        EventRecord.seq > after_seq,
-        EventRecord.seq <= up_to_seq,
-    )
-    rows = (await session.execute(query.order_by(EventRecord.seq))).all()
-    events = [StoredEvent(user_id, seq, type_, data) for seq, type_, data in rows]
-    expected = after_seq + 1
-    for event in events:
-        if event.seq != expected:
-            return None
-        expected += 1
-    if expected != up_to_seq + 1:
-        return None
-    return events
-
-
 async def events_page(
     session: AsyncSession, user_id: int, after_seq: int, up_to_seq: int, limit: int
 ) -> list[StoredEvent] | None:

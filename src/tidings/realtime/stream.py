@@ -369,9 +369,10 @@ class _Stream:
         ephemeral events where they came among them."""
         parts: list[bytes] = []
         delivered = 0
-        assert self.subscriber is not None
+        subscriber = self.subscriber
+        assert subscriber is not None
         for item in items:
-            if self.subscriber.closed:
+            if subscriber.closed:
                 return  # e.g. the session ended during a gap fill: nothing more goes out
             if item is HEARTBEAT:
                 parts.append(HEARTBEAT_FRAME)
@@ -380,8 +381,7 @@ class _Stream:
                 try:
                     current = await self._position()
                 except _SessionEnded:
-                    assert self.subscriber is not None
-                    self.subscriber.close("session_ended")
+                    subscriber.close("session_ended")
                     return
                 await self._send_log(send, current)
             elif isinstance(item, StoredEvent):
