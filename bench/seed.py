@@ -4,7 +4,9 @@ Registering 20,000 users through the API would spend minutes in password hashing
 what is being measured. So users, sessions, friendships and conversations are inserted with plain
 SQL into the schema the server just migrated, exactly as the app would have written them: the
 session cookie's value is random and ``auth_session.token_hash`` is its SHA-256 hex, the password
-hash is a valid (cheap) argon2 string, timestamps are UTC in SQLAlchemy's SQLite format.
+hash is a valid (cheap) argon2 string, timestamps are UTC in SQLAlchemy's SQLite format, and every
+member of a conversation gets its channel's events from the log's current head on
+(``channel_span``), as if they had joined at the last event.
 """
 
 from __future__ import annotations
@@ -55,8 +57,8 @@ def seed(
         with db:
             ids = range(first_user, first_user + n_users)
             db.executemany(
-                "INSERT INTO user (id, username, display_name, password_hash, created_at,"
-                " event_seq) VALUES (?, ?, ?, ?, ?, 0)",
+                "INSERT INTO user (id, username, display_name, password_hash, created_at)"
+                " VALUES (?, ?, ?, ?, ?)",
                 [(i, f"bench{i}", f"Bench user {i}", PASSWORD_HASH, created) for i in ids],
             )
             sessions = []
@@ -100,8 +102,13 @@ def seed(
             )
             db.executemany(
                 "INSERT INTO conversation_member (conversation_id, user_id, joined_at,"
-                " last_read_message_id, unread_count) VALUES (?, ?, ?, 0, 0)",
+                " last_read_message_id) VALUES (?, ?, ?, 0)",
                 members,
+            )
+            (head,) = db.execute("SELECT head FROM event_log WHERE id = 1").fetchone()
+            db.executemany(
+                "INSERT INTO channel_span (channel_id, user_id, joined_pos) VALUES (?, ?, ?)",
+                [(cid, uid, head) for cid, uid, _ in members],
             )
     finally:
         db.close()

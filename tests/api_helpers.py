@@ -12,7 +12,8 @@ from tests.support.server import LiveServer
 from tidings.accounts.models import User
 from tidings.events import EventAdapter
 from tidings.realtime.events import StoredEvent
-from tidings.realtime.log import events_page
+from tidings.realtime.log import events_page, head
+from tidings.realtime.models import EventRecord
 
 
 def assert_error(response: httpx.Response, status: int, code: str | None = None) -> dict[str, Any]:
@@ -35,14 +36,15 @@ def validate_event(event: StoredEvent) -> Any:
 
 
 class EventLog:
-    """Every user's position in the event log; ``new()`` returns what was recorded since.
+    """A position in the event log; ``new()`` returns what each user's stream gained since.
 
-    Reads the ``event`` table for all users, so an event sent to someone unexpected shows up.
+    Reads every user's share of the log (their own events and their conversations'), so an
+    event that reaches someone unexpected shows up.
     """
 
     def __init__(self, server: LiveServer) -> None:
         self.server = server
-        self.positions: dict[int, int] = {}
+        self.position = 0
         self.payloads: dict[str, list[Any]] = {}
 
     @classmethod
@@ -56,16 +58,17 @@ class EventLog:
         found: dict[str, list[str]] = {}
         self.payloads = {}
         async with self.server.ctx.db.read() as session:
-            users = (await session.execute(select(User.id, User.username, User.event_seq))).all()
-            for user_id, username, seq in users:
-                after = self.positions.get(user_id, 0)
-                if seq == after:
-                    continue
-                events = await events_page(session, user_id, after, seq, limit=seq - after)
-                assert events is not None, f"gap in {username}'s events after {after}"
-                found[username] = [e.type for e in events]
-                self.payloads[username] = [validate_event(e) for e in events]
-                self.positions[user_id] = seq
+            top = await head(session)
+            if top == self.position:
+                return found
+            users = (await session.execute(select(User.id, User.username))).all()
+            for user_id, username in users:
+                events = await events_page(session, user_id, self.position, top, limit=top)
+                assert events is not None, f"{username}'s events after {self.position} are gone"
+                if events:
+                    found[username] = [e.type for e in events]
+                    self.payloads[username] = [validate_event(e) for e in events]
+            self.position = top
         return found
 
 
@@ -78,14 +81,20 @@ async def db_user(server: LiveServer, user: ApiUser) -> User:
 
 
 async def recorded(server: LiveServer, events: list[StoredEvent]) -> list[StoredEvent]:
-    """The log entries with the same (user, seq) as ``events``, as the log holds them."""
-    stored = []
+    """The log entries at the positions of ``events``, as the log holds them."""
     async with server.ctx.db.read() as session:
-        for event in events:
-            replay = await events_page(session, event.user_id, event.seq - 1, event.seq, limit=1)
-            assert replay is not None
-            stored.extend(replay)
-    return stored
+        rows = await session.execute(
+            select(
+                EventRecord.pos,
+                EventRecord.type,
+                EventRecord.data,
+                EventRecord.user_id,
+                EventRecord.channel_id,
+            )
+            .where(EventRecord.pos.in_([e.pos for e in events]))
+            .order_by(EventRecord.pos)
+        )
+        return [StoredEvent(p, t, d, user_id=u, channel_id=c) for p, t, d, u, c in rows]
 
 
 async def friends(make_user: Any, *names: str) -> list[ApiUser]:

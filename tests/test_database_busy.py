@@ -106,12 +106,16 @@ async def test_writes_queued_behind_another_processs_sqlite_lock_all_answer_503_
 @pytest.mark.settings(db_pool_timeout_seconds=0.05)
 async def test_a_request_that_finds_no_free_pooled_connection_is_503(server, make_user):
     alice = await make_user("alice")
-    engine = server.ctx.db.engine
+    db = server.ctx.db
     async with AsyncExitStack() as held:
-        # Take every connection the server's read pool will give, until it makes us wait.
+        # Take every connection the server's read pool will give, until it makes us wait
+        # (SQLite: the read threads' pool; PostgreSQL: the one pool).
         with pytest.raises(sqlalchemy_exc.TimeoutError):  # noqa: PT012 (until it raises)
             while True:
-                await held.enter_async_context(engine.connect())
+                if db.sync_engine is not None:
+                    held.enter_context(db.sync_engine.connect())
+                else:
+                    await held.enter_async_context(db.engine.connect())
         _assert_busy(await alice.get("/api/auth/me"))
     assert (await alice.ok("GET", "/api/auth/me"))["user"]["username"] == "alice"
 
@@ -127,9 +131,9 @@ async def test_a_write_waiting_on_a_postgres_lock_held_elsewhere_is_503(server, 
     dsn = server.settings.database_url.replace("postgresql+asyncpg://", "postgresql://")
     other = await asyncpg.connect(dsn)
     try:
-        # Another program holds a member's row lock (a sending transaction takes it too).
+        # Another program holds the conversation's row lock (a sending transaction takes it).
         async with other.transaction():
-            await other.execute('SELECT 1 FROM "user" WHERE id = $1 FOR UPDATE', bob.id)
+            await other.execute("SELECT 1 FROM conversation WHERE id = $1 FOR UPDATE", dm["id"])
             response = await alice.post(
                 f"/api/conversations/{dm['id']}/messages", {"content": "hello"}
             )

@@ -45,6 +45,8 @@ from tidings.realtime.gate import StreamGate
 from tidings.realtime.hub import Hub, broker_from_url
 from tidings.realtime.metrics import Metrics
 from tidings.realtime.stream import EventStream
+from tidings.realtime.transaction import Transaction
+from tidings.realtime.writer import Writer
 from tidings.server import end_streams_on_shutdown_signals
 from tidings.web.routes import mount_web
 
@@ -70,13 +72,24 @@ async def build_context(settings: Settings, metrics: Metrics | None = None) -> A
         heartbeat_seconds=settings.heartbeat_seconds,
         max_streams_per_user=settings.max_streams_per_user,
         write_timeout_seconds=settings.stream_write_timeout_seconds,
+        log=log.DatabaseLog(db),
+        gap_wait_seconds=settings.sequencer_gap_wait_ms / 1000,
     )
     await hub.start()
+    writer = Writer(
+        db,
+        hub,
+        batch_max=settings.write_batch_max,
+        batch_wait_seconds=settings.write_batch_wait_ms / 1000,
+        queue_timeout_seconds=settings.db_pool_timeout_seconds,
+    )
+    await writer.start()
     metrics.db_queries.set_function(lambda: db.query_count)
     return AppContext(
         settings=settings,
         db=db,
         hub=hub,
+        writer=writer,
         metrics=metrics,
         password_hasher=make_hasher(settings),
         limiter=RateLimiter.from_settings(settings),
@@ -89,21 +102,22 @@ async def build_context(settings: Settings, metrics: Metrics | None = None) -> A
 
 
 async def close_context(ctx: AppContext) -> None:
+    await ctx.writer.stop()
     await ctx.hub.stop()
     await ctx.limiter.close()
     await ctx.db.dispose()
+
+
+def _prune(tx: Transaction, max_age: timedelta) -> int:
+    return log.prune_events(tx.session, max_age=max_age)
 
 
 async def _prune_periodically(ctx: AppContext) -> None:
     while True:
         await asyncio.sleep(ctx.settings.prune_interval_seconds)
         try:
-            async with ctx.db.write() as session:
-                deleted = await log.prune_events(
-                    session,
-                    max_age=timedelta(seconds=ctx.settings.event_retention_seconds),
-                    keep_per_user=ctx.settings.event_retention_per_user,
-                )
+            max_age = timedelta(seconds=ctx.settings.event_retention_seconds)
+            deleted = (await ctx.writer.run(_prune, max_age)).value
             if deleted:
                 logger.info("pruned %d old events", deleted)
         except Exception:

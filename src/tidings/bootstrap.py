@@ -10,6 +10,7 @@ events by id, idempotently).
 from __future__ import annotations
 
 from fastapi import APIRouter
+from sqlalchemy.orm import Session
 
 from tidings.accounts.deps import CurrentUser
 from tidings.accounts.schemas import UserRead
@@ -40,16 +41,19 @@ class Bootstrap(ReadSchema):
 @router.get("/api/bootstrap", responses=SIGNED_IN)
 async def bootstrap(user: CurrentUser, ctx: ContextDep) -> Bootstrap:
     """The signed-in user's whole state, for a page's first render."""
-    async with ctx.db.read() as session:
-        last_event_id = await log.current_seq(session, user.id)
-        return Bootstrap(
-            user=UserRead.model_validate(user),
-            last_event_id=str(last_event_id),
-            conversations=await conversation_queries.list_for_user(session, user.id),
-            notifications=await notification_queries.list_notifications(
-                session, user.id, unread_only=False, limit=50
-            ),
-            notifications_unread_count=await notification_queries.unread_count(session, user.id),
-            friends=await friend_queries.list_friends(session, user.id),
-            friend_requests=await friend_queries.pending_requests(session, user.id),
-        )
+    return await ctx.db.run_read(_bootstrap, UserRead.model_validate(user))
+
+
+def _bootstrap(session: Session, user: UserRead) -> Bootstrap:
+    last_event_id = log.read_head(session)
+    return Bootstrap(
+        user=user,
+        last_event_id=str(last_event_id),
+        conversations=conversation_queries.list_for_user(session, user.id),
+        notifications=notification_queries.list_notifications(
+            session, user.id, unread_only=False, limit=50
+        ),
+        notifications_unread_count=notification_queries.unread_count(session, user.id),
+        friends=friend_queries.list_friends(session, user.id),
+        friend_requests=friend_queries.pending_requests(session, user.id),
+    )

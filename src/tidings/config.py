@@ -111,8 +111,16 @@ class Settings(BaseSettings):
     lock held elsewhere, e.g. by a migration, would hold requests open indefinitely)."""
 
     event_retention_seconds: int = 24 * 3600
-    event_retention_per_user: int = 1000
+    """How long the event log keeps events: a client away longer gets ``resync``."""
     prune_interval_seconds: float = 600.0
+    write_batch_max: int = 64
+    """Most writes committed in one transaction (group commit)."""
+    write_batch_wait_ms: float = 0.0
+    """How long the writer waits for more writes before committing a batch: 0 takes what is
+    queued when the previous batch ends (batches grow by themselves under load)."""
+    sequencer_gap_wait_ms: float = 20.0
+    """How long a process holds a batch that arrived before an earlier one, waiting for that
+    one, before reading it from the log (another process published later, or died)."""
 
     auto_migrate: bool = True
     """Create or upgrade the schema on startup (Alembic)."""

@@ -12,6 +12,7 @@ from tidings.ratelimit import RateLimiter
 from tidings.realtime.gate import StreamGate
 from tidings.realtime.hub import Hub
 from tidings.realtime.metrics import Metrics
+from tidings.realtime.writer import Writer
 
 
 @dataclass(slots=True)
@@ -19,6 +20,7 @@ class AppContext:
     settings: Settings
     db: Database
     hub: Hub
+    writer: Writer
     metrics: Metrics
     password_hasher: PasswordHasher
     limiter: RateLimiter

@@ -1,9 +1,21 @@
-"""Database engine, declarative base and the two kinds of session: read and write.
+"""Database engines, declarative base, and the ways to use them: reads, and the writer's.
+
+Domain code is synchronous (a SQLAlchemy ``Session``) and runs as one unit on the database's side
+of the process, so that a request pays one hand-off, not one per statement:
+
+* reads: ``await db.run_read(fn, *args)`` calls ``fn(session, *args)``; on SQLite in a small pool
+  of threads with the standard library driver, on PostgreSQL through ``AsyncSession.run_sync``;
+* writes: through the writer (``realtime/writer.py``), which batches them (group commit) on
+  ``sync_write_engine`` (SQLite, a thread of its own) or ``write()`` (PostgreSQL).
+
+The async sessions (``read()``, ``write()``) remain for the event stream's own reads, for
+migrations and for tools.
 
 SQLite allows one writer at a time. Rather than let concurrent write transactions race for the
 lock (and fail with SQLITE_BUSY when a read upgrades to a write), write transactions here start
-with ``BEGIN IMMEDIATE`` and are serialized in-process by an asyncio lock; reads run in WAL mode
-alongside them. On PostgreSQL both kinds are ordinary transactions on one pool.
+with ``BEGIN IMMEDIATE`` and are serialized in-process (the writer thread; an asyncio lock for
+``write()``); reads run in WAL mode alongside them. On PostgreSQL both kinds are ordinary
+transactions on one pool.
 
 Waiting for that in-process lock is bounded like waiting for a pooled connection (the pool
 timeout), and once a writer found the file locked by another process, the writers queued behind
@@ -14,21 +26,17 @@ queued writes would take 100 busy timeouts to answer. Both answer 503 ``database
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy import exc as sqlalchemy_exc
 from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.asyncio import (
-    AsyncEngine,
-    AsyncSession,
-    async_sessionmaker,
-    create_async_engine,
-)
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
 
 from tidings.errors import is_database_busy
@@ -63,9 +71,16 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def writes_are_serialized(session: AsyncSession) -> bool:
+T = TypeVar("T")
+
+
+def writes_are_serialized(session: Session | AsyncSession) -> bool:
     """True on SQLite, where one write transaction runs at a time: row locks are pointless."""
     return session.get_bind().dialect.name == "sqlite"
+
+
+READ_THREADS = 4
+"""Threads reading SQLite at once (WAL: readers never wait for the writer)."""
 
 
 class WriteQueueBusy(sqlalchemy_exc.TimeoutError):
@@ -79,7 +94,7 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-def _configure_sqlite(engine: AsyncEngine, *, begin: str, busy_timeout_ms: int) -> None:
+def _configure_sqlite(engine: Engine, *, begin: str, busy_timeout_ms: int) -> None:
     """WAL, a busy timeout, foreign keys, and an explicit BEGIN we control.
 
     The busy timeout is how long a statement waits for a lock another process holds (another
@@ -87,7 +102,7 @@ def _configure_sqlite(engine: AsyncEngine, *, begin: str, busy_timeout_ms: int) 
     which the API answers with 503 and Retry-After (``tidings.errors``).
     """
 
-    @event.listens_for(engine.sync_engine, "connect")
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let us issue BEGIN ourselves (pysqlite's implicit transactions defer it too late).
         dbapi_connection.isolation_level = None
@@ -98,7 +113,7 @@ def _configure_sqlite(engine: AsyncEngine, *, begin: str, busy_timeout_ms: int) 
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         conn.exec_driver_sql(begin)
 
@@ -130,9 +145,23 @@ class Database:
             self.write_engine = create_async_engine(
                 url, echo=echo, pool_timeout=pool_timeout_seconds
             )
-            for engine, begin in ((self.engine, "BEGIN"), (self.write_engine, "BEGIN IMMEDIATE")):
-                _configure_sqlite(engine, begin=begin, busy_timeout_ms=sqlite_busy_timeout_ms)
+            # The standard library driver, for the writer's thread and the read threads.
+            sync_url = url.replace("sqlite+aiosqlite:", "sqlite:", 1)
+            self.sync_engine: Engine | None = create_engine(
+                sync_url, echo=echo, pool_size=READ_THREADS + 1, pool_timeout=pool_timeout_seconds
+            )
+            self.sync_write_engine: Engine | None = create_engine(sync_url, echo=echo)
+            for configured, begin in (
+                (self.engine.sync_engine, "BEGIN"),
+                (self.write_engine.sync_engine, "BEGIN IMMEDIATE"),
+                (self.sync_engine, "BEGIN"),
+                (self.sync_write_engine, "BEGIN IMMEDIATE"),
+            ):
+                _configure_sqlite(configured, begin=begin, busy_timeout_ms=sqlite_busy_timeout_ms)
             self._write_lock: asyncio.Lock | None = asyncio.Lock()
+            self._read_threads: ThreadPoolExecutor | None = ThreadPoolExecutor(
+                READ_THREADS, thread_name_prefix="tidings-read"
+            )
         else:
             self.engine = create_async_engine(
                 url,
@@ -147,13 +176,32 @@ class Database:
             )
             self.write_engine = self.engine
             self._write_lock = None
+            self.sync_engine = self.sync_write_engine = None
+            self._read_threads = None
         for engine in {self.engine, self.write_engine}:
             event.listen(engine.sync_engine, "before_cursor_execute", self._count_query)
+        for sync_engine in (self.sync_engine, self.sync_write_engine):
+            if sync_engine is not None:
+                event.listen(sync_engine, "before_cursor_execute", self._count_query)
         self._read_sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._write_sessions = async_sessionmaker(self.write_engine, expire_on_commit=False)
 
     def _count_query(self, *_args: Any) -> None:
         self.query_count += 1
+
+    async def run_read(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(session, *args)`` in a read-only transaction, as one hand-off: on SQLite in a
+        read thread, on PostgreSQL through ``run_sync``."""
+        if self._read_threads is not None:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._read_threads, self._read_in_thread, fn, args)
+        async with self._read_sessions() as session:
+            return await session.run_sync(fn, *args)
+
+    def _read_in_thread(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+        assert self.sync_engine is not None
+        with Session(self.sync_engine, expire_on_commit=False) as session:
+            return fn(session, *args)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
@@ -193,3 +241,8 @@ class Database:
         await self.engine.dispose()
         if self.write_engine is not self.engine:
             await self.write_engine.dispose()
+        if self._read_threads is not None:
+            self._read_threads.shutdown(wait=True)
+        for sync_engine in (self.sync_engine, self.sync_write_engine):
+            if sync_engine is not None:
+                sync_engine.dispose()

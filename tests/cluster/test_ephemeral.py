@@ -36,21 +36,19 @@ async def test_ephemeral_event_reaches_the_addressees_streams_on_every_process(
         await sender.send_ephemeral([bob.id], Nudge(text="alice is typing"))
         await alice.api.send(dm, "hello")
         for tab in bobs_tabs:
-            nudge, *durable = await tab.expect(
-                ["test_nudge", "message", "notification", "conversation_update"]
-            )
+            nudge, message = await tab.expect(["test_nudge", "message"])
             assert nudge.id is None
             assert nudge.json == {"type": "test_nudge", "text": "alice is typing"}
-            assert [int(f.id or 0) for f in durable] == [before + 1, before + 2, before + 3]
+            assert int(message.id or 0) > before
         # Alice, on a process that also holds a stream of Bob's, gets only her own events.
-        await alices_tab.expect(["conversation_update"])
+        await alices_tab.expect(["message"])
 
         # Bob reconnects from before it, to the other process: only durable events replay.
         resumed = await bob.open_tab(n1, last_event_id=str(before))
         await resumed.wait_connected()
-        await resumed.expect(["message", "notification", "conversation_update"])
+        await resumed.expect(["message"])
         await alice.api.send(dm, "again")
-        await resumed.expect(["message", "notification", "conversation_update"])
+        await resumed.expect(["message"])
     finally:
         await sender.stop()
         await close_all([alice, bob])

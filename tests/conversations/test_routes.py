@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from tests.api_helpers import (
     EventLog,
@@ -16,6 +17,7 @@ from tests.api_helpers import (
     validate_event,
 )
 from tidings.conversations import actions
+from tidings.realtime.models import EventRecord
 from tidings.realtime.transaction import Outcome
 
 CONVERSATION_FIELDS = {
@@ -290,24 +292,17 @@ async def test_sending_a_message_in_a_dm(server, make_user):
     assert message["content"] == "hi"
     assert message["conversation_id"] == dm["id"]
     assert message["sender"] == alice.user
-    assert await events.new() == {
-        "bob": ["message", "notification", "conversation_update"],
-        "alice": ["conversation_update"],
-    }
-    new_message, notification, bob_update = events.payloads["bob"]
-    assert new_message.message.model_dump(mode="json") == message
-    assert notification.notification.type == "message"
-    assert notification.notification.message_id == message["id"]
-    assert notification.notification.conversation_id == dm["id"]
-    assert (bob_update.reason, bob_update.conversation.unread_count) == ("message", 1)
-    [alice_update] = events.payloads["alice"]
-    assert alice_update.conversation.unread_count == 0
-    # What the events say is what a fresh fetch shows (members are left out: unchanged).
-    for user, update in ((alice, alice_update), (bob, bob_update)):
-        fresh = await user.ok("GET", f"/api/conversations/{dm['id']}")
-        assert update.conversation.members is None
-        assert update.conversation.model_dump(mode="json") == {**fresh, "members": None}
-        assert fresh["last_message"] == message
+    # One event for the conversation, which both members' streams get; nothing else.
+    assert await events.new() == {"bob": ["message"], "alice": ["message"]}
+    [for_bob], [for_alice] = events.payloads["bob"], events.payloads["alice"]
+    assert for_bob == for_alice
+    assert for_bob.message.model_dump(mode="json") == message
+    # What a client derives from it is what a fresh fetch shows.
+    bobs = await bob.ok("GET", f"/api/conversations/{dm['id']}")
+    assert (bobs["last_message"], bobs["unread_count"]) == (message, 1)
+    alices = await alice.ok("GET", f"/api/conversations/{dm['id']}")
+    assert (alices["last_message"], alices["unread_count"]) == (message, 0)
+    assert bobs["updated_at"] == message["created_at"]
 
 
 async def test_a_group_message_reaches_every_other_member(server, make_user):
@@ -315,11 +310,15 @@ async def test_a_group_message_reaches_every_other_member(server, make_user):
     group = await _group(alice, "g", bob, carol)
     events = await EventLog.start(server)
     await bob.send(group["id"], "hello all")
-    assert await events.new() == {
-        "alice": ["message", "notification", "conversation_update"],
-        "carol": ["message", "notification", "conversation_update"],
-        "bob": ["conversation_update"],
-    }
+    assert await events.new() == {"alice": ["message"], "carol": ["message"], "bob": ["message"]}
+    # Stored once: one event row for the whole group.
+    async with server.ctx.db.read() as session:
+        rows = (
+            (await session.execute(select(EventRecord).where(EventRecord.type == "message")))
+            .scalars()
+            .all()
+        )
+    assert [(r.user_id, r.channel_id) for r in rows] == [(None, group["id"])]
 
 
 BAD_MESSAGES: list[tuple[str, dict[str, object] | bytes, str]] = [
@@ -435,7 +434,7 @@ async def test_conversations_are_listed_by_latest_activity(make_user):
     assert await _conversation_ids(carol) == [group["id"]]
 
 
-async def test_reading_updates_unread_counts_and_message_notifications(server, make_user):
+async def test_reading_updates_unread_counts(server, make_user):
     alice, bob = await friends(make_user, "alice", "bob")
     dm = await alice.dm(bob)
     group = await _group(alice, "g", bob)
@@ -451,8 +450,8 @@ async def test_reading_updates_unread_counts_and_message_notifications(server, m
             notifications["unread_count"],
         )
 
-    # bob: friend request + added to group + 3 DM messages + 1 group message
-    assert await unread() == ({dm["id"]: 3, group["id"]: 1}, 6)
+    # bob: friend request + added to group; messages are counted per conversation only
+    assert await unread() == ({dm["id"]: 3, group["id"]: 1}, 2)
     alice_view = await alice.ok("GET", "/api/conversations")
     assert {c["id"]: c["unread_count"] for c in alice_view["conversations"]} == {
         dm["id"]: 1,
@@ -464,13 +463,13 @@ async def test_reading_updates_unread_counts_and_message_notifications(server, m
     result = await bob.ok("POST", read_path, {"message_id": in_dm[1]["id"]})
     assert result["conversation"]["unread_count"] == 1
     assert result["conversation"]["last_read_message_id"] == in_dm[1]["id"]
-    assert result["notifications_unread_count"] == 4
-    assert await events.new() == {"bob": ["notification_read", "conversation_update"]}
-    read_event, update = events.payloads["bob"]
-    assert read_event.unread_count == 4
-    assert len(read_event.notification_ids) == 2
-    assert update.conversation.unread_count == 1
-    assert await unread() == ({dm["id"]: 1, group["id"]: 1}, 4)
+    assert result["notifications_unread_count"] == 2
+    assert await events.new() == {"bob": ["conversation_update"]}
+    [update] = events.payloads["bob"]
+    assert (update.reason, update.conversation.unread_count) == ("read", 1)
+    assert update.conversation.last_read_message_id == in_dm[1]["id"]
+    assert update.conversation.members is None
+    assert await unread() == ({dm["id"]: 1, group["id"]: 1}, 2)
 
     # Reading an older message again changes nothing and tells nobody.
     again = await bob.ok("POST", read_path, {"message_id": in_dm[0]["id"]})
@@ -479,15 +478,11 @@ async def test_reading_updates_unread_counts_and_message_notifications(server, m
 
     everything = await bob.ok("POST", read_path)  # no body: everything
     assert everything["conversation"]["unread_count"] == 0
-    assert everything["notifications_unread_count"] == 3
-    assert await events.new() == {"bob": ["notification_read", "conversation_update"]}
+    assert everything["notifications_unread_count"] == 2
+    assert await events.new() == {"bob": ["conversation_update"]}
     assert await bob.ok("POST", read_path, {}) == everything
     assert await events.new() == {}
-    assert await unread() == ({dm["id"]: 0, group["id"]: 1}, 3)
-
-    notifications = (await bob.ok("GET", "/api/notifications"))["notifications"]
-    by_message = {n["message_id"]: n["read"] for n in notifications if n["type"] == "message"}
-    assert by_message == {**{m["id"]: True for m in in_dm}, in_group["id"]: False}
+    assert await unread() == ({dm["id"]: 0, group["id"]: 1}, 2)
 
     # A message of another conversation, or none at all, is not found.
     for message_id in (in_group["id"], 999):
@@ -531,10 +526,10 @@ async def test_concurrent_writes_to_overlapping_conversations_stay_consistent(se
             if name in names
         }
         assert {c["id"]: c["unread_count"] for c in listed} == expected
-        assert await _notifications_unread(user) == before[name] + sum(expected.values())
-    recorded_types = await events.new()  # checks every user's log is gapless
+        assert await _notifications_unread(user) == before[name]
+    recorded_types = await events.new()
     for name in users:
-        received = sum(1 for sender, c in sends if name in members[c] and sender != name)
+        received = sum(1 for _, c in sends if name in members[c])
         assert recorded_types[name].count("message") == received
 
     responses = await asyncio.gather(
@@ -562,43 +557,30 @@ async def test_the_actions_return_the_events_they_recorded(server, make_user):
     me = await db_user(server, alice)
 
     def who(outcome: Outcome[Any]) -> list[tuple[str, str]]:
-        return [(names[e.user_id], e.type) for e in outcome.events]
+        """(addressee, type) per event: a user's name, or "#<id>" for a conversation."""
+        return [
+            (names[e.user_id] if e.user_id is not None else f"#{e.channel_id}", e.type)
+            for e in outcome.events
+        ]
 
     opened = await actions.open_direct(server.ctx, me, bob.id)
     assert opened.value[1] is True
-    assert who(opened) == [("alice", "conversation_update"), ("bob", "conversation_update")]
     dm_id = opened.value[0].id
+    assert who(opened) == [(f"#{dm_id}", "conversation_update")]
     reopened = await actions.open_direct(server.ctx, me, bob.id)
     assert (reopened.value[0].id, reopened.value[1], reopened.events) == (dm_id, False, [])
 
     sent = await actions.send_message(server.ctx, me, dm_id, "hi")
-    assert who(sent) == [
-        ("bob", "message"),
-        ("bob", "notification"),
-        ("alice", "conversation_update"),
-        ("bob", "conversation_update"),
-    ]
+    assert who(sent) == [(f"#{dm_id}", "message")]
     group = await actions.create_group(server.ctx, me, "g", [bob.id])
-    assert who(group) == [
-        ("alice", "conversation_update"),
-        ("bob", "conversation_update"),
-        ("bob", "notification"),
-    ]
+    g = f"#{group.value.id}"
+    assert who(group) == [(g, "conversation_update"), ("bob", "notification")]
     added = await actions.add_member(server.ctx, me, group.value.id, carol.id)
-    assert who(added) == [
-        ("alice", "conversation_update"),
-        ("bob", "conversation_update"),
-        ("carol", "conversation_update"),
-        ("carol", "notification"),
-    ]
+    assert who(added) == [(g, "conversation_update"), ("carol", "notification")]
     removed = await actions.remove_member(server.ctx, me, group.value.id, carol.id)
-    assert who(removed) == [
-        ("carol", "conversation_update"),
-        ("alice", "conversation_update"),
-        ("bob", "conversation_update"),
-    ]
+    assert who(removed) == [("carol", "conversation_update"), (g, "conversation_update")]
     read = await actions.mark_read(server.ctx, await db_user(server, bob), dm_id, None)
-    assert who(read) == [("bob", "notification_read"), ("bob", "conversation_update")]
+    assert who(read) == [("bob", "conversation_update")]
 
     outcomes: list[Outcome[Any]] = [opened, sent, group, added, removed, read]
     everything = [event for outcome in outcomes for event in outcome.events]

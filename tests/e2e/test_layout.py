@@ -73,11 +73,12 @@ async def test_screens_on_desktop_and_phone(browsing: Browsing, make_user) -> No
 
     desk = await browsing.open_app(await browsing.signed_in(alice, DESKTOP), f"/#/c/{group}")
     await expect(desk.get_by_test_id("message-text").last).to_have_text("See you there!")
+    # The bell: Carol's new message (derived, on top) and Dan's friend request.
     await expect(desk.get_by_test_id("bell-badge")).to_have_text("2")
     await shoot(desk, "desktop-conversation")
     await desk.get_by_test_id("bell-button").click()
-    await expect(desk.get_by_test_id("notification-item").first).to_contain_text(
-        "Dan Brown wants to be your friend"
+    await expect(desk.get_by_test_id("notification-item")).to_contain_text(
+        ["Carol King sent you a message", "Dan Brown wants to be your friend"]
     )
     await shoot(desk, "desktop-notifications")
     await desk.keyboard.press("Escape")
@@ -119,24 +120,34 @@ async def test_screens_on_desktop_and_phone(browsing: Browsing, make_user) -> No
 
 
 async def test_keyboard_only(browsing: Browsing, make_user) -> None:
-    alice, _, _, carol_dm = await a_lively_account(make_user)
+    alice, bob, group, carol_dm = await a_lively_account(make_user)
     page = await browsing.open_app(await browsing.signed_in(alice))
 
     # The bell opens with Enter, moves focus into the list, and closes with Escape.
     await page.get_by_test_id("bell-button").focus()
     await page.keyboard.press("Enter")
     await expect(page.get_by_test_id("notification-panel")).to_be_visible()
-    await expect(page.get_by_test_id("notification-open").first).to_be_focused()
+    carols = page.get_by_test_id("notification-item").filter(has_text="Carol King sent you")
+    await expect(carols.get_by_test_id("notification-open")).to_be_focused()
+    # A new message re-orders the list under the focus, which stays where it was.
+    await bob.send(group, "Anyone for a swim after?")
+    await expect(page.get_by_test_id("notification-item").first).to_contain_text(
+        "Bob Marley: 1 new message in Weekend plans"
+    )
+    await expect(carols.get_by_test_id("notification-open")).to_be_focused()
     await page.keyboard.press("Escape")
     await expect(page.get_by_test_id("notification-panel")).to_be_hidden()
     await expect(page.get_by_test_id("bell-button")).to_be_focused()
 
-    # Tab to a conversation, open it with Enter, type and send with Enter.
+    # Tab to a conversation (the second: Bob's message put the group first), open it with
+    # Enter, type and send with Enter.
     await page.get_by_test_id("new-chat-button").focus()
     await page.keyboard.press("Tab")
-    first = page.get_by_test_id("conversation-item").first
-    await expect(first).to_be_focused()
-    await expect(first).to_contain_text("Carol King")
+    await expect(page.get_by_test_id("conversation-item").first).to_be_focused()
+    await page.keyboard.press("Tab")
+    second = page.get_by_test_id("conversation-item").nth(1)
+    await expect(second).to_be_focused()
+    await expect(second).to_contain_text("Carol King")
     await page.keyboard.press("Enter")
     await expect(page).to_have_url(re.compile(rf"#/c/{carol_dm}$"))
     await expect(page.get_by_role("textbox", name="Message")).to_be_focused()
@@ -145,4 +156,6 @@ async def test_keyboard_only(browsing: Browsing, make_user) -> None:
     await expect(page.get_by_test_id("message-text").last).to_have_text(
         "Of course, it's in the garage."
     )
-    await expect(first.get_by_test_id("unread-badge")).to_be_hidden()
+    carol = page.get_by_test_id("conversation-item").first  # her conversation is the latest
+    await expect(carol).to_contain_text("You: Of course, it's in the garage.")
+    await expect(carol.get_by_test_id("unread-badge")).to_be_hidden()

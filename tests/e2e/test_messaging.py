@@ -1,12 +1,15 @@
-"""Messages: a DM seen live with badges and re-ordered sidebars, a group of three, history on
-scroll-up, and user content shown as text."""
+"""Messages: a DM seen live with badges and re-ordered sidebars, a group of three, new messages
+in the bell, a member added to (and removed from) a group, history on scroll-up, and user content
+shown as text."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 from playwright.async_api import Page, expect
 
-from tests.e2e.conftest import Browsing
+from tests.e2e.conftest import Browsing, expect_live
 
 pytestmark = pytest.mark.e2e
 
@@ -17,6 +20,23 @@ def sidebar_names(page: Page):
 
 def last_message(page: Page):
     return page.get_by_test_id("message-text").last
+
+
+def sidebar_item(page: Page, name: str):
+    """The sidebar entry of the conversation called ``name`` (not one that mentions it)."""
+    title = page.get_by_test_id("conversation-name").filter(
+        has_text=re.compile(rf"^{re.escape(name)}$")
+    )
+    return page.get_by_test_id("conversation-item").filter(has=title)
+
+
+def bell_entries(page: Page):
+    return page.get_by_test_id("notification-item")
+
+
+def new_message_entries(page: Page):
+    """The bell's entries for conversations with new messages (derived, not stored)."""
+    return page.locator("[data-testid=notification-item][data-type=messages]")
 
 
 async def test_direct_message_live_with_badge_and_reordered_sidebars(
@@ -77,6 +97,11 @@ async def test_direct_message_live_with_badge_and_reordered_sidebars(
         "Are you free tonight? Dinner at 8?"
     )
     await expect(top_b.get_by_test_id("unread-badge")).to_have_text("1")
+    # Alice's preview came from her own message's event: the message shows once, not as new.
+    await expect(a.get_by_test_id("message-text")).to_have_text(
+        ["Hi Bob", "Are you free tonight?\nDinner at 8?"]
+    )
+    await expect(top_a.get_by_test_id("unread-badge")).to_be_hidden()
 
     # Bob reads (does something in the conversation) and answers.
     await b.get_by_test_id("message-list").click()
@@ -88,12 +113,13 @@ async def test_direct_message_live_with_badge_and_reordered_sidebars(
     await expect(last_message(a)).to_have_text("Sure!")
     await expect(top_a.get_by_test_id("conversation-preview")).to_have_text("Sure!")
 
-    # Carol writes to Bob: his sidebar re-orders again, live.
+    # Carol writes to Bob: his sidebar re-orders again, live, and his bell counts it.
     await carol.send(dm_bc, "Did you see the game?")
     await expect(sidebar_names(b)).to_have_text(["Carol King", "Alice Liddell"])
     await expect(
         b.get_by_test_id("conversation-item").first.get_by_test_id("unread-badge")
     ).to_have_text("1")
+    await expect(b.get_by_test_id("bell-badge")).to_have_text("1")
 
 
 async def test_group_of_three(browsing: Browsing, make_user) -> None:
@@ -143,6 +169,150 @@ async def test_group_of_three(browsing: Browsing, make_user) -> None:
         await expect(page.get_by_test_id("conversation-preview").first).to_have_text(
             "Carol King: Yes! I have a copy."
         )
+
+    # Bob has not touched the page since: two new messages, one conversation in his bell.
+    await expect(sidebar_item(b, "Book club").get_by_test_id("unread-badge")).to_have_text("2")
+    await expect(b.get_by_test_id("bell-badge")).to_have_text("1")
+    await b.get_by_test_id("bell-button").click()
+    entry = bell_entries(b).first
+    await expect(entry).to_contain_text("Carol King: 2 new messages in Book club")
+    # The conversation is open already: the entry marks it read all the same.
+    await entry.get_by_test_id("notification-open").click()
+    await expect(b.get_by_test_id("bell-badge")).to_be_hidden()
+    await expect(sidebar_item(b, "Book club").get_by_test_id("unread-badge")).to_be_hidden()
+    await expect(b.get_by_test_id("conversation-title")).to_have_text("Book club")
+
+
+async def test_new_messages_in_the_bell_one_entry_per_conversation(
+    browsing: Browsing, make_user
+) -> None:
+    alice = await make_user("alice", "Alice Liddell")
+    bob = await make_user("bob", "Bob Marley")
+    carol = await make_user("carol", "Carol King")
+    await alice.befriend(bob)
+    await alice.befriend(carol)
+    dm = (await alice.dm(bob))["id"]
+    group = await alice.ok(
+        "POST",
+        "/api/conversations",
+        {"type": "group", "name": "Book club", "member_ids": [bob.id, carol.id]},
+        201,
+    )
+    await bob.ok("POST", "/api/notifications/read-all")  # friend request, added to the group
+    context = await browsing.signed_in(bob)
+    b = await browsing.open_app(context)
+    other_tab = await browsing.open_app(context)
+    await expect(b.get_by_test_id("bell-badge")).to_be_hidden()
+
+    # Three messages in the group: three unread in the sidebar, one entry in the bell.
+    await alice.send(group["id"], "Who has read Dune?")
+    await carol.send(group["id"], "Me!")
+    await alice.send(group["id"], "Next month then.")
+    for page in (b, other_tab):
+        await expect(sidebar_item(page, "Book club").get_by_test_id("unread-badge")).to_have_text(
+            "3"
+        )
+        await expect(page.get_by_test_id("bell-badge")).to_have_text("1")
+        await expect(page).to_have_title("(1) Tidings")
+    await alice.send(dm, "Psst")
+    for page in (b, other_tab):
+        await expect(
+            sidebar_item(page, "Alice Liddell").get_by_test_id("unread-badge")
+        ).to_have_text("1")
+        await expect(page.get_by_test_id("bell-badge")).to_have_text("2")
+
+    # Newest conversation first, above the stored (read) notifications; "Mark all read" is for
+    # those, and they are read.
+    await b.get_by_test_id("bell-button").click()
+    await expect(bell_entries(b)).to_have_count(4)
+    await expect(bell_entries(b).nth(0)).to_contain_text("Alice Liddell sent you a message")
+    await expect(bell_entries(b).nth(1)).to_contain_text(
+        "Alice Liddell: 3 new messages in Book club"
+    )
+    await expect(bell_entries(b).nth(2)).to_contain_text("Alice Liddell added you to Book club")
+    await expect(b.get_by_role("button", name="Mark all read")).to_be_hidden()
+
+    # The group's entry opens the group, which reads it: gone from both tabs' bells.
+    await bell_entries(b).nth(1).get_by_test_id("notification-open").click()
+    await expect(b.get_by_test_id("conversation-title")).to_have_text("Book club")
+    await expect(last_message(b)).to_have_text("Next month then.")
+    for page in (b, other_tab):
+        await expect(page.get_by_test_id("bell-badge")).to_have_text("1")
+        await expect(page).to_have_title("(1) Tidings")
+        await expect(sidebar_item(page, "Book club").get_by_test_id("unread-badge")).to_be_hidden()
+
+    # The DM's entry marked read from the other tab's bell, without opening it.
+    await other_tab.get_by_test_id("bell-button").click()
+    dm_entry = bell_entries(other_tab).filter(has_text="sent you a message")
+    await dm_entry.get_by_test_id("notification-mark-read").click()
+    for page in (b, other_tab):
+        await expect(page.get_by_test_id("bell-badge")).to_be_hidden()
+        await expect(page).to_have_title("Tidings")
+        await expect(
+            sidebar_item(page, "Alice Liddell").get_by_test_id("unread-badge")
+        ).to_be_hidden()
+    await expect(new_message_entries(other_tab)).to_have_count(0)
+    await expect(b.get_by_test_id("conversation-title")).to_have_text("Book club")
+
+
+async def test_a_new_member_sees_earlier_history_as_read(browsing: Browsing, make_user) -> None:
+    alice = await make_user("alice", "Alice Liddell")
+    bob = await make_user("bob", "Bob Marley")
+    carol = await make_user("carol", "Carol King")
+    await alice.befriend(bob)
+    await alice.befriend(carol)
+    group = await alice.ok(
+        "POST",
+        "/api/conversations",
+        {"type": "group", "name": "Book club", "member_ids": [bob.id]},
+        201,
+    )
+    group_id = group["id"]
+    await alice.send(group_id, "Before Carol came")
+    await alice.send(group_id, "Still before")
+    dm = (await alice.dm(bob))["id"]
+    await alice.send(dm, "Shall we ask Carol?")
+    for user in (bob, carol):
+        await user.ok("POST", "/api/notifications/read-all")
+    b = await browsing.open_app(await browsing.signed_in(bob))
+    c = await browsing.open_app(await browsing.signed_in(carol))
+    await expect(sidebar_names(b)).to_have_text(["Alice Liddell", "Book club"])
+    await expect(sidebar_item(b, "Book club").get_by_test_id("unread-badge")).to_have_text("2")
+    await expect(c.get_by_test_id("conversations-empty")).to_be_visible()
+
+    await alice.ok("POST", f"/api/conversations/{group_id}/members", {"user_id": carol.id}, 201)
+
+    # Carol: the group, nothing unread in it; the bell has only her being added.
+    await expect(sidebar_names(c)).to_have_text(["Book club"])
+    await expect(c.get_by_test_id("conversation-preview")).to_have_text(
+        "Alice Liddell: Still before"
+    )
+    await expect(c.get_by_test_id("unread-badge")).to_be_hidden()
+    await expect(c.get_by_test_id("bell-badge")).to_have_text("1")
+    await c.get_by_test_id("bell-button").click()
+    await expect(bell_entries(c).first).to_contain_text("Alice Liddell added you to Book club")
+    await expect(new_message_entries(c)).to_have_count(0)
+    await c.keyboard.press("Escape")
+    # ...and the same from a fresh snapshot.
+    await c.reload()
+    await expect_live(c)
+    await expect(c.get_by_test_id("unread-badge")).to_be_hidden()
+    await expect(c.get_by_test_id("bell-badge")).to_have_text("1")
+
+    # Bob: the group moves up (its membership changed); his unread count stays as it was.
+    await expect(sidebar_names(b)).to_have_text(["Book club", "Alice Liddell"])
+    await expect(sidebar_item(b, "Book club").get_by_test_id("unread-badge")).to_have_text("2")
+
+    # What is sent after she joined is new to her.
+    await alice.send(group_id, "Welcome, Carol!")
+    await expect(c.get_by_test_id("unread-badge")).to_have_text("1")
+    await expect(c.get_by_test_id("bell-badge")).to_have_text("2")
+    await expect(sidebar_item(b, "Book club").get_by_test_id("unread-badge")).to_have_text("3")
+
+    # Removed from the group: it leaves her sidebar and her bell.
+    await alice.ok("DELETE", f"/api/conversations/{group_id}/members/{carol.id}", status=204)
+    await expect(c.get_by_test_id("conversation-item")).to_have_count(0)
+    await expect(c.get_by_test_id("bell-badge")).to_have_text("1")
 
 
 async def test_older_history_loads_on_scrolling_up(browsing: Browsing, alice_bob_dm) -> None:

@@ -109,7 +109,7 @@ async def test_page_refetches_its_state_when_what_it_missed_was_pruned(
     await alice.send(dm, "Third")
     # ...and they leave the server's event log (as after the retention window).
     async with server.ctx.db.write() as session:
-        assert await log.prune_events(session, max_age=timedelta(0), keep_per_user=0)
+        assert await session.run_sync(log.prune_events, max_age=timedelta(0))
 
     refetches: list[str] = []
     context.on("request", lambda r: refetches.append(r.url) if "/api/bootstrap" in r.url else None)

@@ -1,5 +1,5 @@
 """Many tabs of one person: one stream per browser, relayed by a leader tab; badges agree across
-tabs; an idle page makes no requests."""
+tabs; a message sent in one tab shows once in every tab; an idle page makes no requests."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import asyncio
 import re
 
 import pytest
-from playwright.async_api import Page, Request, expect
+from playwright.async_api import Page, Request, Route, expect
 
 from tests.e2e.conftest import Browsing
 from tests.support.server import LiveServer
@@ -41,6 +41,8 @@ async def test_marking_read_in_one_tab_clears_the_badge_in_the_other(
 ) -> None:
     alice = await make_user("alice", "Alice Liddell")
     bob = await make_user("bob", "Bob Marley")
+    carol = await make_user("carol", "Carol King")
+    dan = await make_user("dan", "Dan Brown")
     await alice.befriend(bob)
     await bob.ok("POST", "/api/notifications/read-all")
     dm = (await alice.dm(bob))["id"]
@@ -48,42 +50,116 @@ async def test_marking_read_in_one_tab_clears_the_badge_in_the_other(
     tab1 = await browsing.open_app(context)
     tab2 = await browsing.open_app(context)
 
+    # New messages: the conversation's unread badge counts them, the bell the conversation.
     await alice.send(dm, "Ping")
     for tab in (tab1, tab2):
         await expect(tab.get_by_test_id("bell-badge")).to_have_text("1")
         await expect(tab.get_by_test_id("unread-badge")).to_have_text("1")
         await expect(tab).to_have_title("(1) Tidings")
+    await alice.send(dm, "Pong")
+    for tab in (tab1, tab2):
+        await expect(tab.get_by_test_id("unread-badge")).to_have_text("2")
+        await expect(tab.get_by_test_id("bell-badge")).to_have_text("1")
+    await carol.ok("POST", "/api/friends/request", {"username": "bob"}, 201)
+    for tab in (tab1, tab2):
+        await expect(tab.get_by_test_id("bell-badge")).to_have_text("2")
+        await expect(tab).to_have_title("(2) Tidings")
 
-    # Mark all read from the bell in one tab: the other tab's badge clears.
+    # Mark all read from the bell in one tab: the friend request is read in the other tab too;
+    # the conversation stays unread until it is opened.
     await tab1.get_by_test_id("bell-button").click()
     await tab1.get_by_role("button", name="Mark all read").click()
-    await expect(tab1.get_by_test_id("bell-badge")).to_be_hidden()
-    await expect(tab2.get_by_test_id("bell-badge")).to_be_hidden()
-    await expect(tab2).to_have_title("Tidings")
+    for tab in (tab1, tab2):
+        await expect(tab.get_by_test_id("bell-badge")).to_have_text("1")
+        await expect(tab).to_have_title("(1) Tidings")
+        await expect(tab.get_by_test_id("unread-badge")).to_have_text("2")
     await tab2.get_by_test_id("bell-button").click()
-    await expect(tab2.get_by_test_id("notification-mark-read")).to_have_count(0)
+    request = tab2.get_by_test_id("notification-item").filter(has_text="Carol King")
+    await expect(request).to_contain_text("wants to be your friend")
+    await expect(request.get_by_test_id("notification-mark-read")).to_have_count(0)
+    await expect(tab2.get_by_role("button", name="Mark all read")).to_be_hidden()
 
     # One notification marked read in tab 2 clears it in tab 1.
-    await alice.send(dm, "Pong")
+    await dan.ok("POST", "/api/friends/request", {"username": "bob"}, 201)
+    await expect(tab1.get_by_test_id("bell-badge")).to_have_text("2")
+    await expect(tab2.get_by_test_id("bell-badge")).to_have_text("2")
+    dans = tab2.get_by_test_id("notification-item").filter(has_text="Dan Brown")
+    await dans.get_by_test_id("notification-mark-read").click()
     await expect(tab1.get_by_test_id("bell-badge")).to_have_text("1")
     await expect(tab2.get_by_test_id("bell-badge")).to_have_text("1")
-    await tab2.get_by_test_id("notification-mark-read").first.click()
-    await expect(tab1.get_by_test_id("bell-badge")).to_be_hidden()
-    await expect(tab2.get_by_test_id("bell-badge")).to_be_hidden()
 
-    # Opening the conversation in tab 1 clears its unread badge in tab 2.
-    await expect(tab2.get_by_test_id("unread-badge")).to_have_text("2")
+    # Opening the conversation in tab 1 clears its unread badge, and the bell, in tab 2.
     await tab1.keyboard.press("Escape")  # closes the notification panel
     await expect(tab1.get_by_test_id("notification-panel")).to_be_hidden()
     await tab1.get_by_test_id("conversation-item").first.click()
     await expect(tab1.get_by_test_id("message-text").last).to_have_text("Pong")
-    await expect(tab2.get_by_test_id("unread-badge")).to_be_hidden()
-    await expect(tab1.get_by_test_id("unread-badge")).to_be_hidden()
+    for tab in (tab1, tab2):
+        await expect(tab.get_by_test_id("unread-badge")).to_be_hidden()
+        await expect(tab.get_by_test_id("bell-badge")).to_be_hidden()
+        await expect(tab).to_have_title("Tidings")
 
     # Signing out in one tab signs out the other.
     await tab1.get_by_role("button", name="Sign out", exact=True).click()
     await expect(tab1).to_have_url(re.compile(r"/login$"))
     await expect(tab2).to_have_url(re.compile(r"/login$"))
+
+
+async def test_a_message_sent_in_one_tab_shows_once_in_every_tab(
+    browsing: Browsing, alice_bob_dm
+) -> None:
+    """The sender's tabs get its own `message` event: the sending tab's pending copy and the
+    event make one message, whichever of the POST answer and the event comes first."""
+    alice, bob, dm = alice_bob_dm
+    await alice.ok("POST", "/api/notifications/read-all")  # Bob accepted her request
+    context = await browsing.signed_in(alice)
+    sender = await browsing.open_app(context, f"/#/c/{dm}")
+    other = await browsing.open_app(context, f"/#/c/{dm}")
+    b = await browsing.open_app(await browsing.signed_in(bob), f"/#/c/{dm}")
+    composer = sender.get_by_role("textbox", name="Message")
+
+    async def shown_once(texts: list[str]) -> None:
+        # Each tab's sidebar preview comes from the last message's event: once it shows, the
+        # events are in, and each message must show exactly once, none still pending.
+        for tab in (sender, other):
+            await expect(tab.get_by_test_id("conversation-preview")).to_have_text(
+                f"You: {texts[-1]}"
+            )
+            await expect(tab.get_by_test_id("message-text")).to_have_text(texts)
+            await expect(tab.locator("[data-pending]")).to_have_count(0)
+            await expect(tab.get_by_test_id("unread-badge")).to_be_hidden()
+            await expect(tab.get_by_test_id("bell-badge")).to_be_hidden()
+        await expect(b.get_by_test_id("message-text")).to_have_text(texts)
+
+    # In the usual order of things (whichever comes first), twice the same text.
+    for text in ("ok", "ok"):
+        await composer.fill(text)
+        await composer.press("Enter")
+    await shown_once(["ok", "ok"])
+
+    # The event before the POST answer: the answer is held until the other tab has the message.
+    release = asyncio.Event()
+
+    async def hold_the_answer(route: Route) -> None:
+        if route.request.method != "POST":
+            await route.continue_()
+            return
+        response = await route.fetch()
+        await release.wait()
+        await route.fulfill(response=response)
+
+    await sender.route("**/api/conversations/*/messages", hold_the_answer)
+    async with sender.expect_response(lambda r: r.request.method == "POST") as answer:
+        await composer.fill("Held up")
+        await composer.press("Enter")
+        await expect(other.get_by_test_id("message-text").last).to_have_text("Held up")
+        await shown_once(["ok", "ok", "Held up"])  # the event replaced the pending copy
+        release.set()
+    assert (await answer.value).status == 201
+    await sender.unroute("**/api/conversations/*/messages", hold_the_answer)
+    await shown_once(["ok", "ok", "Held up"])  # the answer found it in place
+    await composer.fill("And after")
+    await composer.press("Enter")
+    await shown_once(["ok", "ok", "Held up", "And after"])
 
 
 async def test_eight_tabs_share_one_stream_and_outlive_their_leader(
@@ -150,6 +226,7 @@ async def test_an_idle_page_makes_no_requests_but_its_one_stream(
     # ...and the stream is still live for both.
     await alice.send(dm, "Still there?")
     await expect(first.get_by_test_id("message-text").last).to_have_text("Still there?")
+    # The bell: Alice's friend request, and the conversation with a new message.
     await expect(second.get_by_test_id("bell-badge")).to_have_text("2")
     assert not [r.url for r in requests if "/api/events" in r.url]
 

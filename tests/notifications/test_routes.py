@@ -38,32 +38,28 @@ async def test_what_creates_notifications_newest_first(make_user):
         {"type": "group", "name": "g", "member_ids": [bob.id, carol.id]},
         201,
     )
-    message = await carol.send(group["id"], "hi")
+    await carol.send(group["id"], "hi")
 
     bob_list = await _notifications(bob)
-    assert bob_list["unread_count"] == 3
+    # A message is not a stored notification: the bell derives "new messages" from unread
+    # counts (one entry per conversation), so a message writes nothing per member.
+    assert bob_list["unread_count"] == 2
     notifications = bob_list["notifications"]
     assert all(set(n) == NOTIFICATION_FIELDS for n in notifications)
     assert [(n["type"], n["actor"]["username"]) for n in notifications] == [
-        ("message", "carol"),
         ("added_to_group", "alice"),
         ("friend_request", "alice"),
     ]
     ids = [n["id"] for n in notifications]
     assert ids == sorted(ids, reverse=True)
-    new_message, added, friend_request = notifications
-    assert (new_message["conversation_id"], new_message["message_id"]) == (
-        group["id"],
-        message["id"],
-    )
+    added, friend_request = notifications
     assert (added["conversation_id"], added["message_id"]) == (group["id"], None)
     assert friend_request["friend_request_id"] == request["request"]["id"]
     assert not any(n["read"] for n in notifications)
 
     alice_list = await _notifications(alice)
-    # The sender of a message is not notified of it; the requester hears of both acceptances.
+    # The requester hears of both acceptances.
     assert [(n["type"], n["actor"]["username"]) for n in alice_list["notifications"]] == [
-        ("message", "carol"),
         ("friend_accepted", "carol"),
         ("friend_accepted", "bob"),
     ]
@@ -71,17 +67,27 @@ async def test_what_creates_notifications_newest_first(make_user):
     assert [n["type"] for n in carol_list["notifications"]] == ["added_to_group", "friend_request"]
 
 
+async def _groups_with(alice, bob, count: int) -> list[dict[str, Any]]:
+    """``count`` groups of alice with bob: each gives bob an ``added_to_group`` notification."""
+    return [
+        await alice.ok(
+            "POST",
+            "/api/conversations",
+            {"type": "group", "name": f"g{i}", "member_ids": [bob.id]},
+            201,
+        )
+        for i in range(count)
+    ]
+
+
 async def test_listing_filters_and_limits(make_user):
     alice, bob = await friends(make_user, "alice", "bob")
-    dm = await alice.dm(bob)
-    messages = [await alice.send(dm["id"], f"m{i}") for i in range(4)]
+    groups = await _groups_with(alice, bob, 4)
     first = (await _notifications(bob))["notifications"][-1]
     await bob.ok("POST", f"/api/notifications/{first['id']}")  # the friend request
 
-    assert [n["message_id"] for n in (await _notifications(bob, limit=2))["notifications"]] == [
-        messages[3]["id"],
-        messages[2]["id"],
-    ]
+    listed = (await _notifications(bob, limit=2))["notifications"]
+    assert [n["conversation_id"] for n in listed] == [groups[3]["id"], groups[2]["id"]]
     unread = await _notifications(bob, unread_only="true")
     assert len(unread["notifications"]) == 4
     assert unread["unread_count"] == 4
@@ -98,8 +104,7 @@ async def test_listing_filters_and_limits(make_user):
 
 async def test_marking_one_read(server, make_user):
     alice, bob = await friends(make_user, "alice", "bob")
-    dm = await alice.dm(bob)
-    await alice.send(dm["id"], "hi")
+    await _groups_with(alice, bob, 1)
     [message, friend_request] = (await _notifications(bob))["notifications"]
     events = await EventLog.start(server)
 
@@ -134,9 +139,7 @@ async def test_another_users_notification_is_404_and_untouched(server, make_user
 async def test_marking_all_read(server, make_user):
     alice, bob = await friends(make_user, "alice", "bob")
     dm = await alice.dm(bob)
-    await alice.send(dm["id"], "one")
-    await alice.send(dm["id"], "two")
-    await _notifications(alice)
+    await _groups_with(alice, bob, 2)
     events = await EventLog.start(server)
 
     assert await bob.ok("POST", "/api/notifications/read-all") == {"unread_count": 0}
@@ -156,28 +159,41 @@ async def test_marking_all_read(server, make_user):
     assert (await _notifications(bob))["unread_count"] == 0
 
 
-async def test_reading_a_conversation_marks_its_message_notifications_read(make_user):
+async def test_messages_make_no_notifications_but_unread_counts(server, make_user):
+    """New messages are derived, not stored: no notification row or event per member, and each
+    conversation's unread count (what the bell's "new messages" entries show) follows reads."""
     alice, bob, carol = await friends(make_user, "alice", "bob", "carol")
     await bob.befriend(carol)
     dm = await alice.dm(bob)
     other = await carol.dm(bob)
-    await alice.send(dm["id"], "in dm")
-    await carol.send(other["id"], "in other")
     before = await _notifications(bob)
-    await bob.ok("POST", f"/api/conversations/{dm['id']}/read")
+    events = await EventLog.start(server)
+    await alice.send(dm["id"], "in dm")
+    await alice.send(dm["id"], "again")
+    await carol.send(other["id"], "in other")
+    assert await events.new() == {
+        "alice": ["message", "message"],
+        "bob": ["message", "message", "message"],
+        "carol": ["message"],
+    }
     after = await _notifications(bob)
-    assert after["unread_count"] == before["unread_count"] - 1
-    state = {(n["type"], n["conversation_id"]): n["read"] for n in after["notifications"]}
-    assert state[("message", dm["id"])] is True
-    assert state[("message", other["id"])] is False
+    assert (after["notifications"], after["unread_count"]) == (
+        before["notifications"],
+        before["unread_count"],
+    )
+    conversations = (await bob.ok("GET", "/api/conversations"))["conversations"]
+    assert {c["id"]: c["unread_count"] for c in conversations} == {dm["id"]: 2, other["id"]: 1}
+    await bob.ok("POST", f"/api/conversations/{dm['id']}/read")
     conversations = (await bob.ok("GET", "/api/conversations"))["conversations"]
     assert {c["id"]: c["unread_count"] for c in conversations} == {dm["id"]: 0, other["id"]: 1}
+    # The sender's own messages are never unread for them.
+    alices = (await alice.ok("GET", "/api/conversations"))["conversations"]
+    assert {c["id"]: c["unread_count"] for c in alices} == {dm["id"]: 0}
 
 
 async def test_the_actions_return_the_events_they_recorded(server, make_user):
     alice, bob = await friends(make_user, "alice", "bob")
-    dm = await alice.dm(bob)
-    await alice.send(dm["id"], "hi")
+    await _groups_with(alice, bob, 1)
     [message, _] = (await _notifications(bob))["notifications"]
     me = await db_user(server, bob)
 

@@ -78,8 +78,13 @@ async def test_never_reading_replay_clients_keep_memory_bounded(tmp_path: Path) 
             {"friend": dict(users[0].user, display_name="x" * EVENT_BYTES), "status": "added"}
         )
         async with db.write() as session:
-            await log.record_events(
-                session, [(user.id, event) for user in users for _ in range(EVENTS_PER_USER)]
+            await log.record(
+                session,
+                [
+                    log.PendingEvent(event, user_id=user.id)
+                    for user in users
+                    for _ in range(EVENTS_PER_USER)
+                ],
             )
         await db.dispose()
 

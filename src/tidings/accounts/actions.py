@@ -7,34 +7,30 @@ from datetime import timedelta
 
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from tidings.accounts import queries
 from tidings.accounts.models import AuthSession, User
-from tidings.accounts.passwords import (
-    hash_password,
-    verify_password,
-    verify_unknown_user,
-)
+from tidings.accounts.passwords import hash_password, verify_password, verify_unknown_user
 from tidings.accounts.schemas import PasswordChange, UserCreate
 from tidings.context import AppContext
 from tidings.db import utcnow
 from tidings.errors import Conflict, Unauthorized
 from tidings.ratelimit import address_key
+from tidings.realtime.transaction import Transaction
 
 
-async def _start_session(ctx: AppContext, user_id: int) -> str:
+def _new_session(tx: Transaction, user_id: int, ttl_seconds: float) -> str:
+    """Insert a session for the user; return its token (the cookie's value)."""
     token = secrets.token_urlsafe(32)
     now = utcnow()
-    async with ctx.db.write() as session:
-        session.add(
-            AuthSession(
-                token_hash=queries.hash_token(token),
-                user_id=user_id,
-                created_at=now,
-                expires_at=now + timedelta(seconds=ctx.settings.session_ttl_seconds),
-            )
+    tx.session.add(
+        AuthSession(
+            token_hash=queries.hash_token(token),
+            user_id=user_id,
+            created_at=now,
+            expires_at=now + timedelta(seconds=ttl_seconds),
         )
+    )
     return token
 
 
@@ -51,19 +47,29 @@ async def register(ctx: AppContext, data: UserCreate, client: str) -> tuple[User
         detail="Too many sign-ups from your address. Try later.",
     )
     password_hash = await hash_password(ctx.password_hasher, data.password)
+    try:
+        outcome = await ctx.writer.run(
+            _register, data, password_hash, ctx.settings.session_ttl_seconds
+        )
+    except IntegrityError:
+        raise Conflict(f"The username {data.username!r} is taken.", code="username_taken") from None
+    return outcome.value
+
+
+def _register(
+    tx: Transaction, data: UserCreate, password_hash: str, ttl_seconds: float
+) -> tuple[User, str]:
+    if queries.user_by_username(tx.session, data.username) is not None:
+        raise Conflict(f"The username {data.username!r} is taken.", code="username_taken")
     user = User(
         username=data.username,
         display_name=data.display_name or data.username,
         password_hash=password_hash,
+        created_at=utcnow(),
     )
-    try:
-        async with ctx.db.write() as session:
-            if await queries.user_by_username(session, data.username) is not None:
-                raise Conflict(f"The username {data.username!r} is taken.", code="username_taken")
-            session.add(user)
-    except IntegrityError:
-        raise Conflict(f"The username {data.username!r} is taken.", code="username_taken") from None
-    return user, await _start_session(ctx, user.id)
+    tx.session.add(user)
+    tx.session.flush()
+    return user, _new_session(tx, user.id, ttl_seconds)
 
 
 async def login(ctx: AppContext, username: str, password: str, client: str) -> tuple[User, str]:
@@ -83,8 +89,7 @@ async def login(ctx: AppContext, username: str, password: str, client: str) -> t
     detail = "Too many failed sign-in attempts. Try again later."
     async with limiter.attempt(limits.login_per_address, address, detail=detail) as attempt:
         await limiter.hit(limits.login_per_name_and_address, name, address, detail=detail)
-        async with ctx.db.read() as session:
-            user = await queries.user_by_username(session, username)
+        user = await ctx.db.run_read(queries.user_by_username, username)
         if user is None:
             await verify_unknown_user(ctx.password_hasher, password)
             ok = False
@@ -94,21 +99,25 @@ async def login(ctx: AppContext, username: str, password: str, client: str) -> t
             await attempt.failed()
             raise Unauthorized("Wrong username or password.", code="invalid_credentials")
     await limiter.clear(limits.login_per_name_and_address, name, address)
-    return user, await _start_session(ctx, user.id)
+    token = await ctx.writer.run(_new_session, user.id, ctx.settings.session_ttl_seconds)
+    return user, token.value
 
 
 async def logout(ctx: AppContext, user_id: int, token: str) -> None:
     """End this session; its open streams end with it, on every process."""
     token_hash = queries.hash_token(token)
-    async with ctx.db.write() as session:
-        await session.execute(delete(AuthSession).where(AuthSession.token_hash == token_hash))
+    await ctx.writer.run(_delete_session, token_hash)
     await ctx.hub.end_sessions(user_id, [token_hash])
 
 
-async def _end_every_session(session: AsyncSession, user_id: int) -> list[str]:
+def _delete_session(tx: Transaction, token_hash: str) -> None:
+    tx.session.execute(delete(AuthSession).where(AuthSession.token_hash == token_hash))
+
+
+def _end_every_session(tx: Transaction, user_id: int) -> list[str]:
     """Delete every session of the user in this transaction; return their keys."""
     # RETURNING, not a SELECT first: a session committed in between is deleted *and* named.
-    deleted = await session.scalars(
+    deleted = tx.session.scalars(
         delete(AuthSession).where(AuthSession.user_id == user_id).returning(AuthSession.token_hash)
     )
     return list(deleted)
@@ -116,9 +125,8 @@ async def _end_every_session(session: AsyncSession, user_id: int) -> list[str]:
 
 async def logout_everywhere(ctx: AppContext, user_id: int) -> None:
     """End every session of the user, this one included, and all their open streams."""
-    async with ctx.db.write() as session:
-        ended = await _end_every_session(session, user_id)
-    await ctx.hub.end_sessions(user_id, ended)
+    ended = await ctx.writer.run(_end_every_session, user_id)
+    await ctx.hub.end_sessions(user_id, ended.value)
 
 
 async def change_password(ctx: AppContext, user: User, data: PasswordChange) -> str:
@@ -126,11 +134,20 @@ async def change_password(ctx: AppContext, user: User, data: PasswordChange) -> 
     if not await verify_password(ctx.password_hasher, user.password_hash, data.current_password):
         raise Unauthorized("The current password is wrong.", code="invalid_credentials")
     new_hash = await hash_password(ctx.password_hasher, data.new_password)
-    async with ctx.db.write() as session:
-        db_user = await session.get(User, user.id)
-        assert db_user is not None
-        db_user.password_hash = new_hash
-        ended = await _end_every_session(session, user.id)
+    outcome = await ctx.writer.run(
+        _change_password, user.id, new_hash, ctx.settings.session_ttl_seconds
+    )
+    ended, token = outcome.value
     # The sessions that ended, by name: a stream of the new session must survive this.
     await ctx.hub.end_sessions(user.id, ended)
-    return await _start_session(ctx, user.id)
+    return token
+
+
+def _change_password(
+    tx: Transaction, user_id: int, new_hash: str, ttl_seconds: float
+) -> tuple[list[str], str]:
+    db_user = tx.session.get(User, user_id)
+    assert db_user is not None
+    db_user.password_hash = new_hash
+    ended = _end_every_session(tx, user_id)
+    return ended, _new_session(tx, user_id, ttl_seconds)

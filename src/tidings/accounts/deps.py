@@ -23,8 +23,7 @@ async def authenticate(ctx: AppContext, request_cookies: dict[str, str]) -> User
     token = _session_token(ctx, request_cookies)
     if token is None:
         return None
-    async with ctx.db.read() as session:
-        return await queries.user_for_session_token(session, token)
+    return await ctx.db.run_read(queries.user_for_session_token, token)
 
 
 def session_token_hash(ctx: AppContext, request_cookies: dict[str, str]) -> str | None:

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from tidings.accounts.models import AuthSession, User
 from tidings.db import utcnow, writes_are_serialized
@@ -23,19 +23,19 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def user_for_session_token(session: AsyncSession, token: str) -> User | None:
+def user_for_session_token(session: Session, token: str) -> User | None:
     """The signed-in user for a cookie value, if its session exists and has not expired."""
-    return await session.scalar(
+    return session.scalar(
         select(User)
         .join(AuthSession, AuthSession.user_id == User.id)
         .where(AuthSession.token_hash == hash_token(token), AuthSession.expires_at > utcnow())
     )
 
 
-async def live_session(session: AsyncSession, token_hash: str) -> tuple[int, datetime] | None:
+def live_session(session: Session, token_hash: str) -> tuple[int, datetime] | None:
     """The user id and expiry of an unexpired session, by its token's hash: one indexed row."""
     row = (
-        await session.execute(
+        session.execute(
             select(AuthSession.user_id, AuthSession.expires_at).where(
                 AuthSession.token_hash == token_hash, AuthSession.expires_at > utcnow()
             )
@@ -44,44 +44,39 @@ async def live_session(session: AsyncSession, token_hash: str) -> tuple[int, dat
     return None if row is None else (row[0], row[1])
 
 
-async def event_position_if_signed_in(
-    session: AsyncSession, user_id: int, token_hash: str
-) -> int | None:
-    """The user's current event id if this session of theirs is still live, else None."""
-    seq = await session.scalar(
-        select(User.event_seq)
-        .join(AuthSession, AuthSession.user_id == User.id)
-        .where(
-            User.id == user_id,
+def is_signed_in(session: Session, user_id: int, token_hash: str) -> bool:
+    """Whether this session of the user's is still live."""
+    found = session.scalar(
+        select(AuthSession.user_id).where(
+            AuthSession.user_id == user_id,
             AuthSession.token_hash == token_hash,
             AuthSession.expires_at > utcnow(),
         )
     )
-    return None if seq is None else int(seq)
+    return found is not None
 
 
-async def user_by_username(session: AsyncSession, username: str) -> User | None:
+def user_by_username(session: Session, username: str) -> User | None:
     """The user with this username (case-insensitive), or None."""
     name = username.strip().lower()
     if not _USERNAME.fullmatch(name):
         return None
-    return await session.scalar(select(User).where(User.username == name))
+    return session.scalar(select(User).where(User.username == name))
 
 
-async def lock_users(session: AsyncSession, user_ids: Iterable[int]) -> None:
+def lock_users(session: Session, user_ids: Iterable[int]) -> None:
     """Lock these users' rows until the transaction ends (PostgreSQL; no-op on SQLite).
 
     Writes that concern the same users then run one after the other, so each sees the state
     the previous one committed (two accepts of one request cannot both add the friendship).
     Rows are locked in id order, and in ``FOR NO KEY UPDATE`` mode, which does not conflict with
-    the key-share locks that inserts referencing a user hold: ``record_events`` takes the same
-    lock again at the end of a write without risking a deadlock.
+    the key-share locks that inserts referencing a user hold.
     """
     if writes_are_serialized(session):
         return
     ids = sorted(set(user_ids))
     if ids:
-        await session.execute(
+        session.execute(
             select(User.id)
             .where(User.id.in_(ids))
             .order_by(User.id)
@@ -89,10 +84,10 @@ async def lock_users(session: AsyncSession, user_ids: Iterable[int]) -> None:
         )
 
 
-async def users_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, User]:
+def users_by_ids(session: Session, ids: Sequence[int]) -> dict[int, User]:
     if not ids:
         return {}
-    rows = await session.scalars(select(User).where(User.id.in_(set(ids))))
+    rows = session.scalars(select(User).where(User.id.in_(set(ids))))
     return {user.id: user for user in rows}
 
 
@@ -100,15 +95,13 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-async def search_users(
-    session: AsyncSession, prefix: str, *, exclude_id: int, limit: int
-) -> Sequence[User]:
+def search_users(session: Session, prefix: str, *, exclude_id: int, limit: int) -> Sequence[User]:
     """Users whose username starts with ``prefix``, alphabetically."""
     prefix = prefix.strip().lower()
     if not _USERNAME_PREFIX.fullmatch(prefix):
         return []
     pattern = _escape_like(prefix) + "%"
-    rows = await session.scalars(
+    rows = session.scalars(
         select(User)
         .where(User.username.like(pattern, escape="\\"), User.id != exclude_id)
         .order_by(User.username)

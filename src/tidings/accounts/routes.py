@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
+from sqlalchemy.orm import Session
 
 from tidings.accounts import actions, queries
 from tidings.accounts.deps import CurrentUser
+from tidings.accounts.models import User
 from tidings.accounts.schemas import (
     LoginRequest,
     PasswordChange,
@@ -41,9 +43,7 @@ def _set_session_cookie(response: Response, settings: Settings, token: str) -> N
 
 
 @router.post(
-    "/api/auth/register",
-    status_code=status.HTTP_201_CREATED,
-    responses=errors(403, 409, 422, 429),
+    "/api/auth/register", status_code=status.HTTP_201_CREATED, responses=errors(403, 409, 422, 429)
 )
 async def register(
     data: UserCreate, request: Request, response: Response, ctx: ContextDep
@@ -110,6 +110,9 @@ async def search_users(
     limit: Annotated[int, Query(ge=1, le=50), blank_means(20)] = 20,
 ) -> list[UserRead]:
     """Users whose username starts with ``q`` (yourself excluded)."""
-    async with ctx.db.read() as session:
-        users = await queries.search_users(session, q, exclude_id=user.id, limit=limit)
+    users = await ctx.db.run_read(_search, q, user.id, limit)
     return [UserRead.model_validate(u) for u in users]
+
+
+def _search(session: Session, q: str, exclude_id: int, limit: int) -> list[User]:
+    return list(queries.search_users(session, q, exclude_id=exclude_id, limit=limit))

@@ -24,9 +24,7 @@ class AccountStreamSessions:
     async def live_session(
         self, session: AsyncSession, session_key: str
     ) -> tuple[int, datetime] | None:
-        return await queries.live_session(session, session_key)
+        return await session.run_sync(queries.live_session, session_key)
 
-    async def position_if_signed_in(
-        self, session: AsyncSession, user_id: int, session_key: str
-    ) -> int | None:
-        return await queries.event_position_if_signed_in(session, user_id, session_key)
+    async def is_signed_in(self, session: AsyncSession, user_id: int, session_key: str) -> bool:
+        return await session.run_sync(queries.is_signed_in, user_id, session_key)

@@ -10,23 +10,24 @@ from tidings.realtime.events import EventData, durable_event
 
 @durable_event
 class MessageEvent(EventData):
-    """A new message in a conversation the addressee belongs to (not sent to its sender)."""
+    """A new message: one event for the conversation, which every member's streams get (the
+    sender's too). Clients derive the sidebar's last message and unread count from it."""
 
     type: Literal["message"] = "message"
     message: MessageRead
 
 
-ConversationUpdateReason = Literal[
-    "created", "message", "read", "member_added", "member_removed", "removed"
-]
+ConversationUpdateReason = Literal["created", "read", "member_added", "member_removed", "removed"]
 
 
 @durable_event
 class ConversationUpdateEvent(EventData):
-    """A conversation's sidebar entry changed, as the addressee sees it.
+    """A conversation's sidebar entry changed.
 
-    ``conversation`` is null when the addressee is no longer a member (``reason="removed"``);
-    its ``members`` are null when they did not change.
+    ``created``, ``member_added`` and ``member_removed`` go to every member as one event (with
+    the members, without anyone's unread count); ``read`` goes to the reader alone (with their
+    unread count and read position, without members); ``removed`` to the removed member alone,
+    with ``conversation`` null.
     """
 
     type: Literal["conversation_update"] = "conversation_update"

@@ -44,8 +44,8 @@ class ConversationMember(Base):
     )
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_read_message_id: Mapped[int] = mapped_column(default=0, server_default="0")
-    unread_count: Mapped[int] = mapped_column(default=0, server_default="0")
-    """Kept up to date by every send and read, so listing conversations needs no COUNT."""
+    """The member's read position; their unread count is derived from it (messages after it
+    from others), never written per member per message."""
 
 
 class Message(Base):

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Session
 
 from tidings.accounts.models import User
 from tidings.accounts.schemas import UserRead
@@ -15,12 +15,12 @@ from tidings.conversations.schemas import ConversationRead, MessagePage, Message
 from tidings.errors import NotFound
 
 
-async def conversation_for_member(
-    session: AsyncSession, conversation_id: int, user_id: int
+def conversation_for_member(
+    session: Session, conversation_id: int, user_id: int
 ) -> tuple[Conversation, ConversationMember]:
     """The conversation and the user's membership; 404 for non-members as for unknown ids."""
     row = (
-        await session.execute(
+        session.execute(
             select(Conversation, ConversationMember)
             .join(ConversationMember, ConversationMember.conversation_id == Conversation.id)
             .where(Conversation.id == conversation_id, ConversationMember.user_id == user_id)
@@ -34,8 +34,46 @@ async def conversation_for_member(
     return conversation, member
 
 
-async def member_ids(session: AsyncSession, conversation_id: int) -> list[int]:
-    rows = await session.scalars(
+UNREAD_COUNT_CAP = 1000
+"""Unread counts are counted up to here ("999+" in a list is as useful as the exact number)."""
+
+
+def _unread_count(member: type[ConversationMember] = ConversationMember) -> ColumnElement[int]:
+    """The member's unread count, derived: messages after their read position, not theirs,
+    counted up to the cap (an index range scan on ``message(conversation_id, id)``)."""
+    unread = (
+        select(Message.id)
+        .where(
+            Message.conversation_id == member.conversation_id,
+            Message.id > member.last_read_message_id,
+            Message.sender_id != member.user_id,
+        )
+        .limit(UNREAD_COUNT_CAP)
+        .correlate(member)
+        .subquery()
+    )
+    return select(func.count()).select_from(unread).scalar_subquery()
+
+
+def unread_count(session: Session, member: ConversationMember) -> int:
+    """One member's unread count in one conversation."""
+    count = session.scalar(
+        select(func.count()).select_from(
+            select(Message.id)
+            .where(
+                Message.conversation_id == member.conversation_id,
+                Message.id > member.last_read_message_id,
+                Message.sender_id != member.user_id,
+            )
+            .limit(UNREAD_COUNT_CAP)
+            .subquery()
+        )
+    )
+    return int(count or 0)
+
+
+def member_ids(session: Session, conversation_id: int) -> list[int]:
+    rows = session.scalars(
         select(ConversationMember.user_id)
         .where(ConversationMember.conversation_id == conversation_id)
         .order_by(ConversationMember.user_id)
@@ -43,13 +81,11 @@ async def member_ids(session: AsyncSession, conversation_id: int) -> list[int]:
     return list(rows.all())
 
 
-async def members_of(
-    session: AsyncSession, conversation_ids: Sequence[int]
-) -> dict[int, list[UserRead]]:
+def members_of(session: Session, conversation_ids: Sequence[int]) -> dict[int, list[UserRead]]:
     members: dict[int, list[UserRead]] = defaultdict(list)
     if not conversation_ids:
         return members
-    rows = await session.execute(
+    rows = session.execute(
         select(ConversationMember.conversation_id, User)
         .join(User, User.id == ConversationMember.user_id)
         .where(ConversationMember.conversation_id.in_(conversation_ids))
@@ -60,10 +96,10 @@ async def members_of(
     return members
 
 
-async def messages_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, MessageRead]:
+def messages_by_ids(session: Session, ids: Sequence[int]) -> dict[int, MessageRead]:
     if not ids:
         return {}
-    rows = await session.execute(
+    rows = session.execute(
         select(Message, User).join(User, User.id == Message.sender_id).where(Message.id.in_(ids))
     )
     return {m.id: message_read(m, u) for m, u in rows}
@@ -79,15 +115,14 @@ def message_read(message: Message, sender: User) -> MessageRead:
     )
 
 
-async def conversation_reads(
-    session: AsyncSession, pairs: Sequence[tuple[Conversation, ConversationMember]]
+def conversation_reads(
+    session: Session, rows: Sequence[tuple[Conversation, ConversationMember, int]]
 ) -> list[ConversationRead]:
-    """Sidebar entries for (conversation, the viewer's membership) pairs, in the given order."""
-    ids = [c.id for c, _ in pairs]
-    members = await members_of(session, ids)
-    last = await messages_by_ids(
-        session, [c.last_message_id for c, _ in pairs if c.last_message_id]
-    )
+    """Sidebar entries for (conversation, the viewer's membership, their unread count) rows,
+    in the given order."""
+    ids = [c.id for c, _, _ in rows]
+    members = members_of(session, ids)
+    last = messages_by_ids(session, [c.last_message_id for c, _, _ in rows if c.last_message_id])
     return [
         ConversationRead(
             id=c.id,
@@ -96,35 +131,34 @@ async def conversation_reads(
             created_by_id=c.created_by_id,
             members=members[c.id],
             last_message=last.get(c.last_message_id) if c.last_message_id else None,
-            unread_count=m.unread_count,
+            unread_count=unread,
             last_read_message_id=m.last_read_message_id,
             updated_at=c.updated_at,
         )
-        for c, m in pairs
+        for c, m, unread in rows
     ]
 
 
-async def conversation_read(
-    session: AsyncSession, conversation_id: int, user_id: int
-) -> ConversationRead:
-    pair = await conversation_for_member(session, conversation_id, user_id)
-    [read] = await conversation_reads(session, [pair])
+def conversation_read(session: Session, conversation_id: int, user_id: int) -> ConversationRead:
+    conversation, member = conversation_for_member(session, conversation_id, user_id)
+    unread = unread_count(session, member)
+    [read] = conversation_reads(session, [(conversation, member, unread)])
     return read
 
 
-async def list_for_user(session: AsyncSession, user_id: int) -> list[ConversationRead]:
+def list_for_user(session: Session, user_id: int) -> list[ConversationRead]:
     """The user's conversations, most recent activity first."""
-    rows = await session.execute(
-        select(Conversation, ConversationMember)
+    rows = session.execute(
+        select(Conversation, ConversationMember, _unread_count())
         .join(ConversationMember, ConversationMember.conversation_id == Conversation.id)
         .where(ConversationMember.user_id == user_id)
         .order_by(Conversation.updated_at.desc(), Conversation.id.desc())
     )
-    return await conversation_reads(session, [(c, m) for c, m in rows])
+    return conversation_reads(session, [(c, m, int(n)) for c, m, n in rows])
 
 
-async def message_page(
-    session: AsyncSession, conversation_id: int, *, before: int | None, limit: int
+def message_page(
+    session: Session, conversation_id: int, *, before: int | None, limit: int
 ) -> MessagePage:
     """Up to ``limit`` messages older than ``before`` (newest if None), oldest first."""
     query = (
@@ -134,7 +168,7 @@ async def message_page(
     )
     if before is not None:
         query = query.where(Message.id < before)
-    rows = (await session.execute(query.order_by(Message.id.desc()).limit(limit + 1))).all()
+    rows = (session.execute(query.order_by(Message.id.desc()).limit(limit + 1))).all()
     has_more = len(rows) > limit
     page = [message_read(m, u) for m, u in rows[:limit]]
     page.reverse()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Path, Query, Response, status
+from sqlalchemy.orm import Session
 
 from tidings.accounts.deps import CurrentUser
 from tidings.conversations import actions, queries
@@ -54,9 +55,12 @@ async def create_conversation(
 @router.get("/api/conversations", responses=SIGNED_IN)
 async def list_conversations(user: CurrentUser, ctx: ContextDep) -> ConversationList:
     """Your conversations, most recent activity first, with the stream position they reflect."""
-    async with ctx.db.read() as session:
-        last_event_id = await log.current_seq(session, user.id)
-        conversations = await queries.list_for_user(session, user.id)
+    return await ctx.db.run_read(_conversation_list, user.id)
+
+
+def _conversation_list(session: Session, user_id: int) -> ConversationList:
+    last_event_id = log.read_head(session)
+    conversations = queries.list_for_user(session, user_id)
     return ConversationList(conversations=conversations, last_event_id=str(last_event_id))
 
 
@@ -65,8 +69,7 @@ async def get_conversation(
     conversation_id: Id, user: CurrentUser, ctx: ContextDep
 ) -> ConversationRead:
     """One conversation you are a member of."""
-    async with ctx.db.read() as session:
-        return await queries.conversation_read(session, conversation_id, user.id)
+    return await ctx.db.run_read(queries.conversation_read, conversation_id, user.id)
 
 
 @router.post(
@@ -107,9 +110,14 @@ async def list_messages(
     limit: Annotated[int, Query(ge=1, le=100), blank_means(50)] = 50,
 ) -> MessagePage:
     """A page of messages, oldest first; pass the first id as ``before`` for the previous page."""
-    async with ctx.db.read() as session:
-        await queries.conversation_for_member(session, conversation_id, user.id)
-        return await queries.message_page(session, conversation_id, before=before, limit=limit)
+    return await ctx.db.run_read(_message_page, user.id, conversation_id, before, limit)
+
+
+def _message_page(
+    session: Session, user_id: int, conversation_id: int, before: int | None, limit: int
+) -> MessagePage:
+    queries.conversation_for_member(session, conversation_id, user_id)  # 404 for non-members
+    return queries.message_page(session, conversation_id, before=before, limit=limit)
 
 
 @router.post(
@@ -133,6 +141,6 @@ async def mark_read(
     ctx: ContextDep,
     data: Annotated[ReadMark | None, Body()] = None,
 ) -> ReadResult:
-    """Mark read up to ``message_id`` (default: everything); its notifications become read too."""
+    """Mark read up to ``message_id`` (default: everything); your other tabs get ``read``."""
     message_id = data.message_id if data is not None else None
     return (await actions.mark_read(ctx, user, conversation_id, message_id)).value

@@ -75,7 +75,8 @@ class ConversationChange(ReadSchema):
     """A conversation as a ``conversation_update`` event carries it.
 
     ``members`` is null unless the members changed (reason created, member_added,
-    member_removed): a message to a group of N would otherwise put N member lists in N events.
+    member_removed). Membership changes go to every member as one event, so they carry no
+    per-member state; ``read`` goes to the reader alone and carries theirs.
     """
 
     id: int
@@ -84,8 +85,10 @@ class ConversationChange(ReadSchema):
     created_by_id: int | None
     members: list[UserRead] | None
     last_message: MessageRead | None
-    unread_count: int
-    last_read_message_id: int
+    unread_count: int | None
+    """The addressee's own count (reason ``read``); null in events that go to every member."""
+    last_read_message_id: int | None
+    """The addressee's own read position (reason ``read``); null like ``unread_count``."""
     updated_at: datetime
 
 

@@ -18,7 +18,7 @@ from tidings.friends.models import FriendRequest, FriendRequestStatus, Friendshi
 from tidings.friends.schemas import FriendRequestRead
 from tidings.notifications import actions as notification_actions
 from tidings.notifications.models import NotificationType
-from tidings.realtime.transaction import Outcome, Transaction, write_transaction
+from tidings.realtime.transaction import Outcome, Transaction
 
 
 async def send_request(
@@ -39,50 +39,53 @@ async def send_request(
         username.strip().lower(),
         detail=f"You cannot ask {username.strip().lower()!r} again yet.",
     )
-    async with write_transaction(ctx) as tx:
-        target = await account_queries.user_by_username(tx.session, username)
-        if target is None:
-            raise NotFound(f"No user named {username.strip().lower()!r}.", code="unknown_user")
-        if target.id == user.id:
-            raise ApiError("You cannot send a friend request to yourself.", code="self_request")
-        await account_queries.lock_users(tx.session, [user.id, target.id])
-        if await queries.are_friends(tx.session, user.id, target.id):
-            raise Conflict(
-                f"You are already friends with {target.username}.", code="already_friends"
-            )
-        if await queries.pending_request(tx.session, user.id, target.id) is not None:
-            raise Conflict(
-                f"You already asked {target.username}; wait for an answer.", code="request_pending"
-            )
-        theirs = await queries.pending_request(tx.session, target.id, user.id)
-        if theirs is not None:
-            await _accept(tx, theirs, requester=target, addressee=user)
-            [read] = await queries.to_read(tx.session, [theirs])
-            return_value = (read, False)
-        else:
-            await _refuse_during_cooldown(ctx, tx, user, target)
-            request = FriendRequest(
-                requester_id=user.id, addressee_id=target.id, created_at=utcnow()
-            )
-            tx.session.add(request)
-            await tx.session.flush()
-            [read] = await queries.to_read(tx.session, [request])
-            tx.emit(target.id, FriendRequestEvent(request=read))
-            await notification_actions.notify(
-                tx, [target.id], NotificationType.friend_request, user, friend_request_id=request.id
-            )
-            return_value = (read, True)
-    return tx.outcome(return_value)
+    return await ctx.writer.run(
+        _send_request, ctx.settings.friend_request_cooldown_seconds, user, username
+    )
 
 
-async def _refuse_during_cooldown(
-    ctx: AppContext, tx: Transaction, user: User, target: User
+def _send_request(
+    tx: Transaction, cooldown_seconds: float, user: User, username: str
+) -> tuple[FriendRequestRead, bool]:
+    target = account_queries.user_by_username(tx.session, username)
+    if target is None:
+        raise NotFound(f"No user named {username.strip().lower()!r}.", code="unknown_user")
+    if target.id == user.id:
+        raise ApiError("You cannot send a friend request to yourself.", code="self_request")
+    account_queries.lock_users(tx.session, [user.id, target.id])
+    if queries.are_friends(tx.session, user.id, target.id):
+        raise Conflict(f"You are already friends with {target.username}.", code="already_friends")
+    if queries.pending_request(tx.session, user.id, target.id) is not None:
+        raise Conflict(
+            f"You already asked {target.username}; wait for an answer.", code="request_pending"
+        )
+    theirs = queries.pending_request(tx.session, target.id, user.id)
+    if theirs is not None:
+        _accept(tx, theirs, requester=target, addressee=user)
+        [read] = queries.to_read(tx.session, [theirs])
+        return_value = (read, False)
+    else:
+        _refuse_during_cooldown(tx, cooldown_seconds, user, target)
+        request = FriendRequest(requester_id=user.id, addressee_id=target.id, created_at=utcnow())
+        tx.session.add(request)
+        tx.session.flush()
+        [read] = queries.to_read(tx.session, [request])
+        tx.emit(target.id, FriendRequestEvent(request=read))
+        notification_actions.notify(
+            tx, [target.id], NotificationType.friend_request, user, friend_request_id=request.id
+        )
+        return_value = (read, True)
+    return return_value
+
+
+def _refuse_during_cooldown(
+    tx: Transaction, cooldown_seconds: float, user: User, target: User
 ) -> None:
     """After ``target`` declined ``user``'s request, ``user`` may not ask again for a while."""
-    declined_at = await queries.last_declined_at(tx.session, user.id, target.id)
+    declined_at = queries.last_declined_at(tx.session, user.id, target.id)
     if declined_at is None:
         return
-    ends = declined_at + timedelta(seconds=ctx.settings.friend_request_cooldown_seconds)
+    ends = declined_at + timedelta(seconds=cooldown_seconds)
     wait = (ends - utcnow()).total_seconds()
     if wait > 0:
         raise TooManyRequests(
@@ -92,9 +95,7 @@ async def _refuse_during_cooldown(
         )
 
 
-async def _accept(
-    tx: Transaction, request: FriendRequest, *, requester: User, addressee: User
-) -> None:
+def _accept(tx: Transaction, request: FriendRequest, *, requester: User, addressee: User) -> None:
     request.status = FriendRequestStatus.accepted
     request.responded_at = utcnow()
     tx.session.add_all(
@@ -103,7 +104,7 @@ async def _accept(
             Friendship(user_id=addressee.id, friend_id=requester.id),
         ]
     )
-    await tx.session.flush()
+    tx.session.flush()
     tx.emit(
         requester.id,
         FriendUpdateEvent(
@@ -116,7 +117,7 @@ async def _accept(
             friend=UserRead.model_validate(requester), status="added", request_id=request.id
         ),
     )
-    await notification_actions.notify(
+    notification_actions.notify(
         tx,
         [requester.id],
         NotificationType.friend_accepted,
@@ -125,18 +126,18 @@ async def _accept(
     )
 
 
-async def _request_for(
+def _request_for(
     tx: Transaction, request_id: int, user: User, *, as_addressee: bool
 ) -> FriendRequest:
     party = FriendRequest.addressee_id if as_addressee else FriendRequest.requester_id
-    request = await tx.session.scalar(
+    request = tx.session.scalar(
         select(FriendRequest).where(FriendRequest.id == request_id, party == user.id)
     )
     if request is None:
         kind = "incoming" if as_addressee else "outgoing"
         raise NotFound(f"No {kind} friend request {request_id}.")
-    await account_queries.lock_users(tx.session, [request.requester_id, request.addressee_id])
-    await tx.session.refresh(request)  # as committed by whoever held the lock before us
+    account_queries.lock_users(tx.session, [request.requester_id, request.addressee_id])
+    tx.session.refresh(request)  # as committed by whoever held the lock before us
     if request.status != FriendRequestStatus.pending:
         raise Conflict(
             f"This friend request is already {request.status.value}.", code="request_closed"
@@ -144,14 +145,14 @@ async def _request_for(
     return request
 
 
-async def _close(
+def _close(
     tx: Transaction, request: FriendRequest, status: FriendRequestStatus, *, tell: list[int]
 ) -> FriendRequestRead:
     """End a pending request without a friendship, and send its new state to ``tell``."""
     request.status = status
     request.responded_at = utcnow()
-    await tx.session.flush()
-    [read] = await queries.to_read(tx.session, [request])
+    tx.session.flush()
+    [read] = queries.to_read(tx.session, [request])
     tx.emit_to(tell, FriendRequestEvent(request=read))
     return read
 
@@ -160,53 +161,61 @@ async def accept_request(
     ctx: AppContext, user: User, request_id: int
 ) -> Outcome[FriendRequestRead]:
     """Accept a request addressed to ``user``: both become friends."""
-    async with write_transaction(ctx) as tx:
-        request = await _request_for(tx, request_id, user, as_addressee=True)
-        requester = await tx.session.get(User, request.requester_id)
-        assert requester is not None
-        await _accept(tx, request, requester=requester, addressee=user)
-        [read] = await queries.to_read(tx.session, [request])
-    return tx.outcome(read)
+    return await ctx.writer.run(_accept_request, user, request_id)
+
+
+def _accept_request(tx: Transaction, user: User, request_id: int) -> FriendRequestRead:
+    request = _request_for(tx, request_id, user, as_addressee=True)
+    requester = tx.session.get(User, request.requester_id)
+    assert requester is not None
+    _accept(tx, request, requester=requester, addressee=user)
+    [read] = queries.to_read(tx.session, [request])
+    return read
 
 
 async def decline_request(
     ctx: AppContext, user: User, request_id: int
 ) -> Outcome[FriendRequestRead]:
     """Decline a request addressed to ``user``. The requester is not told (as elsewhere)."""
-    async with write_transaction(ctx) as tx:
-        request = await _request_for(tx, request_id, user, as_addressee=True)
-        read = await _close(tx, request, FriendRequestStatus.declined, tell=[user.id])
-    return tx.outcome(read)
+    return await ctx.writer.run(_decline_request, user, request_id)
+
+
+def _decline_request(tx: Transaction, user: User, request_id: int) -> FriendRequestRead:
+    request = _request_for(tx, request_id, user, as_addressee=True)
+    read = _close(tx, request, FriendRequestStatus.declined, tell=[user.id])
+    return read
 
 
 async def cancel_request(
     ctx: AppContext, user: User, request_id: int
 ) -> Outcome[FriendRequestRead]:
     """Withdraw a request ``user`` sent; it disappears from the addressee's list too."""
-    async with write_transaction(ctx) as tx:
-        request = await _request_for(tx, request_id, user, as_addressee=False)
-        tell = [user.id, request.addressee_id]
-        read = await _close(tx, request, FriendRequestStatus.cancelled, tell=tell)
-    return tx.outcome(read)
+    return await ctx.writer.run(_cancel_request, user, request_id)
+
+
+def _cancel_request(tx: Transaction, user: User, request_id: int) -> FriendRequestRead:
+    request = _request_for(tx, request_id, user, as_addressee=False)
+    tell = [user.id, request.addressee_id]
+    read = _close(tx, request, FriendRequestStatus.cancelled, tell=tell)
+    return read
 
 
 async def remove_friend(ctx: AppContext, user: User, friend_id: int) -> Outcome[None]:
     """End a friendship, for both sides. Existing conversations stay."""
-    async with write_transaction(ctx) as tx:
-        await account_queries.lock_users(tx.session, [user.id, friend_id])
-        friend = await tx.session.get(User, friend_id)
-        if friend is None or not await queries.are_friends(tx.session, user.id, friend_id):
-            raise NotFound(f"User {friend_id} is not your friend.")
-        await tx.session.execute(
-            delete(Friendship).where(
-                ((Friendship.user_id == user.id) & (Friendship.friend_id == friend_id))
-                | ((Friendship.user_id == friend_id) & (Friendship.friend_id == user.id))
-            )
+    return await ctx.writer.run(_remove_friend, user, friend_id)
+
+
+def _remove_friend(tx: Transaction, user: User, friend_id: int) -> None:
+    account_queries.lock_users(tx.session, [user.id, friend_id])
+    friend = tx.session.get(User, friend_id)
+    if friend is None or not queries.are_friends(tx.session, user.id, friend_id):
+        raise NotFound(f"User {friend_id} is not your friend.")
+    tx.session.execute(
+        delete(Friendship).where(
+            ((Friendship.user_id == user.id) & (Friendship.friend_id == friend_id))
+            | ((Friendship.user_id == friend_id) & (Friendship.friend_id == user.id))
         )
-        tx.emit(
-            user.id, FriendUpdateEvent(friend=UserRead.model_validate(friend), status="removed")
-        )
-        tx.emit(
-            friend_id, FriendUpdateEvent(friend=UserRead.model_validate(user), status="removed")
-        )
-    return tx.outcome(None)
+    )
+    tx.emit(user.id, FriendUpdateEvent(friend=UserRead.model_validate(friend), status="removed"))
+    tx.emit(friend_id, FriendUpdateEvent(friend=UserRead.model_validate(user), status="removed"))
+    return None

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from tidings.accounts import queries as account_queries
 from tidings.accounts.models import User
@@ -15,8 +15,8 @@ from tidings.friends.models import FriendRequest, FriendRequestStatus, Friendshi
 from tidings.friends.schemas import FriendRequestLists, FriendRequestRead
 
 
-async def are_friends(session: AsyncSession, user_id: int, other_id: int) -> bool:
-    found = await session.scalar(
+def are_friends(session: Session, user_id: int, other_id: int) -> bool:
+    found = session.scalar(
         select(Friendship.user_id).where(
             Friendship.user_id == user_id, Friendship.friend_id == other_id
         )
@@ -24,13 +24,11 @@ async def are_friends(session: AsyncSession, user_id: int, other_id: int) -> boo
     return found is not None
 
 
-async def friend_ids_among(
-    session: AsyncSession, user_id: int, candidate_ids: Sequence[int]
-) -> set[int]:
+def friend_ids_among(session: Session, user_id: int, candidate_ids: Sequence[int]) -> set[int]:
     """Which of ``candidate_ids`` are friends of ``user_id``."""
     if not candidate_ids:
         return set()
-    rows = await session.scalars(
+    rows = session.scalars(
         select(Friendship.friend_id).where(
             Friendship.user_id == user_id, Friendship.friend_id.in_(set(candidate_ids))
         )
@@ -38,8 +36,8 @@ async def friend_ids_among(
     return set(rows.all())
 
 
-async def list_friends(session: AsyncSession, user_id: int) -> list[UserRead]:
-    rows = await session.scalars(
+def list_friends(session: Session, user_id: int) -> list[UserRead]:
+    rows = session.scalars(
         select(User)
         .join(Friendship, Friendship.friend_id == User.id)
         .where(Friendship.user_id == user_id)
@@ -48,11 +46,9 @@ async def list_friends(session: AsyncSession, user_id: int) -> list[UserRead]:
     return [UserRead.model_validate(u) for u in rows]
 
 
-async def last_declined_at(
-    session: AsyncSession, requester_id: int, addressee_id: int
-) -> datetime | None:
+def last_declined_at(session: Session, requester_id: int, addressee_id: int) -> datetime | None:
     """When ``addressee_id`` last declined a request from ``requester_id`` (None: never)."""
-    return await session.scalar(
+    return session.scalar(
         select(func.max(FriendRequest.responded_at)).where(
             FriendRequest.requester_id == requester_id,
             FriendRequest.addressee_id == addressee_id,
@@ -61,10 +57,8 @@ async def last_declined_at(
     )
 
 
-async def pending_request(
-    session: AsyncSession, requester_id: int, addressee_id: int
-) -> FriendRequest | None:
-    return await session.scalar(
+def pending_request(session: Session, requester_id: int, addressee_id: int) -> FriendRequest | None:
+    return session.scalar(
         select(FriendRequest).where(
             FriendRequest.requester_id == requester_id,
             FriendRequest.addressee_id == addressee_id,
@@ -73,11 +67,9 @@ async def pending_request(
     )
 
 
-async def to_read(
-    session: AsyncSession, requests: Sequence[FriendRequest]
-) -> list[FriendRequestRead]:
+def to_read(session: Session, requests: Sequence[FriendRequest]) -> list[FriendRequestRead]:
     ids = [r.requester_id for r in requests] + [r.addressee_id for r in requests]
-    users = await account_queries.users_by_ids(session, ids)
+    users = account_queries.users_by_ids(session, ids)
     return [
         FriendRequestRead(
             id=r.id,
@@ -90,9 +82,9 @@ async def to_read(
     ]
 
 
-async def pending_requests(session: AsyncSession, user_id: int) -> FriendRequestLists:
+def pending_requests(session: Session, user_id: int) -> FriendRequestLists:
     rows = (
-        await session.scalars(
+        session.scalars(
             select(FriendRequest)
             .where(
                 FriendRequest.status == FriendRequestStatus.pending,
@@ -101,7 +93,7 @@ async def pending_requests(session: AsyncSession, user_id: int) -> FriendRequest
             .order_by(FriendRequest.id.desc())
         )
     ).all()
-    read = await to_read(session, rows)
+    read = to_read(session, rows)
     return FriendRequestLists(
         incoming=[r for r in read if r.addressee.id == user_id],
         outgoing=[r for r in read if r.requester.id == user_id],

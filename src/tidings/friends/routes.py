@@ -39,8 +39,7 @@ async def send_request(
 @router.get("/api/friends/requests", responses=SIGNED_IN)
 async def list_requests(user: CurrentUser, ctx: ContextDep) -> FriendRequestLists:
     """Pending requests to and from you."""
-    async with ctx.db.read() as session:
-        return await queries.pending_requests(session, user.id)
+    return await ctx.db.run_read(queries.pending_requests, user.id)
 
 
 @router.post("/api/friends/requests/{request_id}/accept", responses=SIGNED_IN | errors(404, 409))
@@ -76,8 +75,7 @@ async def cancel(
 @router.get("/api/friends", responses=SIGNED_IN)
 async def list_friends(user: CurrentUser, ctx: ContextDep) -> list[UserRead]:
     """Your friends, by username."""
-    async with ctx.db.read() as session:
-        return await queries.list_friends(session, user.id)
+    return await ctx.db.run_read(queries.list_friends, user.id)
 
 
 @router.delete(

@@ -17,10 +17,10 @@ from tidings.notifications import queries
 from tidings.notifications.events import NotificationEvent, NotificationReadEvent
 from tidings.notifications.models import Notification, NotificationType
 from tidings.notifications.schemas import NotificationEnvelope, NotificationRead, UnreadCount
-from tidings.realtime.transaction import Outcome, Transaction, write_transaction
+from tidings.realtime.transaction import Outcome, Transaction
 
 
-async def notify(
+def notify(
     tx: Transaction,
     user_ids: Sequence[int],
     type_: NotificationType,
@@ -49,10 +49,8 @@ async def notify(
     ]
     table = cast(Table, Notification.__table__)
     # Core executemany rather than an ORM bulk insert: a group message inserts one per member.
-    created = (
-        await tx.session.execute(insert(table).returning(table.c.id, table.c.user_id), rows)
-    ).all()
-    counts = await queries.unread_counts(tx.session, list(user_ids))
+    created = (tx.session.execute(insert(table).returning(table.c.id, table.c.user_id), rows)).all()
+    counts = queries.unread_counts(tx.session, list(user_ids))
     actor_read = UserRead.model_validate(actor)
     for notification_id, user_id in created:
         tx.emit(
@@ -73,7 +71,7 @@ async def notify(
         )
 
 
-async def mark_read_where(
+def mark_read_where(
     tx: Transaction, user_id: int, *conditions: object, everything: bool = False
 ) -> None:
     """Mark the user's unread notifications matching ``conditions`` read, and tell their tabs.
@@ -81,15 +79,19 @@ async def mark_read_where(
     With ``everything`` the event says "all" (``notification_ids: null``) instead of listing ids.
     """
     ids = (
-        await tx.session.scalars(
+        tx.session.scalars(
             update(Notification)
-            .where(Notification.user_id == user_id, Notification.read.is_(False), *conditions)  # type: ignore[arg-type]
+            .where(
+                Notification.user_id == user_id,
+                Notification.read.is_(False),
+                *conditions,  # type: ignore[arg-type]
+            )
             .values(read=True)
             .returning(Notification.id)
         )
     ).all()
     if ids:
-        count = await queries.unread_count(tx.session, user_id)
+        count = queries.unread_count(tx.session, user_id)
         listed = None if everything else sorted(ids)
         tx.emit(user_id, NotificationReadEvent(notification_ids=listed, unread_count=count))
 
@@ -98,24 +100,30 @@ async def mark_read(
     ctx: AppContext, user: User, notification_id: int
 ) -> Outcome[NotificationEnvelope]:
     """Mark one of the user's notifications read (a no-op if it already is)."""
-    async with write_transaction(ctx) as tx:
-        await account_queries.lock_users(tx.session, [user.id])
-        notification = await tx.session.scalar(
-            select(Notification).where(
-                Notification.id == notification_id, Notification.user_id == user.id
-            )
+    return await ctx.writer.run(_mark_read, user, notification_id)
+
+
+def _mark_read(tx: Transaction, user: User, notification_id: int) -> NotificationEnvelope:
+    account_queries.lock_users(tx.session, [user.id])
+    notification = tx.session.scalar(
+        select(Notification).where(
+            Notification.id == notification_id, Notification.user_id == user.id
         )
-        if notification is None:
-            raise NotFound(f"Notification {notification_id} not found.")
-        await mark_read_where(tx, user.id, Notification.id == notification_id)
-        await tx.session.refresh(notification)
-        [read] = await queries.to_read(tx.session, [notification])
-        count = await queries.unread_count(tx.session, user.id)
-    return tx.outcome(NotificationEnvelope(notification=read, unread_count=count))
+    )
+    if notification is None:
+        raise NotFound(f"Notification {notification_id} not found.")
+    mark_read_where(tx, user.id, Notification.id == notification_id)
+    tx.session.refresh(notification)
+    [read] = queries.to_read(tx.session, [notification])
+    count = queries.unread_count(tx.session, user.id)
+    return NotificationEnvelope(notification=read, unread_count=count)
 
 
 async def mark_all_read(ctx: AppContext, user: User) -> Outcome[UnreadCount]:
-    async with write_transaction(ctx) as tx:
-        await account_queries.lock_users(tx.session, [user.id])
-        await mark_read_where(tx, user.id, everything=True)
-    return tx.outcome(UnreadCount(unread_count=0))
+    return await ctx.writer.run(_mark_all_read, user)
+
+
+def _mark_all_read(tx: Transaction, user: User) -> UnreadCount:
+    account_queries.lock_users(tx.session, [user.id])
+    mark_read_where(tx, user.id, everything=True)
+    return UnreadCount(unread_count=0)

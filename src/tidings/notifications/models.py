@@ -12,7 +12,9 @@ from tidings.db import Base, UTCDateTime, utcnow
 
 
 class NotificationType(enum.StrEnum):
-    message = "message"
+    """Stored notifications. New messages are not among them: they are derived, per
+    conversation, from its unread count (see the README's event section)."""
+
     friend_request = "friend_request"
     friend_accepted = "friend_accepted"
     added_to_group = "added_to_group"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from tidings.accounts import queries as account_queries
 from tidings.accounts.schemas import UserRead
@@ -13,8 +13,8 @@ from tidings.notifications.models import Notification
 from tidings.notifications.schemas import NotificationRead
 
 
-async def unread_count(session: AsyncSession, user_id: int) -> int:
-    count = await session.scalar(
+def unread_count(session: Session, user_id: int) -> int:
+    count = session.scalar(
         select(func.count())
         .select_from(Notification)
         .where(Notification.user_id == user_id, Notification.read.is_(False))
@@ -22,10 +22,10 @@ async def unread_count(session: AsyncSession, user_id: int) -> int:
     return int(count or 0)
 
 
-async def unread_counts(session: AsyncSession, user_ids: Sequence[int]) -> dict[int, int]:
+def unread_counts(session: Session, user_ids: Sequence[int]) -> dict[int, int]:
     counts = dict.fromkeys(user_ids, 0)
     for start in range(0, len(user_ids), 5000):
-        rows = await session.execute(
+        rows = session.execute(
             select(Notification.user_id, func.count())
             .where(
                 Notification.user_id.in_(user_ids[start : start + 5000]),
@@ -37,10 +37,8 @@ async def unread_counts(session: AsyncSession, user_ids: Sequence[int]) -> dict[
     return counts
 
 
-async def to_read(
-    session: AsyncSession, notifications: Sequence[Notification]
-) -> list[NotificationRead]:
-    actors = await account_queries.users_by_ids(session, [n.actor_id for n in notifications])
+def to_read(session: Session, notifications: Sequence[Notification]) -> list[NotificationRead]:
+    actors = account_queries.users_by_ids(session, [n.actor_id for n in notifications])
     return [
         NotificationRead(
             id=n.id,
@@ -56,11 +54,11 @@ async def to_read(
     ]
 
 
-async def list_notifications(
-    session: AsyncSession, user_id: int, *, unread_only: bool, limit: int
+def list_notifications(
+    session: Session, user_id: int, *, unread_only: bool, limit: int
 ) -> list[NotificationRead]:
     query = select(Notification).where(Notification.user_id == user_id)
     if unread_only:
         query = query.where(Notification.read.is_(False))
-    rows = await session.scalars(query.order_by(Notification.id.desc()).limit(limit))
-    return await to_read(session, rows.all())
+    rows = session.scalars(query.order_by(Notification.id.desc()).limit(limit))
+    return to_read(session, rows.all())

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
+from sqlalchemy.orm import Session
 
 from tidings.accounts.deps import CurrentUser
 from tidings.deps import ContextDep
@@ -25,12 +26,17 @@ async def list_notifications(
     limit: Annotated[int, Query(ge=1, le=100), blank_means(50)] = 50,
 ) -> NotificationList:
     """Your notifications, newest first, with your unread count."""
-    async with ctx.db.read() as session:
-        last_event_id = await log.current_seq(session, user.id)
-        notifications = await queries.list_notifications(
-            session, user.id, unread_only=unread_only, limit=limit
-        )
-        count = await queries.unread_count(session, user.id)
+    return await ctx.db.run_read(_notification_list, user.id, unread_only, limit)
+
+
+def _notification_list(
+    session: Session, user_id: int, unread_only: bool, limit: int
+) -> NotificationList:
+    last_event_id = log.read_head(session)
+    notifications = queries.list_notifications(
+        session, user_id, unread_only=unread_only, limit=limit
+    )
+    count = queries.unread_count(session, user_id)
     return NotificationList(
         notifications=notifications, unread_count=count, last_event_id=str(last_event_id)
     )

@@ -11,9 +11,11 @@ without a refetch.
 
 Three kinds of events reach a stream:
 
-* durable per-user events: recorded in the event log with their write (``Transaction.emit``),
-  numbered per user, replayed after a reconnect; their frames carry ``id:``;
-* conversation-wide durable events: not yet (issue 10);
+* durable per-user events (friends, notifications): recorded in the event log with their write
+  (``Transaction.emit``), replayed after a reconnect; their frames carry ``id:``;
+* durable channel events (a conversation's messages and membership): recorded *once* for the
+  whole channel (``Transaction.emit_to_channel``) and merged into each member's stream for the
+  positions their membership covers; ids from the same sequence as per-user events;
 * ephemeral events (``Hub.send_ephemeral``): delivered to the addressees' open streams on every
   process and then forgotten, never logged or replayed; their frames carry no ``id:``, so the
   browser's ``Last-Event-ID`` stays the last durable id.
@@ -89,20 +91,49 @@ def event_adapter(models: tuple[type[EventData], ...]) -> TypeAdapter[Any]:
 
 @dataclass(frozen=True, slots=True)
 class StoredEvent:
-    """An event as recorded in the log and carried by the hub: addressed, numbered, serialized."""
+    """An event as recorded in the log and carried by the hub: positioned, addressed, serialized.
 
-    user_id: int
-    seq: int
+    ``pos`` is the event's place in the one log of the whole server (its SSE ``id``); the event
+    is addressed either to one user (``user_id``) or to every member of a channel
+    (``channel_id``: a conversation) at that position.
+    """
+
+    pos: int
     type: str
     data: str
+    user_id: int | None = None
+    channel_id: int | None = None
 
     @property
     def id(self) -> str:
-        return str(self.seq)
+        return str(self.pos)
 
     def frame(self) -> bytes:
         """The SSE frame for this event."""
-        return f"id: {self.seq}\nevent: {self.type}\ndata: {self.data}\n\n".encode()
+        return f"id: {self.pos}\nevent: {self.type}\ndata: {self.data}\n\n".encode()
+
+
+@dataclass(frozen=True, slots=True)
+class MembershipChange:
+    """``user_id`` joined (or left) ``channel_id`` at position ``pos``: from that position on,
+    the channel's events reach them (or no longer do)."""
+
+    pos: int
+    channel_id: int
+    user_id: int
+    joined: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """Positions ``first`` to ``last`` of the log, complete: what one commit wrote (or what a
+    process read back from the log to fill a gap). Membership changes take effect before the
+    events at their position."""
+
+    first: int
+    last: int
+    events: tuple[StoredEvent, ...]
+    memberships: tuple[MembershipChange, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

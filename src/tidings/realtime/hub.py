@@ -11,6 +11,14 @@ URL. Diverges from it on purpose:
 * there is no task per subscriber: delivery appends to a list and resolves a future the
   stream is awaiting; heartbeats come from one timer for all streams;
 * events arrive already serialized (``StoredEvent``), so fan-out to N streams encodes nothing;
+* committed batches are handed to streams strictly in log order, complete: a *sequencer* holds
+  a batch that arrives before an earlier one (another process published it first) and, if the
+  earlier one does not come within ``gap_wait_seconds`` (its publisher died, the broker lost
+  it), reads the missing positions from the log. So each process reads a gap once, not each
+  stream, and a stream never has to detect one;
+* a channel event (a conversation's) is stored and published once; the hub hands it to the local
+  members of the channel, from an index of the channel memberships of the users with a stream
+  here, kept current by the membership changes that travel with the batches, in order;
 * besides durable events (logged, numbered, replayed), the hub carries *ephemeral* ones
   (``send_ephemeral``: typing, presence): delivered to the addressees' open streams on every
   process like events, never logged, numbered or replayed; if the broker cannot carry them they
@@ -23,10 +31,10 @@ import asyncio
 import contextlib
 import logging
 import weakref
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final, Protocol
 
-from tidings.realtime.events import EphemeralEvent, EventData, StoredEvent
+from tidings.realtime.events import Batch, EphemeralEvent, EventData, MembershipChange, StoredEvent
 from tidings.realtime.metrics import Metrics
 
 logger = logging.getLogger(__name__)
@@ -49,11 +57,9 @@ CATCH_UP: Final = Signal("catch_up")
 """Tells a stream to check the event log for anything the broker may have missed."""
 
 Delivery = StoredEvent | EphemeralEvent
-"""What a broker hands to the hub for a user's streams."""
+"""What the hub puts in a subscriber's buffer besides signals."""
 Item = StoredEvent | EphemeralEvent | Signal
-DeliverFn = Callable[[Sequence[Delivery]], None]
-ControlFn = Callable[[int, Mapping[str, Any]], None]
-"""Receives a control message addressed to one user's streams (see ``Hub.on_control``)."""
+
 
 SIGNAL_BYTES: Final = 16
 """What a signal counts for in a subscriber's byte budget."""
@@ -62,6 +68,10 @@ EVENT_OVERHEAD_BYTES: Final = 32
 
 END_SESSIONS: Final = "end_sessions"
 """Control: close the streams opened with these sessions (``sessions``: a list of keys)."""
+
+
+FILL_PAGE_POSITIONS: Final = 2000
+"""How many positions the sequencer reads from the log at a time when filling a gap."""
 
 
 def event_size(event: Delivery) -> int:
@@ -75,30 +85,53 @@ def event_size(event: Delivery) -> int:
     return size + len(event.type) + EVENT_OVERHEAD_BYTES
 
 
-class Broker(Protocol):
-    """Carries published events to every process that holds a stream of their addressee."""
+class Receiver(Protocol):
+    """What a broker hands its traffic to: the hub of its process."""
 
-    async def start(
-        self,
-        deliver: DeliverFn,
-        on_reconnect: Callable[[], None],
-        on_control: ControlFn | None = None,
-    ) -> None:
-        """Begin calling ``deliver`` with events (and ``on_control`` with controls) for this
-        process's watched users."""
+    def on_batch(self, batch: Batch) -> None:
+        """A committed batch from another process (or a resend of one)."""
+
+    def on_ephemeral(self, events: Sequence[EphemeralEvent]) -> None:
+        """Ephemeral events for this process's streams."""
+
+    def on_control(self, user_id: int, control: Mapping[str, Any]) -> None:
+        """A control addressed to one user's streams."""
+
+    def catch_up_all(self) -> None:
+        """The broker may have dropped something: re-read the log, re-check sessions."""
+
+
+class LogReader(Protocol):
+    """The hub's read access to the event log (``tidings.realtime.log.DatabaseLog``)."""
+
+    async def head(self) -> int:
+        """The last committed position."""
+
+    async def batch_between(self, after: int, up_to: int) -> Batch | None:
+        """Everything at ``after < pos <= up_to``; None if some of it was pruned."""
+
+    async def channel_spans(self, user_id: int, after: int) -> list[tuple[int, int, int | None]]:
+        """The user's channel memberships open after ``after``: (channel, joined, left)."""
+
+
+class Broker(Protocol):
+    """Carries committed batches, controls and ephemeral events between processes."""
+
+    async def start(self, receiver: Receiver) -> None:
+        """Begin handing the receiver what other processes publish."""
 
     async def stop(self) -> None: ...
 
-    async def publish(self, events: Sequence[StoredEvent]) -> None:
-        """Send committed events to the processes that hold their addressees' streams."""
+    async def publish(self, batch: Batch) -> None:
+        """Send a committed batch to every other process (this one has it already)."""
 
     async def publish_control(self, user_id: int, control: Mapping[str, Any]) -> None:
         """Send a control (JSON-able) to every process holding a stream of ``user_id``,
         this one included."""
 
     async def publish_ephemeral(self, events: Sequence[EphemeralEvent]) -> None:
-        """Hand ephemeral events to ``deliver`` on every process holding a stream of their
-        addressees, this one included: at most once, nothing kept to resend."""
+        """Hand ephemeral events to every process holding a stream of their addressees, this
+        one included: at most once, nothing kept to resend."""
 
     async def watch(self, user_id: int) -> None:
         """This process now holds a stream of ``user_id``."""
@@ -227,8 +260,14 @@ class Hub:
         heartbeat_seconds: float = 30.0,
         max_streams_per_user: int = 8,
         write_timeout_seconds: float = 20.0,
+        log: LogReader | None = None,
+        gap_wait_seconds: float = 0.02,
     ) -> None:
         self.broker = broker
+        self.log = log
+        """Where the sequencer reads what the broker did not bring (None: a hub whose broker
+        never loses or reorders, as in tests without a database)."""
+        self.gap_wait_seconds = gap_wait_seconds
         self.metrics = metrics
         self.buffer_bytes = buffer_bytes
         self.heartbeat_seconds = heartbeat_seconds
@@ -244,17 +283,30 @@ class Hub:
         self._sweep_task: asyncio.Task[None] | None = None
         self._count_changed = asyncio.Condition()
         self.shutting_down = False
+        # The sequencer: the last position handed to streams, and batches that came early.
+        self.position = 0
+        self._early: dict[int, Batch] = {}
+        self._fill_task: asyncio.Task[None] | None = None
+        self._fill_to_head = False
+        # The channel index: per local user, their memberships as spans of positions
+        # ([joined, left or None]); per channel, the local users with a span in it; and for
+        # users whose memberships are being loaded, the changes seen meanwhile.
+        self._spans: dict[int, dict[int, list[list[int | None]]]] = {}
+        self._channel_users: dict[int, set[int]] = {}
+        self._loading_spans: dict[int, list[MembershipChange]] = {}
         metrics.streams_open.set_function(self.subscriber_count)
 
     async def start(self) -> None:
-        await self.broker.start(self.deliver_local, self.catch_up_all, self.on_control)
+        if self.log is not None:
+            self.position = await self.log.head()
+        await self.broker.start(self)
         self._heartbeat_task = asyncio.create_task(self._beat(), name="tidings-heartbeat")
         self._sweep_task = asyncio.create_task(self._sweep_stalled(), name="tidings-stall-sweep")
         _running_hubs.add(self)
 
     async def stop(self) -> None:
         self.close_all("shutdown")
-        for task in (self._heartbeat_task, self._sweep_task):
+        for task in (self._heartbeat_task, self._sweep_task, self._fill_task):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -295,6 +347,7 @@ class Hub:
                 watched = self._watching[user_id] = asyncio.get_running_loop().create_future()
                 try:
                     await self.broker.watch(user_id)
+                    await self._load_spans(user_id)
                 finally:
                     watched.set_result(None)
                     if self._watching.get(user_id) is watched:
@@ -303,10 +356,21 @@ class Hub:
                 self._make_room(subscribers)
                 subscribers[subscriber] = None
                 self._count += 1
-                if (watching := self._watching.get(user_id)) is not None:
-                    # The user's first stream is still waiting for the broker to confirm; until
-                    # it does, events from other processes might not reach this one either.
-                    await asyncio.shield(watching)
+                while user_id not in self._spans:
+                    if (watching := self._watching.get(user_id)) is not None:
+                        # The user's first stream is still waiting for the broker to confirm, or
+                        # for the user's channels; until then, events might not reach this one.
+                        await asyncio.shield(watching)
+                        continue
+                    # The stream that was loading the user's channels failed or was cancelled
+                    # (or the index was dropped): this one loads them, or fails to open.
+                    loading = self._watching[user_id] = asyncio.get_running_loop().create_future()
+                    try:
+                        await self._load_spans(user_id)
+                    finally:
+                        loading.set_result(None)
+                        if self._watching.get(user_id) is loading:
+                            del self._watching[user_id]
         except BaseException:
             self._forget(subscriber)
             raise
@@ -327,6 +391,7 @@ class Hub:
                 self._count -= 1
             if not subscribers:
                 del self._subscribers[subscriber.user_id]
+                self._drop_spans(subscriber.user_id)
 
     async def unsubscribe(self, subscriber: Subscriber) -> None:
         subscribers = self._subscribers.get(subscriber.user_id)
@@ -337,6 +402,7 @@ class Hub:
         await self._notify_count_changed()
         if not subscribers:
             del self._subscribers[subscriber.user_id]
+            self._drop_spans(subscriber.user_id)
             try:
                 await self.broker.unwatch(subscriber.user_id)
             except Exception:
@@ -369,17 +435,17 @@ class Hub:
             if subscriber.session_key in ended:
                 subscriber.close("session_ended")
 
-    async def publish(self, events: Sequence[StoredEvent]) -> None:
-        """Hand committed events to the broker. Never raises: the log keeps them anyway."""
-        if not events:
-            return
-        self.metrics.events_published.inc(len(events))
+    async def publish(self, batch: Batch) -> None:
+        """Hand a committed batch to this process's streams, then to the broker for the
+        others. Never raises: the log keeps the events, and other processes read what the
+        broker lost from it."""
+        self.metrics.events_published.inc(len(batch.events))
+        self.on_batch(batch)
         try:
-            await self.broker.publish(events)
+            await self.broker.publish(batch)
         except Exception:
-            # Streams catch up from the event log when the broker comes back.
             self.metrics.broker_errors.inc()
-            logger.warning("publishing %d events failed", len(events), exc_info=True)
+            logger.warning("publishing %d events failed", len(batch.events), exc_info=True)
 
     async def send_ephemeral(self, user_ids: Iterable[int], event: EventData) -> None:
         """Deliver ``event`` to the open streams of these users, on every process, once.
@@ -398,22 +464,204 @@ class Hub:
             self.metrics.broker_errors.inc()
             logger.warning("an ephemeral %r event was lost", event_type, exc_info=True)
 
-    def deliver_local(self, events: Sequence[Delivery]) -> None:
-        """Put events in the buffers of this process's streams of their addressees."""
+    def on_ephemeral(self, events: Sequence[EphemeralEvent]) -> None:
+        """Put ephemeral events in the buffers of this process's streams of their addressees."""
         subscribers = self._subscribers
         for event in events:
             targets = subscribers.get(event.user_id)
             if targets:
-                for subscriber in tuple(targets):
-                    if subscriber.closed_reason is None and not subscriber.offer(event):
-                        self.metrics.overflows.inc()
+                self._offer(targets, event)
+
+    def _offer(self, targets: dict[Subscriber, None], item: Delivery) -> None:
+        for subscriber in tuple(targets):
+            if subscriber.closed_reason is None and not subscriber.offer(item):
+                self.metrics.overflows.inc()
+
+    # The sequencer: batches to streams in log order, complete.
+
+    def on_batch(self, batch: Batch) -> None:
+        """Take a committed batch: hand it on now if it is next, else hold it until what comes
+        before it is here (or read from the log)."""
+        if batch.last <= self.position:
+            return  # handed on already (our own, or read from the log)
+        if batch.first > self.position + 1:
+            held = self._early.get(batch.first)
+            if held is None or held.last < batch.last:
+                self._early[batch.first] = batch
+            self._start_fill()
+            return
+        self._hand_on(batch)
+        self._release_early()
+
+    def _release_early(self) -> None:
+        while self._early:
+            first = min(self._early)
+            if first > self.position + 1:
+                return
+            self._hand_on(self._early.pop(first))
+
+    def _hand_on(self, batch: Batch) -> None:
+        """Deliver what of a batch is after ``position``, membership changes first at each
+        position, and advance to its end."""
+        changes = [m for m in batch.memberships if m.pos > self.position]
+        next_change = 0
+        subscribers = self._subscribers
+        for event in batch.events:
+            if event.pos <= self.position:
+                continue
+            while next_change < len(changes) and changes[next_change].pos <= event.pos:
+                self._apply_membership(changes[next_change])
+                next_change += 1
+            if event.user_id is not None:
+                targets = subscribers.get(event.user_id)
+                if targets:
+                    self._offer(targets, event)
+            elif event.channel_id is not None:
+                self._deliver_to_channel(event.channel_id, event)
+        for change in changes[next_change:]:
+            self._apply_membership(change)
+        self.position = max(self.position, batch.last)
+
+    def _deliver_to_channel(self, channel_id: int, event: StoredEvent) -> None:
+        users = self._channel_users.get(channel_id)
+        if not users:
+            return
+        pos = event.pos
+        for user_id in tuple(users):
+            spans = self._spans[user_id].get(channel_id, ())
+            if any(
+                joined is not None and joined <= pos and (left is None or pos < left)
+                for joined, left in spans
+            ):
+                targets = self._subscribers.get(user_id)
+                if targets:
+                    self._offer(targets, event)
+
+    def _start_fill(self) -> None:
+        if self._fill_task is None or self._fill_task.done():
+            self._fill_task = asyncio.create_task(self._fill(), name="tidings-sequencer-fill")
+
+    async def _fill(self) -> None:
+        """Read from the log what the broker did not bring: positions before a batch that came
+        early (after a short wait for them to arrive), or up to the log's head after the
+        broker may have dropped something. A page at a time, so that a process far behind
+        (after a long broker outage) does not read the whole gap into memory at once."""
+        await asyncio.sleep(self.gap_wait_seconds)
+        backoff = self.gap_wait_seconds
+        target = 0
+        while True:
+            if self.log is None:
+                # Nothing to read the gap from: hand on what we have, in order.
+                for first in sorted(self._early):
+                    self._hand_on(self._early.pop(first))
+                self._fill_to_head = False
+                return
+            try:
+                if self._fill_to_head:
+                    self._fill_to_head = False
+                    target = max(target, await self.log.head())
+                if self._early:
+                    target = max(target, min(self._early) - 1)
+                if self.position >= target:
+                    self._release_early()
+                    if not self._early and not self._fill_to_head:
+                        return
+                    continue
+                after = self.position
+                up_to = min(target, after + FILL_PAGE_POSITIONS)
+                batch = await self.log.batch_between(after, up_to)
+                if batch is None:
+                    # Pruned: streams here cannot continue exactly, and the membership changes
+                    # in the gap are gone with it, so the channel index cannot be brought up to
+                    # date either. Drop it and end every local stream: each client reconnects,
+                    # resyncs from the log, and its new stream reads its channels afresh.
+                    self.position = max(self.position, up_to)
+                    self._spans.clear()
+                    self._channel_users.clear()
+                    self.close_all("resync")
+                else:
+                    self.metrics.gap_fills.inc()
+                    self._hand_on(batch)
+                self._release_early()
+                backoff = self.gap_wait_seconds
+            except Exception:
+                self.metrics.broker_errors.inc()
+                logger.warning("reading missed events from the log failed", exc_info=True)
+                backoff = min(max(backoff * 2, 0.1), 5.0)
+                await asyncio.sleep(backoff)
 
     def catch_up_all(self) -> None:
-        """Make every local stream check the log and its session (after the broker may have
-        dropped events or controls)."""
+        """After the broker may have dropped something: read the log up to its head, and make
+        every local stream re-check its session (ending sessions travels on the broker too)."""
+        self._fill_to_head = True
+        self._start_fill()
         for subscribers in self._subscribers.values():
             for subscriber in subscribers:
                 subscriber.offer(CATCH_UP)
+
+    # The channel index: which local users a channel's events go to.
+
+    async def _load_spans(self, user_id: int) -> None:
+        """Index the user's channel memberships (their first stream here is opening).
+
+        Changes that the sequencer hands on meanwhile are kept and applied on top: spans are
+        keyed by position, so applying one twice changes nothing. Channel events handed on
+        before this returns do not reach the user's new stream live; it reads them from the
+        log, since it replays up to the head it reads after subscribing.
+        """
+        if self.log is None:
+            self._spans.setdefault(user_id, {})
+            return
+        seen: list[MembershipChange] = []
+        self._loading_spans[user_id] = seen
+        try:
+            loaded = await self.log.channel_spans(user_id, self.position)
+        finally:
+            del self._loading_spans[user_id]
+        spans: dict[int, list[list[int | None]]] = {}
+        for channel_id, joined, left in loaded:
+            spans.setdefault(channel_id, []).append([joined, left])
+        self._spans[user_id] = spans
+        for change in seen:
+            self._apply_membership(change)
+        for channel_id in spans:
+            self._channel_users.setdefault(channel_id, set()).add(user_id)
+
+    def _drop_spans(self, user_id: int) -> None:
+        for channel_id in self._spans.pop(user_id, {}):
+            users = self._channel_users.get(channel_id)
+            if users is not None:
+                users.discard(user_id)
+                if not users:
+                    del self._channel_users[channel_id]
+
+    def _apply_membership(self, change: MembershipChange) -> None:
+        user_id, channel_id, pos = change.user_id, change.channel_id, change.pos
+        loading = self._loading_spans.get(user_id)
+        if loading is not None:
+            loading.append(change)
+        user_spans = self._spans.get(user_id)
+        if user_spans is None:
+            return
+        spans = user_spans.setdefault(channel_id, [])
+        if change.joined:
+            if not any(joined == pos for joined, _ in spans):
+                spans.append([pos, None])
+            self._channel_users.setdefault(channel_id, set()).add(user_id)
+        else:
+            for span in spans:
+                joined = span[0]
+                if joined is not None and joined < pos and (span[1] is None or span[1] == pos):
+                    span[1] = pos
+            # Everything handed on from now on is at or after ``pos``: ended spans are done.
+            spans[:] = [span for span in spans if span[1] is None or span[1] > pos]
+            if not spans:
+                del user_spans[channel_id]
+                users = self._channel_users.get(channel_id)
+                if users is not None:
+                    users.discard(user_id)
+                    if not users:
+                        del self._channel_users[channel_id]
 
     def close_all(self, reason: str) -> None:
         if reason == "shutdown":

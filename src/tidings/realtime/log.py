@@ -1,162 +1,311 @@
-"""The event log: recording events with their write, replaying them, pruning old ones.
+"""The event log: one sequence of positions for the whole server, written with the write that
+caused each event, read back for replay and for filling a process's gaps, pruned by age.
 
-Ids are per-user sequence numbers without gaps. ``record_events`` bumps ``user.event_seq``
-inside the write transaction (locking the users' rows in id order on PostgreSQL), so per user
-the order of ids is the order of commits. A stream that sees id N+2 after N knows N+1 exists and
-is committed, and fetches it from here: that is what makes delivery gap-free even when two
-processes publish in a different order than they committed.
+Positions. ``event_log.head`` is the last position handed out. A write transaction takes its
+positions as its *last* statement before commit (``UPDATE ... SET head = head + n``): on
+PostgreSQL the row lock that update takes is held until commit, so the next writer's positions
+come after, and commit order is position order; on SQLite writes are serialized anyway. A write
+that rolls back gives its positions back. So positions have no gaps, and a process that has seen
+position P knows that everything before P is committed and readable (Synapse's stream
+positions, with one writer at a time).
 
-The counter lives on the addressees' rows (table ``user``, column ``event_seq``). The log names
-that table, as the event table's foreign key does, rather than importing the accounts domain:
-realtime is the lowest layer and knows no domain.
+Addressing. An event is for one user (``user_id``: friends, notifications) or for a channel
+(``channel_id``: everything in a conversation), stored once however many members it has. A
+member's share of a channel is a span of positions (``channel_span``): a user's stream is their
+own events plus their channels' events inside their spans, which is one ``UNION ALL`` of two
+index range scans. Joining or leaving takes effect at the transaction's first position.
+
+Realtime knows no domain: the log names the ``user`` table only as the owner of per-user events.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import cast
+from typing import Protocol, cast
 
-from sqlalchemy import Table, delete, func, insert, select, update
+from sqlalchemy import Table, and_, delete, func, insert, literal_column, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
-from tidings.db import Base, utcnow, writes_are_serialized
-from tidings.realtime.events import EventData, StoredEvent
-from tidings.realtime.models import EventRecord
+from tidings.db import Database, utcnow
+from tidings.realtime.events import Batch, EventData, MembershipChange, StoredEvent
+from tidings.realtime.models import ChannelSpan, EventLogState, EventRecord
 
-_CHUNK = 5000
-
-
-def _users() -> Table:
-    """The addressees' table, which holds each user's event counter (``event_seq``)."""
-    return Base.metadata.tables["user"]
+_LOG_ROW = 1
 
 
-async def _lock_users(session: AsyncSession, user_ids: Sequence[int]) -> None:
-    """Lock these users' rows in id order (PostgreSQL), in the same mode as the accounts domain's
-    ``lock_users``, which a write may have taken already: ``FOR NO KEY UPDATE``."""
-    if writes_are_serialized(session) or not user_ids:
-        return
-    users = _users()
-    await session.execute(
-        select(users.c.id)
-        .where(users.c.id.in_(sorted(set(user_ids))))
-        .order_by(users.c.id)
-        .with_for_update(key_share=True)
-    )
+@dataclass(frozen=True, slots=True)
+class PendingEvent:
+    """An event emitted in a transaction, not yet positioned: for a user or for a channel."""
+
+    data: EventData
+    user_id: int | None = None
+    channel_id: int | None = None
 
 
-def _chunks(items: Sequence[int]) -> Iterable[Sequence[int]]:
-    for start in range(0, len(items), _CHUNK):
-        yield items[start : start + _CHUNK]
+class RecordsEvents(Protocol):
+    """What a write hands the log: its events and membership changes (a ``Transaction``)."""
+
+    pending: list[PendingEvent]
+    joins: list[tuple[int, int]]
+    leaves: list[tuple[int, int]]
 
 
-async def record_events(
-    session: AsyncSession, pending: Sequence[tuple[int, EventData]]
-) -> list[StoredEvent]:
-    """Number and insert events in the caller's transaction; return them in emit order."""
-    if not pending:
-        return []
-    per_user: dict[int, int] = defaultdict(int)
-    for user_id, _ in pending:
-        per_user[user_id] += 1
-    users_by_count: dict[int, list[int]] = defaultdict(list)
-    for user_id, count in per_user.items():
-        users_by_count[count].append(user_id)
-
-    # Row locks in a fixed order: concurrent writers to overlapping users cannot deadlock.
-    for chunk in _chunks(sorted(per_user)):
-        await _lock_users(session, chunk)
-    users = _users()
-    last_seq: dict[int, int] = {}
-    for count, ids in users_by_count.items():
-        for chunk in _chunks(sorted(ids)):
-            rows = await session.execute(
-                update(users)
-                .where(users.c.id.in_(chunk))
-                .values(event_seq=users.c.event_seq + count)
-                .returning(users.c.id, users.c.event_seq)
-            )
-            last_seq.update({uid: seq for uid, seq in rows})
-
-    next_seq = {uid: last_seq[uid] - per_user[uid] + 1 for uid in per_user}
-    encoded: dict[int, str] = {}
-    stored: list[StoredEvent] = []
-    for user_id, data in pending:
-        # The same payload object sent to many users is serialized once.
-        text = encoded.get(id(data))
-        if text is None:
-            text = encoded[id(data)] = data.model_dump_json()
-        seq = next_seq[user_id]
-        next_seq[user_id] = seq + 1
-        stored.append(StoredEvent(user_id, seq, data.type, text))  # type: ignore[attr-defined]
+def record_batches(session: Session, writes: Sequence[RecordsEvents]) -> list[Batch | None]:
+    """Position and insert the events of several writes that commit together, and their
+    (channel, user) joins and leaves, as the transaction's last statements: one head update and
+    one insert for all of them. Returns each write's batch (None for a write without events)."""
+    total = sum(len(w.pending) for w in writes)
+    for write in writes:
+        if not write.pending and (write.joins or write.leaves):
+            raise ValueError("a membership change needs an event to take effect with")
+    if total == 0:
+        return [None] * len(writes)
+    table = cast(Table, EventLogState.__table__)
+    last = session.execute(
+        update(table)
+        .where(table.c.id == _LOG_ROW)
+        .values(head=table.c.head + total)
+        .returning(table.c.head)
+    ).scalar()
+    if last is None:
+        raise RuntimeError("the event log has no head row: run the migrations")
+    position = int(last) - total + 1
     now = utcnow()
-    # Core executemany rather than an ORM bulk insert: a group message writes one per member.
-    await session.execute(
-        insert(cast(Table, EventRecord.__table__)),
-        [
-            {"user_id": e.user_id, "seq": e.seq, "type": e.type, "data": e.data, "created_at": now}
-            for e in stored
-        ],
+    rows: list[dict[str, object]] = []
+    joins: list[dict[str, int]] = []
+    leaves: list[tuple[int, int, int]] = []
+    batches: list[Batch | None] = []
+    for write in writes:
+        if not write.pending:
+            batches.append(None)
+            continue
+        first = position
+        encoded: dict[int, str] = {}
+        events: list[StoredEvent] = []
+        for item in write.pending:
+            # The same payload object sent to several addressees is serialized once.
+            text = encoded.get(id(item.data))
+            if text is None:
+                text = encoded[id(item.data)] = item.data.model_dump_json()
+            event = StoredEvent(
+                position,
+                item.data.type,  # type: ignore[attr-defined]
+                text,
+                user_id=item.user_id,
+                channel_id=item.channel_id,
+            )
+            events.append(event)
+            rows.append(
+                {
+                    "pos": position,
+                    "user_id": item.user_id,
+                    "channel_id": item.channel_id,
+                    "type": event.type,
+                    "data": text,
+                    "created_at": now,
+                }
+            )
+            position += 1
+        memberships = [MembershipChange(first, c, u, True) for c, u in write.joins]
+        memberships += [MembershipChange(first, c, u, False) for c, u in write.leaves]
+        joins += [{"channel_id": c, "user_id": u, "joined_pos": first} for c, u in write.joins]
+        leaves += [(c, u, first) for c, u in write.leaves]
+        batches.append(Batch(first, position - 1, tuple(events), tuple(memberships)))
+    session.execute(insert(cast(Table, EventRecord.__table__)), rows)
+    if joins:
+        session.execute(insert(cast(Table, ChannelSpan.__table__)), joins)
+    for channel_id, user_id, at in leaves:
+        session.execute(
+            update(ChannelSpan)
+            .where(
+                ChannelSpan.channel_id == channel_id,
+                ChannelSpan.user_id == user_id,
+                ChannelSpan.left_pos.is_(None),
+            )
+            .values(left_pos=at)
+        )
+    return batches
+
+
+@dataclass
+class _Write:
+    pending: list[PendingEvent]
+    joins: list[tuple[int, int]]
+    leaves: list[tuple[int, int]]
+
+
+async def record(
+    session: AsyncSession,
+    pending: Sequence[PendingEvent],
+    joins: Sequence[tuple[int, int]] = (),
+    leaves: Sequence[tuple[int, int]] = (),
+) -> Batch | None:
+    """``record_batches`` for one write, in an async session (tools and tests; the app's
+    writes go through the writer)."""
+    write = _Write(list(pending), list(joins), list(leaves))
+    [batch] = await session.run_sync(record_batches, [write])
+    return batch
+
+
+def read_head(session: Session) -> int:
+    """The last committed position (0 before the first event)."""
+    value = session.scalar(select(EventLogState.head).where(EventLogState.id == _LOG_ROW))
+    return int(value or 0)
+
+
+async def head(session: AsyncSession) -> int:
+    """``read_head`` in an async session."""
+    return await session.run_sync(read_head)
+
+
+async def bounds(session: AsyncSession) -> tuple[int, int]:
+    """(floor, head): a client that has seen ``floor`` or later can be replayed exactly."""
+    row = (
+        await session.execute(
+            select(EventLogState.floor, EventLogState.head).where(EventLogState.id == _LOG_ROW)
+        )
+    ).first()
+    return (0, 0) if row is None else (int(row[0]), int(row[1]))
+
+
+def _user_events(user_id: int, after: int, up_to: int):  # type: ignore[no-untyped-def]
+    """The user's own events and their channels' events inside their spans, as one query."""
+    own = select(EventRecord.pos, EventRecord.type, EventRecord.data).where(
+        EventRecord.user_id == user_id, EventRecord.pos > after, EventRecord.pos <= up_to
     )
-    return stored
-
-
-async def current_seq(session: AsyncSession, user_id: int) -> int:
-    """The id of the user's latest event (0 before the first)."""
-    users = _users()
-    seq = await session.scalar(select(users.c.event_seq).where(users.c.id == user_id))
-    return int(seq or 0)
+    shared = (
+        select(EventRecord.pos, EventRecord.type, EventRecord.data)
+        .select_from(ChannelSpan)
+        .join(
+            EventRecord,
+            and_(
+                EventRecord.channel_id == ChannelSpan.channel_id,
+                EventRecord.pos >= ChannelSpan.joined_pos,
+                or_(ChannelSpan.left_pos.is_(None), EventRecord.pos < ChannelSpan.left_pos),
+            ),
+        )
+        .where(
+            ChannelSpan.user_id == user_id,
+            or_(ChannelSpan.left_pos.is_(None), ChannelSpan.left_pos > after),
+            ChannelSpan.joined_pos <= up_to,
+            EventRecord.pos > after,
+            EventRecord.pos <= up_to,
+        )
+    )
+    return own.union_all(shared)
 
 
 async def events_page(
-    session: AsyncSession, user_id: int, after_seq: int, up_to_seq: int, limit: int
+    session: AsyncSession, user_id: int, after: int, up_to: int, limit: int
 ) -> list[StoredEvent] | None:
-    """The first ``limit`` events with ``after_seq < seq <= up_to_seq``, in order; None if the
-    first of them is gone (pruned), so the reader cannot continue gap-free."""
-    query = (
-        select(EventRecord.seq, EventRecord.type, EventRecord.data)
-        .where(
-            EventRecord.user_id == user_id,
-            EventRecord.seq > after_seq,
-            EventRecord.seq <= up_to_seq,
-        )
-        .order_by(EventRecord.seq)
-        .limit(limit)
-    )
-    events = [
-        StoredEvent(user_id, seq, type_, data) for seq, type_, data in await session.execute(query)
-    ]
-    expected = after_seq + 1
-    for event in events:
-        if event.seq != expected:
-            return None
-        expected += 1
-    if not events and up_to_seq > after_seq:
+    """The user's first ``limit`` events with ``after < pos <= up_to``, in order; None if
+    events after ``after`` may have been pruned (the reader cannot continue exactly)."""
+    floor, _ = await bounds(session)
+    if after < floor:
         return None
-    return events
+    query = _user_events(user_id, after, up_to).order_by(literal_column("pos")).limit(limit)
+    return [
+        StoredEvent(int(pos), type_, data, user_id=user_id)
+        for pos, type_, data in await session.execute(query)
+    ]
 
 
-async def prune_events(session: AsyncSession, *, max_age: timedelta, keep_per_user: int) -> int:
-    """Delete events older than ``max_age`` and all but the newest ``keep_per_user`` per user."""
-    result = await session.execute(
-        delete(EventRecord).where(EventRecord.created_at < utcnow() - max_age)
-    )
-    deleted = int(result.rowcount or 0)  # type: ignore[attr-defined]
-    heavy_users = (
-        await session.execute(
-            select(EventRecord.user_id)
-            .group_by(EventRecord.user_id)
-            .having(func.count() > keep_per_user)
+async def batch_between(session: AsyncSession, after: int, up_to: int) -> Batch | None:
+    """Every event and membership change at ``after < pos <= up_to``, for a process that
+    missed them; None if some may have been pruned."""
+    floor, _ = await bounds(session)
+    if after < floor:
+        return None
+    rows = await session.execute(
+        select(
+            EventRecord.pos,
+            EventRecord.type,
+            EventRecord.data,
+            EventRecord.user_id,
+            EventRecord.channel_id,
         )
-    ).scalars()
-    for user_id in heavy_users.all():
-        seq = await current_seq(session, user_id)
-        result = await session.execute(
-            delete(EventRecord).where(
-                EventRecord.user_id == user_id, EventRecord.seq <= seq - keep_per_user
+        .where(EventRecord.pos > after, EventRecord.pos <= up_to)
+        .order_by(EventRecord.pos)
+    )
+    events = tuple(
+        StoredEvent(int(pos), type_, data, user_id=user_id, channel_id=channel_id)
+        for pos, type_, data, user_id, channel_id in rows
+    )
+    spans = await session.execute(
+        select(
+            ChannelSpan.channel_id,
+            ChannelSpan.user_id,
+            ChannelSpan.joined_pos,
+            ChannelSpan.left_pos,
+        ).where(
+            or_(
+                and_(ChannelSpan.joined_pos > after, ChannelSpan.joined_pos <= up_to),
+                and_(ChannelSpan.left_pos > after, ChannelSpan.left_pos <= up_to),
             )
         )
-        deleted += int(result.rowcount or 0)  # type: ignore[attr-defined]
-    return deleted
+    )
+    memberships: list[MembershipChange] = []
+    for channel_id, user_id, joined, left in spans:
+        if after < joined <= up_to:
+            memberships.append(MembershipChange(int(joined), channel_id, user_id, True))
+        if left is not None and after < left <= up_to:
+            memberships.append(MembershipChange(int(left), channel_id, user_id, False))
+    memberships.sort(key=lambda m: (m.pos, not m.joined))
+    return Batch(after + 1, up_to, events, tuple(memberships))
+
+
+async def channel_spans(
+    session: AsyncSession, user_id: int, after: int
+) -> list[tuple[int, int, int | None]]:
+    """The user's memberships that matter after ``after``: (channel, joined, left) for spans
+    still open or ending later."""
+    rows = await session.execute(
+        select(ChannelSpan.channel_id, ChannelSpan.joined_pos, ChannelSpan.left_pos).where(
+            ChannelSpan.user_id == user_id,
+            or_(ChannelSpan.left_pos.is_(None), ChannelSpan.left_pos > after),
+        )
+    )
+    return [(int(c), int(j), None if left is None else int(left)) for c, j, left in rows]
+
+
+def prune_events(session: Session, *, max_age: timedelta) -> int:
+    """Delete events older than ``max_age`` and the spans that ended before them; raise the
+    floor so that clients behind it resync."""
+    cutoff = session.scalar(
+        select(func.max(EventRecord.pos)).where(EventRecord.created_at < utcnow() - max_age)
+    )
+    if cutoff is None:
+        return 0
+    table = cast(Table, EventLogState.__table__)
+    session.execute(
+        update(table)
+        .where(table.c.id == _LOG_ROW, table.c.floor < cutoff)
+        .values(floor=int(cutoff))
+    )
+    result = session.execute(delete(EventRecord).where(EventRecord.pos <= cutoff))
+    session.execute(
+        delete(ChannelSpan).where(ChannelSpan.left_pos.is_not(None), ChannelSpan.left_pos <= cutoff)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+class DatabaseLog:
+    """The hub's reader of the log (``hub.LogReader``): each call in a read session of its own."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def head(self) -> int:
+        async with self.db.read() as session:
+            return await head(session)
+
+    async def batch_between(self, after: int, up_to: int) -> Batch | None:
+        async with self.db.read() as session:
+            return await batch_between(session, after, up_to)
+
+    async def channel_spans(self, user_id: int, after: int) -> list[tuple[int, int, int | None]]:
+        async with self.db.read() as session:
+            return await channel_spans(session, user_id, after)

@@ -55,7 +55,7 @@ class Metrics:
         )
         self.gap_fills = Counter(
             "tidings_gap_fills",
-            "Times a stream fetched events from the log that the hub had not brought",
+            "Times a process read events from the log that the broker had not brought",
             registry=self.registry,
         )
         self.broker_errors = Counter(

@@ -5,11 +5,11 @@ and everything on its stack is held for that long, so it keeps only its subscrib
 that notices the client leaving, and the coroutine writing frames.
 
 Ordering, the subtle part. On connect the stream subscribes to the hub *first*, then reads the
-user's current event id, then replays the log after the client's ``Last-Event-ID`` up to that id.
-Live events that arrive meanwhile wait in the subscriber and are written only if newer than what
-was sent. Per-user ids have no gaps, so an event that skips ahead (another process published
-before this one, or the broker lost one) makes the stream fetch the missing ids from the log.
-Nothing is sent twice, nothing is skipped, and the order is the commit order.
+log's head position, then replays the user's events after the client's ``Last-Event-ID`` up to
+that position (their own and their conversations', ``log.events_page``). Live events that
+arrive meanwhile wait in the subscriber and are written only if newer than what was sent. The
+hub hands events on in log order and complete (its sequencer reads what the broker did not
+bring), so nothing is sent twice, nothing is skipped, and the order is the commit order.
 
 Memory, bounded in bytes: the log is read in pages (``replay_page_events`` / ``_bytes``), each
 written before the next is read, so a client that does not read stops the replay where it is;
@@ -117,10 +117,8 @@ class StreamSessions(Protocol):
     ) -> tuple[int, datetime] | None:
         """The user id and expiry of that session if it is live."""
 
-    async def position_if_signed_in(
-        self, session: AsyncSession, user_id: int, session_key: str
-    ) -> int | None:
-        """The user's current event id while that session is live, else None."""
+    async def is_signed_in(self, session: AsyncSession, user_id: int, session_key: str) -> bool:
+        """Whether that session of the user's is still live."""
 
 
 class _SessionEnded(Exception):
@@ -337,12 +335,13 @@ class _Stream:
             subscriber.send_started_at = None
 
     async def _position(self) -> int:
-        """The user's current event id; raises _SessionEnded if the stream's session is gone."""
+        """The log's head position; raises _SessionEnded if the stream's session is gone."""
         async with self.ctx.stream_gate.slot(), self.ctx.db.read() as session:
-            current = await self.sessions.position_if_signed_in(
+            signed_in = await self.sessions.is_signed_in(
                 session, self.user_id, self.identity.session_key
             )
-        if current is None:
+            current = await log.head(session)
+        if not signed_in:
             raise _SessionEnded
         return current
 
@@ -365,7 +364,7 @@ class _Stream:
         return head.encode(), current
 
     async def _deliver(self, send: Send, items: list[Item]) -> None:
-        """Write what the hub brought: events in id order, the log's where the hub skipped,
+        """Write what the hub brought: events in log order (those replayed already skipped),
         ephemeral events where they came among them."""
         parts: list[bytes] = []
         delivered = 0
@@ -385,14 +384,10 @@ class _Stream:
                     return
                 await self._send_log(send, current)
             elif isinstance(item, StoredEvent):
-                if item.seq <= self.cursor:
-                    continue  # replayed already, or delivered twice by the broker
-                if item.seq > self.cursor + 1:
-                    await self._flush(send, parts)
-                    self.ctx.metrics.gap_fills.inc()
-                    await self._send_log(send, item.seq - 1)
+                if item.pos <= self.cursor:
+                    continue  # replayed already
                 parts.append(item.frame())
-                self.cursor = item.seq
+                self.cursor = item.pos
                 delivered += 1
             elif isinstance(item, EphemeralEvent):
                 # No seq: no duplicate or gap check, and no id line (Last-Event-ID stays put).
@@ -408,8 +403,9 @@ class _Stream:
             await self._write(send, body)
 
     async def _send_log(self, send: Send, up_to: int, *, replay: bool = False) -> None:
-        """Write the log's events after ``cursor`` up to ``up_to``, a page at a time, each page
-        written before the next is read (a ``resync`` instead if some are pruned)."""
+        """Write the user's events in the log after ``cursor`` up to ``up_to``, a page at a
+        time, each page written before the next is read (a ``resync`` instead if some are
+        pruned)."""
         settings, metrics = self.ctx.settings, self.ctx.metrics
         assert self.subscriber is not None
         while self.cursor < up_to and not self.subscriber.closed:
@@ -422,15 +418,20 @@ class _Stream:
                 self.cursor = up_to
                 await self._write(send, _resync_frame(up_to))
                 return
+            # A short page means nothing more for this user up to ``up_to``.
+            full = len(page) == settings.replay_page_events
+            last_of_page = page[-1].pos if full else up_to
             parts: list[bytes] = []
             size = 0
             for event in page:
                 frame = event.frame()
                 parts.append(frame)
                 size += len(frame)
-                self.cursor = event.seq
+                self.cursor = event.pos
                 if size >= settings.replay_page_bytes:
                     break  # the rest of the page is read again next time round
+            else:
+                self.cursor = last_of_page
             del page
             metrics.events_delivered.inc(len(parts))
             if replay:

@@ -1,43 +1,35 @@
 """The Redis broker: events travel between server processes over Redis pub/sub.
 
-Channel layout: one channel per user (``<prefix>:u:<id>``; the prefix is ``tidings`` unless
-``REDIS_PREFIX`` says otherwise) plus one ``<prefix>:control`` channel. A process subscribes to
-the channels of the users whose streams it holds (first stream: SUBSCRIBE, last one gone:
-UNSUBSCRIBE), so a transaction costs one PUBLISH per addressee (pipelined: one round trip for
-its whole fan-out), each reaching only the processes that hold that addressee; nobody filters
-traffic meant for others. A process with no streams receives nothing but control messages.
+Channel layout (the prefix is ``tidings`` unless ``REDIS_PREFIX`` says otherwise):
 
-Controls (e.g. "these sessions ended") travel on the same per-user channels as a message with a
-``c`` field instead of events, so they reach exactly the processes holding that user's streams.
-Ephemeral events (typing, presence) do too, as ``x``: ``[[type, data], ...]`` without ids. They
-are published once and never queued or resent: while Redis is away they are lost (and only
-they: durable events are in the log).
+* ``<prefix>:feed`` carries every committed batch, once, to every process: a group message is
+  one PUBLISH whatever its member count, and each process's hub hands it to its own local
+  members. Every process subscribes to it.
+* ``<prefix>:u:<id>``, one per user, carries what is addressed to one user's streams: controls
+  (``c``: "these sessions ended") and ephemeral events (``x``: ``[[type, data], ...]``, typing,
+  presence). A process subscribes to the channels of the users whose streams it holds.
+* ``<prefix>:control`` carries "catch up" requests to every process.
 
-Events for streams in this process are delivered directly as well, without waiting for Redis:
-lower latency, and they keep flowing while Redis is away. The copy that comes back through
-Redis is recognised by its origin and skipped.
+A process hands its own batches to its hub directly (no round trip through Redis; they keep
+flowing while Redis is away); the copy that comes back is recognised by its origin and skipped.
 
-The guarantee when Redis fails: no event is silently lost, because every event is in the event
-log before it is published, and the broker makes streams re-read the log whenever Redis may have
-dropped something:
+The guarantee when Redis fails: no event is silently lost, because every event is in the log
+before it is published, and each hub's sequencer reads from the log what did not arrive:
 
+* A batch that arrives after a later one was lost: the sequencer sees the gap and reads it.
 * The subscription lives on one connection of our own (not redis-py's ``PubSub``, which
   reconnects and resubscribes by itself, hiding exactly the moment we must know about). When it
   breaks, or stops answering PINGs (a half-open TCP connection), the listener reconnects with
-  backoff, resubscribes to every watched channel, waits for Redis to confirm them, and only
-  then calls ``on_reconnect``: every local stream catches up from the log. Anything published
-  while we were not subscribed was committed before that catch-up reads the log.
-* A failed PUBLISH (Redis down, or only our connection to it) keeps the events (bounded: past
-  ``max_unsent`` it keeps a flag instead) and a background task resends them once Redis answers;
-  after an overflow it asks every process, on the control channel, to catch up all its streams.
-  While that task runs, new events are queued rather than published, so requests never wait on
-  a dead Redis. Streams drop the late copies by id.
-* ``watch`` returns only once Redis confirmed the subscription (or the connection is down, in
-  which case the catch-up on restore covers the stream): a stream reads the log only after any
-  event published from then on is sure to reach it.
+  backoff, resubscribes, waits for Redis to confirm, and only then asks the hub to catch up: it
+  reads the log up to its head, and every stream re-checks its session.
+* A failed PUBLISH (Redis down, or only our connection to it) is not retried batch by batch: a
+  background task waits for Redis to answer and then asks every process, on the control channel,
+  to catch up. Meanwhile requests never wait on a dead Redis.
+* ``watch`` returns only once Redis confirmed the user's channel (or the connection is down, in
+  which case the catch-up on restore covers the stream).
 
-Not covered: a process killed between commit and publish. Its events are in the log; streams on
-other processes get them with their user's next event (gap fill) or on their next reconnect.
+Ephemeral events are published once and never queued or resent: while Redis is away they are
+lost, which is what "ephemeral" means.
 """
 
 from __future__ import annotations
@@ -59,8 +51,8 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
-from tidings.realtime.events import EphemeralEvent, StoredEvent
-from tidings.realtime.hub import ControlFn, DeliverFn
+from tidings.realtime.events import Batch, EphemeralEvent, MembershipChange, StoredEvent
+from tidings.realtime.hub import Receiver
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +80,6 @@ class RedisBroker:
         prefix: str = "tidings",
         max_backoff: float = 5.0,
         ping_interval: float = 5.0,
-        max_unsent: int = 10_000,
     ) -> None:
         self.url = url
         self.prefix = prefix
@@ -97,15 +88,13 @@ class RedisBroker:
         """The subscription connection's CLIENT SETNAME (operators and tests can find it)."""
         self.max_backoff = max_backoff
         self.ping_interval = ping_interval
-        self.max_unsent = max_unsent
         self.connected = asyncio.Event()
         """Set while every watched channel is subscribed and confirmed."""
         self.subscriptions_restored = 0
         """How many times the subscription was (re)established and streams told to catch up."""
         self.control_channel = f"{prefix}:control"
-        self._deliver: DeliverFn | None = None
-        self._on_reconnect: Callable[[], None] = lambda: None
-        self._on_control: ControlFn | None = None
+        self.feed_channel = f"{prefix}:feed"
+        self._receiver: Receiver | None = None
         self._watched: set[int] = set()
         self._publisher: Redis | None = None
         self._sub_pool: ConnectionPool | None = None
@@ -114,8 +103,8 @@ class RedisBroker:
         self._confirmations: dict[str, deque[asyncio.Future[bool]]] = defaultdict(deque)
         self._last_received = 0.0
         self._listener: asyncio.Task[None] | None = None
-        self._unsent: list[StoredEvent] = []
-        self._unsent_overflowed = False
+        self._catch_up_owed = False
+        """A publish failed: once Redis answers, every process must catch up from the log."""
         self._resender: asyncio.Task[None] | None = None
 
     def channel_for(self, user_id: int) -> str:
@@ -123,15 +112,8 @@ class RedisBroker:
 
     # Lifecycle
 
-    async def start(
-        self,
-        deliver: DeliverFn,
-        on_reconnect: Callable[[], None],
-        on_control: ControlFn | None = None,
-    ) -> None:
-        self._deliver = deliver
-        self._on_reconnect = on_reconnect
-        self._on_control = on_control
+    async def start(self, receiver: Receiver) -> None:
+        self._receiver = receiver
         # Publishing: short timeouts and one immediate retry (a pooled connection that died
         # with a Redis restart), so a request never waits long on a Redis that is away.
         self._publisher = Redis.from_url(
@@ -163,16 +145,15 @@ class RedisBroker:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         self._listener = self._resender = None
-        if (self._unsent or self._unsent_overflowed) and self._publisher is not None:
+        if self._catch_up_owed and self._publisher is not None:
             # One last try, so other processes' streams need not wait for a gap fill.
             with contextlib.suppress(TimeoutError, *_PUBLISH_ERRORS):
-                await asyncio.wait_for(self._flush_unsent(), timeout=2.0)
+                await asyncio.wait_for(self._send_catch_up(), timeout=2.0)
         if self._publisher is not None:
             await self._publisher.aclose()
         if self._sub_pool is not None:
             await self._sub_pool.disconnect()
-        self._deliver = None
-        self._on_control = None
+        self._receiver = None
 
     # Publishing
 
@@ -180,12 +161,12 @@ class RedisBroker:
         """Apply the control here at once, then send it to the other processes.
 
         If that fails, the control is not kept: instead, once Redis answers again, every
-        process is asked to catch up all its streams (as after an overflow of unsent events),
-        and a stream that catches up re-checks its session. So a logout made while this
-        process cannot publish still ends the session's streams elsewhere, later.
+        process is asked to catch up, and a stream that catches up re-checks its session. So a
+        logout made while this process cannot publish still ends the session's streams
+        elsewhere, later.
         """
-        if self._on_control is not None:
-            self._on_control(user_id, control)
+        if self._receiver is not None:
+            self._receiver.on_control(user_id, control)
         assert self._publisher is not None
         if self._resender is None:
             payload = json.dumps({"o": self.origin, "u": user_id, "c": control})
@@ -193,16 +174,15 @@ class RedisBroker:
                 await self._publisher.publish(self.channel_for(user_id), payload)
                 return
             except _PUBLISH_ERRORS:
-                self._unsent_overflowed = True
-                self._start_resender()
+                self._owe_catch_up()
                 raise
-        self._unsent_overflowed = True  # Redis is failing already: no need to wait on it
+        self._catch_up_owed = True  # Redis is failing already: no need to wait on it
 
     async def publish_ephemeral(self, events: Sequence[EphemeralEvent]) -> None:
         """Deliver here at once, then one PUBLISH per addressee (one round trip). Raises if
         Redis fails; nothing is kept to resend."""
-        if self._deliver is not None:
-            self._deliver(events)
+        if self._receiver is not None:
+            self._receiver.on_ephemeral(events)
         if self._resender is not None:
             return  # Redis is failing: do not make the caller wait on it; they are lost
         assert self._publisher is not None
@@ -215,55 +195,43 @@ class RedisBroker:
                 pipe.publish(self.channel_for(user_id), payload)
             await pipe.execute()
 
-    async def publish(self, events: Sequence[StoredEvent]) -> None:
-        if self._deliver is not None:
-            self._deliver(events)
+    async def publish(self, batch: Batch) -> None:
+        """One PUBLISH on the feed for the whole batch. Raises if Redis fails; then every
+        process is asked to catch up from the log once Redis answers again."""
         if self._resender is not None:
-            self._defer(events)  # Redis is failing: queue behind what is already waiting
+            self._catch_up_owed = True  # Redis is failing: do not make the caller wait on it
             return
+        assert self._publisher is not None
+        payload = json.dumps(
+            {
+                "o": self.origin,
+                "b": [
+                    batch.first,
+                    batch.last,
+                    [[e.pos, e.user_id, e.channel_id, e.type, e.data] for e in batch.events],
+                    [[m.pos, m.channel_id, m.user_id, m.joined] for m in batch.memberships],
+                ],
+            }
+        )
         try:
-            await self._publish_now(events)
+            await self._publisher.publish(self.feed_channel, payload)
         except _PUBLISH_ERRORS:
-            self._defer(events)
-            self._start_resender()
+            self._owe_catch_up()
             raise
 
-    async def _publish_now(self, events: Sequence[StoredEvent]) -> None:
+    def _owe_catch_up(self) -> None:
+        self._catch_up_owed = True
+        self._start_resender()
+
+    async def _send_catch_up(self) -> None:
+        """Ask every process to catch up from the log (something we published was lost)."""
         assert self._publisher is not None
-        by_user: dict[int, list[list[Any]]] = defaultdict(list)
-        for event in events:
-            by_user[event.user_id].append([event.seq, event.type, event.data])
-        async with self._publisher.pipeline(transaction=False) as pipe:
-            for user_id, items in by_user.items():
-                payload = json.dumps({"o": self.origin, "u": user_id, "e": items})
-                pipe.publish(self.channel_for(user_id), payload)
-            await pipe.execute()
-
-    def _defer(self, events: Sequence[StoredEvent]) -> None:
-        if self._unsent_overflowed or len(self._unsent) + len(events) > self.max_unsent:
-            # Past the bound, remember only that every process must re-read the log.
-            self._unsent.clear()
-            self._unsent_overflowed = True
-        else:
-            self._unsent.extend(events)
-
-    async def _flush_unsent(self) -> None:
-        batch, self._unsent = self._unsent, []
-        overflowed, self._unsent_overflowed = self._unsent_overflowed, False
+        self._catch_up_owed = False
         try:
-            if batch:
-                await self._publish_now(batch)
-            if overflowed:
-                assert self._publisher is not None
-                message = json.dumps({"o": self.origin, "catch_up": True})
-                await self._publisher.publish(self.control_channel, message)
+            message = json.dumps({"o": self.origin, "catch_up": True})
+            await self._publisher.publish(self.control_channel, message)
         except BaseException:
-            if overflowed:
-                self._unsent_overflowed = True
-            else:
-                queued, self._unsent = self._unsent, []
-                self._defer(batch)
-                self._defer(queued)
+            self._catch_up_owed = True
             raise
 
     def _start_resender(self) -> None:
@@ -274,14 +242,14 @@ class RedisBroker:
     async def _resend(self) -> None:
         backoff = _MIN_BACKOFF
         try:
-            while self._unsent or self._unsent_overflowed:
+            while self._catch_up_owed:
                 await asyncio.sleep(backoff)
                 try:
-                    await self._flush_unsent()
+                    await self._send_catch_up()
                 except _PUBLISH_ERRORS as exc:
                     logger.warning("Redis still unreachable for publishing (%s)", exc)
                     backoff = min(backoff * 2, self.max_backoff)
-            logger.info("Redis reachable again: queued events published")
+            logger.info("Redis reachable again: every process catches up from the log")
         finally:
             self._resender = None
 
@@ -375,7 +343,11 @@ class RedisBroker:
         try:
             futures = await self._subscribe(
                 conn,
-                lambda: [self.control_channel, *map(self.channel_for, sorted(self._watched))],
+                lambda: [
+                    self.control_channel,
+                    self.feed_channel,
+                    *map(self.channel_for, sorted(self._watched)),
+                ],
             )
             confirmations = asyncio.create_task(self._all_true(futures))
             done, _ = await asyncio.wait(
@@ -387,7 +359,8 @@ class RedisBroker:
             self.subscriptions_restored += 1
             if self.subscriptions_restored > 1:
                 logger.info("Redis subscription restored; streams catch up from the event log")
-            self._on_reconnect()
+            if self._receiver is not None:
+                self._receiver.catch_up_all()
             await asyncio.wait({reader, watchdog}, return_when=asyncio.FIRST_COMPLETED)
             for task in (reader, watchdog):
                 if task.done():
@@ -450,43 +423,67 @@ class RedisBroker:
                 raise _SessionLost(f"no answer to PING in {self.ping_interval:.1f}s")
 
     def _handle(self, channel: bytes, raw: bytes) -> None:
+        receiver = self._receiver
         try:
             payload = json.loads(raw)
-            if payload["o"] == self.origin:
+            if payload["o"] == self.origin or receiver is None:
                 return
-            if channel.decode() == self.control_channel:
+            name = channel.decode()
+            if name == self.feed_channel:
+                batch = self._batch(payload["b"])
+                receiver.on_batch(batch)
+                return
+            if name == self.control_channel:
                 if payload.get("catch_up") is True:
-                    self._on_reconnect()
+                    receiver.catch_up_all()
                 return
             user_id = payload["u"]
-            if type(user_id) is not int or channel.decode() != self.channel_for(user_id):
+            if type(user_id) is not int or name != self.channel_for(user_id):
                 raise ValueError("message addressed to another channel")
             if "c" in payload:
                 control = payload["c"]
                 if not isinstance(control, dict):
                     raise TypeError("a control must be an object")
-                if self._on_control is not None:
-                    self._on_control(user_id, control)
+                receiver.on_control(user_id, control)
                 return
-            events: list[StoredEvent] | list[EphemeralEvent]
-            if "x" in payload:
-                events = [self._ephemeral(user_id, item) for item in payload["x"]]
-            else:
-                events = [self._event(user_id, item) for item in payload["e"]]
+            events = [self._ephemeral(user_id, item) for item in payload["x"]]
         except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError):
             logger.warning("ignored a malformed message on %r", channel)
             return
-        if self._deliver is not None and events:
-            self._deliver(events)
+        if events:
+            receiver.on_ephemeral(events)
 
     @staticmethod
-    def _event(user_id: int, item: Any) -> StoredEvent:
-        seq, type_, data = item
-        if type(seq) is not int or not isinstance(type_, str) or not isinstance(data, str):
+    def _batch(item: Any) -> Batch:
+        first, last, events, memberships = item
+        if type(first) is not int or type(last) is not int or first > last:
+            raise ValueError("bad batch positions")
+        return Batch(
+            first,
+            last,
+            tuple(RedisBroker._event(e) for e in events),
+            tuple(RedisBroker._membership(m) for m in memberships),
+        )
+
+    @staticmethod
+    def _event(item: Any) -> StoredEvent:
+        pos, user_id, channel_id, type_, data = item
+        if type(pos) is not int or not isinstance(type_, str) or not isinstance(data, str):
             raise TypeError("bad event fields")
-        if "\n" in type_ or "\n" in data or "\r" in data:
+        if (user_id is None) == (channel_id is None):
+            raise ValueError("an event is for a user or for a channel")
+        if not all(x is None or type(x) is int for x in (user_id, channel_id)):
+            raise TypeError("bad event addressee")
+        if "\n" in type_ or "\n" in data or "\r" in data or "\r" in type_:
             raise ValueError("an event must fit one SSE data line")
-        return StoredEvent(user_id, seq, type_, data)
+        return StoredEvent(pos, type_, data, user_id=user_id, channel_id=channel_id)
+
+    @staticmethod
+    def _membership(item: Any) -> MembershipChange:
+        pos, channel_id, user_id, joined = item
+        if not all(type(x) is int for x in (pos, channel_id, user_id)) or type(joined) is not bool:
+            raise TypeError("bad membership change")
+        return MembershipChange(pos, channel_id, user_id, joined)
 
     @staticmethod
     def _ephemeral(user_id: int, item: Any) -> EphemeralEvent:

@@ -8,7 +8,7 @@ import { mountNewChat } from "./newchat.js";
 import { RealtimeClient } from "./realtime.js";
 import { currentRoute, onRoute } from "./router.js";
 import { setActiveConversation, mountSidebar } from "./sidebar.js";
-import { loadSnapshot, state, watch } from "./store.js";
+import { bellCount, loadSnapshot, state, watch } from "./store.js";
 
 const app = document.getElementById("app");
 const statusEl = testid("connection-status");
@@ -40,9 +40,13 @@ mountBell(realtime);
 mountFriends(realtime);
 mountNewChat();
 
-watch("notifications", () => {
-  document.title = state.unreadCount ? `(${state.unreadCount}) Tidings` : "Tidings";
-});
+// The title counts what the bell counts (stored notifications, conversations with new messages).
+function showCount() {
+  const count = bellCount();
+  document.title = count ? `(${count}) Tidings` : "Tidings";
+}
+watch("notifications", showCount);
+watch("conversations", showCount);
 watch("me", () => {
   testid("me-name").textContent = state.me.display_name;
   testid("me-username").textContent = `@${state.me.username}`;

@@ -1,12 +1,24 @@
 // The notification bell: unread badge, a dropdown of notifications, mark one / all read.
-// Badge and list follow `notification` and `notification_read`, so every tab agrees.
+//
+// Two kinds of entry. New messages are derived: one entry per conversation with unread
+// messages ("Alice: 3 new messages in Book club"), newest first, on top; opening one opens the
+// conversation, which marks it read, and its `read` event removes the entry in every tab.
+// Below them the stored notifications (friend requests, accepted requests, added to a group),
+// which follow `notification` and `notification_read`, so every tab agrees. The badge counts
+// unread stored notifications plus conversations with unread messages; "Mark all read" concerns
+// the stored ones only.
 import { api } from "./api.js";
+import { openConversation } from "./conversation.js";
 import { avatar, fullTime, h, setBadge, shortTime, testid } from "./dom.js";
 import {
   applyNotification,
   applyNotificationsRead,
+  bellCount,
+  conversationTitle,
+  otherMember,
   sortedNotifications,
   state,
+  unreadConversations,
   watch,
 } from "./store.js";
 import { go } from "./router.js";
@@ -22,6 +34,7 @@ export function mountBell(realtime) {
   realtime.on("notification", ({ notification, unread_count: count }) => applyNotification(notification, count));
   realtime.on("notification_read", ({ notification_ids: ids, unread_count: count }) => applyNotificationsRead(ids, count));
   watch("notifications", render);
+  watch("conversations", render);
 
   button.addEventListener("click", () => (panel.hidden ? open() : close()));
   markAll.addEventListener("click", async () => {
@@ -57,8 +70,6 @@ function close() {
 function describe(n) {
   const conversation = n.conversation_id ? state.conversations.get(n.conversation_id) : null;
   switch (n.type) {
-    case "message":
-      return conversation?.type === "group" ? `wrote in ${conversation.name}` : "sent you a message";
     case "friend_request":
       return "wants to be your friend";
     case "friend_accepted":
@@ -86,12 +97,81 @@ async function markRead(n) {
   await api("POST", `/api/notifications/${n.id}`);
 }
 
+// Derived entries: a conversation with unread messages ----------------------------------------
+
+/** Who the entry names: the last message's sender (in a DM, the other person in any case). */
+function actorOf(conversation) {
+  const sender = conversation.last_message.sender;
+  return conversation.type === "direct" && sender.id === state.me.id ? otherMember(conversation) : sender;
+}
+
+function describeUnread(conversation) {
+  const n = conversation.unread_count;
+  if (conversation.type === "group") {
+    return `: ${n} new message${n === 1 ? "" : "s"} in ${conversationTitle(conversation)}`;
+  }
+  return n === 1 ? " sent you a message" : ` sent you ${n} messages`;
+}
+
+function openUnread(conversation) {
+  close();
+  const hash = `#/c/${conversation.id}`;
+  // Already open (the route does not change): opening it again marks it read.
+  if (location.hash === hash) openConversation(conversation.id);
+  else go(hash);
+}
+
+async function markConversationRead(conversation) {
+  await api("POST", `/api/conversations/${conversation.id}/read`); // its `read` event follows
+}
+
+function unreadEntry(conversation) {
+  const when = conversation.last_message.created_at;
+  const actor = actorOf(conversation);
+  return h(
+    "li",
+    { class: "notif unread", testid: "notification-item", dataset: { conversationId: String(conversation.id), type: "messages" } },
+    h(
+      "button",
+      { class: "notif-main", type: "button", testid: "notification-open", onclick: () => openUnread(conversation) },
+      avatar(actor, "avatar-sm"),
+      h(
+        "span",
+        { class: "notif-text" },
+        h("span", null, h("strong", { text: actor.display_name }), describeUnread(conversation)),
+        h("time", { datetime: when, title: fullTime(when), text: shortTime(when) }),
+      ),
+    ),
+    h(
+      "button",
+      { class: "icon-btn mark-read", type: "button", testid: "notification-mark-read", "aria-label": "Mark read", title: "Mark read", onclick: () => markConversationRead(conversation) },
+      h("span", { class: "dot", "aria-hidden": "true" }),
+    ),
+  );
+}
+
+/** The entry and control that has keyboard focus, to give it back after a re-render (the list
+ * is rebuilt whenever a conversation changes, which is at every message). */
+function focusedControl() {
+  const el = document.activeElement;
+  const li = el && list.contains(el) ? el.closest("li") : null;
+  return li ? { entry: entryKey(li), control: el.dataset.testid } : null;
+}
+
+function entryKey(li) {
+  return li.dataset.conversationId ? `c${li.dataset.conversationId}` : `n${li.dataset.notificationId}`;
+}
+
 function render() {
-  const count = state.unreadCount;
+  if (!state.me) return;
+  const focused = focusedControl();
+  const count = bellCount();
   setBadge(badge, count);
   button.setAttribute("aria-label", count ? `Notifications, ${count} unread` : "Notifications");
+  const unread = unreadConversations();
   const notifications = sortedNotifications();
   list.replaceChildren(
+    ...unread.map(unreadEntry),
     ...notifications.map((n) =>
       h(
         "li",
@@ -117,6 +197,10 @@ function render() {
       ),
     ),
   );
-  empty.hidden = notifications.length > 0;
-  markAll.hidden = count === 0;
+  empty.hidden = unread.length + notifications.length > 0;
+  markAll.hidden = state.unreadCount === 0;
+  if (focused) {
+    const li = [...list.children].find((item) => entryKey(item) === focused.entry);
+    li?.querySelector(`[data-testid="${focused.control}"]`)?.focus();
+  }
 }

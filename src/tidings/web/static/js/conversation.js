@@ -1,5 +1,9 @@
 // The open conversation: its history (older pages load on scrolling up), live messages, and the
 // composer. Opening a conversation, or doing something in it, marks it read.
+//
+// A message sent here shows at once as a pending copy. Its POST answer and its `message` event
+// (which every tab of ours gets, this one included) both replace that copy with the message,
+// whichever comes first, and it shows once (see `applyMessage` and `settlePending` in store.js).
 import { api } from "./api.js";
 import { avatar, clockTime, dayKey, dayLabel, fullTime, h, paintAvatar, testid } from "./dom.js";
 import {

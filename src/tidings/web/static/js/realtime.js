@@ -12,10 +12,12 @@
 //
 // Ordering and duplicates. The page fetches a snapshot (`/api/bootstrap`) that names the stream
 // position it reflects; the client is *held* until then: frames received meanwhile are buffered,
-// then delivered only if newer than the snapshot. Event ids increase per user, so a frame at or
-// below the applied position is a duplicate (an overlap with the snapshot, or a relay from a new
-// leader) and is dropped. Handlers still apply events idempotently (by message and notification
-// id), so a duplicate that slipped through would change nothing.
+// then delivered only if newer than the snapshot. Event ids are positions in the server's one
+// event log: they increase along a stream but skip the positions of other people's events (only
+// their order counts here, never that they follow one another), so a frame at or below the
+// applied position is a duplicate (an overlap with the snapshot, or a relay from a new leader)
+// and is dropped. Handlers still apply events idempotently (by message and notification id), so
+// a duplicate that slipped through would change nothing.
 //
 // Reconnects are ours, not the browser's: any stream error closes the EventSource and a new one
 // is opened after an exponential backoff with jitter, from the last event id. A `resync` frame
@@ -34,7 +36,7 @@ const BACKOFF_FIRST_MS = 500;
 const BACKOFF_MAX_MS = 10000;
 const OFFLINE_AFTER_FAILURES = 4;
 
-/** Is event id `a` after `b`? Ids are decimal sequence numbers; anything else counts as newer. */
+/** Is event id `a` after `b`? Ids are decimal log positions; anything else counts as newer. */
 export function isAfter(a, b) {
   if (b == null || b === "") return true;
   if (!/^\d+$/.test(a) || !/^\d+$/.test(b)) return true;

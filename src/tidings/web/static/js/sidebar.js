@@ -1,7 +1,10 @@
 // The conversation list: ordered by latest activity, with preview, time and unread badge.
+// Preview, order and unread badge follow `message` events (the store derives them); membership
+// and read state follow `conversation_update` (`removed`: we are no longer a member).
 import { h, paintAvatar, setBadge, shortTime, testid } from "./dom.js";
 import {
   applyConversation,
+  applyConversationMessage,
   conversationTitle,
   otherMember,
   removeConversation,
@@ -16,6 +19,7 @@ const items = new Map(); // conversation id -> <li>
 let activeId = null;
 
 export function mountSidebar(realtime) {
+  realtime.on("message", ({ message }) => applyConversationMessage(message));
   realtime.on("conversation_update", ({ conversation, conversation_id: id }) => {
     if (conversation) applyConversation(conversation);
     else removeConversation(id);

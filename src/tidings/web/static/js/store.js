@@ -1,8 +1,18 @@
 // The page's state: a snapshot from /api/bootstrap, kept current by events.
 //
 // Every apply function is idempotent (keyed by message, notification, request or user id), so
-// an event that overlaps the snapshot, or arrives both as a `message` and inside a
-// `conversation_update`, changes nothing the second time.
+// an event that overlaps the snapshot, or a message seen both in its POST answer and as an
+// event, changes nothing the second time.
+//
+// A conversation's sidebar entry follows its `message` events (one per message, to every member,
+// the sender included): the newest message becomes `last_message`, and one from someone else
+// newer than both the previous last message and our read position adds one to `unread_count`
+// (so a message delivered twice counts once). `conversation_update` events bring the rest:
+// members (created, member_added, member_removed: no unread count, keep ours) and our read
+// position and unread count (read: no members, keep ours).
+//
+// The bell counts unread stored notifications (friend requests, accepted, added to a group) plus
+// one per conversation with unread messages; those are derived here, not stored.
 
 import { api } from "./api.js";
 
@@ -65,19 +75,56 @@ function activityOf(conversation) {
   return Math.max(Date.parse(last), Date.parse(conversation.updated_at));
 }
 
+/** A conversation from an API answer or a `conversation_update`, merged with what we know. */
 export function applyConversation(conversation) {
-  if (!conversation.members) {
-    // Events leave out members that did not change; keep the ones we know.
-    const known = state.conversations.get(conversation.id);
-    if (!known) {
-      fetchConversation(conversation.id);
-      return;
-    }
-    conversation = { ...conversation, members: known.members };
+  const known = state.conversations.get(conversation.id);
+  if (!conversation.members && !known) {
+    // A `read` leaves out the members; without them we cannot show it, so ask.
+    fetchConversation(conversation.id);
+    return;
   }
-  state.conversations.set(conversation.id, conversation);
+  const last = newerMessage(known?.last_message, conversation.last_message);
+  state.conversations.set(conversation.id, {
+    ...conversation,
+    // Null in an event means "unchanged" (members) or "not yours to know" (events to every
+    // member leave out the read state): keep ours, or start a new conversation read to the end.
+    members: conversation.members ?? known.members,
+    unread_count: conversation.unread_count ?? known?.unread_count ?? 0,
+    last_read_message_id:
+      conversation.last_read_message_id ?? known?.last_read_message_id ?? conversation.last_message?.id ?? 0,
+    last_message: last,
+    updated_at: laterTime(known?.updated_at, conversation.updated_at),
+  });
   if (conversation.last_message) applyMessage(conversation.last_message);
   changed("conversations");
+}
+
+/** A `message` event's effect on its conversation's sidebar entry (see the top of this file). */
+export function applyConversationMessage(message) {
+  const conversation = state.conversations.get(message.conversation_id);
+  if (!conversation) {
+    fetchConversation(message.conversation_id);
+    return;
+  }
+  const previous = conversation.last_message?.id ?? 0;
+  if (message.id <= previous) return; // delivered before, or older than what we have
+  conversation.last_message = message;
+  conversation.updated_at = laterTime(conversation.updated_at, message.created_at);
+  if (message.sender.id !== state.me.id && message.id > conversation.last_read_message_id) {
+    conversation.unread_count += 1;
+  }
+  changed("conversations");
+}
+
+function newerMessage(a, b) {
+  if (!a) return b ?? null;
+  if (!b) return a;
+  return b.id >= a.id ? b : a;
+}
+
+function laterTime(a, b) {
+  if (!a) return b;
+  return Date.parse(b) > Date.parse(a) ? b : a;
 }
 
 async function fetchConversation(id) {
@@ -122,13 +169,17 @@ export function thread(conversationId) {
   return t;
 }
 
-/** Add a message to its conversation's loaded history (ignored if that is not loaded). */
+/** A `message` event: add it to its conversation's loaded history (ignored if not loaded).
+ *
+ * Our own messages come back as events too (to every tab of ours). One whose POST answered
+ * first is in the history already, under the id that answer gave: nothing to do. One announced
+ * before its POST answered replaces its pending copy, matched by content (the id is not known
+ * yet); the answer then finds the message in place (`settlePending`). */
 export function applyMessage(message) {
   const t = state.threads.get(message.conversation_id);
   if (!t || t.messages.has(message.id)) return;
   t.messages.set(message.id, message);
   if (message.sender.id === state.me.id) {
-    // Our own message, announced before its POST answered: it replaces its pending copy.
     for (const [key, pending] of t.pending) {
       if (pending.content === message.content && !pending.error) {
         t.pending.delete(key);
@@ -153,6 +204,9 @@ export function addPending(conversationId, pending) {
   changed("messages", conversationId);
 }
 
+/** The POST answered with `message`: it takes its pending copy's place, under its id, so its
+ * event (before or after) cannot show it twice. The sidebar waits for the event, which comes
+ * in the stream's order (an answer can overtake an earlier message's event). */
 export function settlePending(conversationId, key, message) {
   const t = thread(conversationId);
   t.pending.delete(key);
@@ -190,6 +244,18 @@ export function applyNotificationsRead(ids, unreadCount) {
 
 export function sortedNotifications() {
   return [...state.notifications.values()].sort((a, b) => b.id - a.id);
+}
+
+/** Conversations with unread messages, latest message first: the bell's derived entries. */
+export function unreadConversations() {
+  return [...state.conversations.values()]
+    .filter((c) => c.unread_count > 0 && c.last_message)
+    .sort((a, b) => Date.parse(b.last_message.created_at) - Date.parse(a.last_message.created_at) || b.last_message.id - a.last_message.id);
+}
+
+/** The bell's count: unread stored notifications plus conversations with unread messages. */
+export function bellCount() {
+  return state.unreadCount + unreadConversations().length;
 }
 
 // Friends -------------------------------------------------------------------------------------

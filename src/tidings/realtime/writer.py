@@ -1,0 +1,331 @@
+"""Group commit: every write of a process runs on one writer, many per transaction.
+
+An action is a plain synchronous function of a ``Transaction`` (a SQLAlchemy ``Session`` plus the
+events to record). ``Writer.run(action, *args)`` queues it and awaits its outcome. The writer
+takes what is queued (at most ``batch_max``, waiting at most ``batch_wait_seconds`` for more),
+runs each action in a SAVEPOINT of one transaction, records the events of those that succeeded
+(positions taken once, at the end), commits once, and only then answers each caller with its own
+result or its own error and publishes the batch. One action failing (a 404, a constraint)
+rolls back to its savepoint: the others commit and their events go out.
+
+* SQLite: the writer is a thread of its own with its own connection and the standard library
+  driver, so an action costs one hand-off between the event loop and that thread, not one per
+  statement. Writes were serialized anyway (one writer per database).
+* PostgreSQL: the writer is a task running the batch through ``AsyncSession.run_sync`` (asyncpg
+  under SQLAlchemy's greenlet bridge): one transaction per batch instead of one per action.
+
+Nothing is answered before its commit: a process killed mid-batch loses only writes nobody was
+told had succeeded. A write that waited longer than ``queue_timeout_seconds`` to start is
+answered 503 (``WriteQueueBusy``) without running; after a batch found SQLite locked by another
+process, the writes queued behind it are too, instead of each waiting the busy timeout in turn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from sqlalchemy import exc as sqlalchemy_exc
+from sqlalchemy.orm import Session
+
+from tidings.db import Database, WriteQueueBusy
+from tidings.errors import is_database_busy
+from tidings.realtime.events import Batch
+from tidings.realtime.hub import Hub
+from tidings.realtime.log import record_batches
+from tidings.realtime.transaction import Outcome, Transaction
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Action = Callable[..., Any]
+
+
+@dataclass(slots=True, eq=False)
+class _Job:
+    action: Action
+    args: tuple[Any, ...]
+    future: asyncio.Future[Any]
+    queued_at: float
+    tx: Transaction | None = None
+    result: Any = None
+    error: BaseException | None = None
+    batch: Batch | None = field(default=None)
+
+
+def merge_batches(batches: list[Batch]) -> Batch | None:
+    """One batch for consecutive ones (a commit's): what is published and handed on."""
+    if not batches:
+        return None
+    if len(batches) == 1:
+        return batches[0]
+    return Batch(
+        batches[0].first,
+        batches[-1].last,
+        tuple(e for b in batches for e in b.events),
+        tuple(m for b in batches for m in b.memberships),
+    )
+
+
+class Writer:
+    """Runs actions in batches, one transaction per batch; see the module docstring."""
+
+    def __init__(
+        self,
+        db: Database,
+        hub: Hub,
+        *,
+        batch_max: int = 64,
+        batch_wait_seconds: float = 0.0,
+        queue_timeout_seconds: float = 5.0,
+    ) -> None:
+        self.db = db
+        self.hub = hub
+        self.batch_max = batch_max
+        self.batch_wait_seconds = batch_wait_seconds
+        self.queue_timeout_seconds = queue_timeout_seconds
+        self.batches = 0
+        """Transactions committed (or tried): ``actions / batches`` is the mean batch size."""
+        self.actions = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread_queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._task_queue: asyncio.Queue[_Job] | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._settled: asyncio.Queue[list[_Job] | None] | None = None
+        self._settler: asyncio.Task[None] | None = None
+        self._watchers: list[tuple[Callable[[Writer], bool], asyncio.Future[None]]] = []
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._settled = asyncio.Queue()
+        self._settler = asyncio.create_task(self._settle_in_order(), name="tidings-writer-settle")
+        if self.db.is_sqlite:
+            self._thread = threading.Thread(
+                target=self._thread_main, name="tidings-writer", daemon=True
+            )
+            self._thread.start()
+        else:
+            self._task_queue = asyncio.Queue()
+            self._task = asyncio.create_task(self._task_main(), name="tidings-writer")
+
+    async def stop(self) -> None:
+        """Finish what is queued, then stop."""
+        if self._thread is not None:
+            self._thread_queue.put(None)
+            await asyncio.to_thread(self._thread.join)
+            self._thread = None
+        if self._task is not None:
+            assert self._task_queue is not None
+            await self._task_queue.join()
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self._settler is not None:
+            assert self._settled is not None
+            await self._settled.put(None)
+            await self._settler
+            self._settler = None
+
+    @property
+    def queued(self) -> int:
+        """Writes waiting for a batch (not counting the batch running)."""
+        if self._task_queue is not None:
+            return self._task_queue.qsize()
+        return self._thread_queue.qsize()
+
+    async def wait_until(self, predicate: Callable[[Writer], bool]) -> None:
+        """Return once ``predicate(writer)`` holds, checked whenever a write is queued or a
+        batch starts (for tests and tools: ``queued``, ``batches``)."""
+        if predicate(self):
+            return
+        future = asyncio.get_running_loop().create_future()
+        self._watchers.append((predicate, future))
+        try:
+            await future
+        finally:
+            self._watchers = [w for w in self._watchers if w[1] is not future]
+
+    def _notify(self) -> None:
+        for predicate, future in self._watchers:
+            if not future.done() and predicate(self):
+                future.set_result(None)
+
+    async def run(self, action: Callable[..., T], *args: Any) -> Outcome[T]:
+        """Run ``action(tx, *args)`` in the next batch; its result and events once committed.
+        Raises what the action raised (its own writes undone), or the commit's error."""
+        loop = asyncio.get_running_loop()
+        job = _Job(action, args, loop.create_future(), time.monotonic())
+        if self._thread is not None:
+            self._thread_queue.put(job)
+        elif self._task_queue is not None:
+            self._task_queue.put_nowait(job)
+        else:
+            raise RuntimeError("the writer is not running")
+        self._notify()
+        await job.future
+        return Outcome(job.result, list(job.batch.events) if job.batch is not None else [])
+
+    # SQLite: a thread with its own connection.
+
+    def _thread_main(self) -> None:
+        engine = self.db.sync_write_engine
+        assert engine is not None
+        while True:
+            first = self._thread_queue.get()
+            if first is None:
+                return
+            jobs = [first]
+            deadline = time.monotonic() + self.batch_wait_seconds
+            while len(jobs) < self.batch_max:
+                try:
+                    remaining = deadline - time.monotonic()
+                    job = (
+                        self._thread_queue.get(timeout=remaining)
+                        if remaining > 0
+                        else self._thread_queue.get_nowait()
+                    )
+                except queue.Empty:
+                    break
+                if job is None:
+                    self._thread_queue.put(None)  # stop after this batch
+                    break
+                jobs.append(job)
+            with Session(engine, expire_on_commit=False) as session:
+                locked = self._run_batch(session, jobs)
+            if locked:
+                self._fail_queued()
+            assert self._loop is not None
+            self._loop.call_soon_threadsafe(self._hand_over, jobs)
+
+    def _fail_queued(self) -> None:
+        """SQLite is locked by another process: what is queued now gives up at once (503)."""
+        failed: list[_Job] = []
+        stop = False
+        while True:
+            try:
+                job = self._thread_queue.get_nowait()
+            except queue.Empty:
+                break
+            if job is None:
+                stop = True
+                continue
+            job.error = WriteQueueBusy("a write ahead of this one found the database locked")
+            failed.append(job)
+        if stop:
+            self._thread_queue.put(None)
+        if failed:
+            assert self._loop is not None
+            self._loop.call_soon_threadsafe(self._hand_over, failed)
+
+    # PostgreSQL: a task, the batch through run_sync.
+
+    async def _task_main(self) -> None:
+        assert self._task_queue is not None
+        work = self._task_queue
+        while True:
+            jobs = [await work.get()]
+            if self.batch_wait_seconds > 0:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self.batch_wait_seconds):
+                        while len(jobs) < self.batch_max:
+                            jobs.append(await work.get())
+            while len(jobs) < self.batch_max and not work.empty():
+                jobs.append(work.get_nowait())
+            try:
+                async with self.db.write() as session:
+                    await session.run_sync(self._run_batch, jobs, False)
+            except BaseException as error:
+                # The commit (or the connection) failed: nothing of the batch is written.
+                for job in jobs:
+                    if job.error is None:
+                        job.error = error
+                        job.batch = None
+                if isinstance(error, asyncio.CancelledError):
+                    raise
+            finally:
+                self._hand_over(jobs)
+                for _ in jobs:
+                    work.task_done()
+
+    # Both: the batch itself, synchronous.
+
+    def _run_batch(self, session: Session, jobs: list[_Job], own_transaction: bool = True) -> bool:
+        """Run the jobs in savepoints of one transaction, record their events, commit (when
+        the transaction is ours). Returns True if SQLite was found locked by another process."""
+        self.batches += 1
+        self.actions += len(jobs)
+        assert self._loop is not None
+        self._loop.call_soon_threadsafe(self._notify)
+        too_old = time.monotonic() - self.queue_timeout_seconds
+        done: list[_Job] = []
+        try:
+            if own_transaction:
+                session.begin()
+                # BEGIN (IMMEDIATE, on SQLite) now, not at a job's first statement: a database
+                # locked elsewhere fails the batch here, once, not each job in turn.
+                session.connection()
+            for job in jobs:
+                if job.queued_at < too_old:
+                    job.error = WriteQueueBusy("waited longer than the queue timeout to start")
+                    continue
+                tx = Transaction(session)
+                savepoint = session.begin_nested()
+                try:
+                    job.result = job.action(tx, *job.args)
+                    savepoint.commit()
+                except Exception as error:
+                    savepoint.rollback()
+                    job.error = error
+                    continue
+                job.tx = tx
+                done.append(job)
+            batches = record_batches(session, [job.tx for job in done if job.tx is not None])
+            for job, batch in zip(done, batches, strict=True):
+                job.batch = batch
+            if own_transaction:
+                session.commit()
+        except Exception as error:
+            # The transaction failed (to begin, or to commit): nothing of the batch is written.
+            if own_transaction:
+                with contextlib.suppress(Exception):
+                    session.rollback()
+            for job in jobs:
+                if job.error is None or job in done:
+                    job.error = error
+                job.batch = None
+            if not own_transaction:
+                raise
+            return isinstance(error, sqlalchemy_exc.OperationalError) and is_database_busy(error)
+        return False
+
+    # Back on the event loop: publish, then answer, in commit order.
+
+    def _hand_over(self, jobs: list[_Job]) -> None:
+        assert self._settled is not None
+        self._settled.put_nowait(jobs)
+
+    async def _settle_in_order(self) -> None:
+        assert self._settled is not None
+        while True:
+            jobs = await self._settled.get()
+            if jobs is None:
+                return
+            batch = merge_batches([j.batch for j in jobs if j.batch is not None and not j.error])
+            if batch is not None:
+                await self.hub.publish(batch)
+            for job in jobs:
+                if job.future.done():
+                    continue  # the caller went away
+                if job.error is not None:
+                    job.future.set_exception(job.error)
+                else:
+                    job.future.set_result(None)

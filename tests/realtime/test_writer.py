@@ -1,0 +1,186 @@
+"""Group commit (``realtime/writer.py``): writes queued together commit in one transaction, each
+with its own result, error and events; and nothing answered 201 is lost to a SIGKILL."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+
+from tests.api_helpers import db_user
+from tests.conftest import MakeUser
+from tests.support.api import ApiUser
+from tests.support.server import LiveServer, ServerProcess
+from tests.support.settings import FAST_HASHING, GENEROUS_LIMITS, backend
+from tests.support.sse import open_stream
+from tidings.conversations import actions
+from tidings.errors import NotFound
+
+
+@contextlib.asynccontextmanager
+async def _writes_held_back(server: LiveServer) -> AsyncIterator[None]:
+    """Another connection holds what every write needs (SQLite's write lock; on PostgreSQL the
+    event log's head row), so the writer's batch waits, until the block exits."""
+    url = server.settings.database_url
+    if url.startswith("sqlite"):
+        other = sqlite3.connect(url.split(":///", 1)[1], isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        return
+    connection = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        transaction = connection.transaction()
+        await transaction.start()
+        await connection.execute("SELECT 1 FROM event_log WHERE id = 1 FOR UPDATE")
+        try:
+            yield
+        finally:
+            await transaction.rollback()
+    finally:
+        await connection.close()
+
+
+@pytest.mark.settings(sqlite_busy_timeout_ms=30_000, postgres_lock_timeout_ms=30_000)
+async def test_a_failing_write_in_a_batch_fails_alone(server: LiveServer, make_user: MakeUser):
+    alice, bob, carol = [await make_user(name) for name in ("alice", "bob", "carol")]
+    await alice.befriend(bob)
+    await bob.befriend(carol)
+    dm = await alice.dm(bob)
+    theirs = await bob.dm(carol)  # alice is no member: her send there is a 404
+    stream = await open_stream(bob.client)
+    await stream.next()  # connected
+    me = await db_user(server, alice)
+    writer = server.ctx.writer
+    before = writer.batches
+
+    async with _writes_held_back(server):
+        first = asyncio.create_task(actions.send_message(server.ctx, me, dm["id"], "first"))
+        async with asyncio.timeout(10):  # the first batch started, and waits
+            await writer.wait_until(lambda w: w.batches == before + 1)
+        queued = [
+            asyncio.create_task(actions.send_message(server.ctx, me, cid, text))
+            for cid, text in ((dm["id"], "one"), (theirs["id"], "not mine"), (dm["id"], "two"))
+        ]
+        async with asyncio.timeout(10):  # three writes queued behind it
+            await writer.wait_until(lambda w: w.queued == 3)
+    await first
+    one, refused, two = await asyncio.gather(*queued, return_exceptions=True)
+
+    # The three went in one transaction after the first one's: two batches in all.
+    assert writer.batches == before + 2
+    assert isinstance(refused, NotFound)
+    assert not isinstance(one, BaseException) and not isinstance(two, BaseException)
+    assert [e.type for e in one.events + two.events] == ["message", "message"]
+    # Their events reach bob, in commit order, with nothing from the refused write.
+    frames = await stream.next_events(3)
+    assert [f.json["message"]["content"] for f in frames] == ["first", "one", "two"]
+    page = await bob.ok("GET", f"/api/conversations/{theirs['id']}/messages")
+    assert page["messages"] == []
+    await stream.close()
+
+
+# --- a process killed mid-batch -----------------------------------------------------------
+
+
+SENDERS = 16
+KILL_AFTER = 150
+
+
+async def _send_until_killed(server: ServerProcess, alice: ApiUser, dm: int) -> dict[int, str]:
+    """Many concurrent sends; SIGKILL the server after ``KILL_AFTER`` answers. Returns the
+    messages answered 201: id -> content."""
+    answered: dict[int, str] = {}
+    killed = asyncio.Event()
+    counter = iter(range(1_000_000))
+
+    async def sender() -> None:
+        async with httpx.AsyncClient(base_url=server.url, cookies=alice.client.cookies) as client:
+            while not killed.is_set():
+                text = f"m{next(counter)}"
+                try:
+                    response = await client.post(
+                        f"/api/conversations/{dm}/messages", json={"content": text}
+                    )
+                except httpx.TransportError:
+                    return  # the server is gone: this one was never answered
+                if response.status_code == 201:
+                    answered[response.json()["message"]["id"]] = text
+                if len(answered) >= KILL_AFTER and not killed.is_set():
+                    killed.set()
+                    assert server.process is not None
+                    server.process.send_signal(signal.SIGKILL)
+
+    await asyncio.gather(*(sender() for _ in range(SENDERS)))
+    return answered
+
+
+async def _all_messages(user: ApiUser, dm: int) -> dict[int, str]:
+    found: dict[int, str] = {}
+    before = None
+    while True:
+        query = f"?limit=100&before={before}" if before else "?limit=100"
+        page = await user.ok("GET", f"/api/conversations/{dm}/messages{query}")
+        found.update({m["id"]: m["content"] for m in page["messages"]})
+        if not page["has_more"]:
+            return found
+        before = page["messages"][0]["id"]
+
+
+async def killed_mid_batch_loses_nothing_answered(env: dict[str, str], log: Path) -> None:
+    server = ServerProcess(env, log=log)
+    await server.start()
+    try:
+        alice = await ApiUser(server.url, "alice").register()
+        bob = await ApiUser(server.url, "bob").register()
+        await alice.befriend(bob)
+        dm = (await alice.dm(bob))["id"]
+        mark = (await bob.ok("GET", "/api/conversations"))["last_event_id"]
+        answered = await _send_until_killed(server, alice, dm)
+        await server.process.wait()  # type: ignore[union-attr]
+        assert len(answered) >= KILL_AFTER
+
+        # Restarted on the same port and database: the same sessions work again.
+        server = ServerProcess(env, port=server.port, log=log)
+        await server.start()
+        stored = await _all_messages(bob, dm)
+        # Every write answered 201 is there (and maybe some that were never answered).
+        assert {i: stored.get(i) for i in answered} == answered
+        # And every stored message's event replays, once, in order.
+        stream = await open_stream(bob.client, last_event_id=mark)
+        try:
+            assert (await stream.next()).event == "connected"
+            frames = await stream.next_events(len(stored))
+            ids = [f.json["message"]["id"] for f in frames]
+            assert ids == sorted(stored)
+        finally:
+            await stream.close()
+    finally:
+        await server.kill()
+
+
+def _env(**extra: str) -> dict[str, str]:
+    return {
+        "LOG_LEVEL": "warning",
+        **{key.upper(): str(value) for key, value in FAST_HASHING.items()},
+        **{key.upper(): str(value) for key, value in GENEROUS_LIMITS.items()},
+        **extra,
+    }
+
+
+@pytest.mark.skipif(backend() != "sqlite-memory", reason="the SQLite process; PG: tests/cluster")
+async def test_a_process_killed_mid_batch_loses_no_answered_write_sqlite(tmp_path: Path):
+    database = f"sqlite+aiosqlite:///{tmp_path / 'tidings.db'}"
+    await killed_mid_batch_loses_nothing_answered(
+        _env(DATABASE_URL=database), tmp_path / "server.log"
+    )
