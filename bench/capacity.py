@@ -381,6 +381,7 @@ class Capacity:
         for clients in self.plan.writes_clients:
             run.say(f"writes: {clients} clients back to back for {self.plan.writes_seconds:.0f}s")
             cpu0 = self.server.cpu()
+            m0 = await self.server.metrics()
             reply = await self.sender.call(
                 "hammer",
                 timeout=self.plan.writes_seconds + 90,
@@ -391,7 +392,10 @@ class Capacity:
                 items=items,
             )
             cpu = self.server.cpu() - cpu0
+            m1 = await self.server.metrics()
             lat = [x * 1000 for x in reply["lat_us"]]
+            batches = m1.get("tidings_write_batches", 0) - m0.get("tidings_write_batches", 0)
+            writes = m1.get("tidings_writes", 0) - m0.get("tidings_writes", 0)
             level = {
                 "clients": clients,
                 "accepted": reply["ok"],
@@ -400,11 +404,15 @@ class Capacity:
                 "per_s": reply["ok"] / reply["elapsed_s"],
                 "post_ms": summary_ms(lat),
                 "server_cpu_pct": cpu / reply["elapsed_s"] * 100,
+                "server_cpu_ms_per_message": cpu * 1000 / max(1, reply["ok"]),
+                "writes_per_commit": writes / batches if batches else None,
                 "lat_ns": lat,
             }
             levels.append(level)
             run.say(
                 f"writes: {clients} clients: {level['per_s']:.0f} msg/s, POST p50 "
-                f"{level['post_ms']['p50']:.1f} ms p99 {level['post_ms']['p99']:.1f} ms"
+                f"{level['post_ms']['p50']:.1f} ms p99 {level['post_ms']['p99']:.1f} ms, "
+                f"{level['server_cpu_ms_per_message']:.2f} CPU-ms/message, "
+                f"{level['writes_per_commit'] or 0:.1f} writes per commit"
             )
         run.results["writes"] = {"levels": levels, "database": "SQLite (WAL)"}

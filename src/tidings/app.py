@@ -21,6 +21,7 @@ from starlette.types import Receive, Scope, Send
 from tidings import __version__
 from tidings.accounts.passwords import make_hasher
 from tidings.accounts.routes import router as accounts_router
+from tidings.accounts.sessions import SessionCache
 from tidings.accounts.streams import AccountStreamSessions
 from tidings.bootstrap import router as bootstrap_router
 from tidings.config import Settings
@@ -84,11 +85,16 @@ async def build_context(settings: Settings, metrics: Metrics | None = None) -> A
         queue_timeout_seconds=settings.db_pool_timeout_seconds,
     )
     await writer.start()
+    sessions = SessionCache(settings.session_cache_seconds)
+    hub.sessions_ended_listeners.append(sessions.sessions_ended)
     metrics.db_queries.set_function(lambda: db.query_count)
+    metrics.write_batches.set_function(lambda: writer.batches)
+    metrics.writes.set_function(lambda: writer.actions)
     return AppContext(
         settings=settings,
         db=db,
         hub=hub,
+        sessions=sessions,
         writer=writer,
         metrics=metrics,
         password_hasher=make_hasher(settings),

@@ -113,6 +113,13 @@ class Settings(BaseSettings):
     event_retention_seconds: int = 24 * 3600
     """How long the event log keeps events: a client away longer gets ``resync``."""
     prune_interval_seconds: float = 600.0
+    session_cache_seconds: float = 10.0
+    """How long a process serves a looked-up session from memory (0: look up every request).
+    An ended session is dropped at once on every process; this bounds only other changes."""
+    gil_switch_interval_ms: float = 0.5
+    """Python's thread switch interval (default 5 ms). The writer and read threads release the
+    GIL in every SQLite call and must get it back from a busy event loop: at 5 ms, each of a
+    write's statements could wait that long."""
     write_batch_max: int = 64
     """Most writes committed in one transaction (group commit)."""
     write_batch_wait_ms: float = 0.0

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 
+from tidings.accounts.sessions import SessionCache
 from tidings.config import Settings
 from tidings.db import Database
 from tidings.ratelimit import RateLimiter
@@ -20,6 +21,7 @@ class AppContext:
     settings: Settings
     db: Database
     hub: Hub
+    sessions: SessionCache
     writer: Writer
     metrics: Metrics
     password_hasher: PasswordHasher

@@ -9,7 +9,9 @@ from fastapi import Depends, Request
 from tidings.context import AppContext
 
 
-def get_context(request: Request) -> AppContext:
+async def get_context(request: Request) -> AppContext:
+    """The app's services. ``async`` on purpose: FastAPI runs a plain ``def`` dependency in a
+    worker thread, one hand-off per request for nothing."""
     ctx: AppContext = request.app.state.ctx
     return ctx
 

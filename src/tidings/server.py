@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import sys
 import threading
 from types import FrameType
 
@@ -75,6 +76,7 @@ def uvicorn_config(
 def run(settings: Settings) -> None:
     """Serve until SIGINT/SIGTERM, with ``settings.workers`` processes sharing the port."""
     config = uvicorn_config(settings, workers=settings.workers)
+    sys.setswitchinterval(settings.gil_switch_interval_ms / 1000)
     if settings.workers <= 1:
         uvicorn.Server(config).run()
         return

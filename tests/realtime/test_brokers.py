@@ -458,8 +458,9 @@ class RecordingReceiver:
 async def test_redis_every_process_gets_every_batch_and_only_its_users_ephemeral_events(
     redis: RedisSetup,
 ):
-    """Batches go on the feed to every process (not the publisher's own copy); what is for one
-    user's streams goes only to the processes watching that user."""
+    """Batches go on the feed to every process (not the publisher's own copy), and so do
+    controls (every process may cache a user's sessions); ephemeral events for one user's
+    streams go only to the processes watching that user."""
     users = redis.log_file[1]
     node = Node(redis.log_file[0], MemoryBroker())  # only its database: batches to publish
     watcher, publisher, third = (redis.broker() for _ in range(3))
@@ -483,7 +484,7 @@ async def test_redis_every_process_gets_every_batch_and_only_its_users_ephemeral
         await publisher.publish_ephemeral([last])
         await seen.until(lambda: seen.ephemeral)
         assert seen.ephemeral == [last]
-        assert seen.controls == []
+        assert seen.controls == [(users[2], {"type": "end_sessions", "sessions": ["s"]})]
         assert seen.batches == [batch]
         # The publisher's own batch comes back to it and is dropped: a batch from another
         # process, published after, arrives alone.

@@ -19,11 +19,20 @@ def _session_token(ctx: AppContext, request_cookies: dict[str, str]) -> str | No
 
 
 async def authenticate(ctx: AppContext, request_cookies: dict[str, str]) -> User | None:
-    """The user whose session cookie this is, or None."""
+    """The user whose session cookie this is, or None (from the session cache when it can)."""
     token = _session_token(ctx, request_cookies)
     if token is None:
         return None
-    return await ctx.db.run_read(queries.user_for_session_token, token)
+    key = queries.hash_token(token)
+    user = ctx.sessions.get(key)
+    if user is not None:
+        return user
+    found = await ctx.db.run_read(queries.user_for_session, key)
+    if found is None:
+        return None
+    user, expires_at = found
+    ctx.sessions.put(key, user, expires_at)
+    return user
 
 
 def session_token_hash(ctx: AppContext, request_cookies: dict[str, str]) -> str | None:

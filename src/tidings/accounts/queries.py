@@ -23,13 +23,14 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def user_for_session_token(session: Session, token: str) -> User | None:
-    """The signed-in user for a cookie value, if its session exists and has not expired."""
-    return session.scalar(
-        select(User)
+def user_for_session(session: Session, token_hash: str) -> tuple[User, datetime] | None:
+    """The signed-in user of a session key and the session's expiry, if it has not expired."""
+    row = session.execute(
+        select(User, AuthSession.expires_at)
         .join(AuthSession, AuthSession.user_id == User.id)
-        .where(AuthSession.token_hash == hash_token(token), AuthSession.expires_at > utcnow())
-    )
+        .where(AuthSession.token_hash == token_hash, AuthSession.expires_at > utcnow())
+    ).first()
+    return None if row is None else (row[0], row[1])
 
 
 def live_session(session: Session, token_hash: str) -> tuple[int, datetime] | None:

@@ -31,7 +31,7 @@ import asyncio
 import contextlib
 import logging
 import weakref
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Final, Protocol
 
 from tidings.realtime.events import Batch, EphemeralEvent, EventData, MembershipChange, StoredEvent
@@ -294,6 +294,9 @@ class Hub:
         self._spans: dict[int, dict[int, list[list[int | None]]]] = {}
         self._channel_users: dict[int, set[int]] = {}
         self._loading_spans: dict[int, list[MembershipChange]] = {}
+        self.sessions_ended_listeners: list[Callable[[set[str] | None], None]] = []
+        """Called with the session keys that ended anywhere (None: maybe any, after the broker
+        may have lost a control), e.g. to drop them from a cache of signed-in sessions."""
         metrics.streams_open.set_function(self.subscriber_count)
 
     async def start(self) -> None:
@@ -434,6 +437,8 @@ class Hub:
         for subscriber in tuple(self._subscribers.get(user_id, ())):
             if subscriber.session_key in ended:
                 subscriber.close("session_ended")
+        for listener in self.sessions_ended_listeners:
+            listener(ended)
 
     async def publish(self, batch: Batch) -> None:
         """Hand a committed batch to this process's streams, then to the broker for the
@@ -598,6 +603,8 @@ class Hub:
         for subscribers in self._subscribers.values():
             for subscriber in subscribers:
                 subscriber.offer(CATCH_UP)
+        for listener in self.sessions_ended_listeners:
+            listener(None)
 
     # The channel index: which local users a channel's events go to.
 

@@ -25,7 +25,18 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol, cast
 
-from sqlalchemy import Table, and_, delete, func, insert, literal_column, or_, select, update
+from sqlalchemy import (
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -53,6 +64,29 @@ class RecordsEvents(Protocol):
     leaves: list[tuple[int, int]]
 
 
+_log_table = cast(Table, EventLogState.__table__)
+_event_table = cast(Table, EventRecord.__table__)
+_span_table = cast(Table, ChannelSpan.__table__)
+# Built once: the writer runs these for every commit.
+_ADVANCE_HEAD = (
+    update(_log_table)
+    .where(_log_table.c.id == _LOG_ROW)
+    .values(head=_log_table.c.head + bindparam("count"))
+    .returning(_log_table.c.head)
+)
+_INSERT_EVENTS = insert(_event_table)
+_INSERT_SPANS = insert(_span_table)
+_END_SPAN = (
+    update(_span_table)
+    .where(
+        _span_table.c.channel_id == bindparam("channel"),
+        _span_table.c.user_id == bindparam("user"),
+        _span_table.c.left_pos.is_(None),
+    )
+    .values(left_pos=bindparam("at"))
+)
+
+
 def record_batches(session: Session, writes: Sequence[RecordsEvents]) -> list[Batch | None]:
     """Position and insert the events of several writes that commit together, and their
     (channel, user) joins and leaves, as the transaction's last statements: one head update and
@@ -63,13 +97,8 @@ def record_batches(session: Session, writes: Sequence[RecordsEvents]) -> list[Ba
             raise ValueError("a membership change needs an event to take effect with")
     if total == 0:
         return [None] * len(writes)
-    table = cast(Table, EventLogState.__table__)
-    last = session.execute(
-        update(table)
-        .where(table.c.id == _LOG_ROW)
-        .values(head=table.c.head + total)
-        .returning(table.c.head)
-    ).scalar()
+    connection = session.connection()
+    last = connection.execute(_ADVANCE_HEAD, {"count": total}).scalar()
     if last is None:
         raise RuntimeError("the event log has no head row: run the migrations")
     position = int(last) - total + 1
@@ -114,19 +143,11 @@ def record_batches(session: Session, writes: Sequence[RecordsEvents]) -> list[Ba
         joins += [{"channel_id": c, "user_id": u, "joined_pos": first} for c, u in write.joins]
         leaves += [(c, u, first) for c, u in write.leaves]
         batches.append(Batch(first, position - 1, tuple(events), tuple(memberships)))
-    session.execute(insert(cast(Table, EventRecord.__table__)), rows)
+    connection.execute(_INSERT_EVENTS, rows)
     if joins:
-        session.execute(insert(cast(Table, ChannelSpan.__table__)), joins)
-    for channel_id, user_id, at in leaves:
-        session.execute(
-            update(ChannelSpan)
-            .where(
-                ChannelSpan.channel_id == channel_id,
-                ChannelSpan.user_id == user_id,
-                ChannelSpan.left_pos.is_(None),
-            )
-            .values(left_pos=at)
-        )
+        connection.execute(_INSERT_SPANS, joins)
+    if leaves:
+        connection.execute(_END_SPAN, [{"channel": c, "user": u, "at": at} for c, u, at in leaves])
     return batches
 
 

@@ -64,6 +64,16 @@ class Metrics:
         self.db_queries = Gauge(
             "tidings_db_queries", "SQL statements executed since start", registry=self.registry
         )
+        self.write_batches = Gauge(
+            "tidings_write_batches",
+            "Write transactions since start (writes / batches: the mean group commit)",
+            registry=self.registry,
+        )
+        self.writes = Gauge(
+            "tidings_writes",
+            "Writes (actions) run by the writer since start",
+            registry=self.registry,
+        )
         self.request_latency = Histogram(
             "tidings_request_latency_seconds",
             "Latency of non-streaming HTTP requests",

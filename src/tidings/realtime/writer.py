@@ -276,14 +276,21 @@ class Writer:
             for job in jobs:
                 if job.queued_at < too_old:
                     job.error = WriteQueueBusy("waited longer than the queue timeout to start")
-                    continue
+            runnable = [job for job in jobs if job.error is None]
+            # A batch of one needs no savepoint: if it fails, the whole transaction is its own.
+            alone = len(runnable) == 1
+            for job in runnable:
                 tx = Transaction(session)
-                savepoint = session.begin_nested()
+                savepoint = None if alone else session.begin_nested()
                 try:
                     job.result = job.action(tx, *job.args)
-                    savepoint.commit()
+                    if savepoint is not None:
+                        savepoint.commit()
                 except Exception as error:
-                    savepoint.rollback()
+                    if savepoint is not None:
+                        savepoint.rollback()
+                    else:
+                        session.rollback()
                     job.error = error
                     continue
                 job.tx = tx

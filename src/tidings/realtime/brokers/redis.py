@@ -5,10 +5,11 @@ Channel layout (the prefix is ``tidings`` unless ``REDIS_PREFIX`` says otherwise
 * ``<prefix>:feed`` carries every committed batch, once, to every process: a group message is
   one PUBLISH whatever its member count, and each process's hub hands it to its own local
   members. Every process subscribes to it.
-* ``<prefix>:u:<id>``, one per user, carries what is addressed to one user's streams: controls
-  (``c``: "these sessions ended") and ephemeral events (``x``: ``[[type, data], ...]``, typing,
-  presence). A process subscribes to the channels of the users whose streams it holds.
-* ``<prefix>:control`` carries "catch up" requests to every process.
+* ``<prefix>:u:<id>``, one per user, carries ephemeral events for one user's streams (``x``:
+  ``[[type, data], ...]``, typing, presence). A process subscribes to the channels of the users
+  whose streams it holds.
+* ``<prefix>:control`` carries controls to every process: "these sessions of user U ended"
+  (``c``; rare, and every process may cache those sessions) and "catch up".
 
 A process hands its own batches to its hub directly (no round trip through Redis; they keep
 flowing while Redis is away); the copy that comes back is recognised by its origin and skipped.
@@ -171,7 +172,9 @@ class RedisBroker:
         if self._resender is None:
             payload = json.dumps({"o": self.origin, "u": user_id, "c": control})
             try:
-                await self._publisher.publish(self.channel_for(user_id), payload)
+                # On the control channel, not the user's: every process may hold state for
+                # the user's sessions (streams, the cache of signed-in sessions).
+                await self._publisher.publish(self.control_channel, payload)
                 return
             except _PUBLISH_ERRORS:
                 self._owe_catch_up()
@@ -436,6 +439,11 @@ class RedisBroker:
             if name == self.control_channel:
                 if payload.get("catch_up") is True:
                     receiver.catch_up_all()
+                elif "c" in payload:
+                    user_id, control = payload["u"], payload["c"]
+                    if type(user_id) is not int or not isinstance(control, dict):
+                        raise TypeError("a control names a user and is an object")
+                    receiver.on_control(user_id, control)
                 return
             user_id = payload["u"]
             if type(user_id) is not int or name != self.channel_for(user_id):

@@ -1,0 +1,53 @@
+"""Signed-in sessions cached in the process, so that most requests need no database read.
+
+A request's session cookie is looked up once and then served from here until the first of: the
+session's expiry, ``SESSION_CACHE_SECONDS`` (10 s by default) after the lookup, or the session
+ending anywhere. Ending a session (logout, password change, "sign out everywhere") sends the
+hub's end-of-sessions control to every process, which drops those keys here; after the broker
+may have lost a control (a Redis outage), the whole cache is dropped. The cached ``User`` is a
+detached snapshot, read-only to its users.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from datetime import datetime
+
+from tidings.accounts.models import User
+from tidings.db import utcnow
+
+
+class SessionCache:
+    """Session key (the cookie's hash) -> (user, until when it may be served), LRU-bounded."""
+
+    def __init__(self, ttl_seconds: float, max_entries: int = 100_000) -> None:
+        self.ttl_seconds = ttl_seconds
+        self.max_entries = max_entries
+        self._entries: OrderedDict[str, tuple[User, float, datetime]] = OrderedDict()
+
+    def get(self, key: str) -> User | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        user, fresh_until, expires_at = entry
+        if time.monotonic() >= fresh_until or utcnow() >= expires_at:
+            del self._entries[key]
+            return None
+        return user
+
+    def put(self, key: str, user: User, expires_at: datetime) -> None:
+        if self.ttl_seconds <= 0:
+            return
+        self._entries[key] = (user, time.monotonic() + self.ttl_seconds, expires_at)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)
+
+    def sessions_ended(self, keys: set[str] | None) -> None:
+        """Forget these sessions (None: every session, since some may have ended unheard)."""
+        if keys is None:
+            self._entries.clear()
+            return
+        for key in keys:
+            self._entries.pop(key, None)
