@@ -211,7 +211,7 @@ async def _sampling(pid: int, out: Path, seconds: float):  # type: ignore[no-unt
             procs.stop(proc.pid, grace=1.0)
 
 
-async def cpu(run: Run, streams: int, group: int, lines: list[str]) -> None:
+async def cpu(run: Run, streams: int, group: int, lines: list[str], clients: int = 16) -> None:
     if not _pyspy():
         lines += ["py-spy not installed: no CPU profile.", ""]
         return
@@ -265,12 +265,14 @@ async def cpu(run: Run, streams: int, group: int, lines: list[str]) -> None:
             items = [[s.cookie(k + m), s.dm[(k + m, k)]] for k in range(1, m + 1)]
             m0, t0 = await server.metrics(), thread_cpu(server.pid)
             async with _sampling(server.pid, out, 60):
-                reply = await sender.call("hammer", clients=16, duration_s=8, items=items, **common)
+                reply = await sender.call(
+                    "hammer", clients=clients, duration_s=8, items=items, **common
+                )
             m1, t1 = await server.metrics(), thread_cpu(server.pid)
             n = max(1, reply["ok"])
             queries = m1["tidings_db_queries"] - m0["tidings_db_queries"]
             lines += [
-                "### Back-to-back direct messages, 16 clients (py-spy)",
+                f"### Back-to-back direct messages, {clients} clients (py-spy)",
                 "",
                 f"{n:,} messages in {reply['elapsed_s']:.1f} s ({n / reply['elapsed_s']:.0f}/s), "
                 f"{queries / n:.1f} SQL statements per message. Server CPU per message by "
@@ -293,6 +295,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.profile", description=__doc__)
     parser.add_argument("--streams", type=int, default=1000)
     parser.add_argument("--group", type=int, default=1000)
+    parser.add_argument("--clients", type=int, default=16, help="back-to-back writers")
+    parser.add_argument("--cpu-only", action="store_true", help="skip the memory profile")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     args = parser.parse_args()
     procs.install_reaper()
@@ -308,10 +312,11 @@ def main() -> None:
     ]
 
     async def go() -> None:
-        run.say("profile: memory (tracemalloc)")
-        await memory(run, args.streams, lines)
+        if not args.cpu_only:
+            run.say("profile: memory (tracemalloc)")
+            await memory(run, args.streams, lines)
         run.say("profile: CPU (py-spy)")
-        await cpu(run, args.streams, args.group, lines)
+        await cpu(run, args.streams, args.group, lines, args.clients)
 
     try:
         asyncio.run(go())

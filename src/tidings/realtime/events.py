@@ -23,7 +23,7 @@ Three kinds of events reach a stream:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
@@ -103,14 +103,19 @@ class StoredEvent:
     data: str
     user_id: int | None = None
     channel_id: int | None = None
+    _frame: bytes | None = field(default=None, compare=False, repr=False)
 
     @property
     def id(self) -> str:
         return str(self.pos)
 
     def frame(self) -> bytes:
-        """The SSE frame for this event."""
-        return f"id: {self.pos}\nevent: {self.type}\ndata: {self.data}\n\n".encode()
+        """The SSE frame for this event, encoded once however many streams write it."""
+        frame = self._frame
+        if frame is None:
+            frame = f"id: {self.pos}\nevent: {self.type}\ndata: {self.data}\n\n".encode()
+            object.__setattr__(self, "_frame", frame)
+        return frame
 
 
 @dataclass(frozen=True, slots=True)
