@@ -46,7 +46,6 @@ from tidings.realtime.gate import StreamGate
 from tidings.realtime.hub import Hub, broker_from_url
 from tidings.realtime.metrics import Metrics
 from tidings.realtime.stream import EventStream
-from tidings.realtime.transaction import Transaction
 from tidings.realtime.writer import Writer
 from tidings.server import end_streams_on_shutdown_signals
 from tidings.web.routes import mount_web
@@ -114,16 +113,19 @@ async def close_context(ctx: AppContext) -> None:
     await ctx.db.dispose()
 
 
-def _prune(tx: Transaction, max_age: timedelta) -> int:
-    return log.prune_events(tx.session, max_age=max_age)
-
-
 async def _prune_periodically(ctx: AppContext) -> None:
     while True:
         await asyncio.sleep(ctx.settings.prune_interval_seconds)
         try:
+            # Not through the writer: two transactions of their own, the floor first (briefly
+            # holding the log's head row, which every write takes last), then the deletes.
             max_age = timedelta(seconds=ctx.settings.event_retention_seconds)
-            deleted = (await ctx.writer.run(_prune, max_age)).value
+            async with ctx.db.write() as session:
+                cutoff = await session.run_sync(log.raise_floor, max_age=max_age)
+            deleted = 0
+            if cutoff is not None:
+                async with ctx.db.write() as session:
+                    deleted = await session.run_sync(log.delete_below, cutoff)
             if deleted:
                 logger.info("pruned %d old events", deleted)
         except Exception:

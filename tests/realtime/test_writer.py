@@ -90,6 +90,59 @@ async def test_a_failing_write_in_a_batch_fails_alone(server: LiveServer, make_u
     await stream.close()
 
 
+@pytest.mark.settings(sqlite_busy_timeout_ms=30_000, postgres_lock_timeout_ms=30_000)
+async def test_removed_and_added_back_in_one_batch_gets_the_groups_events(
+    server: LiveServer, make_user: MakeUser
+):
+    """A leave and a re-join of the same member committed together: the re-join's span stays
+    open (the leave ends only the span opened before it), live and on replay."""
+    alice, bob = [await make_user(name) for name in ("alice", "bob")]
+    await alice.befriend(bob)
+    group = await alice.ok(
+        "POST", "/api/conversations", {"type": "group", "name": "g", "member_ids": [bob.id]}, 201
+    )
+    mark = (await bob.ok("GET", "/api/conversations"))["last_event_id"]
+    stream = await open_stream(bob.client)
+    await stream.next()  # connected
+    me = await db_user(server, alice)
+    writer = server.ctx.writer
+    before = writer.batches
+    async with _writes_held_back(server):
+        first = asyncio.create_task(actions.send_message(server.ctx, me, group["id"], "first"))
+        async with asyncio.timeout(10):
+            await writer.wait_until(lambda w: w.batches == before + 1)
+        out = asyncio.create_task(actions.remove_member(server.ctx, me, group["id"], bob.id))
+        back = asyncio.create_task(actions.add_member(server.ctx, me, group["id"], bob.id))
+        async with asyncio.timeout(10):
+            await writer.wait_until(lambda w: w.queued == 2)
+    await first
+    await out
+    await back
+    if server.settings.database_url.startswith("sqlite"):
+        assert writer.batches == before + 2  # the leave and the re-join shared a transaction
+    else:
+        # On PostgreSQL, writes that lock more than their conversation's row (these lock
+        # users too) run in transactions of their own: no deadlock between batches.
+        assert writer.batches == before + 3
+    await alice.send(group["id"], "after")
+    live = await stream.next_events(5)
+    assert [(f.event, f.json.get("reason")) for f in live] == [
+        ("message", None),
+        ("conversation_update", "removed"),
+        ("conversation_update", "member_added"),
+        ("notification", None),  # added to the group (again)
+        ("message", None),
+    ]
+    await stream.close()
+    replay = await open_stream(bob.client, last_event_id=mark)
+    try:
+        await replay.next()  # connected
+        replayed = await replay.next_events(5)
+        assert [(f.id, f.event) for f in replayed] == [(f.id, f.event) for f in live]
+    finally:
+        await replay.close()
+
+
 # --- a process killed mid-batch -----------------------------------------------------------
 
 

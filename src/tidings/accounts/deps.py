@@ -27,11 +27,12 @@ async def authenticate(ctx: AppContext, request_cookies: dict[str, str]) -> User
     user = ctx.sessions.get(key)
     if user is not None:
         return user
+    generation = ctx.sessions.generation
     found = await ctx.db.run_read(queries.user_for_session, key)
     if found is None:
         return None
     user, expires_at = found
-    ctx.sessions.put(key, user, expires_at)
+    ctx.sessions.put(key, user, expires_at, generation)
     return user
 
 

@@ -25,6 +25,8 @@ class SessionCache:
         self.ttl_seconds = ttl_seconds
         self.max_entries = max_entries
         self._entries: OrderedDict[str, tuple[User, float, datetime]] = OrderedDict()
+        self.generation = 0
+        """Bumped whenever sessions end: a lookup begun before cannot cache its answer."""
 
     def get(self, key: str) -> User | None:
         entry = self._entries.get(key)
@@ -36,8 +38,10 @@ class SessionCache:
             return None
         return user
 
-    def put(self, key: str, user: User, expires_at: datetime) -> None:
-        if self.ttl_seconds <= 0:
+    def put(self, key: str, user: User, expires_at: datetime, generation: int) -> None:
+        """Cache a lookup begun at ``generation`` (read before the database was): if sessions
+        ended since, this one may be among them, and it is not cached."""
+        if self.ttl_seconds <= 0 or generation != self.generation:
             return
         self._entries[key] = (user, time.monotonic() + self.ttl_seconds, expires_at)
         self._entries.move_to_end(key)
@@ -46,6 +50,7 @@ class SessionCache:
 
     def sessions_ended(self, keys: set[str] | None) -> None:
         """Forget these sessions (None: every session, since some may have ended unheard)."""
+        self.generation += 1
         if keys is None:
             self._entries.clear()
             return

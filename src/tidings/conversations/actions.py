@@ -39,6 +39,7 @@ from tidings.notifications import actions as notification_actions
 from tidings.notifications import queries as notification_queries
 from tidings.notifications.models import NotificationType
 from tidings.realtime.transaction import Outcome, Transaction
+from tidings.realtime.writer import RowLocks
 
 
 def _conversation_change(
@@ -296,7 +297,9 @@ async def send_message(
         str(conversation_id),
         detail="You are sending messages too fast. Wait a moment.",
     )
-    return await ctx.writer.run(_send_message, user, conversation_id, content)
+    return await ctx.writer.run(
+        _send_message, user, conversation_id, content, locks=_conversation_lock(conversation_id)
+    )
 
 
 # The hot path, in SQLAlchemy Core on the transaction's connection: statements built once, no
@@ -334,6 +337,12 @@ _TOUCH_CONVERSATION = (
 )
 
 
+def _conversation_lock(conversation_id: int) -> RowLocks:
+    """What sending and marking read lock, and nothing else: the conversation's row (so on
+    PostgreSQL they may share a transaction: ``Writer.run``)."""
+    return RowLocks(_conversation_table, (conversation_id,))
+
+
 def _send_message(tx: Transaction, user: User, conversation_id: int, content: str) -> MessageRead:
     connection = tx.session.connection()
     ids = {"conversation_id": conversation_id, "user_id": user.id}
@@ -365,7 +374,9 @@ async def mark_read(
     ctx: AppContext, user: User, conversation_id: int, message_id: int | None
 ) -> Outcome[ReadResult]:
     """Mark the conversation read up to ``message_id`` (default: its latest message)."""
-    return await ctx.writer.run(_mark_read, user, conversation_id, message_id)
+    return await ctx.writer.run(
+        _mark_read, user, conversation_id, message_id, locks=_conversation_lock(conversation_id)
+    )
 
 
 def _mark_read(

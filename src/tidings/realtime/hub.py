@@ -376,6 +376,10 @@ class Hub:
                             del self._watching[user_id]
         except BaseException:
             self._forget(subscriber)
+            if user_id not in self._subscribers:
+                # The user's last stream here failed to open: stop receiving for them.
+                with contextlib.suppress(Exception):
+                    await self.broker.unwatch(user_id)
             raise
         await self._notify_count_changed()
         return subscriber
@@ -444,8 +448,16 @@ class Hub:
         """Hand a committed batch to this process's streams, then to the broker for the
         others. Never raises: the log keeps the events, and other processes read what the
         broker lost from it."""
+        self.hand_on_committed(batch)
+        await self.publish_to_others(batch)
+
+    def hand_on_committed(self, batch: Batch) -> None:
+        """This process's own committed batch, to its streams (the first half of ``publish``)."""
         self.metrics.events_published.inc(len(batch.events))
         self.on_batch(batch)
+
+    async def publish_to_others(self, batch: Batch) -> None:
+        """The second half of ``publish``: the batch to the other processes. Never raises."""
         try:
             await self.broker.publish(batch)
         except Exception:

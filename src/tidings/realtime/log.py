@@ -82,6 +82,9 @@ _END_SPAN = (
         _span_table.c.channel_id == bindparam("channel"),
         _span_table.c.user_id == bindparam("user"),
         _span_table.c.left_pos.is_(None),
+        # Only a span opened before the leave: a re-join later in the same commit opens a span
+        # at a later position, which this leave must not end.
+        _span_table.c.joined_pos < bindparam("at"),
     )
     .values(left_pos=bindparam("at"))
 )
@@ -224,22 +227,21 @@ async def events_page(
 ) -> list[StoredEvent] | None:
     """The user's first ``limit`` events with ``after < pos <= up_to``, in order; None if
     events after ``after`` may have been pruned (the reader cannot continue exactly)."""
-    floor, _ = await bounds(session)
-    if after < floor:
-        return None
     query = _user_events(user_id, after, up_to).order_by(literal_column("pos")).limit(limit)
-    return [
+    events = [
         StoredEvent(int(pos), type_, data, user_id=user_id)
         for pos, type_, data in await session.execute(query)
     ]
+    # The floor after the events: pruning raises it (and commits) before it deletes, so a
+    # read that may have missed deleted events sees the raised floor (PostgreSQL reads each
+    # statement's own snapshot).
+    floor, _ = await bounds(session)
+    return None if after < floor else events
 
 
 async def batch_between(session: AsyncSession, after: int, up_to: int) -> Batch | None:
     """Every event and membership change at ``after < pos <= up_to``, for a process that
     missed them; None if some may have been pruned."""
-    floor, _ = await bounds(session)
-    if after < floor:
-        return None
     rows = await session.execute(
         select(
             EventRecord.pos,
@@ -275,6 +277,9 @@ async def batch_between(session: AsyncSession, after: int, up_to: int) -> Batch 
         if left is not None and after < left <= up_to:
             memberships.append(MembershipChange(int(left), channel_id, user_id, False))
     memberships.sort(key=lambda m: (m.pos, not m.joined))
+    floor, _ = await bounds(session)  # after the reads: see events_page
+    if after < floor:
+        return None
     return Batch(after + 1, up_to, events, tuple(memberships))
 
 
@@ -292,25 +297,38 @@ async def channel_spans(
     return [(int(c), int(j), None if left is None else int(left)) for c, j, left in rows]
 
 
-def prune_events(session: Session, *, max_age: timedelta) -> int:
-    """Delete events older than ``max_age`` and the spans that ended before them; raise the
-    floor so that clients behind it resync."""
+def raise_floor(session: Session, *, max_age: timedelta) -> int | None:
+    """Step one of pruning, in a transaction of its own: raise the floor to the last event older
+    than ``max_age`` (clients behind it will resync). Returns that position, or None."""
     cutoff = session.scalar(
         select(func.max(EventRecord.pos)).where(EventRecord.created_at < utcnow() - max_age)
     )
     if cutoff is None:
-        return 0
+        return None
     table = cast(Table, EventLogState.__table__)
     session.execute(
         update(table)
         .where(table.c.id == _LOG_ROW, table.c.floor < cutoff)
         .values(floor=int(cutoff))
     )
+    return int(cutoff)
+
+
+def delete_below(session: Session, cutoff: int) -> int:
+    """Step two, after the floor is committed: delete the events up to it and the spans that
+    ended before it. (Readers check the floor after reading, so none misses a deleted event
+    unawares; the head row is not touched, so writers are not held up.)"""
     result = session.execute(delete(EventRecord).where(EventRecord.pos <= cutoff))
     session.execute(
         delete(ChannelSpan).where(ChannelSpan.left_pos.is_not(None), ChannelSpan.left_pos <= cutoff)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def prune_events(session: Session, *, max_age: timedelta) -> int:
+    """Both steps in one transaction (for tools and tests; the server runs them apart)."""
+    cutoff = raise_floor(session, max_age=max_age)
+    return 0 if cutoff is None else delete_below(session, cutoff)
 
 
 class DatabaseLog:

@@ -32,10 +32,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from sqlalchemy import Table, select
 from sqlalchemy import exc as sqlalchemy_exc
 from sqlalchemy.orm import Session
 
-from tidings.db import Database, WriteQueueBusy
+from tidings.db import Database, WriteQueueBusy, writes_are_serialized
 from tidings.errors import is_database_busy
 from tidings.realtime.events import Batch
 from tidings.realtime.hub import Hub
@@ -48,16 +49,45 @@ T = TypeVar("T")
 Action = Callable[..., Any]
 
 
+@dataclass(frozen=True, slots=True)
+class RowLocks:
+    """The only rows a write locks, declared (see ``Writer.run``): ``table``'s rows ``ids``,
+    by an integer primary key ``id``."""
+
+    table: Table
+    ids: tuple[int, ...]
+
+
 @dataclass(slots=True, eq=False)
 class _Job:
     action: Action
     args: tuple[Any, ...]
     future: asyncio.Future[Any]
     queued_at: float
+    locks: RowLocks | None = None
+    """The rows the action locks, if it declared them: see ``Writer.run``."""
     tx: Transaction | None = None
     result: Any = None
     error: BaseException | None = None
     batch: Batch | None = field(default=None)
+
+
+def _lock_declared_rows(session: Session, jobs: list[_Job]) -> None:
+    """Lock every row the jobs of a shared transaction declared, table by table (by name) and
+    in id order: two batches cannot then wait for each other. Each job finds its locks held."""
+    by_table: dict[str, tuple[Table, set[int]]] = {}
+    for job in jobs:
+        if job.locks is not None:
+            table, ids = by_table.setdefault(job.locks.table.name, (job.locks.table, set()))
+            ids.update(job.locks.ids)
+    for name in sorted(by_table):
+        table, ids = by_table[name]
+        session.execute(
+            select(table.c.id)
+            .where(table.c.id.in_(sorted(ids)))
+            .order_by(table.c.id)
+            .with_for_update(key_share=True)
+        )
 
 
 def merge_batches(batches: list[Batch]) -> Batch | None:
@@ -101,12 +131,17 @@ class Writer:
         self._task: asyncio.Task[None] | None = None
         self._settled: asyncio.Queue[list[_Job] | None] | None = None
         self._settler: asyncio.Task[None] | None = None
+        self._to_publish: asyncio.Queue[Batch | None] | None = None
+        self._publisher: asyncio.Task[None] | None = None
+        self._stopping = False
         self._watchers: list[tuple[Callable[[Writer], bool], asyncio.Future[None]]] = []
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._settled = asyncio.Queue()
         self._settler = asyncio.create_task(self._settle_in_order(), name="tidings-writer-settle")
+        self._to_publish = asyncio.Queue()
+        self._publisher = asyncio.create_task(self._publish_in_order(), name="tidings-publish")
         if self.db.is_sqlite:
             self._thread = threading.Thread(
                 target=self._thread_main, name="tidings-writer", daemon=True
@@ -117,7 +152,8 @@ class Writer:
             self._task = asyncio.create_task(self._task_main(), name="tidings-writer")
 
     async def stop(self) -> None:
-        """Finish what is queued, then stop."""
+        """Finish what is queued, then stop; writes asked for after this fail."""
+        self._stopping = True
         if self._thread is not None:
             self._thread_queue.put(None)
             await asyncio.to_thread(self._thread.join)
@@ -134,6 +170,11 @@ class Writer:
             await self._settled.put(None)
             await self._settler
             self._settler = None
+        if self._publisher is not None:
+            assert self._to_publish is not None
+            await self._to_publish.put(None)
+            await self._publisher
+            self._publisher = None
 
     @property
     def queued(self) -> int:
@@ -159,11 +200,24 @@ class Writer:
             if not future.done() and predicate(self):
                 future.set_result(None)
 
-    async def run(self, action: Callable[..., T], *args: Any) -> Outcome[T]:
+    async def run(
+        self,
+        action: Callable[..., T],
+        *args: Any,
+        locks: RowLocks | None = None,
+    ) -> Outcome[T]:
         """Run ``action(tx, *args)`` in the next batch; its result and events once committed.
-        Raises what the action raised (its own writes undone), or the commit's error."""
+        Raises what the action raised (its own writes undone), or the commit's error.
+
+        PostgreSQL: writes of one transaction hold their row locks until it ends, so two
+        batches could take the same rows in opposite orders and deadlock. A write that declares
+        the only rows it locks (``locks``) may share a transaction with others that do, the
+        writer locking all their rows first, in a fixed order; any other write runs in a
+        transaction of its own. (SQLite takes no row locks: everything may share.)"""
+        if self._stopping:
+            raise RuntimeError("the writer is stopping")
         loop = asyncio.get_running_loop()
-        job = _Job(action, args, loop.create_future(), time.monotonic())
+        job = _Job(action, args, loop.create_future(), time.monotonic(), locks)
         if self._thread is not None:
             self._thread_queue.put(job)
         elif self._task_queue is not None:
@@ -231,15 +285,28 @@ class Writer:
     async def _task_main(self) -> None:
         assert self._task_queue is not None
         work = self._task_queue
+        carried: _Job | None = None
         while True:
-            jobs = [await work.get()]
-            if self.batch_wait_seconds > 0:
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(self.batch_wait_seconds):
-                        while len(jobs) < self.batch_max:
-                            jobs.append(await work.get())
-            while len(jobs) < self.batch_max and not work.empty():
-                jobs.append(work.get_nowait())
+            first = carried if carried is not None else await work.get()
+            carried = None
+            jobs = [first]
+            # Only writes that declared their locks share a transaction (see ``run``); the
+            # first other one starts the next batch.
+            while first.locks is not None and len(jobs) < self.batch_max:
+                if work.empty():
+                    if self.batch_wait_seconds <= 0:
+                        break
+                    try:
+                        async with asyncio.timeout(self.batch_wait_seconds):
+                            job = await work.get()
+                    except TimeoutError:
+                        break
+                else:
+                    job = work.get_nowait()
+                if job.locks is None:
+                    carried = job
+                    break
+                jobs.append(job)
             try:
                 async with self.db.write() as session:
                     await session.run_sync(self._run_batch, jobs, False)
@@ -277,6 +344,8 @@ class Writer:
                 if job.queued_at < too_old:
                     job.error = WriteQueueBusy("waited longer than the queue timeout to start")
             runnable = [job for job in jobs if job.error is None]
+            if len(runnable) > 1 and not writes_are_serialized(session):
+                _lock_declared_rows(session, runnable)
             # A batch of one needs no savepoint: if it fails, the whole transaction is its own.
             alone = len(runnable) == 1
             for job in runnable:
@@ -328,7 +397,15 @@ class Writer:
                 return
             batch = merge_batches([j.batch for j in jobs if j.batch is not None and not j.error])
             if batch is not None:
-                await self.hub.publish(batch)
+                try:
+                    # This process's streams first, then the answers; the other processes
+                    # get it from the publisher, in commit order, without the answers waiting
+                    # on Redis.
+                    self.hub.hand_on_committed(batch)
+                except Exception:
+                    logger.exception("handing a committed batch to the streams failed")
+                assert self._to_publish is not None
+                self._to_publish.put_nowait(batch)
             for job in jobs:
                 if job.future.done():
                     continue  # the caller went away
@@ -336,3 +413,11 @@ class Writer:
                     job.future.set_exception(job.error)
                 else:
                     job.future.set_result(None)
+
+    async def _publish_in_order(self) -> None:
+        assert self._to_publish is not None
+        while True:
+            batch = await self._to_publish.get()
+            if batch is None:
+                return
+            await self.hub.publish_to_others(batch)
