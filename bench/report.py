@@ -502,18 +502,23 @@ def _writes(r: dict[str, Any]) -> list[str]:
         "## 6. Write throughput",
         "",
         f"Closed loop: N clients POST direct messages back to back ({d['database']}; recipients "
-        "offline, each message still writes the message, a notification, 4 event-log rows and "
-        "the counters). PostgreSQL: not measured (no server on this machine). Baseline: one "
-        "client.",
+        "offline; each message writes the message, the conversation's last message, one event "
+        "and the log's head, in transactions the writer shares between concurrent writes). "
+        "PostgreSQL, 1 and 3 processes behind nginx: [cluster_writes.md](cluster_writes.md). "
+        "Baseline: one client.",
         "",
-        "| Clients | Accepted/s | POST p50 | p99 | max | Errors | Server CPU | vs 1 client |",
-        "|---|---|---|---|---|---|---|---|",
+        "| Clients | Accepted/s | POST p50 | p99 | max | Errors | Server CPU | CPU per message "
+        "| Writes per commit | vs 1 client |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for lv in levels:
         pm = lv["post_ms"]
+        per_commit = lv.get("writes_per_commit")
         lines.append(
             f"| {lv['clients']} | {lv['per_s']:,.0f} | {_f(pm['p50'])} ms | {_f(pm['p99'])} ms | "
             f"{_f(pm['max'])} ms | {lv['errors']} | {lv['server_cpu_pct']:.0f} % | "
+            f"{lv.get('server_cpu_ms_per_message', float('nan')):.2f} ms | "
+            f"{'-' if per_commit is None else f'{per_commit:.1f}'} | "
             f"{_ratio(lv['per_s'], base)} |"
         )
     return [*lines, ""]

@@ -30,7 +30,7 @@ from tidings.realtime.models import ChannelSpan
 from tidings.realtime.transaction import Transaction
 
 SIZES = (10, 1000, 10_000)
-MESSAGES = 20
+MESSAGES = 100
 PASSWORD_HASH = "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$0000000000000000000000"
 TABLES = ("message", "conversation", "event", "event_log", "notification", "conversation_member")
 
@@ -89,9 +89,10 @@ class _UpdatedRows:
 
     def __call__(self, _conn: Any, cursor: Any, statement: str, *_args: Any) -> None:
         if statement.lstrip().upper().startswith("UPDATE"):
-            # sqlite3 reports -1 for UPDATE ... RETURNING before the rows are fetched: ours
-            # (the log's head) updates one row.
-            self.rows += cursor.rowcount if cursor.rowcount >= 0 else 1
+            # sqlite3 reports no count for UPDATE ... RETURNING before the rows are fetched:
+            # ours (the log's head) updates one row.
+            returning = "RETURNING" in statement.upper()
+            self.rows += cursor.rowcount if cursor.rowcount > 0 or not returning else 1
 
 
 def _database_bytes(database_url: str) -> int:
