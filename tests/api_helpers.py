@@ -63,7 +63,7 @@ class EventLog:
                 return found
             users = (await session.execute(select(User.id, User.username))).all()
             for user_id, username in users:
-                events = await events_page(session, user_id, self.position, top, limit=top)
+                events = await session.run_sync(events_page, user_id, self.position, top, limit=top)
                 assert events is not None, f"{username}'s events after {self.position} are gone"
                 if events:
                     found[username] = [e.type for e in events]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from tidings.accounts import queries
 from tidings.accounts.deps import session_token_hash
@@ -21,10 +21,8 @@ class AccountStreamSessions:
     def session_key(self, ctx: AppContext, cookies: dict[str, str]) -> str | None:
         return session_token_hash(ctx, cookies)
 
-    async def live_session(
-        self, session: AsyncSession, session_key: str
-    ) -> tuple[int, datetime] | None:
-        return await session.run_sync(queries.live_session, session_key)
+    def live_session(self, session: Session, session_key: str) -> tuple[int, datetime] | None:
+        return queries.live_session(session, session_key)
 
-    async def is_signed_in(self, session: AsyncSession, user_id: int, session_key: str) -> bool:
-        return await session.run_sync(queries.is_signed_in, user_id, session_key)
+    def is_signed_in(self, session: Session, user_id: int, session_key: str) -> bool:
+        return queries.is_signed_in(session, user_id, session_key)

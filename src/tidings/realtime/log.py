@@ -185,10 +185,10 @@ async def head(session: AsyncSession) -> int:
     return await session.run_sync(read_head)
 
 
-async def bounds(session: AsyncSession) -> tuple[int, int]:
+def bounds(session: Session) -> tuple[int, int]:
     """(floor, head): a client that has seen ``floor`` or later can be replayed exactly."""
     row = (
-        await session.execute(
+        session.execute(
             select(EventLogState.floor, EventLogState.head).where(EventLogState.id == _LOG_ROW)
         )
     ).first()
@@ -222,27 +222,27 @@ def _user_events(user_id: int, after: int, up_to: int):  # type: ignore[no-untyp
     return own.union_all(shared)
 
 
-async def events_page(
-    session: AsyncSession, user_id: int, after: int, up_to: int, limit: int
+def events_page(
+    session: Session, user_id: int, after: int, up_to: int, limit: int
 ) -> list[StoredEvent] | None:
     """The user's first ``limit`` events with ``after < pos <= up_to``, in order; None if
     events after ``after`` may have been pruned (the reader cannot continue exactly)."""
     query = _user_events(user_id, after, up_to).order_by(literal_column("pos")).limit(limit)
     events = [
         StoredEvent(int(pos), type_, data, user_id=user_id)
-        for pos, type_, data in await session.execute(query)
+        for pos, type_, data in session.execute(query)
     ]
     # The floor after the events: pruning raises it (and commits) before it deletes, so a
     # read that may have missed deleted events sees the raised floor (PostgreSQL reads each
     # statement's own snapshot).
-    floor, _ = await bounds(session)
+    floor, _ = bounds(session)
     return None if after < floor else events
 
 
-async def batch_between(session: AsyncSession, after: int, up_to: int) -> Batch | None:
+def batch_between(session: Session, after: int, up_to: int) -> Batch | None:
     """Every event and membership change at ``after < pos <= up_to``, for a process that
     missed them; None if some may have been pruned."""
-    rows = await session.execute(
+    rows = session.execute(
         select(
             EventRecord.pos,
             EventRecord.type,
@@ -257,7 +257,7 @@ async def batch_between(session: AsyncSession, after: int, up_to: int) -> Batch 
         StoredEvent(int(pos), type_, data, user_id=user_id, channel_id=channel_id)
         for pos, type_, data, user_id, channel_id in rows
     )
-    spans = await session.execute(
+    spans = session.execute(
         select(
             ChannelSpan.channel_id,
             ChannelSpan.user_id,
@@ -277,18 +277,16 @@ async def batch_between(session: AsyncSession, after: int, up_to: int) -> Batch 
         if left is not None and after < left <= up_to:
             memberships.append(MembershipChange(int(left), channel_id, user_id, False))
     memberships.sort(key=lambda m: (m.pos, not m.joined))
-    floor, _ = await bounds(session)  # after the reads: see events_page
+    floor, _ = bounds(session)  # after the reads: see events_page
     if after < floor:
         return None
     return Batch(after + 1, up_to, events, tuple(memberships))
 
 
-async def channel_spans(
-    session: AsyncSession, user_id: int, after: int
-) -> list[tuple[int, int, int | None]]:
+def channel_spans(session: Session, user_id: int, after: int) -> list[tuple[int, int, int | None]]:
     """The user's memberships that matter after ``after``: (channel, joined, left) for spans
     still open or ending later."""
-    rows = await session.execute(
+    rows = session.execute(
         select(ChannelSpan.channel_id, ChannelSpan.joined_pos, ChannelSpan.left_pos).where(
             ChannelSpan.user_id == user_id,
             or_(ChannelSpan.left_pos.is_(None), ChannelSpan.left_pos > after),
@@ -332,19 +330,17 @@ def prune_events(session: Session, *, max_age: timedelta) -> int:
 
 
 class DatabaseLog:
-    """The hub's reader of the log (``hub.LogReader``): each call in a read session of its own."""
+    """The hub's reader of the log (``hub.LogReader``): each call one hand-off of a read
+    (``Database.run_read``)."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
 
     async def head(self) -> int:
-        async with self.db.read() as session:
-            return await head(session)
+        return await self.db.run_read(read_head)
 
     async def batch_between(self, after: int, up_to: int) -> Batch | None:
-        async with self.db.read() as session:
-            return await batch_between(session, after, up_to)
+        return await self.db.run_read(batch_between, after, up_to)
 
     async def channel_spans(self, user_id: int, after: int) -> list[tuple[int, int, int | None]]:
-        async with self.db.read() as session:
-            return await channel_spans(session, user_id, after)
+        return await self.db.run_read(channel_spans, user_id, after)

@@ -39,7 +39,7 @@ from datetime import datetime
 from typing import Protocol
 
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
@@ -112,13 +112,11 @@ class StreamSessions(Protocol):
     def session_key(self, ctx: AppContext, cookies: dict[str, str]) -> str | None:
         """The key of the session a request's cookies name (not yet checked), or None."""
 
-    async def live_session(
-        self, session: AsyncSession, session_key: str
-    ) -> tuple[int, datetime] | None:
-        """The user id and expiry of that session if it is live."""
+    def live_session(self, session: Session, session_key: str) -> tuple[int, datetime] | None:
+        """The user id and expiry of that session if it is live (a read: ``run_read``)."""
 
-    async def is_signed_in(self, session: AsyncSession, user_id: int, session_key: str) -> bool:
-        """Whether that session of the user's is still live."""
+    def is_signed_in(self, session: Session, user_id: int, session_key: str) -> bool:
+        """Whether that session of the user's is still live (a read: ``run_read``)."""
 
 
 class _SessionEnded(Exception):
@@ -202,8 +200,8 @@ async def _identify(
     """The stream's user and session, read through the stream gate (may raise Overloaded)."""
     if token_hash is None:
         return None
-    async with ctx.stream_gate.slot(may_shed=True), ctx.db.read() as session:
-        found = await sessions.live_session(session, token_hash)
+    async with ctx.stream_gate.slot(may_shed=True):
+        found = await ctx.db.run_read(sessions.live_session, token_hash)
     if found is None:
         return None
     user_id, expires_at = found
@@ -336,14 +334,16 @@ class _Stream:
 
     async def _position(self) -> int:
         """The log's head position; raises _SessionEnded if the stream's session is gone."""
-        async with self.ctx.stream_gate.slot(), self.ctx.db.read() as session:
-            signed_in = await self.sessions.is_signed_in(
-                session, self.user_id, self.identity.session_key
-            )
-            current = await log.head(session)
+        async with self.ctx.stream_gate.slot():
+            signed_in, current = await self.ctx.db.run_read(self._read_position)
         if not signed_in:
             raise _SessionEnded
         return current
+
+    def _read_position(self, session: Session) -> tuple[bool, int]:
+        """In one read: whether the stream's session is live, and the log's head."""
+        signed_in = self.sessions.is_signed_in(session, self.user_id, self.identity.session_key)
+        return signed_in, log.read_head(session)
 
     async def _open(self) -> tuple[bytes, int | None]:
         """The first bytes (retry interval, ``connected``, maybe ``resync``) and the id up to
@@ -409,9 +409,9 @@ class _Stream:
         settings, metrics = self.ctx.settings, self.ctx.metrics
         assert self.subscriber is not None
         while self.cursor < up_to and not self.subscriber.closed:
-            async with self.ctx.stream_gate.slot(), self.ctx.db.read() as session:
-                page = await log.events_page(
-                    session, self.user_id, self.cursor, up_to, settings.replay_page_events
+            async with self.ctx.stream_gate.slot():
+                page = await self.ctx.db.run_read(
+                    log.events_page, self.user_id, self.cursor, up_to, settings.replay_page_events
                 )
             if page is None:
                 metrics.resyncs.inc()
