@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ScalarSelect, func, select
 from sqlalchemy.orm import Session
 
 from tidings.accounts.models import User
@@ -38,18 +39,21 @@ UNREAD_COUNT_CAP = 1000
 """Unread counts are counted up to here ("999+" in a list is as useful as the exact number)."""
 
 
-def _unread_count(member: type[ConversationMember] = ConversationMember) -> ColumnElement[int]:
-    """The member's unread count, derived: messages after their read position, not theirs,
-    counted up to the cap (an index range scan on ``message(conversation_id, id)``)."""
+def _unread_count(
+    conversation_id: Any, last_read_message_id: Any, user_id: Any
+) -> ScalarSelect[int]:
+    """A member's unread count, derived: messages after their read position, not theirs,
+    counted up to the cap (an index range scan on ``message(conversation_id, id)``). The
+    arguments are values, or the columns of a member row the query correlates with."""
     unread = (
         select(Message.id)
         .where(
-            Message.conversation_id == member.conversation_id,
-            Message.id > member.last_read_message_id,
-            Message.sender_id != member.user_id,
+            Message.conversation_id == conversation_id,
+            Message.id > last_read_message_id,
+            Message.sender_id != user_id,
         )
         .limit(UNREAD_COUNT_CAP)
-        .correlate(member)
+        .correlate(ConversationMember)  # when given its columns: the outer query's member row
         .subquery()
     )
     return select(func.count()).select_from(unread).scalar_subquery()
@@ -58,16 +62,7 @@ def _unread_count(member: type[ConversationMember] = ConversationMember) -> Colu
 def unread_count(session: Session, member: ConversationMember) -> int:
     """One member's unread count in one conversation."""
     count = session.scalar(
-        select(func.count()).select_from(
-            select(Message.id)
-            .where(
-                Message.conversation_id == member.conversation_id,
-                Message.id > member.last_read_message_id,
-                Message.sender_id != member.user_id,
-            )
-            .limit(UNREAD_COUNT_CAP)
-            .subquery()
-        )
+        select(_unread_count(member.conversation_id, member.last_read_message_id, member.user_id))
     )
     return int(count or 0)
 
@@ -149,7 +144,15 @@ def conversation_read(session: Session, conversation_id: int, user_id: int) -> C
 def list_for_user(session: Session, user_id: int) -> list[ConversationRead]:
     """The user's conversations, most recent activity first."""
     rows = session.execute(
-        select(Conversation, ConversationMember, _unread_count())
+        select(
+            Conversation,
+            ConversationMember,
+            _unread_count(
+                ConversationMember.conversation_id,
+                ConversationMember.last_read_message_id,
+                ConversationMember.user_id,
+            ),
+        )
         .join(ConversationMember, ConversationMember.conversation_id == Conversation.id)
         .where(ConversationMember.user_id == user_id)
         .order_by(Conversation.updated_at.desc(), Conversation.id.desc())
