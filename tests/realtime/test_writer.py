@@ -7,8 +7,9 @@ import asyncio
 import contextlib
 import signal
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -51,6 +52,25 @@ async def _writes_held_back(server: LiveServer) -> AsyncIterator[None]:
         await connection.close()
 
 
+async def _queued_behind_a_first_write(
+    server: LiveServer, first: Coroutine[Any, Any, Any], *writes: Coroutine[Any, Any, Any]
+) -> list[Any]:
+    """Start ``first`` while writes are held back, so that its batch waits; queue ``writes``
+    behind it; then let everything go. Returns the writes' results (or their exceptions), in
+    order, once ``first`` is through."""
+    writer = server.ctx.writer
+    before = writer.batches
+    async with _writes_held_back(server):
+        started = asyncio.create_task(first)
+        async with asyncio.timeout(10):  # the first batch started, and waits
+            await writer.wait_until(lambda w: w.batches == before + 1)
+        queued = [asyncio.create_task(write) for write in writes]
+        async with asyncio.timeout(10):  # the others queued behind it
+            await writer.wait_until(lambda w: w.queued == len(writes))
+    await started
+    return list(await asyncio.gather(*queued, return_exceptions=True))
+
+
 @pytest.mark.settings(sqlite_busy_timeout_ms=30_000, postgres_lock_timeout_ms=30_000)
 async def test_a_failing_write_in_a_batch_fails_alone(server: LiveServer, make_user: MakeUser):
     alice, bob, carol = [await make_user(name) for name in ("alice", "bob", "carol")]
@@ -64,18 +84,14 @@ async def test_a_failing_write_in_a_batch_fails_alone(server: LiveServer, make_u
     writer = server.ctx.writer
     before = writer.batches
 
-    async with _writes_held_back(server):
-        first = asyncio.create_task(actions.send_message(server.ctx, me, dm["id"], "first"))
-        async with asyncio.timeout(10):  # the first batch started, and waits
-            await writer.wait_until(lambda w: w.batches == before + 1)
-        queued = [
-            asyncio.create_task(actions.send_message(server.ctx, me, cid, text))
+    one, refused, two = await _queued_behind_a_first_write(
+        server,
+        actions.send_message(server.ctx, me, dm["id"], "first"),
+        *(
+            actions.send_message(server.ctx, me, cid, text)
             for cid, text in ((dm["id"], "one"), (theirs["id"], "not mine"), (dm["id"], "two"))
-        ]
-        async with asyncio.timeout(10):  # three writes queued behind it
-            await writer.wait_until(lambda w: w.queued == 3)
-    await first
-    one, refused, two = await asyncio.gather(*queued, return_exceptions=True)
+        ),
+    )
 
     # The three went in one transaction after the first one's: two batches in all.
     assert writer.batches == before + 2
@@ -107,17 +123,13 @@ async def test_removed_and_added_back_in_one_batch_gets_the_groups_events(
     me = await db_user(server, alice)
     writer = server.ctx.writer
     before = writer.batches
-    async with _writes_held_back(server):
-        first = asyncio.create_task(actions.send_message(server.ctx, me, group["id"], "first"))
-        async with asyncio.timeout(10):
-            await writer.wait_until(lambda w: w.batches == before + 1)
-        out = asyncio.create_task(actions.remove_member(server.ctx, me, group["id"], bob.id))
-        back = asyncio.create_task(actions.add_member(server.ctx, me, group["id"], bob.id))
-        async with asyncio.timeout(10):
-            await writer.wait_until(lambda w: w.queued == 2)
-    await first
-    await out
-    await back
+    out, back = await _queued_behind_a_first_write(
+        server,
+        actions.send_message(server.ctx, me, group["id"], "first"),
+        actions.remove_member(server.ctx, me, group["id"], bob.id),
+        actions.add_member(server.ctx, me, group["id"], bob.id),
+    )
+    assert not isinstance(out, BaseException) and not isinstance(back, BaseException)
     if server.settings.database_url.startswith("sqlite"):
         assert writer.batches == before + 2  # the leave and the re-join shared a transaction
     else:
