@@ -26,6 +26,7 @@ from tidings.accounts.streams import AccountStreamSessions
 from tidings.bootstrap import router as bootstrap_router
 from tidings.config import Settings
 from tidings.context import AppContext
+from tidings.conversations.routes import plain_routes as conversation_plain_routes
 from tidings.conversations.routes import router as conversations_router
 from tidings.db import Database
 from tidings.deps import ContextDep
@@ -224,6 +225,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     # Only reached for methods other than GET (405): TidingsApp serves GET itself.
     app.router.routes.append(Route(EVENTS_PATH, app.event_stream, methods=["GET"]))
+    # The plain routes first, so that they are matched before their FastAPI declarations.
+    app.router.routes.extend(conversation_plain_routes)
     for router in (
         accounts_router,
         friends_router,

@@ -143,7 +143,9 @@ class RequestMetricsMiddleware:
             await self.app(scope, receive, send)
         finally:
             route = scope.get("route")
-            path = getattr(route, "path", "unmatched")
+            # The template without converters (``{id}``, not ``{id:int}``): one label per
+            # operation, whether a plain route or FastAPI's served it.
+            path = getattr(route, "path_format", "unmatched")
             self.metrics.request_latency.labels(scope["method"], path).observe(
                 time.perf_counter() - start
             )

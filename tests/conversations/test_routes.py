@@ -332,7 +332,11 @@ BAD_MESSAGES: list[tuple[str, dict[str, object] | bytes, str]] = [
     ("extra-field", {"content": "hi", "sender_id": 1}, "validation_error"),
     ("malformed", b'{"content": "hi"', "invalid_json"),
     ("not-utf8", b"\xc3\x28", "invalid_json"),
+    ("no-body", b"", "validation_error"),
+    ("null", b"null", "validation_error"),
 ]
+NOT_JSON_MEDIA_TYPES = ["text/plain", "application/x-www-form-urlencoded", None]
+"""A JSON document sent as another media type (or none) is not read as one (as FastAPI)."""
 
 
 async def test_sending_refuses_bad_input(server, make_user):
@@ -349,6 +353,10 @@ async def test_sending_refuses_bad_input(server, make_user):
             response = await alice.post(path, body)
         assert response.status_code == 422, (name, response.text)
         assert_error(response, 422, code)
+    for media_type in NOT_JSON_MEDIA_TYPES:
+        headers = {"content-type": media_type} if media_type else {}
+        response = await alice.client.post(path, content=b'{"content": "hi"}', headers=headers)
+        assert_error(response, 422, "validation_error")
     assert await events.new() == {}
     assert (await alice.ok("GET", path))["messages"] == []
 

@@ -9,11 +9,12 @@ import signal
 import sqlite3
 from collections.abc import AsyncIterator, Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 import httpx
 import pytest
+from sqlalchemy import Table, insert
 
 from tests.api_helpers import db_user
 from tests.conftest import MakeUser
@@ -22,7 +23,13 @@ from tests.support.server import LiveServer, ServerProcess
 from tests.support.settings import FAST_HASHING, GENEROUS_LIMITS, backend
 from tests.support.sse import open_stream
 from tidings.conversations import actions
-from tidings.errors import NotFound
+from tidings.conversations.models import Conversation, Message
+from tidings.db import utcnow
+from tidings.errors import Conflict, NotFound
+from tidings.realtime.transaction import Transaction
+from tidings.realtime.writer import RowLocks
+
+_conversations = cast(Table, Conversation.__table__)
 
 
 @contextlib.asynccontextmanager
@@ -103,6 +110,58 @@ async def test_a_failing_write_in_a_batch_fails_alone(server: LiveServer, make_u
     assert [f.json["message"]["content"] for f in frames] == ["first", "one", "two"]
     page = await bob.ok("GET", f"/api/conversations/{theirs['id']}/messages")
     assert page["messages"] == []
+    await stream.close()
+
+
+def _write_then_refuse(tx: Transaction, conversation_id: int, sender_id: int) -> None:
+    """A write that stores a message and then fails (as a constraint would, late)."""
+    tx.session.execute(
+        insert(Message).values(
+            conversation_id=conversation_id,
+            sender_id=sender_id,
+            content="ghost",
+            created_at=utcnow(),
+        )
+    )
+    raise Conflict("changed its mind after writing")
+
+
+@pytest.mark.settings(sqlite_busy_timeout_ms=30_000, postgres_lock_timeout_ms=30_000)
+async def test_a_write_failing_after_it_wrote_leaves_nothing_and_the_batch_commits(
+    server: LiveServer, make_user: MakeUser
+):
+    """SQLite runs a batch without savepoints while its writes succeed (or fail before
+    writing): one failing after it wrote makes the batch run again, each write in a savepoint.
+    Whatever the path, the failed write leaves no row and the others commit, once each."""
+    alice, bob = [await make_user(name) for name in ("alice", "bob")]
+    await alice.befriend(bob)
+    dm = await alice.dm(bob)
+    stream = await open_stream(bob.client)
+    await stream.next()  # connected
+    me = await db_user(server, alice)
+    writer = server.ctx.writer
+    before = writer.batches
+
+    one, refused, two = await _queued_behind_a_first_write(
+        server,
+        actions.send_message(server.ctx, me, dm["id"], "first"),
+        actions.send_message(server.ctx, me, dm["id"], "one"),
+        # Declaring the conversation's row lock, as a send does: on PostgreSQL too, it shares
+        # the others' transaction (each in a savepoint there).
+        writer.run(
+            _write_then_refuse, dm["id"], alice.id, locks=RowLocks(_conversations, (dm["id"],))
+        ),
+        actions.send_message(server.ctx, me, dm["id"], "two"),
+    )
+
+    assert writer.batches == before + 2
+    assert isinstance(refused, Conflict)
+    assert not isinstance(one, BaseException) and not isinstance(two, BaseException)
+    assert [e.type for e in one.events + two.events] == ["message", "message"]
+    frames = await stream.next_events(3)
+    assert [f.json["message"]["content"] for f in frames] == ["first", "one", "two"]
+    page = await bob.ok("GET", f"/api/conversations/{dm['id']}/messages")
+    assert [m["content"] for m in page["messages"]] == ["first", "one", "two"]
     await stream.close()
 
 
