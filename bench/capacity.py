@@ -374,10 +374,16 @@ class Capacity:
     async def writes(self) -> None:
         run = self.run
         m = self.m
-        items = [[self.seeded.cookie(k + m), self.seeded.dm[(k + m, k)]] for k in range(1, m + 1)]
+        everyone = [
+            [self.seeded.cookie(k + m), self.seeded.dm[(k + m, k)]] for k in range(1, m + 1)
+        ]
         levels = []
-        for clients in self.plan.writes_clients:
-            run.say(f"writes: {clients} clients back to back for {self.plan.writes_seconds:.0f}s")
+        for clients, senders in self.plan.writes_levels:
+            items = everyone if senders is None else everyone[:senders]
+            run.say(
+                f"writes: {clients} clients as {len(items):,} senders back to back for "
+                f"{self.plan.writes_seconds:.0f}s"
+            )
             cpu0 = self.server.cpu()
             m0 = await self.server.metrics()
             reply = await self.sender.call(
@@ -396,6 +402,7 @@ class Capacity:
             writes = m1.get("tidings_writes", 0) - m0.get("tidings_writes", 0)
             level = {
                 "clients": clients,
+                "senders": len(items),
                 "accepted": reply["ok"],
                 "errors": reply["errors"],
                 "elapsed_s": reply["elapsed_s"],
@@ -408,7 +415,8 @@ class Capacity:
             }
             levels.append(level)
             run.say(
-                f"writes: {clients} clients: {level['per_s']:.0f} msg/s, POST p50 "
+                f"writes: {clients} clients, {len(items):,} senders: {level['per_s']:.0f} msg/s, "
+                "POST p50 "
                 f"{level['post_ms']['p50']:.1f} ms p99 {level['post_ms']['p99']:.1f} ms, "
                 f"{level['server_cpu_ms_per_message']:.2f} CPU-ms/message, "
                 f"{level['writes_per_commit'] or 0:.1f} writes per commit"

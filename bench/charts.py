@@ -120,7 +120,11 @@ def draw(r: dict[str, Any], out: Path) -> dict[str, str]:
     if "writes" in r:
         fig, ax = plt.subplots(figsize=(6, 4))
         for lv in r["writes"]["levels"]:
-            _cdf(ax, [v / 1e6 for v in lv["lat_ns"]], f"{lv['clients']} clients")
+            _cdf(
+                ax,
+                [v / 1e6 for v in lv["lat_ns"]],
+                f"{lv['clients']} clients, {lv.get('senders', 0):,} senders",
+            )
         ax.set_xscale("log")
         ax.set_xlabel("POST latency (ms)")
         ax.set_title("Write path: POST latency CDF")

@@ -31,7 +31,10 @@ class Plan:
     """Skip a fan-out size whose extrapolated time is beyond this (it could take minutes)."""
     pushpin_streams: int
     writes_seconds: float
-    writes_clients: tuple[int, ...]
+    writes_levels: tuple[tuple[int, int | None], ...]
+    """(clients, senders): N connections POSTing back to back as ``senders`` distinct people,
+    each client one of them (senders = clients: their sessions cached after the first request),
+    or as every seeded sender in turn (None: each request a session new to the process)."""
     streams_per_gen: int = 5000
 
     @property
@@ -55,7 +58,7 @@ FULL = Plan(
     fanout_budget_s=60,
     pushpin_streams=10000,
     writes_seconds=10,
-    writes_clients=(1, 16, 64),
+    writes_levels=((1, 1), (16, 16), (64, 64), (1, None), (16, None), (64, None)),
 )
 
 QUICK = Plan(
@@ -74,7 +77,7 @@ QUICK = Plan(
     fanout_budget_s=10,
     pushpin_streams=500,
     writes_seconds=2,
-    writes_clients=(1, 8),
+    writes_levels=((1, 1), (8, 8), (8, None)),
 )
 
 

@@ -192,27 +192,34 @@ def _summary(r: dict[str, Any]) -> list[str]:
             )
     if "writes" in r:
         levels = r["writes"]["levels"]
-        best = max(levels, key=lambda lv: lv["per_s"])
-        at_64 = next((lv for lv in levels if lv["clients"] == 64), best)
-        rows.append(
-            (
-                f"Accepted messages/s (SQLite, {at_64['clients']} clients)",
-                "≥ 2,000, 0 errors",
-                f"{at_64['per_s']:,.0f}, {at_64['errors']} errors (best: {best['per_s']:,.0f} "
-                f"with {best['clients']} clients)",
-                _ok(at_64["per_s"] >= 2000 and at_64["errors"] == 0),
+        most = max(lv["clients"] for lv in levels)
+        for lv in levels:
+            if lv["clients"] != most:
+                continue
+            who = (
+                "each client one sender"
+                if lv.get("senders", 0) == lv["clients"]
+                else f"{lv.get('senders', 0):,} senders in turn"
             )
-        )
-        one = next((lv for lv in levels if lv["clients"] == 1), None)
-        if one is not None:
             rows.append(
                 (
-                    "POST p50, one client",
-                    "≤ 2 ms",
-                    f"{_f(one['post_ms']['p50'])} ms",
-                    _ok(one["post_ms"]["p50"] <= 2),
+                    f"Accepted messages/s (SQLite, {lv['clients']} clients, {who})",
+                    "≥ 2,000, 0 errors",
+                    f"{lv['per_s']:,.0f}, {lv['errors']} errors",
+                    _ok(lv["per_s"] >= 2000 and lv["errors"] == 0),
                 )
             )
+        for lv in levels:
+            if lv["clients"] == 1:
+                who = "the same sender" if lv.get("senders", 0) == 1 else "a new sender each time"
+                rows.append(
+                    (
+                        f"POST p50, one client ({who})",
+                        "≤ 2 ms",
+                        f"{_f(lv['post_ms']['p50'])} ms",
+                        _ok(lv["post_ms"]["p50"] <= 2),
+                    )
+                )
     if "polling" in r:
         p, q = r["polling"]["polling"], r["polling"]["push"]
         period = f"{r['polling']['period_s']:.0f} s incl. initial load"
@@ -505,17 +512,21 @@ def _writes(r: dict[str, Any]) -> list[str]:
         "offline; each message writes the message, the conversation's last message, one event "
         "and the log's head, in transactions the writer shares between concurrent writes). "
         "PostgreSQL, 1 and 3 processes behind nginx: [cluster_writes.md](cluster_writes.md). "
-        "Baseline: one client.",
+        "Senders: each client is one person (their session cached after its first request), or "
+        "the clients send as every seeded person in turn (each request a session the process "
+        "has not seen for longer than the session cache keeps one: a database read first). "
+        "Baseline: the first row.",
         "",
-        "| Clients | Accepted/s | POST p50 | p99 | max | Errors | Server CPU | CPU per message "
-        "| Writes per commit | vs 1 client |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| Clients | Senders | Accepted/s | POST p50 | p99 | max | Errors | Server CPU "
+        "| CPU per message | Writes per commit | vs first row |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for lv in levels:
         pm = lv["post_ms"]
         per_commit = lv.get("writes_per_commit")
         lines.append(
-            f"| {lv['clients']} | {lv['per_s']:,.0f} | {_f(pm['p50'])} ms | {_f(pm['p99'])} ms | "
+            f"| {lv['clients']} | {lv.get('senders', 0):,} | {lv['per_s']:,.0f} | "
+            f"{_f(pm['p50'])} ms | {_f(pm['p99'])} ms | "
             f"{_f(pm['max'])} ms | {lv['errors']} | {lv['server_cpu_pct']:.0f} % | "
             f"{lv.get('server_cpu_ms_per_message', float('nan')):.2f} ms | "
             f"{'-' if per_commit is None else f'{per_commit:.1f}'} | "

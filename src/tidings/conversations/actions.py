@@ -32,7 +32,7 @@ from tidings.conversations.schemas import (
     MessageRead,
     ReadResult,
 )
-from tidings.db import utcnow, writes_are_serialized
+from tidings.db import Prepared, utcnow, writes_are_serialized
 from tidings.errors import ApiError, Conflict, Forbidden, NotFound
 from tidings.friends import queries as friend_queries
 from tidings.notifications import actions as notification_actions
@@ -302,16 +302,19 @@ async def send_message(
     )
 
 
-# The hot path, in SQLAlchemy Core on the transaction's connection: statements built once, no
-# ORM unit of work. (One message: these three statements, then the log's two.)
+# The hot path: SQLAlchemy Core statements built and compiled once, run on the transaction's
+# DBAPI cursor (``Prepared``), no ORM unit of work. (One message: these three statements, then
+# the log's two, once per batch.)
 _conversation_table = cast(Table, Conversation.__table__)
 _member_table = cast(Table, ConversationMember.__table__)
 _message_table = cast(Table, Message.__table__)
-_IS_MEMBER = select(_member_table.c.user_id).where(
-    _member_table.c.conversation_id == bindparam("conversation_id"),
-    _member_table.c.user_id == bindparam("user_id"),
+_IS_MEMBER = Prepared(
+    select(_member_table.c.user_id).where(
+        _member_table.c.conversation_id == bindparam("conversation_id"),
+        _member_table.c.user_id == bindparam("user_id"),
+    )
 )
-_LOCK_IF_MEMBER = (
+_LOCK_IF_MEMBER = Prepared(
     select(_conversation_table.c.id)
     .join(_member_table, _member_table.c.conversation_id == _conversation_table.c.id)
     .where(
@@ -320,7 +323,7 @@ _LOCK_IF_MEMBER = (
     )
     .with_for_update(key_share=True, of=_conversation_table)
 )
-_INSERT_MESSAGE = (
+_INSERT_MESSAGE = Prepared(
     insert(_message_table)
     .values(
         conversation_id=bindparam("conversation_id"),
@@ -330,7 +333,7 @@ _INSERT_MESSAGE = (
     )
     .returning(_message_table.c.id)
 )
-_TOUCH_CONVERSATION = (
+_TOUCH_CONVERSATION = Prepared(
     update(_conversation_table)
     .where(_conversation_table.c.id == bindparam("conversation_id"))
     .values(last_message_id=bindparam("message_id"), updated_at=bindparam("now"))
@@ -344,20 +347,17 @@ def _conversation_lock(conversation_id: int) -> RowLocks:
 
 
 def _send_message(tx: Transaction, user: User, conversation_id: int, content: str) -> MessageRead:
-    connection = tx.session.connection()
+    session = tx.session
     ids = {"conversation_id": conversation_id, "user_id": user.id}
     # One statement: the member check, and on PostgreSQL the conversation's row lock (every
     # write to a conversation takes it first: see _lock_for_member).
-    check = _IS_MEMBER if writes_are_serialized(tx.session) else _LOCK_IF_MEMBER
-    if connection.execute(check, ids).first() is None:
+    check = _IS_MEMBER if writes_are_serialized(session) else _LOCK_IF_MEMBER
+    if check.first(session, ids) is None:
         raise NotFound(f"Conversation {conversation_id} not found.")
     now = utcnow()
-    message_id = connection.execute(
-        _INSERT_MESSAGE, {**ids, "content": content, "now": now}
-    ).scalar_one()
-    connection.execute(
-        _TOUCH_CONVERSATION,
-        {"conversation_id": conversation_id, "message_id": message_id, "now": now},
+    (message_id,) = _INSERT_MESSAGE.first(session, {**ids, "content": content, "now": now})
+    _TOUCH_CONVERSATION.run(
+        session, {"conversation_id": conversation_id, "message_id": message_id, "now": now}
     )
     read = MessageRead(
         id=message_id,
