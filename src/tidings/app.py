@@ -24,6 +24,7 @@ from tidings.accounts.routes import router as accounts_router
 from tidings.accounts.sessions import SessionCache
 from tidings.accounts.streams import AccountStreamSessions
 from tidings.bootstrap import router as bootstrap_router
+from tidings.collector import SurvivorFreezer
 from tidings.config import Settings
 from tidings.context import AppContext
 from tidings.conversations.routes import plain_routes as conversation_plain_routes
@@ -208,13 +209,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ctx = await build_context(settings, metrics)
         app.state.ctx = ctx
         end_streams_on_shutdown_signals(asyncio.get_running_loop())
-        pruner = asyncio.create_task(_prune_periodically(ctx), name="tidings-prune")
+        tasks = [asyncio.create_task(_prune_periodically(ctx), name="tidings-prune")]
+        freezer = SurvivorFreezer()
+        if settings.gc_sweep_seconds > 0:
+            freezer.install()
+            tasks.append(
+                asyncio.create_task(
+                    freezer.sweep_periodically(settings.gc_sweep_seconds), name="tidings-gc"
+                )
+            )
         try:
             yield
         finally:
-            pruner.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await pruner
+            for task in tasks:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            freezer.uninstall()
             await close_context(ctx)
 
     app = TidingsApp(

@@ -113,9 +113,14 @@ class Settings(BaseSettings):
     event_retention_seconds: int = 24 * 3600
     """How long the event log keeps events: a client away longer gets ``resync``."""
     prune_interval_seconds: float = 600.0
-    session_cache_seconds: float = 10.0
+    session_cache_seconds: float = 300.0
     """How long a process serves a looked-up session from memory (0: look up every request).
-    An ended session is dropped at once on every process; this bounds only other changes."""
+    An ended session is dropped at once on every process; this bounds only other changes (none
+    yet: a user's cached fields cannot change). Long enough that someone writing a message a
+    minute is not looked up for each (at 10 s, most sends were: a read before every write)."""
+    gc_sweep_seconds: float = 600.0
+    """The garbage collector freezes what survives each full collection, and collects everything
+    once per this interval (``tidings/collector.py``); 0: CPython's default collector."""
     gil_switch_interval_ms: float = 0.5
     """Python's thread switch interval (default 5 ms). The writer and read threads release the
     GIL in every SQLite call and must get it back from a busy event loop: at 5 ms, each of a

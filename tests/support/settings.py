@@ -50,6 +50,9 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "redis_prefix": f"test-{uuid.uuid4().hex[:10]}",
         "heartbeat_seconds": 30.0,
         "log_level": "warning",
+        # The test process hosts one app after another: the collector's policy (a collection
+        # and a freeze at each start) has its own tests, and subprocess servers keep it.
+        "gc_sweep_seconds": 0,
         **FAST_HASHING,
         **GENEROUS_LIMITS,
     }

@@ -1,7 +1,7 @@
 """Signed-in sessions cached in the process, so that most requests need no database read.
 
 A request's session cookie is looked up once and then served from here until the first of: the
-session's expiry, ``SESSION_CACHE_SECONDS`` (10 s by default) after the lookup, or the session
+session's expiry, ``SESSION_CACHE_SECONDS`` (5 minutes by default) after the lookup, or the session
 ending anywhere. Ending a session (logout, password change, "sign out everywhere") sends the
 hub's end-of-sessions control to every process, which drops those keys here; after the broker
 may have lost a control (a Redis outage), the whole cache is dropped. The cached ``User`` is a

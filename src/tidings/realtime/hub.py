@@ -53,6 +53,8 @@ class Signal:
 
 
 HEARTBEAT: Final = Signal("heartbeat")
+BEAT_TICK_SECONDS: Final = 1.0
+"""Heartbeats go out to one slice of the streams per tick of this length (see ``Hub._beat``)."""
 CATCH_UP: Final = Signal("catch_up")
 """Tells a stream to check the event log for anything the broker may have missed."""
 
@@ -262,6 +264,7 @@ class Hub:
         write_timeout_seconds: float = 20.0,
         log: LogReader | None = None,
         gap_wait_seconds: float = 0.02,
+        beat_tick_seconds: float = BEAT_TICK_SECONDS,
     ) -> None:
         self.broker = broker
         self.log = log
@@ -271,6 +274,7 @@ class Hub:
         self.metrics = metrics
         self.buffer_bytes = buffer_bytes
         self.heartbeat_seconds = heartbeat_seconds
+        self.beat_tick_seconds = beat_tick_seconds
         self.max_streams_per_user = max_streams_per_user
         self.write_timeout_seconds = write_timeout_seconds
         # Per user, the streams in the order they opened (dict keys: ordered, O(1) removal).
@@ -710,17 +714,31 @@ class Hub:
                         subscriber.close("stalled")
 
     async def _beat(self) -> None:
-        """Heartbeats for every stream, from one timer; streams whose session expired end."""
+        """Heartbeats for every stream from one timer, spread over the period: each tick
+        (``beat_tick_seconds``) beats the streams of one slice of the users (by id), so every
+        stream still gets one per ``heartbeat_seconds``. Beating all at once held the event loop
+        for one long turn (10,000 streams: ~200 ms, every request and delivery waiting behind
+        it). Streams whose session expired end."""
         loop = asyncio.get_running_loop()
+        slices = max(1, int(self.heartbeat_seconds / self.beat_tick_seconds))
+        tick = self.heartbeat_seconds / slices
+        turn = 0
         while True:
-            await asyncio.sleep(self.heartbeat_seconds)
-            now = loop.time()
-            for subscribers in self._subscribers.values():
-                for subscriber in subscribers:
-                    if subscriber.expires_at is not None and subscriber.expires_at <= now:
-                        subscriber.close("session_expired")
-                    else:
-                        subscriber.offer(HEARTBEAT)
+            await asyncio.sleep(tick)
+            self.beat_slice(turn, slices, loop.time())
+            turn = (turn + 1) % slices
+
+    def beat_slice(self, turn: int, slices: int, now: float) -> None:
+        """A heartbeat to the streams of the users whose id is ``turn`` modulo ``slices``;
+        those whose session expired by ``now`` (event-loop time) end instead."""
+        for user_id, subscribers in self._subscribers.items():
+            if user_id % slices != turn:
+                continue
+            for subscriber in subscribers:
+                if subscriber.expires_at is not None and subscriber.expires_at <= now:
+                    subscriber.close("session_expired")
+                else:
+                    subscriber.offer(HEARTBEAT)
 
 
 def broker_from_url(url: str | None, *, prefix: str = "tidings") -> Broker:
