@@ -153,6 +153,7 @@ class Subscriber:
         "_waiter",
         "cancelled_by_close",
         "closed_reason",
+        "deliver_now",
         "expires_at",
         "send_started_at",
         "session_key",
@@ -184,6 +185,9 @@ class Subscriber:
         """Event-loop time the stream began a write that has not returned yet (None: not
         writing). The hub's sweep closes a stream whose write takes longer than the timeout."""
         self.task: asyncio.Task[object] | None = None
+        self.deliver_now: Callable[[Item], bool] | None = None
+        """The stream's way to take an item at once while it waits for one (True if it did):
+        see ``offer``."""
 
     @property
     def closed(self) -> bool:
@@ -201,6 +205,15 @@ class Subscriber:
         """Queue an item; close the subscriber instead if it would pass its byte budget."""
         if self.closed_reason is not None:
             return False
+        # The stream is idle, waiting for its next item with none queued: it may take this one
+        # now (written to its socket in this turn) rather than be woken to write it.
+        if (
+            self._waiter is not None
+            and not self._items
+            and self.deliver_now is not None
+            and self.deliver_now(item)
+        ):
+            return True
         size = SIGNAL_BYTES if isinstance(item, Signal) else event_size(item)
         # An empty buffer takes any one item: an event larger than the budget still goes out.
         if self._items and self._bytes + size > self._limit_bytes:

@@ -218,8 +218,10 @@ class _Stream:
         "identity",
         "opening",
         "raw_last_event_id",
+        "send",
         "sessions",
         "subscriber",
+        "write_now",
     )
 
     def __init__(
@@ -237,7 +239,11 @@ class _Stream:
         self.cursor = 0  # the id of the last event written to this client
         # The server's way to drop a connection without flushing what the client never read:
         # ``abort(send)``, an ASGI extension of ours (tidings.connections).
-        self.abort = (scope.get("extensions") or {}).get("tidings.connection", {}).get("abort")
+        connection = (scope.get("extensions") or {}).get("tidings.connection", {})
+        self.abort = connection.get("abort")
+        # ``write_now(send, body)``, too: a write in the caller's turn when the socket takes it.
+        self.write_now = connection.get("write_now")
+        self.send: Send | None = None
         self.subscriber: Subscriber | None = None
         self.opening = True
         """Still counted among the streams opening (``StreamGate.opening``)."""
@@ -270,6 +276,9 @@ class _Stream:
             await self._write(send, head)
             if replay_to is not None:
                 await self._send_log(send, replay_to, replay=True)
+            if self.write_now is not None:
+                self.send = send
+                subscriber.deliver_now = self._deliver_now
             while True:
                 await subscriber.wait()
                 if subscriber.closed:
@@ -395,6 +404,24 @@ class _Stream:
         if delivered:
             self.ctx.metrics.events_delivered.inc(delivered)
         await self._flush(send, parts)
+
+    def _deliver_now(self, item: Item) -> bool:
+        """What the hub may hand this stream while it is idle (``Subscriber.offer``): an event
+        or a heartbeat, written to the socket at once. False (nothing written) for anything
+        else, or when the socket cannot take it now: the stream's task then writes it."""
+        if isinstance(item, StoredEvent):
+            if item.pos <= self.cursor:
+                return True  # replayed already
+            if not self.write_now(self.send, item.frame()):
+                return False
+            self.cursor = item.pos
+            self.ctx.metrics.events_delivered.inc()
+            return True
+        if item is HEARTBEAT:
+            return bool(self.write_now(self.send, HEARTBEAT_FRAME))
+        if isinstance(item, EphemeralEvent):
+            return bool(self.write_now(self.send, item.frame()))
+        return False
 
     async def _flush(self, send: Send, parts: list[bytes]) -> None:
         if parts:
