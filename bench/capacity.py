@@ -374,14 +374,25 @@ class Capacity:
     async def writes(self) -> None:
         run = self.run
         m = self.m
-        everyone = [
+        # Regular senders: the DMs' first members (who also send in the latency scenario).
+        regulars = [
             [self.seeded.cookie(k + m), self.seeded.dm[(k + m, k)]] for k in range(1, m + 1)
         ]
+        # New senders: the DMs' other members, who never send elsewhere in the suite (their
+        # streams do not go through the session cache), shared out between the levels.
+        newcomers = [[self.seeded.cookie(k), self.seeded.dm[(k + m, k)]] for k in range(1, m + 1)]
+        new_levels = sum(1 for _, senders in self.plan.writes_levels if senders is None)
+        share = len(newcomers) // max(1, new_levels)
         levels = []
         for clients, senders in self.plan.writes_levels:
-            items = everyone if senders is None else everyone[:senders]
+            if senders is None:
+                items, newcomers = newcomers[:share], newcomers[share:]
+                who = f"{len(items):,} new senders, each once"
+            else:
+                items = regulars[:senders]
+                who = f"{senders:,} senders"
             run.say(
-                f"writes: {clients} clients as {len(items):,} senders back to back for "
+                f"writes: {clients} clients as {who}, back to back for up to "
                 f"{self.plan.writes_seconds:.0f}s"
             )
             cpu0 = self.server.cpu()
@@ -394,6 +405,7 @@ class Capacity:
                 clients=clients,
                 duration_s=self.plan.writes_seconds,
                 items=items,
+                each_once=senders is None,
             )
             cpu = self.server.cpu() - cpu0
             m1 = await self.server.metrics()
@@ -403,6 +415,7 @@ class Capacity:
             level = {
                 "clients": clients,
                 "senders": len(items),
+                "new_senders": senders is None,
                 "accepted": reply["ok"],
                 "errors": reply["errors"],
                 "elapsed_s": reply["elapsed_s"],
@@ -415,7 +428,7 @@ class Capacity:
             }
             levels.append(level)
             run.say(
-                f"writes: {clients} clients, {len(items):,} senders: {level['per_s']:.0f} msg/s, "
+                f"writes: {clients} clients, {who}: {level['per_s']:.0f} msg/s, "
                 "POST p50 "
                 f"{level['post_ms']['p50']:.1f} ms p99 {level['post_ms']['p99']:.1f} ms, "
                 f"{level['server_cpu_ms_per_message']:.2f} CPU-ms/message, "

@@ -123,7 +123,8 @@ def draw(r: dict[str, Any], out: Path) -> dict[str, str]:
             _cdf(
                 ax,
                 [v / 1e6 for v in lv["lat_ns"]],
-                f"{lv['clients']} clients, {lv.get('senders', 0):,} senders",
+                f"{lv['clients']} clients, {lv.get('senders', 0):,}"
+                f"{' new' if lv.get('new_senders') else ''} senders",
             )
         ax.set_xscale("log")
         ax.set_xlabel("POST latency (ms)")

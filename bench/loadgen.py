@@ -167,7 +167,8 @@ class Worker:
         return {"results": results, "scheduled": len(c["items"]), "dispatched": len(tasks)}
 
     async def cmd_hammer(self, c: dict[str, Any]) -> dict[str, Any]:
-        """Closed loop: ``clients`` connections POST back to back for ``duration_s``."""
+        """Closed loop: ``clients`` connections POST back to back for ``duration_s``, as the
+        ``items`` in turn (or each item once, then stop: ``each_once``)."""
         host, port = c["host"], c["port"]
         items = c["items"]
         duration = float(c["duration_s"])
@@ -176,13 +177,22 @@ class Worker:
         counter = 0
         stop_at = time.monotonic() + duration
 
+        each_once = bool(c.get("each_once"))
+        dealt = iter(items)
+
         async def client(k: int) -> None:
             nonlocal errors, counter
             conn = HttpConn(host, port, c.get("src"))
             i = k
             while time.monotonic() < stop_at:
-                cookie, conv = items[i % len(items)]
-                i += int(c["clients"])
+                if each_once:  # every item once, across the clients; then stop
+                    item = next(dealt, None)
+                    if item is None:
+                        break
+                    cookie, conv = item
+                else:
+                    cookie, conv = items[i % len(items)]
+                    i += int(c["clients"])
                 counter += 1
                 t0 = time.monotonic_ns()
                 status = await _send_message(conn, cookie, conv, f"w{counter}")

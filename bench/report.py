@@ -197,7 +197,9 @@ def _summary(r: dict[str, Any]) -> list[str]:
             if lv["clients"] != most:
                 continue
             who = (
-                "each client one sender"
+                "each request a new sender"
+                if lv.get("new_senders")
+                else "each client one sender"
                 if lv.get("senders", 0) == lv["clients"]
                 else f"{lv.get('senders', 0):,} senders in turn"
             )
@@ -211,7 +213,7 @@ def _summary(r: dict[str, Any]) -> list[str]:
             )
         for lv in levels:
             if lv["clients"] == 1:
-                who = "the same sender" if lv.get("senders", 0) == 1 else "a new sender each time"
+                who = "a new sender each time" if lv.get("new_senders") else "the same sender"
                 rows.append(
                     (
                         f"POST p50, one client ({who})",
@@ -513,8 +515,8 @@ def _writes(r: dict[str, Any]) -> list[str]:
         "and the log's head, in transactions the writer shares between concurrent writes). "
         "PostgreSQL, 1 and 3 processes behind nginx: [cluster_writes.md](cluster_writes.md). "
         "Senders: each client is one person (their session cached after its first request), or "
-        "the clients send as every seeded person in turn (each request a session the process "
-        "has not seen for longer than the session cache keeps one: a database read first). "
+        "every request comes from a person who never sent before (*new*: their session is read "
+        "from the database first; the level ends when its share of such people is used up). "
         "Baseline: the first row.",
         "",
         "| Clients | Senders | Accepted/s | POST p50 | p99 | max | Errors | Server CPU "
@@ -525,7 +527,8 @@ def _writes(r: dict[str, Any]) -> list[str]:
         pm = lv["post_ms"]
         per_commit = lv.get("writes_per_commit")
         lines.append(
-            f"| {lv['clients']} | {lv.get('senders', 0):,} | {lv['per_s']:,.0f} | "
+            f"| {lv['clients']} | {lv.get('senders', 0):,}{' new' if lv.get('new_senders') else ''}"
+            f" | {lv['per_s']:,.0f} | "
             f"{_f(pm['p50'])} ms | {_f(pm['p99'])} ms | "
             f"{_f(pm['max'])} ms | {lv['errors']} | {lv['server_cpu_pct']:.0f} % | "
             f"{lv.get('server_cpu_ms_per_message', float('nan')):.2f} ms | "
