@@ -160,8 +160,12 @@ def write_now(send: Callable[..., Any], body: bytes) -> bool:
     cycle = getattr(send, "__self__", None)
     if not isinstance(cycle, RequestResponseCycle):
         return False
+    # ``disconnected`` alone is not enough: when a request was pipelined behind the stream's,
+    # uvicorn marks that later request's cycle when the connection goes, not the stream's.
+    transport = cycle.transport
     if (
         cycle.disconnected
+        or transport.is_closing()
         or cycle.flow.write_paused
         or not cycle.response_started
         or cycle.response_complete
@@ -169,7 +173,10 @@ def write_now(send: Callable[..., Any], body: bytes) -> bool:
         or not body
     ):
         return False
-    cycle.transport.write(b"%x\r\n%b\r\n" % (len(body), body))
+    try:
+        transport.write(b"%x\r\n%b\r\n" % (len(body), body))
+    except Exception:  # e.g. uvloop refusing a write to a lost connection
+        return False
     return True
 
 

@@ -26,6 +26,7 @@ queued writes would take 100 busy timeouts to answer. Both answer 503 ``database
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -125,14 +126,32 @@ class Prepared:
 
     def _execute(self, session: Session, params: dict[str, Any]) -> Any:
         connection = session.connection()
-        sql, names, processors = self._compiled(connection.dialect)
+        dialect = connection.dialect
+        sql, names, processors = self._compiled(dialect)
         values = tuple(
             params[name] if process is None else process(params[name])
             for name, process in zip(names, processors, strict=True)
         )
         cursor = connection.connection.cursor()
         connection.dispatch.before_cursor_execute(connection, cursor, sql, values, None, False)
-        cursor.execute(sql, values)
+        try:
+            cursor.execute(sql, values)
+        except dialect.loaded_dbapi.Error as error:
+            # As SQLAlchemy would raise it (a DBAPIError: a lock timeout or a locked database
+            # is then answered 503, not 500), and a lost connection is not used again.
+            with contextlib.suppress(Exception):
+                cursor.close()
+            lost = dialect.is_disconnect(error, connection.connection.dbapi_connection, cursor)
+            if lost:
+                connection.invalidate(error)
+            raise sqlalchemy_exc.DBAPIError.instance(
+                sql,
+                values,
+                error,
+                dialect.loaded_dbapi.Error,
+                connection_invalidated=lost,
+                dialect=dialect,
+            ) from error
         connection.dispatch.after_cursor_execute(connection, cursor, sql, values, None, False)
         return cursor
 

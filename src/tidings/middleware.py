@@ -143,7 +143,7 @@ class RequestMetricsMiddleware:
             await self.app(scope, receive, send)
         finally:
             route = scope.get("route")
-            # The template without converters (``{id}``, not ``{id:int}``): one label per
+            # The template without converters (``{id}``, not ``{id:db_id}``): one label per
             # operation, whether a plain route or FastAPI's served it.
             path = getattr(route, "path_format", "unmatched")
             self.metrics.request_latency.labels(scope["method"], path).observe(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import select
 
@@ -260,7 +261,9 @@ async def test_non_members_get_404_everywhere(server, make_user):
 
 async def test_invalid_conversation_ids_are_422(make_user):
     alice = await make_user("alice")
-    for conversation_id in ("0", "-3", "abc", "2147483648", "1.5"):
+    # Thousands of digits too: more than Python's int() takes from a string (a 500 if parsed
+    # by hand), and more than the path converter of the plain send route matches.
+    for conversation_id in ("0", "-3", "abc", "2147483648", "1.5", "9" * 5000):
         for method, path in [
             ("GET", ""),
             ("GET", "/messages"),
@@ -353,6 +356,16 @@ async def test_sending_refuses_bad_input(server, make_user):
             response = await alice.post(path, body)
         assert response.status_code == 422, (name, response.text)
         assert_error(response, 422, code)
+    # Not JSON at all: answered as such before the session is even checked (as FastAPI does).
+    async with httpx.AsyncClient(base_url=alice.client.base_url) as signed_out:
+        response = await signed_out.post(
+            path, content=b'{"content": "hi"', headers={"content-type": "application/json"}
+        )
+    assert_error(response, 422, "invalid_json")
+    # Other methods on the path: answered by the FastAPI routes of the path, as before.
+    response = await alice.client.put(path, json={"content": "hi"})
+    assert response.status_code == 405
+    assert "GET" in response.headers["allow"]
     for media_type in NOT_JSON_MEDIA_TYPES:
         headers = {"content-type": media_type} if media_type else {}
         response = await alice.client.post(path, content=b'{"content": "hi"}', headers=headers)

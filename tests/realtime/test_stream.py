@@ -373,6 +373,10 @@ async def test_health_and_metrics(server: LiveServer, make_user: MakeUser) -> No
     assert "tidings_events_published_total" in metrics
     assert "tidings_events_delivered_total" in metrics
     assert "tidings_request_latency_seconds_bucket" in metrics
+    # Each operation under its route's template, the plain send route's too.
+    sends = 'method="POST",route="/api/conversations/{conversation_id}/messages"'
+    assert f"tidings_request_latency_seconds_count{{{sends}}} 1.0" in metrics
+    assert 'route="unmatched"' not in metrics
     await stream.close()
 
 

@@ -21,6 +21,7 @@ import pytest
 from tests.support.api import ApiUser
 from tests.support.server import ServerProcess
 from tests.support.settings import FAST_HASHING
+from tests.support.sse import open_stream
 from tidings.db import Database
 from tidings.friends.events import FriendUpdateEvent
 from tidings.realtime import log
@@ -201,3 +202,42 @@ async def test_reconnect_storm_gets_no_5xx_and_health_keeps_answering(tmp_path: 
     assert sum(statuses.values()) == STORM_SECONDS * STORM_RATE
     assert set(statuses) == {200}, statuses
     assert health_statuses == {200}
+
+
+async def test_a_stream_dropped_with_a_request_pipelined_behind_it_stops_nobody_else(
+    tmp_path: Path,
+) -> None:
+    """A client opens a stream with another request pipelined behind it on the same connection,
+    then drops the connection. uvicorn then marks the later request gone, not the stream, and
+    (uvloop) refuses writes to the lost socket: the hub's write to that stream must fail alone,
+    while every other stream keeps getting its events and heartbeats."""
+    server = _server(tmp_path, HEARTBEAT_SECONDS="1")
+    await server.start()
+    alice = await ApiUser(server.url, "alice").register()
+    bob = await ApiUser(server.url, "bob").register()
+    try:
+        await alice.befriend(bob)
+        dm = await alice.dm(bob)
+        stream = await open_stream(bob.client)
+        assert (await stream.next()).event == "connected"
+        cookie = "; ".join(f"{name}={value}" for name, value in alice.client.cookies.items())
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        head = f"Host: 127.0.0.1\r\nCookie: {cookie}\r\n\r\n"
+        writer.write(
+            f"GET /api/events HTTP/1.1\r\n{head}GET /api/health HTTP/1.1\r\n{head}".encode()
+        )
+        await writer.drain()
+        assert b"event: connected" in await reader.readuntil(b"event: connected")
+        writer.transport.abort()
+        for n in range(3):  # alice's dropped stream is a member too: each message goes to it
+            await alice.send(dm["id"], f"m{n}")
+            frame = await stream.next()
+            assert frame.json["message"]["content"] == f"m{n}"
+        # The heartbeat timer still runs (it beats the dropped stream too).
+        assert (await stream.next(skip_heartbeats=False)).comment == "heartbeat"
+        await stream.close()
+    finally:
+        await alice.aclose()
+        await bob.aclose()
+        server.terminate()
+        await server.wait()

@@ -7,7 +7,6 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Path, Query, Request, Response, status
 from pydantic import TypeAdapter
 from sqlalchemy.orm import Session
-from starlette.routing import Route
 
 from tidings.accounts.deps import CurrentUser
 from tidings.conversations import actions, queries
@@ -25,7 +24,14 @@ from tidings.conversations.schemas import (
 )
 from tidings.deps import ContextDep
 from tidings.openapi import SIGNED_IN, errors
-from tidings.plain_routes import Validation, context_of, json_response, signed_in_user
+from tidings.plain_routes import (
+    PlainRoute,
+    Validation,
+    context_of,
+    json_response,
+    read_json_body,
+    signed_in_user,
+)
 from tidings.realtime import log
 from tidings.schemas import MAX_ID, DbId, blank_means
 
@@ -129,14 +135,16 @@ _CONVERSATION_ID = TypeAdapter(DbId)
 async def send_message_plain(request: Request) -> Response:
     """``send_message`` below, as a plain route (``tidings.plain_routes``): the busiest write.
 
-    Same order as FastAPI's: the session (401), then the path and the body together (422)."""
+    In FastAPI's order: the body read (malformed JSON: 422), the session (401), then the path
+    and the body's fields together (422)."""
     ctx = context_of(request)
+    body = await read_json_body(request)
     user = await signed_in_user(ctx, request)
     check = Validation()
     conversation_id = check.value(
         _CONVERSATION_ID, request.path_params["conversation_id"], "path", "conversation_id"
     )
-    data = check.json_body(MessageCreate, request.headers.get("content-type"), await request.body())
+    data = check.body(MessageCreate, body)
     check.raise_if_any()
     assert conversation_id is not None
     assert data is not None
@@ -145,7 +153,11 @@ async def send_message_plain(request: Request) -> Response:
 
 
 plain_routes = [
-    Route("/api/conversations/{conversation_id:int}/messages", send_message_plain, methods=["POST"])
+    PlainRoute(
+        "/api/conversations/{conversation_id:db_id}/messages",
+        send_message_plain,
+        methods=["POST"],
+    )
 ]
 """Served in front of this router's routes (see ``tidings.plain_routes``)."""
 

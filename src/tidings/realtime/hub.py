@@ -207,13 +207,15 @@ class Subscriber:
             return False
         # The stream is idle, waiting for its next item with none queued: it may take this one
         # now (written to its socket in this turn) rather than be woken to write it.
-        if (
-            self._waiter is not None
-            and not self._items
-            and self.deliver_now is not None
-            and self.deliver_now(item)
-        ):
-            return True
+        if self._waiter is not None and not self._items and self.deliver_now is not None:
+            try:
+                if self.deliver_now(item):
+                    return True
+            except Exception:
+                # Never into the caller (the hub, handing a batch to every stream): this stream
+                # stops taking items at once, and its task meets the failure writing this one.
+                logger.exception("a stream failed to take an item at once")
+                self.deliver_now = None
         size = SIGNAL_BYTES if isinstance(item, Signal) else event_size(item)
         # An empty buffer takes any one item: an event larger than the budget still goes out.
         if self._items and self._bytes + size > self._limit_bytes:

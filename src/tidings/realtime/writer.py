@@ -210,12 +210,13 @@ class Writer:
     async def wait_until(self, predicate: Callable[[Writer], bool]) -> None:
         """Return once ``predicate(writer)`` holds, checked whenever a write is queued or a
         batch starts (for tests and tools: ``queued``, ``batches``)."""
-        if predicate(self):
-            return
+        # Watching before checking: the writer thread may move on between the two, and a
+        # batch counted before the watcher was in place would otherwise go unnoticed.
         future = asyncio.get_running_loop().create_future()
         self._watchers.append((predicate, future))
         try:
-            await future
+            if not predicate(self):
+                await future
         finally:
             self._watchers = [w for w in self._watchers if w[1] is not future]
 
@@ -412,10 +413,12 @@ class Writer:
             changes_before = raw.total_changes
             try:
                 job.result = job.action(tx, *job.args)
+                session.flush()  # its ORM changes now, so that their failure is its own
             except Exception as error:
                 job.error = error
                 if (
                     isinstance(error, ApiError)
+                    and session.is_active  # no flush failed (and rolled back) underneath it
                     and raw.total_changes == changes_before
                     and not (session.new or session.dirty or session.deleted)
                 ):
