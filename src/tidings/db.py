@@ -27,8 +27,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import queue
+import threading
 from collections.abc import AsyncIterator, Callable
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
@@ -160,6 +161,62 @@ READ_THREADS = 4
 """Threads reading SQLite at once (WAL: readers never wait for the writer)."""
 
 
+class ReadThreads:
+    """Threads that run reads (SQLite), each answered with one ``call_soon_threadsafe``.
+
+    ``loop.run_in_executor`` costs ~14 µs of CPU per call under load (a concurrent future, its
+    wrapping asyncio future, the executor's bookkeeping); a queue and one callback, ~3 µs
+    (measured with uvloop at 64 concurrent calls). Every read request, and the first request of
+    each session a process has not seen, pays it.
+    """
+
+    def __init__(self, count: int, name: str) -> None:
+        self._queue: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()
+        self._threads = [
+            threading.Thread(target=self._main, name=f"{name}_{n}", daemon=True)
+            for n in range(count)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(*args)`` in one of the threads; its result or its exception."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._queue.put((loop, future, fn, args))
+        return await future
+
+    def _main(self) -> None:
+        while True:
+            work = self._queue.get()
+            if work is None:
+                return
+            loop, future, fn, args = work
+            try:
+                result = fn(*args)
+            except BaseException as error:
+                loop.call_soon_threadsafe(_settle, future, None, error)
+            else:
+                loop.call_soon_threadsafe(_settle, future, result, None)
+            del work, future, fn, args
+
+    def shutdown(self) -> None:
+        """Let the threads finish what they run, then end them."""
+        for _ in self._threads:
+            self._queue.put(None)
+        for thread in self._threads:
+            thread.join()
+
+
+def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+    if future.cancelled():
+        return  # the caller went away; the read ran anyway
+    if error is None:
+        future.set_result(result)
+    else:
+        future.set_exception(error)
+
+
 class WriteQueueBusy(sqlalchemy_exc.TimeoutError):
     """A SQLite write that could not start: the in-process write lock was not had within the
     pool timeout, or a write ahead of it found the database locked by another process. A
@@ -236,9 +293,7 @@ class Database:
             ):
                 _configure_sqlite(configured, begin=begin, busy_timeout_ms=sqlite_busy_timeout_ms)
             self._write_lock: asyncio.Lock | None = asyncio.Lock()
-            self._read_threads: ThreadPoolExecutor | None = ThreadPoolExecutor(
-                READ_THREADS, thread_name_prefix="tidings-read"
-            )
+            self._read_threads: ReadThreads | None = ReadThreads(READ_THREADS, "tidings-read")
         else:
             self.engine = create_async_engine(
                 url,
@@ -270,8 +325,7 @@ class Database:
         """``fn(session, *args)`` in a read-only transaction, as one hand-off: on SQLite in a
         read thread, on PostgreSQL through ``run_sync``."""
         if self._read_threads is not None:
-            loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self._read_threads, self._read_in_thread, fn, args)
+            return await self._read_threads.run(self._read_in_thread, fn, args)
         async with self._read_sessions() as session:
             return await session.run_sync(fn, *args)
 
@@ -319,7 +373,7 @@ class Database:
         if self.write_engine is not self.engine:
             await self.write_engine.dispose()
         if self._read_threads is not None:
-            self._read_threads.shutdown(wait=True)
+            self._read_threads.shutdown()
         for sync_engine in (self.sync_engine, self.sync_write_engine):
             if sync_engine is not None:
                 sync_engine.dispose()
