@@ -21,13 +21,13 @@ from tests.conftest import MakeUser
 from tests.support.api import ApiUser
 from tests.support.server import LiveServer, ServerProcess
 from tests.support.settings import FAST_HASHING, GENEROUS_LIMITS, backend
-from tests.support.sse import open_stream
+from tests.support.sse import EventStreamReader, open_stream
 from tidings.conversations import actions
 from tidings.conversations.models import Conversation, Message
 from tidings.db import utcnow
 from tidings.errors import Conflict, NotFound
 from tidings.realtime.transaction import Transaction
-from tidings.realtime.writer import RowLocks
+from tidings.realtime.writer import RowLocks, Writer
 
 _conversations = cast(Table, Conversation.__table__)
 
@@ -78,6 +78,25 @@ async def _queued_behind_a_first_write(
     return list(await asyncio.gather(*queued, return_exceptions=True))
 
 
+async def _only_the_refused_write_failed(
+    writer: Writer,
+    batches_before: int,
+    results: tuple[Any, Any, Any],
+    refusal: type[Exception],
+    stream: EventStreamReader,
+) -> None:
+    """After ``_queued_behind_a_first_write`` of "first", then "one", a refused write and
+    "two": the three went in one transaction after the first one's (two batches in all), the
+    refused one failed alone, and the others' events reach the stream in commit order."""
+    one, refused, two = results
+    assert writer.batches == batches_before + 2
+    assert isinstance(refused, refusal)
+    assert not isinstance(one, BaseException) and not isinstance(two, BaseException)
+    assert [e.type for e in one.events + two.events] == ["message", "message"]
+    frames = await stream.next_events(3)
+    assert [f.json["message"]["content"] for f in frames] == ["first", "one", "two"]
+
+
 @pytest.mark.settings(sqlite_busy_timeout_ms=30_000, postgres_lock_timeout_ms=30_000)
 async def test_a_failing_write_in_a_batch_fails_alone(server: LiveServer, make_user: MakeUser):
     alice, bob, carol = [await make_user(name) for name in ("alice", "bob", "carol")]
@@ -100,14 +119,7 @@ async def test_a_failing_write_in_a_batch_fails_alone(server: LiveServer, make_u
         ),
     )
 
-    # The three went in one transaction after the first one's: two batches in all.
-    assert writer.batches == before + 2
-    assert isinstance(refused, NotFound)
-    assert not isinstance(one, BaseException) and not isinstance(two, BaseException)
-    assert [e.type for e in one.events + two.events] == ["message", "message"]
-    # Their events reach bob, in commit order, with nothing from the refused write.
-    frames = await stream.next_events(3)
-    assert [f.json["message"]["content"] for f in frames] == ["first", "one", "two"]
+    await _only_the_refused_write_failed(writer, before, (one, refused, two), NotFound, stream)
     page = await bob.ok("GET", f"/api/conversations/{theirs['id']}/messages")
     assert page["messages"] == []
     await stream.close()
@@ -154,12 +166,7 @@ async def test_a_write_failing_after_it_wrote_leaves_nothing_and_the_batch_commi
         actions.send_message(server.ctx, me, dm["id"], "two"),
     )
 
-    assert writer.batches == before + 2
-    assert isinstance(refused, Conflict)
-    assert not isinstance(one, BaseException) and not isinstance(two, BaseException)
-    assert [e.type for e in one.events + two.events] == ["message", "message"]
-    frames = await stream.next_events(3)
-    assert [f.json["message"]["content"] for f in frames] == ["first", "one", "two"]
+    await _only_the_refused_write_failed(writer, before, (one, refused, two), Conflict, stream)
     page = await bob.ok("GET", f"/api/conversations/{dm['id']}/messages")
     assert [m["content"] for m in page["messages"]] == ["first", "one", "two"]
     await stream.close()
