@@ -14,6 +14,7 @@ from tests.support.api import ApiUser
 from tests.support.ephemeral import Nudge
 from tests.support.server import LiveServer
 from tests.support.sse import EventStreamReader, open_stream, open_stream_that_never_reads
+from tidings.accounts.streams import AccountStreamSessions
 from tidings.db import utcnow
 from tidings.events import EventAdapter
 from tidings.friends.events import FriendUpdateEvent
@@ -422,3 +423,20 @@ async def test_ephemeral_event_reaches_open_streams_without_an_id_and_is_never_r
     async with server.ctx.db.read() as session:
         logged = await session.scalars(select(EventRecord.type))
         assert "test_nudge" not in set(logged)
+
+
+async def test_an_unexpected_failure_opening_a_stream_is_a_json_500(
+    server: LiveServer, make_user: MakeUser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stream is served in front of the app's error handlers: a failure nobody expected
+    while opening it (here, checking the session) is still the JSON 500 of every route."""
+    alice = await make_user("alice")
+
+    def broken(*_args: object) -> None:
+        raise RuntimeError("a bug in the session check")
+
+    monkeypatch.setattr(AccountStreamSessions, "live_session", broken)
+    response = await alice.get("/api/events")
+    assert response.status_code == 500
+    assert response.headers["content-type"] == "application/json"
+    assert response.json() == {"detail": "Internal server error.", "code": "internal_error"}

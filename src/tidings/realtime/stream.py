@@ -152,6 +152,15 @@ class EventStream:
         except DATABASE_ERRORS:
             logger.warning("stream open: database unavailable", exc_info=True)
             await self._shed(ctx, send, "the database")
+        except Exception:
+            if stream is not None and stream.started:
+                raise  # mid-stream: the server drops the connection; the browser reconnects
+            # Nothing sent yet: the JSON 500 every other route gives (this route is served in
+            # front of the app's error handlers).
+            logger.exception("stream open failed")
+            await error_response(500, "Internal server error.", "internal_error")(
+                scope, receive, send
+            )
         finally:
             if stream is None or stream.opening:
                 gate.opening -= 1
@@ -220,6 +229,7 @@ class _Stream:
         "raw_last_event_id",
         "send",
         "sessions",
+        "started",
         "subscriber",
         "write_now",
     )
@@ -247,6 +257,8 @@ class _Stream:
         self.subscriber: Subscriber | None = None
         self.opening = True
         """Still counted among the streams opening (``StreamGate.opening``)."""
+        self.started = False
+        """The response has begun (its status and headers are sent)."""
 
     @property
     def user_id(self) -> int:
@@ -266,13 +278,12 @@ class _Stream:
         )
         subscriber.task = asyncio.current_task()
         listener: asyncio.Future[None] | None = None
-        started = False
         try:
             head, replay_to = await self._open()
             listener = asyncio.ensure_future(_wait_for_disconnect(receive))
             listener.add_done_callback(lambda _: subscriber.close("disconnect"))
             await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
-            started = True
+            self.started = True
             await self._write(send, head)
             if replay_to is not None:
                 await self._send_log(send, replay_to, replay=True)
@@ -297,7 +308,7 @@ class _Stream:
             await self._drop_connection(send)
             return
         except DATABASE_ERRORS:
-            if not started:
+            if not self.started:
                 raise  # answered "retry later" by the caller
             logger.warning("stream of user %s: database unavailable", self.user_id, exc_info=True)
             subscriber.close("database")
