@@ -5,9 +5,10 @@ validation, its wrappers) was ~40 % of the event loop's CPU for a message: more 
 message's own work. A route that must take thousands of requests a second on one core is
 written as a plain Starlette endpoint instead, with the helpers here doing by hand, in the same
 terms, what FastAPI would: the same schemas, the same 401/404/422/429 bodies (the exceptions are
-raised into FastAPI's own handlers), the same middleware. Its FastAPI declaration stays, after
-it, as the operation's OpenAPI description and for requests the plain route does not match (a
-path parameter that is not an integer).
+raised into FastAPI's own handlers), the same middleware, and the same dependencies called as
+functions (``get_context``, ``require_user``). Its FastAPI declaration stays, after it, as the
+operation's OpenAPI description and for the requests the plain route does not match (other
+methods, a path id that is not one of at most 10 digits).
 """
 
 from __future__ import annotations
@@ -25,27 +26,8 @@ from starlette.responses import Response
 from starlette.routing import Match, Route
 from starlette.types import Scope
 
-from tidings.accounts.deps import authenticate
-from tidings.accounts.models import User
-from tidings.context import AppContext
-from tidings.errors import Unauthorized
-
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
-
-
-def context_of(request: Request) -> AppContext:
-    """The app's services (what ``ContextDep`` gives a FastAPI route)."""
-    ctx: AppContext = request.app.state.ctx
-    return ctx
-
-
-async def signed_in_user(ctx: AppContext, request: Request) -> User:
-    """The session's user, or 401 (what ``CurrentUser`` gives a FastAPI route)."""
-    user = await authenticate(ctx, request.cookies)
-    if user is None:
-        raise Unauthorized("Sign in first.")
-    return user
 
 
 def _located(error: ValidationError, prefix: Sequence[str | int]) -> list[dict[str, Any]]:

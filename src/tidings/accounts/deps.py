@@ -42,11 +42,16 @@ def session_token_hash(ctx: AppContext, request_cookies: dict[str, str]) -> str 
     return None if token is None else queries.hash_token(token)
 
 
-async def current_user(request: Request, ctx: ContextDep) -> User:
-    user = await authenticate(ctx, request.cookies)
+async def require_user(ctx: AppContext, request_cookies: dict[str, str]) -> User:
+    """The signed-in user, or 401."""
+    user = await authenticate(ctx, request_cookies)
     if user is None:
         raise Unauthorized("Sign in first.")
     return user
+
+
+async def current_user(request: Request, ctx: ContextDep) -> User:
+    return await require_user(ctx, request.cookies)
 
 
 CurrentUser = Annotated[User, Depends(current_user)]

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body, Path, Query, Request, Response, status
 from pydantic import TypeAdapter
 from sqlalchemy.orm import Session
 
-from tidings.accounts.deps import CurrentUser
+from tidings.accounts.deps import CurrentUser, require_user
 from tidings.conversations import actions, queries
 from tidings.conversations.schemas import (
     ConversationCreate,
@@ -22,16 +22,9 @@ from tidings.conversations.schemas import (
     ReadMark,
     ReadResult,
 )
-from tidings.deps import ContextDep
+from tidings.deps import ContextDep, get_context
 from tidings.openapi import SIGNED_IN, errors
-from tidings.plain_routes import (
-    PlainRoute,
-    Validation,
-    context_of,
-    json_response,
-    read_json_body,
-    signed_in_user,
-)
+from tidings.plain_routes import PlainRoute, Validation, json_response, read_json_body
 from tidings.realtime import log
 from tidings.schemas import MAX_ID, DbId, blank_means
 
@@ -137,9 +130,9 @@ async def send_message_plain(request: Request) -> Response:
 
     In FastAPI's order: the body read (malformed JSON: 422), the session (401), then the path
     and the body's fields together (422)."""
-    ctx = context_of(request)
+    ctx = await get_context(request)
     body = await read_json_body(request)
-    user = await signed_in_user(ctx, request)
+    user = await require_user(ctx, request.cookies)
     check = Validation()
     conversation_id = check.value(
         _CONVERSATION_ID, request.path_params["conversation_id"], "path", "conversation_id"
