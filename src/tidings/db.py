@@ -88,11 +88,13 @@ class Prepared:
     session's connection, inside its transaction.
 
     SQLAlchemy's per-execution work (an execution context, parameter processing, a result
-    object) costs ~14 µs a statement on SQLite against ~3 µs for the statement itself (measured
-    in ``bench/results/findings.md``). The few statements of the hottest write (a message) skip
-    it; everything else stays on ``Session.execute``. The SQL and the bound values' processing
-    (a datetime's text on SQLite) are SQLAlchemy's own, and the engine's ``before_`` and
-    ``after_cursor_execute`` listeners still run (the query count, ``bench.write_cost``).
+    object) measured ~14 µs a statement on SQLite against ~3 µs for the statement itself (an
+    INSERT ... RETURNING, in a loop); end to end, on a message's ~300 µs of CPU, the gain was
+    within the bench's noise (``bench/results/findings.md``). The few statements of the hottest
+    write (a message) skip it; everything else stays on ``Session.execute``. The SQL and the
+    bound values' processing (a datetime's text on SQLite) are SQLAlchemy's own, and the
+    engine's ``before_`` and ``after_cursor_execute`` listeners still run (the query count,
+    ``bench.write_cost``).
     Only for statements with named ``bindparam``s and no expanding (``IN``) parameters.
     """
 

@@ -383,6 +383,19 @@ class _Stream:
         self.cursor = last
         return head.encode(), current
 
+    def _frame_for(self, item: Item) -> tuple[bytes, int | None] | None:
+        """The bytes that write a heartbeat, a stored or an ephemeral event, and the stored
+        event's position (to move the cursor to once written); None for an event replayed
+        already (or anything else: ``CATCH_UP`` is the stream task's own business). Ephemeral
+        events have no position: no duplicate or gap check, no id line (Last-Event-ID stays)."""
+        if isinstance(item, StoredEvent):
+            return None if item.pos <= self.cursor else (item.frame(), item.pos)
+        if item is HEARTBEAT:
+            return HEARTBEAT_FRAME, None
+        if isinstance(item, EphemeralEvent):
+            return item.frame(), None
+        return None
+
     async def _deliver(self, send: Send, items: list[Item]) -> None:
         """Write what the hub brought: events in log order (those replayed already skipped),
         ephemeral events where they came among them."""
@@ -393,9 +406,7 @@ class _Stream:
         for item in items:
             if subscriber.closed:
                 return  # e.g. the session ended during a gap fill: nothing more goes out
-            if item is HEARTBEAT:
-                parts.append(HEARTBEAT_FRAME)
-            elif item is CATCH_UP:
+            if item is CATCH_UP:
                 await self._flush(send, parts)
                 try:
                     current = await self._position()
@@ -403,36 +414,36 @@ class _Stream:
                     subscriber.close("session_ended")
                     return
                 await self._send_log(send, current)
-            elif isinstance(item, StoredEvent):
-                if item.pos <= self.cursor:
-                    continue  # replayed already
-                parts.append(item.frame())
-                self.cursor = item.pos
+                continue
+            written = self._frame_for(item)
+            if written is None:
+                continue
+            frame, pos = written
+            parts.append(frame)
+            if pos is not None:
+                self.cursor = pos
                 delivered += 1
-            elif isinstance(item, EphemeralEvent):
-                # No seq: no duplicate or gap check, and no id line (Last-Event-ID stays put).
-                parts.append(item.frame())
         if delivered:
             self.ctx.metrics.events_delivered.inc(delivered)
         await self._flush(send, parts)
 
     def _deliver_now(self, item: Item) -> bool:
         """What the hub may hand this stream while it is idle (``Subscriber.offer``): an event
-        or a heartbeat, written to the socket at once. False (nothing written) for anything
-        else, or when the socket cannot take it now: the stream's task then writes it."""
-        if isinstance(item, StoredEvent):
-            if item.pos <= self.cursor:
-                return True  # replayed already
-            if not self.write_now(self.send, item.frame()):
-                return False
-            self.cursor = item.pos
-            self.ctx.metrics.events_delivered.inc()
+        or a heartbeat, written to the socket at once (True; an event replayed already counts
+        as taken). False, nothing written, for ``CATCH_UP`` or when the socket cannot take it
+        now: the stream's task then writes it."""
+        if item is CATCH_UP:
+            return False
+        written = self._frame_for(item)
+        if written is None:
             return True
-        if item is HEARTBEAT:
-            return bool(self.write_now(self.send, HEARTBEAT_FRAME))
-        if isinstance(item, EphemeralEvent):
-            return bool(self.write_now(self.send, item.frame()))
-        return False
+        frame, pos = written
+        if not self.write_now(self.send, frame):
+            return False
+        if pos is not None:
+            self.cursor = pos
+            self.ctx.metrics.events_delivered.inc()
+        return True
 
     async def _flush(self, send: Send, parts: list[bytes]) -> None:
         if parts:

@@ -3,10 +3,12 @@
 An action is a plain synchronous function of a ``Transaction`` (a SQLAlchemy ``Session`` plus the
 events to record). ``Writer.run(action, *args)`` queues it and awaits its outcome. The writer
 takes what is queued (at most ``batch_max``, waiting at most ``batch_wait_seconds`` for more),
-runs each action in a SAVEPOINT of one transaction, records the events of those that succeeded
-(positions taken once, at the end), commits once, and only then answers each caller with its own
-result or its own error and publishes the batch. One action failing (a 404, a constraint)
-rolls back to its savepoint: the others commit and their events go out.
+runs the actions in one transaction, records the events of those that succeeded (positions
+taken once, at the end), commits once, and only then answers each caller with its own result or
+its own error and publishes the batch. One action failing (a 404, a constraint) fails alone: the
+others commit and their events go out. On PostgreSQL each action runs in a SAVEPOINT; on SQLite
+without one until an action fails after it wrote, when the rest run again, each in a SAVEPOINT
+(``Writer._run_optimistically``).
 
 * SQLite: the writer is a thread of its own with its own connection and the standard library
   driver, so an action costs one hand-off between the event loop and that thread, not one per
