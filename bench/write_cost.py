@@ -113,7 +113,7 @@ def _database_bytes(database_url: str) -> int:
 async def _size(ctx: Any, database_url: str) -> int:
     if database_url.startswith("sqlite"):
         return _database_bytes(database_url)
-    value = await ctx.db.run_read(
+    value = await ctx.db.run_query(
         lambda session: session.scalar(text("SELECT pg_database_size(current_database())"))
     )
     return int(value or 0)
@@ -138,15 +138,15 @@ async def measure(database_url: str) -> list[dict[str, Any]]:
         for size in SIZES:
             creator_id, group_id = (await ctx.writer.run(_seed_group, first_user, size)).value
             first_user += size
-            creator = await ctx.db.run_read(lambda s, uid=creator_id: s.get(User, uid))
-            before = await ctx.db.run_read(_row_counts)
+            creator = await ctx.db.run_query(lambda s, uid=creator_id: s.get(User, uid))
+            before = await ctx.db.run_query(_row_counts)
             bytes_before = await _size(ctx, database_url)
             statements = ctx.db.query_count
             updated.rows = 0
             for n in range(MESSAGES):
                 await actions.send_message(ctx, creator, group_id, f"message {n} " + "x" * 80)
             statements = ctx.db.query_count - statements
-            after = await ctx.db.run_read(_row_counts)
+            after = await ctx.db.run_query(_row_counts)
             bytes_after = await _size(ctx, database_url)
             results.append(
                 {

@@ -57,7 +57,7 @@ class EventLog:
         """``{username: [event type, ...]}`` of the events recorded since the last call."""
         found: dict[str, list[str]] = {}
         self.payloads = {}
-        async with self.server.ctx.db.read() as session:
+        async with self.server.ctx.db.query_session() as session:
             top = await head(session)
             if top == self.position:
                 return found
@@ -74,7 +74,7 @@ class EventLog:
 
 async def db_user(server: LiveServer, user: ApiUser) -> User:
     """The ORM row of an API user, for calling actions directly."""
-    async with server.ctx.db.read() as session:
+    async with server.ctx.db.query_session() as session:
         row = await session.get(User, user.id)
     assert row is not None
     return row
@@ -82,7 +82,7 @@ async def db_user(server: LiveServer, user: ApiUser) -> User:
 
 async def recorded(server: LiveServer, events: list[StoredEvent]) -> list[StoredEvent]:
     """The log entries at the positions of ``events``, as the log holds them."""
-    async with server.ctx.db.read() as session:
+    async with server.ctx.db.query_session() as session:
         rows = await session.execute(
             select(
                 EventRecord.pos,

@@ -36,7 +36,7 @@ async def test_a_failing_prepared_statement_raises_sqlalchemys_error(server: Liv
     with pytest.raises(sqlalchemy_exc.IntegrityError):  # a DBAPIError, as the API expects
         async with server.ctx.db.write() as session:
             await session.run_sync(_insert_twice)
-    async with server.ctx.db.read() as session:  # and nothing of it was kept
+    async with server.ctx.db.query_session() as session:  # and nothing of it was kept
         assert (
             await session.run_sync(lambda s: s.query(User).filter_by(username="prepared").count())
         ) == 0

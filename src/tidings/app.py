@@ -251,7 +251,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def health(ctx: ContextDep) -> JSONResponse:
         """Liveness and database reachability."""
         try:
-            async with ctx.db.read() as session:
+            async with ctx.db.query_session() as session:
                 await session.execute(text("SELECT 1"))
         except Exception:
             return JSONResponse({"status": "error", "database": "unreachable"}, 503)

@@ -13,38 +13,38 @@ from fastapi import APIRouter
 from sqlalchemy.orm import Session
 
 from tidings.accounts.deps import CurrentUser
-from tidings.accounts.schemas import UserRead
+from tidings.accounts.schemas import UserView
 from tidings.conversations import queries as conversation_queries
-from tidings.conversations.schemas import ConversationRead
+from tidings.conversations.schemas import ConversationView
 from tidings.deps import ContextDep
 from tidings.friends import queries as friend_queries
 from tidings.friends.schemas import FriendRequestLists
 from tidings.notifications import queries as notification_queries
-from tidings.notifications.schemas import NotificationRead
+from tidings.notifications.schemas import NotificationView
 from tidings.openapi import SIGNED_IN
 from tidings.realtime import log
-from tidings.schemas import ReadSchema
+from tidings.schemas import ViewSchema
 
 router = APIRouter(tags=["bootstrap"])
 
 
-class Bootstrap(ReadSchema):
-    user: UserRead
+class Bootstrap(ViewSchema):
+    user: UserView
     last_event_id: str
-    conversations: list[ConversationRead]
-    notifications: list[NotificationRead]
+    conversations: list[ConversationView]
+    notifications: list[NotificationView]
     notifications_unread_count: int
-    friends: list[UserRead]
+    friends: list[UserView]
     friend_requests: FriendRequestLists
 
 
 @router.get("/api/bootstrap", responses=SIGNED_IN)
 async def bootstrap(user: CurrentUser, ctx: ContextDep) -> Bootstrap:
     """The signed-in user's whole state, for a page's first render."""
-    return await ctx.db.run_read(_bootstrap, UserRead.model_validate(user))
+    return await ctx.db.run_query(_bootstrap, UserView.model_validate(user))
 
 
-def _bootstrap(session: Session, user: UserRead) -> Bootstrap:
+def _bootstrap(session: Session, user: UserView) -> Bootstrap:
     last_event_id = log.read_head(session)
     return Bootstrap(
         user=user,

@@ -3,7 +3,7 @@
 Domain code is synchronous (a SQLAlchemy ``Session``) and runs as one unit on the database's side
 of the process, so that a request pays one hand-off, not one per statement:
 
-* reads: ``await db.run_read(fn, *args)`` calls ``fn(session, *args)``; on SQLite in a small pool
+* reads: ``await db.run_query(fn, *args)`` calls ``fn(session, *args)``; on SQLite in a small pool
   of threads with the standard library driver, on PostgreSQL through ``AsyncSession.run_sync``;
 * writes: through the writer (``realtime/writer.py``), which batches them (group commit) on
   ``sync_write_engine`` (SQLite, a thread of its own) or ``write()`` (PostgreSQL).
@@ -159,11 +159,11 @@ class Prepared:
         return cursor
 
 
-READ_THREADS = 4
+QUERY_THREADS = 4
 """Threads reading SQLite at once (WAL: readers never wait for the writer)."""
 
 
-class ReadThreads:
+class QueryThreads:
     """Threads that run reads (SQLite), each answered with one ``call_soon_threadsafe``.
 
     ``loop.run_in_executor`` costs ~14 µs of CPU per call under load (a concurrent future, its
@@ -284,7 +284,7 @@ class Database:
             # The standard library driver, for the writer's thread and the read threads.
             sync_url = url.replace("sqlite+aiosqlite:", "sqlite:", 1)
             self.sync_engine: Engine | None = create_engine(
-                sync_url, echo=echo, pool_size=READ_THREADS + 1, pool_timeout=pool_timeout_seconds
+                sync_url, echo=echo, pool_size=QUERY_THREADS + 1, pool_timeout=pool_timeout_seconds
             )
             self.sync_write_engine: Engine | None = create_engine(sync_url, echo=echo)
             for configured, begin in (
@@ -295,7 +295,7 @@ class Database:
             ):
                 _configure_sqlite(configured, begin=begin, busy_timeout_ms=sqlite_busy_timeout_ms)
             self._write_lock: asyncio.Lock | None = asyncio.Lock()
-            self._read_threads: ReadThreads | None = ReadThreads(READ_THREADS, "tidings-read")
+            self._query_threads: QueryThreads | None = QueryThreads(QUERY_THREADS, "tidings-query")
         else:
             self.engine = create_async_engine(
                 url,
@@ -311,7 +311,7 @@ class Database:
             self.write_engine = self.engine
             self._write_lock = None
             self.sync_engine = self.sync_write_engine = None
-            self._read_threads = None
+            self._query_threads = None
         for engine in {self.engine, self.write_engine}:
             event.listen(engine.sync_engine, "before_cursor_execute", self._count_query)
         for sync_engine in (self.sync_engine, self.sync_write_engine):
@@ -323,21 +323,21 @@ class Database:
     def _count_query(self, *_args: Any) -> None:
         self.query_count += 1
 
-    async def run_read(self, fn: Callable[..., T], *args: Any) -> T:
+    async def run_query(self, fn: Callable[..., T], *args: Any) -> T:
         """``fn(session, *args)`` in a read-only transaction, as one hand-off: on SQLite in a
         read thread, on PostgreSQL through ``run_sync``."""
-        if self._read_threads is not None:
-            return await self._read_threads.run(self._read_in_thread, fn, args)
+        if self._query_threads is not None:
+            return await self._query_threads.run(self._query_in_thread, fn, args)
         async with self._read_sessions() as session:
             return await session.run_sync(fn, *args)
 
-    def _read_in_thread(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+    def _query_in_thread(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
         assert self.sync_engine is not None
         with Session(self.sync_engine, expire_on_commit=False) as session:
             return fn(session, *args)
 
     @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncSession]:
+    async def query_session(self) -> AsyncIterator[AsyncSession]:
         """A session for reads; its transaction is rolled back at the end."""
         async with self._read_sessions() as session:
             yield session
@@ -374,8 +374,8 @@ class Database:
         await self.engine.dispose()
         if self.write_engine is not self.engine:
             await self.write_engine.dispose()
-        if self._read_threads is not None:
-            self._read_threads.shutdown()
+        if self._query_threads is not None:
+            self._query_threads.shutdown()
         for sync_engine in (self.sync_engine, self.sync_write_engine):
             if sync_engine is not None:
                 sync_engine.dispose()

@@ -18,7 +18,7 @@ async def create_demo(settings: Settings) -> str:
     """Create the demo data (once) and say how to sign in."""
     ctx = await build_context(settings)
     try:
-        exists = await ctx.db.run_read(account_queries.user_by_username, "alice") is not None
+        exists = await ctx.db.run_query(account_queries.user_by_username, "alice") is not None
         if not exists:
             users = []
             for username, name in PEOPLE:

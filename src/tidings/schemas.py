@@ -36,7 +36,7 @@ class Schema(BaseModel):
         return value
 
 
-class ReadSchema(BaseModel):
+class ViewSchema(BaseModel):
     """Response schema, built from ORM rows or dicts."""
 
     model_config = ConfigDict(from_attributes=True)

@@ -315,7 +315,7 @@ async def test_a_group_message_reaches_every_other_member(server, make_user):
     await bob.send(group["id"], "hello all")
     assert await events.new() == {"alice": ["message"], "carol": ["message"], "bob": ["message"]}
     # Stored once: one event row for the whole group.
-    async with server.ctx.db.read() as session:
+    async with server.ctx.db.query_session() as session:
         rows = (
             (await session.execute(select(EventRecord).where(EventRecord.type == "message")))
             .scalars()

@@ -32,7 +32,7 @@ async def _pair(make_user: MakeUser) -> tuple[ApiUser, ApiUser, int]:
 
 async def _current_id(server: LiveServer) -> int:
     """The log's head: the id of the latest event, whoever it was for."""
-    async with server.ctx.db.read() as session:
+    async with server.ctx.db.query_session() as session:
         return await log.head(session)
 
 
@@ -420,7 +420,7 @@ async def test_ephemeral_event_reaches_open_streams_without_an_id_and_is_never_r
         assert (await resumed.next()).event == "message"
     finally:
         await resumed.close()
-    async with server.ctx.db.read() as session:
+    async with server.ctx.db.query_session() as session:
         logged = await session.scalars(select(EventRecord.type))
         assert "test_nudge" not in set(logged)
 

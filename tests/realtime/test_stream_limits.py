@@ -234,7 +234,7 @@ async def _fill_log(server: LiveServer, user: ApiUser, friend: ApiUser, count: i
         tx.emit_to([user.id] * count, event)
 
     await server.ctx.writer.run(emit)
-    async with server.ctx.db.read() as session:
+    async with server.ctx.db.query_session() as session:
         return await log.head(session)
 
 

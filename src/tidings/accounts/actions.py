@@ -89,7 +89,7 @@ async def login(ctx: AppContext, username: str, password: str, client: str) -> t
     detail = "Too many failed sign-in attempts. Try again later."
     async with limiter.attempt(limits.login_per_address, address, detail=detail) as attempt:
         await limiter.hit(limits.login_per_name_and_address, name, address, detail=detail)
-        user = await ctx.db.run_read(queries.user_by_username, username)
+        user = await ctx.db.run_query(queries.user_by_username, username)
         if user is None:
             await verify_unknown_user(ctx.password_hasher, password)
             ok = False

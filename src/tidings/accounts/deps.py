@@ -28,7 +28,7 @@ async def authenticate(ctx: AppContext, request_cookies: dict[str, str]) -> User
     if user is not None:
         return user
     generation = ctx.sessions.generation
-    found = await ctx.db.run_read(queries.user_for_session, key)
+    found = await ctx.db.run_query(queries.user_for_session, key)
     if found is None:
         return None
     user, expires_at = found

@@ -15,7 +15,7 @@ from tidings.accounts.schemas import (
     PasswordChange,
     UserCreate,
     UserEnvelope,
-    UserRead,
+    UserView,
 )
 from tidings.config import Settings
 from tidings.deps import ContextDep
@@ -51,7 +51,7 @@ async def register(
     """Create an account and sign in (limited per client address)."""
     user, token = await actions.register(ctx, data, client_address(request))
     _set_session_cookie(response, ctx.settings, token)
-    return UserEnvelope(user=UserRead.model_validate(user))
+    return UserEnvelope(user=UserView.model_validate(user))
 
 
 @router.post("/api/auth/login", responses=errors(401, 403, 422, 429))
@@ -61,7 +61,7 @@ async def login(
     """Sign in with username and password."""
     user, token = await actions.login(ctx, data.username, data.password, client_address(request))
     _set_session_cookie(response, ctx.settings, token)
-    return UserEnvelope(user=UserRead.model_validate(user))
+    return UserEnvelope(user=UserView.model_validate(user))
 
 
 @router.post("/api/auth/logout", status_code=status.HTTP_204_NO_CONTENT, responses=SIGNED_IN)
@@ -89,7 +89,7 @@ def _signed_out(settings: Settings) -> Response:
 @router.get("/api/auth/me", responses=SIGNED_IN)
 async def me(user: CurrentUser) -> UserEnvelope:
     """The signed-in user."""
-    return UserEnvelope(user=UserRead.model_validate(user))
+    return UserEnvelope(user=UserView.model_validate(user))
 
 
 @router.post("/api/auth/password", responses=SIGNED_IN)
@@ -99,7 +99,7 @@ async def change_password(
     """Change the password; every other session of the user ends."""
     token = await actions.change_password(ctx, user, data)
     _set_session_cookie(response, ctx.settings, token)
-    return UserEnvelope(user=UserRead.model_validate(user))
+    return UserEnvelope(user=UserView.model_validate(user))
 
 
 @router.get("/api/users", responses=SIGNED_IN)
@@ -108,10 +108,10 @@ async def search_users(
     ctx: ContextDep,
     q: Annotated[str, Query(max_length=32, description="Username prefix")] = "",
     limit: Annotated[int, Query(ge=1, le=50), blank_means(20)] = 20,
-) -> list[UserRead]:
+) -> list[UserView]:
     """Users whose username starts with ``q`` (yourself excluded)."""
-    users = await ctx.db.run_read(_search, q, user.id, limit)
-    return [UserRead.model_validate(u) for u in users]
+    users = await ctx.db.run_query(_search, q, user.id, limit)
+    return [UserView.model_validate(u) for u in users]
 
 
 def _search(session: Session, q: str, exclude_id: int, limit: int) -> list[User]:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field, StringConstraints
 
-from tidings.schemas import ReadSchema, Schema
+from tidings.schemas import Schema, ViewSchema
 
 
 def _normalize_username(value: str) -> str:
@@ -23,7 +23,7 @@ Password = Annotated[str, Field(min_length=8, max_length=256)]
 DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 
 
-class UserRead(ReadSchema):
+class UserView(ViewSchema):
     id: int
     username: str
     display_name: str
@@ -47,5 +47,5 @@ class PasswordChange(Schema):
     new_password: Password
 
 
-class UserEnvelope(ReadSchema):
-    user: UserRead
+class UserEnvelope(ViewSchema):
+    user: UserView

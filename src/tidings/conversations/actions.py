@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from tidings.accounts import queries as account_queries
 from tidings.accounts.models import User
-from tidings.accounts.schemas import UserRead
+from tidings.accounts.schemas import UserView
 from tidings.context import AppContext
 from tidings.conversations import queries
 from tidings.conversations.events import (
@@ -28,9 +28,9 @@ from tidings.conversations.events import (
 from tidings.conversations.models import Conversation, ConversationMember, ConversationType, Message
 from tidings.conversations.schemas import (
     ConversationChange,
-    ConversationRead,
-    MessageRead,
-    ReadResult,
+    ConversationView,
+    MarkReadResult,
+    MessageView,
 )
 from tidings.db import Prepared, utcnow, writes_are_serialized
 from tidings.errors import ApiError, Conflict, Forbidden, NotFound
@@ -149,7 +149,7 @@ def _create(
 
 async def open_direct(
     ctx: AppContext, user: User, other_id: int
-) -> Outcome[tuple[ConversationRead, bool]]:
+) -> Outcome[tuple[ConversationView, bool]]:
     """The DM between ``user`` and a friend, created if needed (value: it and whether it is new)."""
     if other_id == user.id:
         raise ApiError("A direct conversation needs another person.", code="self_conversation")
@@ -157,7 +157,7 @@ async def open_direct(
         return await ctx.writer.run(_open_direct, user, other_id)
     except IntegrityError:
         # Two first messages at once on PostgreSQL: the unique direct_key let one through.
-        read = await ctx.db.run_read(_existing_direct, user.id, other_id)
+        read = await ctx.db.run_query(_existing_direct, user.id, other_id)
         return Outcome((read, False))
 
 
@@ -166,28 +166,28 @@ def _direct_key(user_id: int, other_id: int) -> str:
     return f"{low}:{high}"
 
 
-def _existing_direct(session: Session, user_id: int, other_id: int) -> ConversationRead:
+def _existing_direct(session: Session, user_id: int, other_id: int) -> ConversationView:
     existing_id = session.scalar(
         select(Conversation.id).where(Conversation.direct_key == _direct_key(user_id, other_id))
     )
     assert existing_id is not None
-    return queries.conversation_read(session, existing_id, user_id)
+    return queries.conversation_view(session, existing_id, user_id)
 
 
-def _open_direct(tx: Transaction, user: User, other_id: int) -> tuple[ConversationRead, bool]:
+def _open_direct(tx: Transaction, user: User, other_id: int) -> tuple[ConversationView, bool]:
     account_queries.lock_users(tx.session, [user.id, other_id])
     key = _direct_key(user.id, other_id)
     existing = tx.session.scalar(select(Conversation).where(Conversation.direct_key == key))
     if existing is not None:
-        return queries.conversation_read(tx.session, existing.id, user.id), False
+        return queries.conversation_view(tx.session, existing.id, user.id), False
     _require_friends(tx, user, [other_id])
     conversation = _create(tx, user, [other_id], kind=ConversationType.direct, direct_key=key)
-    return queries.conversation_read(tx.session, conversation.id, user.id), True
+    return queries.conversation_view(tx.session, conversation.id, user.id), True
 
 
 async def create_group(
     ctx: AppContext, user: User, name: str, member_ids: Sequence[int]
-) -> Outcome[ConversationRead]:
+) -> Outcome[ConversationView]:
     """A group of ``user`` and some of their friends."""
     others = sorted(set(member_ids) - {user.id})
     if not others:
@@ -195,11 +195,11 @@ async def create_group(
     return await ctx.writer.run(_create_group, user, name, others)
 
 
-def _create_group(tx: Transaction, user: User, name: str, others: list[int]) -> ConversationRead:
+def _create_group(tx: Transaction, user: User, name: str, others: list[int]) -> ConversationView:
     account_queries.lock_users(tx.session, [user.id, *others])
     _require_friends(tx, user, others)
     conversation = _create(tx, user, others, kind=ConversationType.group, name=name)
-    read = queries.conversation_read(tx.session, conversation.id, user.id)
+    read = queries.conversation_view(tx.session, conversation.id, user.id)
     notification_actions.notify(
         tx, others, NotificationType.added_to_group, user, conversation_id=conversation.id
     )
@@ -208,7 +208,7 @@ def _create_group(tx: Transaction, user: User, name: str, others: list[int]) -> 
 
 async def add_member(
     ctx: AppContext, user: User, conversation_id: int, new_id: int
-) -> Outcome[ConversationRead]:
+) -> Outcome[ConversationView]:
     """Add a friend of ``user`` to a group ``user`` belongs to.
 
     The new member has read everything before they joined (their unread count starts at 0) and
@@ -217,7 +217,7 @@ async def add_member(
     return await ctx.writer.run(_add_member, user, conversation_id, new_id)
 
 
-def _add_member(tx: Transaction, user: User, conversation_id: int, new_id: int) -> ConversationRead:
+def _add_member(tx: Transaction, user: User, conversation_id: int, new_id: int) -> ConversationView:
     # The two people first, then the conversation: the order every write here keeps.
     account_queries.lock_users(tx.session, [user.id, new_id])
     conversation, _ = _lock_for_member(tx, conversation_id, user)
@@ -241,7 +241,7 @@ def _add_member(tx: Transaction, user: User, conversation_id: int, new_id: int) 
     notification_actions.notify(
         tx, [new_id], NotificationType.added_to_group, user, conversation_id=conversation_id
     )
-    read = queries.conversation_read(tx.session, conversation_id, user.id)
+    read = queries.conversation_view(tx.session, conversation_id, user.id)
     return read
 
 
@@ -283,7 +283,7 @@ def _remove_member(tx: Transaction, user: User, conversation_id: int, member_id:
 
 async def send_message(
     ctx: AppContext, user: User, conversation_id: int, content: str
-) -> Outcome[MessageRead]:
+) -> Outcome[MessageView]:
     """Store a message: one ``message`` event for the conversation, which every member's
     streams get (the sender's other tabs too).
 
@@ -346,7 +346,7 @@ def _conversation_lock(conversation_id: int) -> RowLocks:
     return RowLocks(_conversation_table, (conversation_id,))
 
 
-def _send_message(tx: Transaction, user: User, conversation_id: int, content: str) -> MessageRead:
+def _send_message(tx: Transaction, user: User, conversation_id: int, content: str) -> MessageView:
     session = tx.session
     ids = {"conversation_id": conversation_id, "user_id": user.id}
     # One statement: the member check, and on PostgreSQL the conversation's row lock (every
@@ -359,10 +359,10 @@ def _send_message(tx: Transaction, user: User, conversation_id: int, content: st
     _TOUCH_CONVERSATION.run(
         session, {"conversation_id": conversation_id, "message_id": message_id, "now": now}
     )
-    read = MessageRead(
+    read = MessageView(
         id=message_id,
         conversation_id=conversation_id,
-        sender=UserRead.model_validate(user),
+        sender=UserView.model_validate(user),
         content=content,
         created_at=now,
     )
@@ -372,7 +372,7 @@ def _send_message(tx: Transaction, user: User, conversation_id: int, content: st
 
 async def mark_read(
     ctx: AppContext, user: User, conversation_id: int, message_id: int | None
-) -> Outcome[ReadResult]:
+) -> Outcome[MarkReadResult]:
     """Mark the conversation read up to ``message_id`` (default: its latest message)."""
     return await ctx.writer.run(
         _mark_read, user, conversation_id, message_id, locks=_conversation_lock(conversation_id)
@@ -381,7 +381,7 @@ async def mark_read(
 
 def _mark_read(
     tx: Transaction, user: User, conversation_id: int, message_id: int | None
-) -> ReadResult:
+) -> MarkReadResult:
     # The conversation's lock, as a send takes it: the read event's unread count and last
     # message are those of its place in the log, never older than a message before it.
     conversation, member = _lock_for_member(tx, conversation_id, user)
@@ -408,6 +408,6 @@ def _mark_read(
                 conversation_id=conversation_id, reason="read", conversation=view
             ),
         )
-    view_now = queries.conversation_read(tx.session, conversation_id, user.id)
+    view_now = queries.conversation_view(tx.session, conversation_id, user.id)
     count = notification_queries.unread_count(tx.session, user.id)
-    return ReadResult(conversation=view_now, notifications_unread_count=count)
+    return MarkReadResult(conversation=view_now, notifications_unread_count=count)

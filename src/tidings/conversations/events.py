@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from tidings.conversations.schemas import ConversationChange, MessageRead
+from tidings.conversations.schemas import ConversationChange, MessageView
 from tidings.realtime.events import EventData, durable_event
 
 
@@ -14,7 +14,7 @@ class MessageEvent(EventData):
     sender's too). Clients derive the sidebar's last message and unread count from it."""
 
     type: Literal["message"] = "message"
-    message: MessageRead
+    message: MessageView
 
 
 ConversationUpdateReason = Literal["created", "read", "member_added", "member_removed", "removed"]

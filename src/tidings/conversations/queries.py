@@ -10,9 +10,9 @@ from sqlalchemy import ScalarSelect, func, select
 from sqlalchemy.orm import Session
 
 from tidings.accounts.models import User
-from tidings.accounts.schemas import UserRead
+from tidings.accounts.schemas import UserView
 from tidings.conversations.models import Conversation, ConversationMember, Message
-from tidings.conversations.schemas import ConversationRead, MessagePage, MessageRead
+from tidings.conversations.schemas import ConversationView, MessagePage, MessageView
 from tidings.errors import NotFound
 
 
@@ -76,8 +76,8 @@ def member_ids(session: Session, conversation_id: int) -> list[int]:
     return list(rows.all())
 
 
-def members_of(session: Session, conversation_ids: Sequence[int]) -> dict[int, list[UserRead]]:
-    members: dict[int, list[UserRead]] = defaultdict(list)
+def members_of(session: Session, conversation_ids: Sequence[int]) -> dict[int, list[UserView]]:
+    members: dict[int, list[UserView]] = defaultdict(list)
     if not conversation_ids:
         return members
     rows = session.execute(
@@ -87,39 +87,39 @@ def members_of(session: Session, conversation_ids: Sequence[int]) -> dict[int, l
         .order_by(ConversationMember.conversation_id, User.username)
     )
     for conversation_id, user in rows:
-        members[conversation_id].append(UserRead.model_validate(user))
+        members[conversation_id].append(UserView.model_validate(user))
     return members
 
 
-def messages_by_ids(session: Session, ids: Sequence[int]) -> dict[int, MessageRead]:
+def messages_by_ids(session: Session, ids: Sequence[int]) -> dict[int, MessageView]:
     if not ids:
         return {}
     rows = session.execute(
         select(Message, User).join(User, User.id == Message.sender_id).where(Message.id.in_(ids))
     )
-    return {m.id: message_read(m, u) for m, u in rows}
+    return {m.id: message_view(m, u) for m, u in rows}
 
 
-def message_read(message: Message, sender: User) -> MessageRead:
-    return MessageRead(
+def message_view(message: Message, sender: User) -> MessageView:
+    return MessageView(
         id=message.id,
         conversation_id=message.conversation_id,
-        sender=UserRead.model_validate(sender),
+        sender=UserView.model_validate(sender),
         content=message.content,
         created_at=message.created_at,
     )
 
 
-def conversation_reads(
+def conversation_views(
     session: Session, rows: Sequence[tuple[Conversation, ConversationMember, int]]
-) -> list[ConversationRead]:
+) -> list[ConversationView]:
     """Sidebar entries for (conversation, the viewer's membership, their unread count) rows,
     in the given order."""
     ids = [c.id for c, _, _ in rows]
     members = members_of(session, ids)
     last = messages_by_ids(session, [c.last_message_id for c, _, _ in rows if c.last_message_id])
     return [
-        ConversationRead(
+        ConversationView(
             id=c.id,
             type=c.type,
             name=c.name,
@@ -134,14 +134,14 @@ def conversation_reads(
     ]
 
 
-def conversation_read(session: Session, conversation_id: int, user_id: int) -> ConversationRead:
+def conversation_view(session: Session, conversation_id: int, user_id: int) -> ConversationView:
     conversation, member = conversation_for_member(session, conversation_id, user_id)
     unread = unread_count(session, member)
-    [read] = conversation_reads(session, [(conversation, member, unread)])
+    [read] = conversation_views(session, [(conversation, member, unread)])
     return read
 
 
-def list_for_user(session: Session, user_id: int) -> list[ConversationRead]:
+def list_for_user(session: Session, user_id: int) -> list[ConversationView]:
     """The user's conversations, most recent activity first."""
     rows = session.execute(
         select(
@@ -157,7 +157,7 @@ def list_for_user(session: Session, user_id: int) -> list[ConversationRead]:
         .where(ConversationMember.user_id == user_id)
         .order_by(Conversation.updated_at.desc(), Conversation.id.desc())
     )
-    return conversation_reads(session, [(c, m, int(n)) for c, m, n in rows])
+    return conversation_views(session, [(c, m, int(n)) for c, m, n in rows])
 
 
 def message_page(
@@ -173,6 +173,6 @@ def message_page(
         query = query.where(Message.id < before)
     rows = (session.execute(query.order_by(Message.id.desc()).limit(limit + 1))).all()
     has_more = len(rows) > limit
-    page = [message_read(m, u) for m, u in rows[:limit]]
+    page = [message_view(m, u) for m, u in rows[:limit]]
     page.reverse()
     return MessagePage(messages=page, has_more=has_more)

@@ -13,14 +13,14 @@ from tidings.conversations import actions, queries
 from tidings.conversations.schemas import (
     ConversationCreate,
     ConversationList,
-    ConversationRead,
+    ConversationView,
     DirectConversationCreate,
+    MarkReadResult,
     MemberAdd,
     MessageCreate,
     MessageEnvelope,
     MessagePage,
     ReadMark,
-    ReadResult,
 )
 from tidings.deps import ContextDep, get_context
 from tidings.openapi import SIGNED_IN, errors
@@ -35,7 +35,7 @@ Id = Annotated[int, Path(ge=1, le=MAX_ID)]
 @router.post(
     "/api/conversations",
     status_code=status.HTTP_201_CREATED,
-    responses={200: {"model": ConversationRead, "description": "The existing direct conversation"}}
+    responses={200: {"model": ConversationView, "description": "The existing direct conversation"}}
     | SIGNED_IN
     | errors(400, 404),
 )
@@ -44,7 +44,7 @@ async def create_conversation(
     user: CurrentUser,
     ctx: ContextDep,
     response: Response,
-) -> ConversationRead:
+) -> ConversationView:
     """Open the DM with a friend (200 if it exists), or create a group of you and friends."""
     if isinstance(data, DirectConversationCreate):
         conversation, created = (await actions.open_direct(ctx, user, data.user_id)).value
@@ -57,7 +57,7 @@ async def create_conversation(
 @router.get("/api/conversations", responses=SIGNED_IN)
 async def list_conversations(user: CurrentUser, ctx: ContextDep) -> ConversationList:
     """Your conversations, most recent activity first, with the stream position they reflect."""
-    return await ctx.db.run_read(_conversation_list, user.id)
+    return await ctx.db.run_query(_conversation_list, user.id)
 
 
 def _conversation_list(session: Session, user_id: int) -> ConversationList:
@@ -69,9 +69,9 @@ def _conversation_list(session: Session, user_id: int) -> ConversationList:
 @router.get("/api/conversations/{conversation_id}", responses=SIGNED_IN | errors(404))
 async def get_conversation(
     conversation_id: Id, user: CurrentUser, ctx: ContextDep
-) -> ConversationRead:
+) -> ConversationView:
     """One conversation you are a member of."""
-    return await ctx.db.run_read(queries.conversation_read, conversation_id, user.id)
+    return await ctx.db.run_query(queries.conversation_view, conversation_id, user.id)
 
 
 @router.post(
@@ -81,7 +81,7 @@ async def get_conversation(
 )
 async def add_member(
     conversation_id: Id, data: MemberAdd, user: CurrentUser, ctx: ContextDep
-) -> ConversationRead:
+) -> ConversationView:
     """Add a friend to a group you belong to."""
     return (await actions.add_member(ctx, user, conversation_id, data.user_id)).value
 
@@ -112,7 +112,7 @@ async def list_messages(
     limit: Annotated[int, Query(ge=1, le=100), blank_means(50)] = 50,
 ) -> MessagePage:
     """A page of messages, oldest first; pass the first id as ``before`` for the previous page."""
-    return await ctx.db.run_read(_message_page, user.id, conversation_id, before, limit)
+    return await ctx.db.run_query(_message_page, user.id, conversation_id, before, limit)
 
 
 def _message_page(
@@ -178,7 +178,7 @@ async def mark_read(
     user: CurrentUser,
     ctx: ContextDep,
     data: Annotated[ReadMark | None, Body()] = None,
-) -> ReadResult:
+) -> MarkReadResult:
     """Mark read up to ``message_id`` (default: everything); your other tabs get ``read``."""
     message_id = data.message_id if data is not None else None
     return (await actions.mark_read(ctx, user, conversation_id, message_id)).value

@@ -7,9 +7,9 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
-from tidings.accounts.schemas import UserRead
+from tidings.accounts.schemas import UserView
 from tidings.conversations.models import ConversationType
-from tidings.schemas import DbId, ReadSchema, Schema
+from tidings.schemas import DbId, Schema, ViewSchema
 
 Id = DbId
 
@@ -42,36 +42,36 @@ class ReadMark(Schema):
     message_id: Id | None = None
 
 
-class MessageRead(ReadSchema):
+class MessageView(ViewSchema):
     id: int
     conversation_id: int
-    sender: UserRead
+    sender: UserView
     content: str
     created_at: datetime
 
 
-class MessageEnvelope(ReadSchema):
-    message: MessageRead
+class MessageEnvelope(ViewSchema):
+    message: MessageView
 
 
-class MessagePage(ReadSchema):
-    messages: list[MessageRead]
+class MessagePage(ViewSchema):
+    messages: list[MessageView]
     has_more: bool
 
 
-class ConversationRead(ReadSchema):
+class ConversationView(ViewSchema):
     id: int
     type: ConversationType
     name: str | None
     created_by_id: int | None
-    members: list[UserRead]
-    last_message: MessageRead | None
+    members: list[UserView]
+    last_message: MessageView | None
     unread_count: int
     last_read_message_id: int
     updated_at: datetime
 
 
-class ConversationChange(ReadSchema):
+class ConversationChange(ViewSchema):
     """A conversation as a ``conversation_update`` event carries it.
 
     ``members`` is null unless the members changed (reason created, member_added,
@@ -83,8 +83,8 @@ class ConversationChange(ReadSchema):
     type: ConversationType
     name: str | None
     created_by_id: int | None
-    members: list[UserRead] | None
-    last_message: MessageRead | None
+    members: list[UserView] | None
+    last_message: MessageView | None
     unread_count: int | None
     """The addressee's own count (reason ``read``); null in events that go to every member."""
     last_read_message_id: int | None
@@ -92,11 +92,11 @@ class ConversationChange(ReadSchema):
     updated_at: datetime
 
 
-class ConversationList(ReadSchema):
-    conversations: list[ConversationRead]
+class ConversationList(ViewSchema):
+    conversations: list[ConversationView]
     last_event_id: str
 
 
-class ReadResult(ReadSchema):
-    conversation: ConversationRead
+class MarkReadResult(ViewSchema):
+    conversation: ConversationView
     notifications_unread_count: int

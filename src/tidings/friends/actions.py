@@ -8,14 +8,14 @@ from sqlalchemy import delete, select
 
 from tidings.accounts import queries as account_queries
 from tidings.accounts.models import User
-from tidings.accounts.schemas import UserRead
+from tidings.accounts.schemas import UserView
 from tidings.context import AppContext
 from tidings.db import utcnow
 from tidings.errors import ApiError, Conflict, NotFound, TooManyRequests
 from tidings.friends import queries
 from tidings.friends.events import FriendRequestEvent, FriendUpdateEvent
 from tidings.friends.models import FriendRequest, FriendRequestStatus, Friendship
-from tidings.friends.schemas import FriendRequestRead
+from tidings.friends.schemas import FriendRequestView
 from tidings.notifications import actions as notification_actions
 from tidings.notifications.models import NotificationType
 from tidings.realtime.transaction import Outcome, Transaction
@@ -23,7 +23,7 @@ from tidings.realtime.transaction import Outcome, Transaction
 
 async def send_request(
     ctx: AppContext, user: User, username: str
-) -> Outcome[tuple[FriendRequestRead, bool]]:
+) -> Outcome[tuple[FriendRequestView, bool]]:
     """Ask ``username`` to be friends; if they already asked you, this accepts their request.
 
     The value is the request and whether it was newly created (False: it was accepted).
@@ -46,7 +46,7 @@ async def send_request(
 
 def _send_request(
     tx: Transaction, cooldown_seconds: float, user: User, username: str
-) -> tuple[FriendRequestRead, bool]:
+) -> tuple[FriendRequestView, bool]:
     target = account_queries.user_by_username(tx.session, username)
     if target is None:
         raise NotFound(f"No user named {username.strip().lower()!r}.", code="unknown_user")
@@ -108,13 +108,13 @@ def _accept(tx: Transaction, request: FriendRequest, *, requester: User, address
     tx.emit(
         requester.id,
         FriendUpdateEvent(
-            friend=UserRead.model_validate(addressee), status="added", request_id=request.id
+            friend=UserView.model_validate(addressee), status="added", request_id=request.id
         ),
     )
     tx.emit(
         addressee.id,
         FriendUpdateEvent(
-            friend=UserRead.model_validate(requester), status="added", request_id=request.id
+            friend=UserView.model_validate(requester), status="added", request_id=request.id
         ),
     )
     notification_actions.notify(
@@ -147,7 +147,7 @@ def _request_for(
 
 def _close(
     tx: Transaction, request: FriendRequest, status: FriendRequestStatus, *, tell: list[int]
-) -> FriendRequestRead:
+) -> FriendRequestView:
     """End a pending request without a friendship, and send its new state to ``tell``."""
     request.status = status
     request.responded_at = utcnow()
@@ -159,12 +159,12 @@ def _close(
 
 async def accept_request(
     ctx: AppContext, user: User, request_id: int
-) -> Outcome[FriendRequestRead]:
+) -> Outcome[FriendRequestView]:
     """Accept a request addressed to ``user``: both become friends."""
     return await ctx.writer.run(_accept_request, user, request_id)
 
 
-def _accept_request(tx: Transaction, user: User, request_id: int) -> FriendRequestRead:
+def _accept_request(tx: Transaction, user: User, request_id: int) -> FriendRequestView:
     request = _request_for(tx, request_id, user, as_addressee=True)
     requester = tx.session.get(User, request.requester_id)
     assert requester is not None
@@ -175,12 +175,12 @@ def _accept_request(tx: Transaction, user: User, request_id: int) -> FriendReque
 
 async def decline_request(
     ctx: AppContext, user: User, request_id: int
-) -> Outcome[FriendRequestRead]:
+) -> Outcome[FriendRequestView]:
     """Decline a request addressed to ``user``. The requester is not told (as elsewhere)."""
     return await ctx.writer.run(_decline_request, user, request_id)
 
 
-def _decline_request(tx: Transaction, user: User, request_id: int) -> FriendRequestRead:
+def _decline_request(tx: Transaction, user: User, request_id: int) -> FriendRequestView:
     request = _request_for(tx, request_id, user, as_addressee=True)
     read = _close(tx, request, FriendRequestStatus.declined, tell=[user.id])
     return read
@@ -188,12 +188,12 @@ def _decline_request(tx: Transaction, user: User, request_id: int) -> FriendRequ
 
 async def cancel_request(
     ctx: AppContext, user: User, request_id: int
-) -> Outcome[FriendRequestRead]:
+) -> Outcome[FriendRequestView]:
     """Withdraw a request ``user`` sent; it disappears from the addressee's list too."""
     return await ctx.writer.run(_cancel_request, user, request_id)
 
 
-def _cancel_request(tx: Transaction, user: User, request_id: int) -> FriendRequestRead:
+def _cancel_request(tx: Transaction, user: User, request_id: int) -> FriendRequestView:
     request = _request_for(tx, request_id, user, as_addressee=False)
     tell = [user.id, request.addressee_id]
     read = _close(tx, request, FriendRequestStatus.cancelled, tell=tell)
@@ -216,6 +216,6 @@ def _remove_friend(tx: Transaction, user: User, friend_id: int) -> None:
             | ((Friendship.user_id == friend_id) & (Friendship.friend_id == user.id))
         )
     )
-    tx.emit(user.id, FriendUpdateEvent(friend=UserRead.model_validate(friend), status="removed"))
-    tx.emit(friend_id, FriendUpdateEvent(friend=UserRead.model_validate(user), status="removed"))
+    tx.emit(user.id, FriendUpdateEvent(friend=UserView.model_validate(friend), status="removed"))
+    tx.emit(friend_id, FriendUpdateEvent(friend=UserView.model_validate(user), status="removed"))
     return None

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Literal
 
-from tidings.accounts.schemas import UserRead
-from tidings.friends.schemas import FriendRequestRead
+from tidings.accounts.schemas import UserView
+from tidings.friends.schemas import FriendRequestView
 from tidings.realtime.events import EventData, durable_event
 
 
@@ -14,7 +14,7 @@ class FriendRequestEvent(EventData):
     """A friend request addressed to the user (``pending``) or answered by them."""
 
     type: Literal["friend_request"] = "friend_request"
-    request: FriendRequestRead
+    request: FriendRequestView
 
 
 @durable_event
@@ -22,6 +22,6 @@ class FriendUpdateEvent(EventData):
     """The user's friend list changed: ``friend`` was added or removed."""
 
     type: Literal["friend_update"] = "friend_update"
-    friend: UserRead
+    friend: UserView
     status: Literal["added", "removed"]
     request_id: int | None = None

@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session
 
 from tidings.accounts import queries as account_queries
 from tidings.accounts.models import User
-from tidings.accounts.schemas import UserRead
+from tidings.accounts.schemas import UserView
 from tidings.friends.models import FriendRequest, FriendRequestStatus, Friendship
-from tidings.friends.schemas import FriendRequestLists, FriendRequestRead
+from tidings.friends.schemas import FriendRequestLists, FriendRequestView
 
 
 def are_friends(session: Session, user_id: int, other_id: int) -> bool:
@@ -36,14 +36,14 @@ def friend_ids_among(session: Session, user_id: int, candidate_ids: Sequence[int
     return set(rows.all())
 
 
-def list_friends(session: Session, user_id: int) -> list[UserRead]:
+def list_friends(session: Session, user_id: int) -> list[UserView]:
     rows = session.scalars(
         select(User)
         .join(Friendship, Friendship.friend_id == User.id)
         .where(Friendship.user_id == user_id)
         .order_by(User.username)
     )
-    return [UserRead.model_validate(u) for u in rows]
+    return [UserView.model_validate(u) for u in rows]
 
 
 def last_declined_at(session: Session, requester_id: int, addressee_id: int) -> datetime | None:
@@ -67,14 +67,14 @@ def pending_request(session: Session, requester_id: int, addressee_id: int) -> F
     )
 
 
-def to_read(session: Session, requests: Sequence[FriendRequest]) -> list[FriendRequestRead]:
+def to_read(session: Session, requests: Sequence[FriendRequest]) -> list[FriendRequestView]:
     ids = [r.requester_id for r in requests] + [r.addressee_id for r in requests]
     users = account_queries.users_by_ids(session, ids)
     return [
-        FriendRequestRead(
+        FriendRequestView(
             id=r.id,
-            requester=UserRead.model_validate(users[r.requester_id]),
-            addressee=UserRead.model_validate(users[r.addressee_id]),
+            requester=UserView.model_validate(users[r.requester_id]),
+            addressee=UserView.model_validate(users[r.addressee_id]),
             status=r.status,
             created_at=r.created_at,
         )

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Response, status
 
 from tidings.accounts.deps import CurrentUser
-from tidings.accounts.schemas import UserRead
+from tidings.accounts.schemas import UserView
 from tidings.deps import ContextDep
 from tidings.friends import actions, queries
 from tidings.friends.schemas import FriendRequestCreate, FriendRequestEnvelope, FriendRequestLists
@@ -39,7 +39,7 @@ async def send_request(
 @router.get("/api/friends/requests", responses=SIGNED_IN)
 async def list_requests(user: CurrentUser, ctx: ContextDep) -> FriendRequestLists:
     """Pending requests to and from you."""
-    return await ctx.db.run_read(queries.pending_requests, user.id)
+    return await ctx.db.run_query(queries.pending_requests, user.id)
 
 
 @router.post("/api/friends/requests/{request_id}/accept", responses=SIGNED_IN | errors(404, 409))
@@ -73,9 +73,9 @@ async def cancel(
 
 
 @router.get("/api/friends", responses=SIGNED_IN)
-async def list_friends(user: CurrentUser, ctx: ContextDep) -> list[UserRead]:
+async def list_friends(user: CurrentUser, ctx: ContextDep) -> list[UserView]:
     """Your friends, by username."""
-    return await ctx.db.run_read(queries.list_friends, user.id)
+    return await ctx.db.run_query(queries.list_friends, user.id)
 
 
 @router.delete(

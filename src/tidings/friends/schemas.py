@@ -7,27 +7,27 @@ from typing import Annotated
 
 from pydantic import Field
 
-from tidings.accounts.schemas import UserRead
+from tidings.accounts.schemas import UserView
 from tidings.friends.models import FriendRequestStatus
-from tidings.schemas import ReadSchema, Schema
+from tidings.schemas import Schema, ViewSchema
 
 
 class FriendRequestCreate(Schema):
     username: Annotated[str, Field(min_length=1, max_length=64)]
 
 
-class FriendRequestRead(ReadSchema):
+class FriendRequestView(ViewSchema):
     id: int
-    requester: UserRead
-    addressee: UserRead
+    requester: UserView
+    addressee: UserView
     status: FriendRequestStatus
     created_at: datetime
 
 
-class FriendRequestEnvelope(ReadSchema):
-    request: FriendRequestRead
+class FriendRequestEnvelope(ViewSchema):
+    request: FriendRequestView
 
 
-class FriendRequestLists(ReadSchema):
-    incoming: list[FriendRequestRead]
-    outgoing: list[FriendRequestRead]
+class FriendRequestLists(ViewSchema):
+    incoming: list[FriendRequestView]
+    outgoing: list[FriendRequestView]

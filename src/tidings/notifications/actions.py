@@ -9,14 +9,14 @@ from sqlalchemy import Table, insert, select, update
 
 from tidings.accounts import queries as account_queries
 from tidings.accounts.models import User
-from tidings.accounts.schemas import UserRead
+from tidings.accounts.schemas import UserView
 from tidings.context import AppContext
 from tidings.db import utcnow
 from tidings.errors import NotFound
 from tidings.notifications import queries
 from tidings.notifications.events import NotificationEvent, NotificationReadEvent
 from tidings.notifications.models import Notification, NotificationType
-from tidings.notifications.schemas import NotificationEnvelope, NotificationRead, UnreadCount
+from tidings.notifications.schemas import NotificationEnvelope, NotificationView, UnreadCount
 from tidings.realtime.transaction import Outcome, Transaction
 
 
@@ -51,15 +51,15 @@ def notify(
     # Core executemany rather than an ORM bulk insert: a group message inserts one per member.
     created = (tx.session.execute(insert(table).returning(table.c.id, table.c.user_id), rows)).all()
     counts = queries.unread_counts(tx.session, list(user_ids))
-    actor_read = UserRead.model_validate(actor)
+    actor_view = UserView.model_validate(actor)
     for notification_id, user_id in created:
         tx.emit(
             user_id,
             NotificationEvent(
-                notification=NotificationRead(
+                notification=NotificationView(
                     id=notification_id,
                     type=type_,
-                    actor=actor_read,
+                    actor=actor_view,
                     conversation_id=conversation_id,
                     message_id=message_id,
                     friend_request_id=friend_request_id,

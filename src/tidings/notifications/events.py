@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from tidings.notifications.schemas import NotificationRead
+from tidings.notifications.schemas import NotificationView
 from tidings.realtime.events import EventData, durable_event
 
 
@@ -13,7 +13,7 @@ class NotificationEvent(EventData):
     """A new notification, with the addressee's new unread notification count."""
 
     type: Literal["notification"] = "notification"
-    notification: NotificationRead
+    notification: NotificationView
     unread_count: int
 
 

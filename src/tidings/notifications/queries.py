@@ -8,9 +8,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tidings.accounts import queries as account_queries
-from tidings.accounts.schemas import UserRead
+from tidings.accounts.schemas import UserView
 from tidings.notifications.models import Notification
-from tidings.notifications.schemas import NotificationRead
+from tidings.notifications.schemas import NotificationView
 
 
 def unread_count(session: Session, user_id: int) -> int:
@@ -37,13 +37,13 @@ def unread_counts(session: Session, user_ids: Sequence[int]) -> dict[int, int]:
     return counts
 
 
-def to_read(session: Session, notifications: Sequence[Notification]) -> list[NotificationRead]:
+def to_read(session: Session, notifications: Sequence[Notification]) -> list[NotificationView]:
     actors = account_queries.users_by_ids(session, [n.actor_id for n in notifications])
     return [
-        NotificationRead(
+        NotificationView(
             id=n.id,
             type=n.type,
-            actor=UserRead.model_validate(actors[n.actor_id]),
+            actor=UserView.model_validate(actors[n.actor_id]),
             conversation_id=n.conversation_id,
             message_id=n.message_id,
             friend_request_id=n.friend_request_id,
@@ -56,7 +56,7 @@ def to_read(session: Session, notifications: Sequence[Notification]) -> list[Not
 
 def list_notifications(
     session: Session, user_id: int, *, unread_only: bool, limit: int
-) -> list[NotificationRead]:
+) -> list[NotificationView]:
     query = select(Notification).where(Notification.user_id == user_id)
     if unread_only:
         query = query.where(Notification.read.is_(False))

@@ -26,7 +26,7 @@ async def list_notifications(
     limit: Annotated[int, Query(ge=1, le=100), blank_means(50)] = 50,
 ) -> NotificationList:
     """Your notifications, newest first, with your unread count."""
-    return await ctx.db.run_read(_notification_list, user.id, unread_only, limit)
+    return await ctx.db.run_query(_notification_list, user.id, unread_only, limit)
 
 
 def _notification_list(

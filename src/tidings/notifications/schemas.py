@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from tidings.accounts.schemas import UserRead
+from tidings.accounts.schemas import UserView
 from tidings.notifications.models import NotificationType
-from tidings.schemas import ReadSchema
+from tidings.schemas import ViewSchema
 
 
-class NotificationRead(ReadSchema):
+class NotificationView(ViewSchema):
     id: int
     type: NotificationType
-    actor: UserRead
+    actor: UserView
     conversation_id: int | None
     message_id: int | None
     friend_request_id: int | None
@@ -20,16 +20,16 @@ class NotificationRead(ReadSchema):
     created_at: datetime
 
 
-class NotificationList(ReadSchema):
-    notifications: list[NotificationRead]
+class NotificationList(ViewSchema):
+    notifications: list[NotificationView]
     unread_count: int
     last_event_id: str
 
 
-class NotificationEnvelope(ReadSchema):
-    notification: NotificationRead
+class NotificationEnvelope(ViewSchema):
+    notification: NotificationView
     unread_count: int
 
 
-class UnreadCount(ReadSchema):
+class UnreadCount(ViewSchema):
     unread_count: int

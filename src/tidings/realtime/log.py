@@ -331,16 +331,16 @@ def prune_events(session: Session, *, max_age: timedelta) -> int:
 
 class DatabaseLog:
     """The hub's reader of the log (``hub.LogReader``): each call one hand-off of a read
-    (``Database.run_read``)."""
+    (``Database.run_query``)."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
 
     async def head(self) -> int:
-        return await self.db.run_read(read_head)
+        return await self.db.run_query(read_head)
 
     async def batch_between(self, after: int, up_to: int) -> Batch | None:
-        return await self.db.run_read(batch_between, after, up_to)
+        return await self.db.run_query(batch_between, after, up_to)
 
     async def channel_spans(self, user_id: int, after: int) -> list[tuple[int, int, int | None]]:
-        return await self.db.run_read(channel_spans, user_id, after)
+        return await self.db.run_query(channel_spans, user_id, after)

@@ -113,10 +113,10 @@ class StreamSessions(Protocol):
         """The key of the session a request's cookies name (not yet checked), or None."""
 
     def live_session(self, session: Session, session_key: str) -> tuple[int, datetime] | None:
-        """The user id and expiry of that session if it is live (a read: ``run_read``)."""
+        """The user id and expiry of that session if it is live (a read: ``run_query``)."""
 
     def is_signed_in(self, session: Session, user_id: int, session_key: str) -> bool:
-        """Whether that session of the user's is still live (a read: ``run_read``)."""
+        """Whether that session of the user's is still live (a read: ``run_query``)."""
 
 
 class _SessionEnded(Exception):
@@ -210,7 +210,7 @@ async def _identify(
     if token_hash is None:
         return None
     async with ctx.stream_gate.slot(may_shed=True):
-        found = await ctx.db.run_read(sessions.live_session, token_hash)
+        found = await ctx.db.run_query(sessions.live_session, token_hash)
     if found is None:
         return None
     user_id, expires_at = found
@@ -355,7 +355,7 @@ class _Stream:
     async def _position(self) -> int:
         """The log's head position; raises _SessionEnded if the stream's session is gone."""
         async with self.ctx.stream_gate.slot():
-            signed_in, current = await self.ctx.db.run_read(self._read_position)
+            signed_in, current = await self.ctx.db.run_query(self._read_position)
         if not signed_in:
             raise _SessionEnded
         return current
@@ -459,7 +459,7 @@ class _Stream:
         assert self.subscriber is not None
         while self.cursor < up_to and not self.subscriber.closed:
             async with self.ctx.stream_gate.slot():
-                page = await self.ctx.db.run_read(
+                page = await self.ctx.db.run_query(
                     log.events_page, self.user_id, self.cursor, up_to, settings.replay_page_events
                 )
             if page is None:
