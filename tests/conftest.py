@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from tests.support.api import ApiUser
 from tests.support.server import LiveServer
 from tests.support.settings import make_settings, reset_postgres
+from tidings.realtime.events import Batch, StoredEvent
 
 
 @pytest.fixture
@@ -43,3 +45,37 @@ async def make_user(server: LiveServer) -> AsyncIterator[MakeUser]:
     yield make
     for user in users:
         await user.aclose()
+
+
+class Published:
+    """The events a server's own writes hand to its hub, in commit order: what actions emit.
+
+    Actions return plain values; a test that asks which events an action recorded wraps it:
+    ``with published.during() as events: await actions.send_message(...)``.
+    """
+
+    def __init__(self) -> None:
+        self.events: list[StoredEvent] = []
+
+    @contextmanager
+    def during(self) -> Iterator[list[StoredEvent]]:
+        """The events committed from here to the end of the block (filled in at its end)."""
+        start = len(self.events)
+        caught: list[StoredEvent] = []
+        yield caught
+        caught.extend(self.events[start:])
+
+
+@pytest.fixture
+def published(server: LiveServer, monkeypatch: pytest.MonkeyPatch) -> Published:
+    """Records every batch ``server``'s writer hands to its hub (``Hub.hand_on_committed``)."""
+    hub = server.ctx.hub
+    recorder = Published()
+    hand_on = hub.hand_on_committed
+
+    def recording(batch: Batch) -> None:
+        recorder.events.extend(batch.events)
+        hand_on(batch)
+
+    monkeypatch.setattr(hub, "hand_on_committed", recording)
+    return recorder

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from tidings.accounts.deps import CurrentUser
 from tidings.accounts.schemas import UserView
-from tidings.conversations import queries as conversation_queries
+from tidings.conversations import views as conversation_views
 from tidings.conversations.schemas import ConversationView
 from tidings.deps import ContextDep
 from tidings.friends import queries as friend_queries
@@ -49,7 +49,7 @@ def _bootstrap(session: Session, user: UserView) -> Bootstrap:
     return Bootstrap(
         user=user,
         last_event_id=str(last_event_id),
-        conversations=conversation_queries.list_for_user(session, user.id),
+        conversations=conversation_views.conversation_list(session, user.id),
         notifications=notification_queries.list_notifications(
             session, user.id, unread_only=False, limit=50
         ),

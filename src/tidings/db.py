@@ -98,16 +98,21 @@ class Prepared:
     Only for statements with named ``bindparam``s and no expanding (``IN``) parameters.
     """
 
-    __slots__ = ("_by_dialect", "statement")
+    __slots__ = ("_by_dialect", "statement", "variants")
 
-    def __init__(self, statement: ClauseElement) -> None:
+    def __init__(
+        self, statement: ClauseElement, variants: dict[str, ClauseElement] | None = None
+    ) -> None:
         self.statement = statement
+        self.variants = variants or {}
+        """Statements for particular dialects (by name), e.g. their own ``ON CONFLICT``."""
         self._by_dialect: dict[str, tuple[str, tuple[str, ...], tuple[Any, ...]]] = {}
 
     def _compiled(self, dialect: Dialect) -> tuple[str, tuple[str, ...], tuple[Any, ...]]:
         found = self._by_dialect.get(dialect.name)
         if found is None:
-            compiled = cast(SQLCompiler, self.statement.compile(dialect=dialect))
+            statement = self.variants.get(dialect.name, self.statement)
+            compiled = cast(SQLCompiler, statement.compile(dialect=dialect))
             names = tuple(compiled.positiontup or ())
             processors = tuple(
                 compiled.binds[name].type._cached_bind_processor(dialect) for name in names

@@ -29,18 +29,16 @@ async def create_demo(settings: Settings) -> str:
             for a, b in ((alice, bob), (alice, carol), (bob, carol)):
                 await friend_actions.send_request(ctx, a, b.username)
                 await friend_actions.send_request(ctx, b, a.username)
-            dm = (await conversation_actions.open_direct(ctx, alice, bob.id)).value[0]
+            dm = (await conversation_actions.open_direct(ctx, alice, bob.id))[0]
             for sender, text in [
                 (alice, "Hi Bob! Tidings is live: no polling, one stream per tab."),
                 (bob, "Nice. Messages arrive in a few milliseconds."),
                 (alice, "Open a second window as Carol and try the group."),
             ]:
                 await conversation_actions.send_message(ctx, sender, dm.id, text)
-            group = (
-                await conversation_actions.create_group(
-                    ctx, alice, "Weekend plans", [bob.id, carol.id]
-                )
-            ).value
+            group = await conversation_actions.create_group(
+                ctx, alice, "Weekend plans", [bob.id, carol.id]
+            )
             for sender, text in [
                 (carol, "Hiking on Saturday?"),
                 (bob, "I'm in."),

@@ -198,3 +198,35 @@ async def test_reconnecting_to_another_process_replays_what_was_missed(
         assert texts == ["one", "two", "three", "four", "five"] + [f"live {n}" for n in range(5)]
     finally:
         await close_all(people)
+
+
+async def test_one_client_id_sent_to_two_processes_at_once_is_one_message(
+    start_cluster: StartCluster,
+):
+    """A retry that reaches another process while the first send is still in flight (two
+    processes, one database): one message, one event, and both answers are that message."""
+    cluster = await start_cluster(2)
+    n0, n1 = cluster.nodes
+    alice, bob = people = [await Person.register(n0, "alice"), await Person.register(n1, "bob")]
+    try:
+        request = await alice.call(n0, "POST", "/api/friends/request", {"username": "bob"}, 201)
+        await bob.call(n1, "POST", f"/api/friends/requests/{request['request']['id']}/accept")
+        dm = await alice.call(
+            n0, "POST", "/api/conversations", {"type": "direct", "user_id": bob.id}, 201
+        )
+        tab = await bob.open_tab(n1)
+        await tab.wait_connected()
+        path = f"/api/conversations/{dm['id']}/messages"
+        for round_ in range(5):
+            body = {"content": f"once {round_}", "client_id": f"retry-{round_}"}
+            answers = await asyncio.gather(
+                *(alice.on(node).post(path, json=body) for node in (n0, n1, n0, n1))
+            )
+            assert [a.status_code for a in answers] == [201] * 4, [a.text for a in answers]
+            assert len({a.json()["message"]["id"] for a in answers}) == 1
+            [frame] = await tab.expect(["message"])
+            assert frame.json["message"] == answers[0].json()["message"]
+        history = await bob.call(n0, "GET", path)
+        assert [m["content"] for m in history["messages"]] == [f"once {n}" for n in range(5)]
+    finally:
+        await close_all(people)

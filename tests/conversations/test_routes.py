@@ -18,8 +18,8 @@ from tests.api_helpers import (
     validate_event,
 )
 from tidings.conversations import actions
+from tidings.realtime.events import StoredEvent
 from tidings.realtime.models import EventRecord
-from tidings.realtime.transaction import Outcome
 
 CONVERSATION_FIELDS = {
     "id",
@@ -291,7 +291,8 @@ async def test_sending_a_message_in_a_dm(server, make_user):
     response = await alice.post(f"/api/conversations/{dm['id']}/messages", {"content": "  hi  "})
     assert response.status_code == 201, response.text
     message = response.json()["message"]
-    assert set(message) == {"id", "conversation_id", "sender", "content", "created_at"}
+    assert set(message) == {"id", "conversation_id", "sender", "content", "created_at", "client_id"}
+    assert message["client_id"] is None  # sent without one
     assert message["content"] == "hi"
     assert message["conversation_id"] == dm["id"]
     assert message["sender"] == alice.user
@@ -572,39 +573,112 @@ async def _notifications_unread(user) -> int:
     return int((await user.ok("GET", "/api/notifications"))["unread_count"])
 
 
-async def test_the_actions_return_the_events_they_recorded(server, make_user):
+async def test_a_repeated_client_id_is_the_same_message_with_the_original_answer(server, make_user):
+    alice, bob = await friends(make_user, "alice", "bob")
+    dm = await alice.dm(bob)
+    path = f"/api/conversations/{dm['id']}/messages"
+    events = await EventLog.start(server)
+
+    first = await alice.post(path, {"content": "ok", "client_id": "tab1-0001"})
+    assert first.status_code == 201, first.text
+    assert first.json()["message"]["client_id"] == "tab1-0001"
+    again = await alice.post(path, {"content": "ok", "client_id": "tab1-0001"})
+    assert (again.status_code, again.json()) == (201, first.json())
+    # The same text under another id is another message.
+    other = await alice.post(path, {"content": "ok", "client_id": "tab1-0002"})
+    assert other.status_code == 201
+    assert other.json()["message"]["id"] != first.json()["message"]["id"]
+
+    assert await events.new() == {"alice": ["message"] * 2, "bob": ["message"] * 2}
+    sent = [p.message for p in events.payloads["bob"]]
+    assert [(m.id, m.client_id) for m in sent] == [
+        (first.json()["message"]["id"], "tab1-0001"),
+        (other.json()["message"]["id"], "tab1-0002"),
+    ]
+    history = (await alice.ok("GET", f"{path}"))["messages"]
+    assert [m["client_id"] for m in history] == ["tab1-0001", "tab1-0002"]
+    # Client ids are per sender: bob may use the same one for a message of his own.
+    theirs = await bob.post(path, {"content": "ok", "client_id": "tab1-0001"})
+    assert theirs.status_code == 201
+    assert theirs.json()["message"]["id"] not in {m["id"] for m in history}
+
+
+async def test_concurrent_sends_with_one_client_id_store_one_message(server, make_user):
+    alice, bob = await friends(make_user, "alice", "bob")
+    group = await _group(alice, "g", bob)
+    path = f"/api/conversations/{group['id']}/messages"
+    events = await EventLog.start(server)
+
+    answers = await asyncio.gather(
+        *(alice.post(path, {"content": "once", "client_id": "double-submit"}) for _ in range(8))
+    )
+    assert [a.status_code for a in answers] == [201] * 8
+    assert len({a.json()["message"]["id"] for a in answers}) == 1
+    assert await events.new() == {"alice": ["message"], "bob": ["message"]}
+    history = (await bob.ok("GET", path))["messages"]
+    assert [m["content"] for m in history] == ["once"]
+
+
+async def test_a_client_id_reused_for_another_message_is_refused(server, make_user):
+    alice, bob, carol = await friends(make_user, "alice", "bob", "carol")
+    dm, other_dm = await alice.dm(bob), await alice.dm(carol)
+    path = f"/api/conversations/{dm['id']}/messages"
+    assert (await alice.post(path, {"content": "one", "client_id": "c-1"})).status_code == 201
+    events = await EventLog.start(server)
+
+    assert_error(
+        await alice.post(path, {"content": "two", "client_id": "c-1"}), 409, "client_id_reused"
+    )
+    elsewhere = f"/api/conversations/{other_dm['id']}/messages"
+    assert_error(
+        await alice.post(elsewhere, {"content": "one", "client_id": "c-1"}), 409, "client_id_reused"
+    )
+    for bad in ("", "x" * 65, "has space", "ünïcode", 7):
+        assert_error(await alice.post(path, {"content": "hi", "client_id": bad}), 422)
+    assert await events.new() == {}
+    # Still answering the first one's repeats.
+    assert (await alice.post(path, {"content": "one", "client_id": "c-1"})).status_code == 201
+
+
+async def test_the_actions_record_their_events(server, make_user, published):
     alice, bob, carol = await friends(make_user, "alice", "bob", "carol")
     names = {alice.id: "alice", bob.id: "bob", carol.id: "carol"}
     me = await db_user(server, alice)
 
-    def who(outcome: Outcome[Any]) -> list[tuple[str, str]]:
+    def who(events: list[StoredEvent]) -> list[tuple[str, str]]:
         """(addressee, type) per event: a user's name, or "#<id>" for a conversation."""
         return [
             (names[e.user_id] if e.user_id is not None else f"#{e.channel_id}", e.type)
-            for e in outcome.events
+            for e in events
         ]
 
-    opened = await actions.open_direct(server.ctx, me, bob.id)
-    assert opened.value[1] is True
-    dm_id = opened.value[0].id
-    assert who(opened) == [(f"#{dm_id}", "conversation_update")]
-    reopened = await actions.open_direct(server.ctx, me, bob.id)
-    assert (reopened.value[0].id, reopened.value[1], reopened.events) == (dm_id, False, [])
+    with published.during() as opened_events:
+        opened = await actions.open_direct(server.ctx, me, bob.id)
+    assert opened[1] is True
+    dm_id = opened[0].id
+    assert who(opened_events) == [(f"#{dm_id}", "conversation_update")]
+    with published.during() as reopened_events:
+        reopened = await actions.open_direct(server.ctx, me, bob.id)
+    assert (reopened[0].id, reopened[1], reopened_events) == (dm_id, False, [])
 
-    sent = await actions.send_message(server.ctx, me, dm_id, "hi")
+    with published.during() as sent:
+        await actions.send_message(server.ctx, me, dm_id, "hi")
     assert who(sent) == [(f"#{dm_id}", "message")]
-    group = await actions.create_group(server.ctx, me, "g", [bob.id])
-    g = f"#{group.value.id}"
-    assert who(group) == [(g, "conversation_update"), ("bob", "notification")]
-    added = await actions.add_member(server.ctx, me, group.value.id, carol.id)
+    with published.during() as created:
+        group = await actions.create_group(server.ctx, me, "g", [bob.id])
+    g = f"#{group.id}"
+    assert who(created) == [(g, "conversation_update"), ("bob", "notification")]
+    with published.during() as added:
+        await actions.add_member(server.ctx, me, group.id, carol.id)
     assert who(added) == [(g, "conversation_update"), ("carol", "notification")]
-    removed = await actions.remove_member(server.ctx, me, group.value.id, carol.id)
+    with published.during() as removed:
+        await actions.remove_member(server.ctx, me, group.id, carol.id)
     assert who(removed) == [("carol", "conversation_update"), (g, "conversation_update")]
-    read = await actions.mark_read(server.ctx, await db_user(server, bob), dm_id, None)
+    with published.during() as read:
+        await actions.mark_read(server.ctx, await db_user(server, bob), dm_id, None)
     assert who(read) == [("bob", "conversation_update")]
 
-    outcomes: list[Outcome[Any]] = [opened, sent, group, added, removed, read]
-    everything = [event for outcome in outcomes for event in outcome.events]
+    everything = [*opened_events, *sent, *created, *added, *removed, *read]
     assert await recorded(server, everything) == everything
     for event in everything:
         validate_event(event)

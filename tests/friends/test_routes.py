@@ -240,32 +240,34 @@ async def test_concurrent_requests_and_answers_make_one_friendship(server, make_
     assert set(await events.new()) <= {"alice", "bob", "carol"}  # and no gaps in anyone's log
 
 
-async def test_the_actions_return_the_events_they_recorded(server, make_user):
+async def test_the_actions_record_their_events(server, make_user, published):
     alice, bob = await make_user("alice"), await make_user("bob")
     names = {alice.id: "alice", bob.id: "bob"}
     me, them = await db_user(server, alice), await db_user(server, bob)
 
-    sent = await actions.send_request(server.ctx, me, "bob")
-    request, created = sent.value
+    with published.during() as sent:
+        request, created = await actions.send_request(server.ctx, me, "bob")
     assert created
-    assert [(names[e.user_id], e.type) for e in sent.events] == [
+    assert [(names[e.user_id], e.type) for e in sent] == [
         ("bob", "friend_request"),
         ("bob", "notification"),
     ]
-    assert await recorded(server, sent.events) == sent.events
+    assert await recorded(server, sent) == sent
 
-    accepted = await actions.accept_request(server.ctx, them, request.id)
-    assert [(names[e.user_id], e.type) for e in accepted.events] == [
+    with published.during() as accepted:
+        await actions.accept_request(server.ctx, them, request.id)
+    assert [(names[e.user_id], e.type) for e in accepted] == [
         ("alice", "friend_update"),
         ("bob", "friend_update"),
         ("alice", "notification"),
     ]
-    assert await recorded(server, accepted.events) == accepted.events
+    assert await recorded(server, accepted) == accepted
 
-    removed = await actions.remove_friend(server.ctx, me, bob.id)
-    assert [(names[e.user_id], e.type) for e in removed.events] == [
+    with published.during() as removed:
+        await actions.remove_friend(server.ctx, me, bob.id)
+    assert [(names[e.user_id], e.type) for e in removed] == [
         ("alice", "friend_update"),
         ("bob", "friend_update"),
     ]
-    for event in sent.events + accepted.events + removed.events:
+    for event in sent + accepted + removed:
         validate_event(event)

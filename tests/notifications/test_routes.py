@@ -191,19 +191,22 @@ async def test_messages_make_no_notifications_but_unread_counts(server, make_use
     assert {c["id"]: c["unread_count"] for c in alices} == {dm["id"]: 0}
 
 
-async def test_the_actions_return_the_events_they_recorded(server, make_user):
+async def test_the_actions_record_their_events(server, make_user, published):
     alice, bob = await friends(make_user, "alice", "bob")
     await _groups_with(alice, bob, 1)
     [message, _] = (await _notifications(bob))["notifications"]
     me = await db_user(server, bob)
 
-    one = await actions.mark_read(server.ctx, me, message["id"])
-    assert [(e.user_id, e.type) for e in one.events] == [(bob.id, "notification_read")]
-    assert one.value.unread_count == 1
-    everything = await actions.mark_all_read(server.ctx, me)
-    assert [(e.user_id, e.type) for e in everything.events] == [(bob.id, "notification_read")]
-    nothing = await actions.mark_all_read(server.ctx, me)
-    assert nothing.events == []
-    events = one.events + everything.events
+    with published.during() as one:
+        envelope = await actions.mark_read(server.ctx, me, message["id"])
+    assert [(e.user_id, e.type) for e in one] == [(bob.id, "notification_read")]
+    assert envelope.unread_count == 1
+    with published.during() as everything:
+        await actions.mark_all_read(server.ctx, me)
+    assert [(e.user_id, e.type) for e in everything] == [(bob.id, "notification_read")]
+    with published.during() as nothing:
+        await actions.mark_all_read(server.ctx, me)
+    assert nothing == []
+    events = one + everything
     assert await recorded(server, events) == events
     assert [validate_event(e).unread_count for e in events] == [1, 0]

@@ -53,7 +53,7 @@ async def register(ctx: AppContext, data: UserCreate, client: str) -> tuple[User
         )
     except IntegrityError:
         raise Conflict(f"The username {data.username!r} is taken.", code="username_taken") from None
-    return outcome.value
+    return outcome
 
 
 def _register(
@@ -100,7 +100,7 @@ async def login(ctx: AppContext, username: str, password: str, client: str) -> t
             raise Unauthorized("Wrong username or password.", code="invalid_credentials")
     await limiter.clear(limits.login_per_name_and_address, name, address)
     token = await ctx.writer.run(_new_session, user.id, ctx.settings.session_ttl_seconds)
-    return user, token.value
+    return user, token
 
 
 async def logout(ctx: AppContext, user_id: int, token: str) -> None:
@@ -126,7 +126,7 @@ def _end_every_session(tx: Transaction, user_id: int) -> list[str]:
 async def logout_everywhere(ctx: AppContext, user_id: int) -> None:
     """End every session of the user, this one included, and all their open streams."""
     ended = await ctx.writer.run(_end_every_session, user_id)
-    await ctx.hub.end_sessions(user_id, ended.value)
+    await ctx.hub.end_sessions(user_id, ended)
 
 
 async def change_password(ctx: AppContext, user: User, data: PasswordChange) -> str:
@@ -137,7 +137,7 @@ async def change_password(ctx: AppContext, user: User, data: PasswordChange) -> 
     outcome = await ctx.writer.run(
         _change_password, user.id, new_hash, ctx.settings.session_ttl_seconds
     )
-    ended, token = outcome.value
+    ended, token = outcome
     # The sessions that ended, by name: a stream of the new session must survive this.
     await ctx.hub.end_sessions(user.id, ended)
     return token

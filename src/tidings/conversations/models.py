@@ -50,10 +50,16 @@ class ConversationMember(Base):
 
 class Message(Base):
     __tablename__ = "message"
-    __table_args__ = (Index("ix_message_conversation_id_id", "conversation_id", "id"),)
+    __table_args__ = (
+        Index("ix_message_conversation_id_id", "conversation_id", "id"),
+        Index("uq_message_sender_id_client_id", "sender_id", "client_id", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversation.id", ondelete="CASCADE"))
     sender_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
     content: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    client_id: Mapped[str | None] = mapped_column(String(64))
+    """The id the sending client gave the message (unique per sender): a send repeated with it
+    is answered with this message instead of storing another."""

@@ -1,18 +1,13 @@
-"""Reads for conversations and messages. Every read here is scoped to a member."""
+"""Queries for conversations: rows and numbers, scoped to a member (``views`` shapes them)."""
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import ScalarSelect, func, select
 from sqlalchemy.orm import Session
 
-from tidings.accounts.models import User
-from tidings.accounts.schemas import UserView
 from tidings.conversations.models import Conversation, ConversationMember, Message
-from tidings.conversations.schemas import ConversationView, MessagePage, MessageView
 from tidings.errors import NotFound
 
 
@@ -76,73 +71,11 @@ def member_ids(session: Session, conversation_id: int) -> list[int]:
     return list(rows.all())
 
 
-def members_of(session: Session, conversation_ids: Sequence[int]) -> dict[int, list[UserView]]:
-    members: dict[int, list[UserView]] = defaultdict(list)
-    if not conversation_ids:
-        return members
-    rows = session.execute(
-        select(ConversationMember.conversation_id, User)
-        .join(User, User.id == ConversationMember.user_id)
-        .where(ConversationMember.conversation_id.in_(conversation_ids))
-        .order_by(ConversationMember.conversation_id, User.username)
-    )
-    for conversation_id, user in rows:
-        members[conversation_id].append(UserView.model_validate(user))
-    return members
-
-
-def messages_by_ids(session: Session, ids: Sequence[int]) -> dict[int, MessageView]:
-    if not ids:
-        return {}
-    rows = session.execute(
-        select(Message, User).join(User, User.id == Message.sender_id).where(Message.id.in_(ids))
-    )
-    return {m.id: message_view(m, u) for m, u in rows}
-
-
-def message_view(message: Message, sender: User) -> MessageView:
-    return MessageView(
-        id=message.id,
-        conversation_id=message.conversation_id,
-        sender=UserView.model_validate(sender),
-        content=message.content,
-        created_at=message.created_at,
-    )
-
-
-def conversation_views(
-    session: Session, rows: Sequence[tuple[Conversation, ConversationMember, int]]
-) -> list[ConversationView]:
-    """Sidebar entries for (conversation, the viewer's membership, their unread count) rows,
-    in the given order."""
-    ids = [c.id for c, _, _ in rows]
-    members = members_of(session, ids)
-    last = messages_by_ids(session, [c.last_message_id for c, _, _ in rows if c.last_message_id])
-    return [
-        ConversationView(
-            id=c.id,
-            type=c.type,
-            name=c.name,
-            created_by_id=c.created_by_id,
-            members=members[c.id],
-            last_message=last.get(c.last_message_id) if c.last_message_id else None,
-            unread_count=unread,
-            last_read_message_id=m.last_read_message_id,
-            updated_at=c.updated_at,
-        )
-        for c, m, unread in rows
-    ]
-
-
-def conversation_view(session: Session, conversation_id: int, user_id: int) -> ConversationView:
-    conversation, member = conversation_for_member(session, conversation_id, user_id)
-    unread = unread_count(session, member)
-    [read] = conversation_views(session, [(conversation, member, unread)])
-    return read
-
-
-def list_for_user(session: Session, user_id: int) -> list[ConversationView]:
-    """The user's conversations, most recent activity first."""
+def rows_for_member(
+    session: Session, user_id: int
+) -> list[tuple[Conversation, ConversationMember, int]]:
+    """The user's conversations with their membership and unread count, most recent activity
+    first (``views.conversation_list`` makes the sidebar of them)."""
     rows = session.execute(
         select(
             Conversation,
@@ -157,22 +90,4 @@ def list_for_user(session: Session, user_id: int) -> list[ConversationView]:
         .where(ConversationMember.user_id == user_id)
         .order_by(Conversation.updated_at.desc(), Conversation.id.desc())
     )
-    return conversation_views(session, [(c, m, int(n)) for c, m, n in rows])
-
-
-def message_page(
-    session: Session, conversation_id: int, *, before: int | None, limit: int
-) -> MessagePage:
-    """Up to ``limit`` messages older than ``before`` (newest if None), oldest first."""
-    query = (
-        select(Message, User)
-        .join(User, User.id == Message.sender_id)
-        .where(Message.conversation_id == conversation_id)
-    )
-    if before is not None:
-        query = query.where(Message.id < before)
-    rows = (session.execute(query.order_by(Message.id.desc()).limit(limit + 1))).all()
-    has_more = len(rows) > limit
-    page = [message_view(m, u) for m, u in rows[:limit]]
-    page.reverse()
-    return MessagePage(messages=page, has_more=has_more)
+    return [(c, m, int(n)) for c, m, n in rows]

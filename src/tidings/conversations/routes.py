@@ -9,7 +9,7 @@ from pydantic import TypeAdapter
 from sqlalchemy.orm import Session
 
 from tidings.accounts.deps import CurrentUser, require_user
-from tidings.conversations import actions, queries
+from tidings.conversations import actions, queries, views
 from tidings.conversations.schemas import (
     ConversationCreate,
     ConversationList,
@@ -47,11 +47,11 @@ async def create_conversation(
 ) -> ConversationView:
     """Open the DM with a friend (200 if it exists), or create a group of you and friends."""
     if isinstance(data, DirectConversationCreate):
-        conversation, created = (await actions.open_direct(ctx, user, data.user_id)).value
+        conversation, created = await actions.open_direct(ctx, user, data.user_id)
         if not created:
             response.status_code = status.HTTP_200_OK
         return conversation
-    return (await actions.create_group(ctx, user, data.name, data.member_ids)).value
+    return await actions.create_group(ctx, user, data.name, data.member_ids)
 
 
 @router.get("/api/conversations", responses=SIGNED_IN)
@@ -62,7 +62,7 @@ async def list_conversations(user: CurrentUser, ctx: ContextDep) -> Conversation
 
 def _conversation_list(session: Session, user_id: int) -> ConversationList:
     last_event_id = log.read_head(session)
-    conversations = queries.list_for_user(session, user_id)
+    conversations = views.conversation_list(session, user_id)
     return ConversationList(conversations=conversations, last_event_id=str(last_event_id))
 
 
@@ -71,7 +71,7 @@ async def get_conversation(
     conversation_id: Id, user: CurrentUser, ctx: ContextDep
 ) -> ConversationView:
     """One conversation you are a member of."""
-    return await ctx.db.run_query(queries.conversation_view, conversation_id, user.id)
+    return await ctx.db.run_query(views.conversation_view, conversation_id, user.id)
 
 
 @router.post(
@@ -83,7 +83,7 @@ async def add_member(
     conversation_id: Id, data: MemberAdd, user: CurrentUser, ctx: ContextDep
 ) -> ConversationView:
     """Add a friend to a group you belong to."""
-    return (await actions.add_member(ctx, user, conversation_id, data.user_id)).value
+    return await actions.add_member(ctx, user, conversation_id, data.user_id)
 
 
 @router.delete(
@@ -119,7 +119,7 @@ def _message_page(
     session: Session, user_id: int, conversation_id: int, before: int | None, limit: int
 ) -> MessagePage:
     queries.conversation_for_member(session, conversation_id, user_id)  # 404 for non-members
-    return queries.message_page(session, conversation_id, before=before, limit=limit)
+    return views.message_page(session, conversation_id, before=before, limit=limit)
 
 
 _CONVERSATION_ID = TypeAdapter(DbId)
@@ -141,8 +141,8 @@ async def send_message_plain(request: Request) -> Response:
     check.raise_if_any()
     assert conversation_id is not None
     assert data is not None
-    outcome = await actions.send_message(ctx, user, conversation_id, data.content)
-    return json_response(MessageEnvelope(message=outcome.value), status.HTTP_201_CREATED)
+    message = await actions.send_message(ctx, user, conversation_id, data.content, data.client_id)
+    return json_response(MessageEnvelope(message=message), status.HTTP_201_CREATED)
 
 
 plain_routes = [
@@ -158,7 +158,7 @@ plain_routes = [
 @router.post(
     "/api/conversations/{conversation_id}/messages",
     status_code=status.HTTP_201_CREATED,
-    responses=SIGNED_IN | errors(404, 429),
+    responses=SIGNED_IN | errors(404, 409, 429),
 )
 async def send_message(
     conversation_id: Id, data: MessageCreate, user: CurrentUser, ctx: ContextDep
@@ -167,9 +167,8 @@ async def send_message(
 
     Served by ``send_message_plain`` whenever the id is an integer; this declaration describes
     the operation in OpenAPI and answers the requests that plain route does not match."""
-    return MessageEnvelope(
-        message=(await actions.send_message(ctx, user, conversation_id, data.content)).value
-    )
+    message = await actions.send_message(ctx, user, conversation_id, data.content, data.client_id)
+    return MessageEnvelope(message=message)
 
 
 @router.post("/api/conversations/{conversation_id}/read", responses=SIGNED_IN | errors(404))
@@ -181,4 +180,4 @@ async def mark_read(
 ) -> MarkReadResult:
     """Mark read up to ``message_id`` (default: everything); your other tabs get ``read``."""
     message_id = data.message_id if data is not None else None
-    return (await actions.mark_read(ctx, user, conversation_id, message_id)).value
+    return await actions.mark_read(ctx, user, conversation_id, message_id)

@@ -34,8 +34,20 @@ class MemberAdd(Schema):
     user_id: Id
 
 
+ClientId = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$"),
+    Field(
+        description="An id the client generates for the message (a UUID, say), unique among "
+        "your messages: sending again with it (a retry) answers with the message it named "
+        "instead of storing another. Echoed on the message."
+    ),
+]
+
+
 class MessageCreate(Schema):
     content: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+    client_id: ClientId | None = None
 
 
 class ReadMark(Schema):
@@ -48,6 +60,8 @@ class MessageView(ViewSchema):
     sender: UserView
     content: str
     created_at: datetime
+    client_id: str | None = None
+    """The id its sender's client gave it, if any (how that client recognises its own send)."""
 
 
 class MessageEnvelope(ViewSchema):

@@ -18,12 +18,12 @@ from tidings.friends.models import FriendRequest, FriendRequestStatus, Friendshi
 from tidings.friends.schemas import FriendRequestView
 from tidings.notifications import actions as notification_actions
 from tidings.notifications.models import NotificationType
-from tidings.realtime.transaction import Outcome, Transaction
+from tidings.realtime.transaction import Transaction
 
 
 async def send_request(
     ctx: AppContext, user: User, username: str
-) -> Outcome[tuple[FriendRequestView, bool]]:
+) -> tuple[FriendRequestView, bool]:
     """Ask ``username`` to be friends; if they already asked you, this accepts their request.
 
     The value is the request and whether it was newly created (False: it was accepted).
@@ -62,19 +62,19 @@ def _send_request(
     theirs = queries.pending_request(tx.session, target.id, user.id)
     if theirs is not None:
         _accept(tx, theirs, requester=target, addressee=user)
-        [read] = queries.to_read(tx.session, [theirs])
-        return_value = (read, False)
+        [view] = queries.views_of(tx.session, [theirs])
+        return_value = (view, False)
     else:
         _refuse_during_cooldown(tx, cooldown_seconds, user, target)
         request = FriendRequest(requester_id=user.id, addressee_id=target.id, created_at=utcnow())
         tx.session.add(request)
         tx.session.flush()
-        [read] = queries.to_read(tx.session, [request])
-        tx.emit(target.id, FriendRequestEvent(request=read))
+        [view] = queries.views_of(tx.session, [request])
+        tx.emit(target.id, FriendRequestEvent(request=view))
         notification_actions.notify(
             tx, [target.id], NotificationType.friend_request, user, friend_request_id=request.id
         )
-        return_value = (read, True)
+        return_value = (view, True)
     return return_value
 
 
@@ -152,14 +152,12 @@ def _close(
     request.status = status
     request.responded_at = utcnow()
     tx.session.flush()
-    [read] = queries.to_read(tx.session, [request])
-    tx.emit_to(tell, FriendRequestEvent(request=read))
-    return read
+    [view] = queries.views_of(tx.session, [request])
+    tx.emit_to(tell, FriendRequestEvent(request=view))
+    return view
 
 
-async def accept_request(
-    ctx: AppContext, user: User, request_id: int
-) -> Outcome[FriendRequestView]:
+async def accept_request(ctx: AppContext, user: User, request_id: int) -> FriendRequestView:
     """Accept a request addressed to ``user``: both become friends."""
     return await ctx.writer.run(_accept_request, user, request_id)
 
@@ -169,26 +167,22 @@ def _accept_request(tx: Transaction, user: User, request_id: int) -> FriendReque
     requester = tx.session.get(User, request.requester_id)
     assert requester is not None
     _accept(tx, request, requester=requester, addressee=user)
-    [read] = queries.to_read(tx.session, [request])
-    return read
+    [view] = queries.views_of(tx.session, [request])
+    return view
 
 
-async def decline_request(
-    ctx: AppContext, user: User, request_id: int
-) -> Outcome[FriendRequestView]:
+async def decline_request(ctx: AppContext, user: User, request_id: int) -> FriendRequestView:
     """Decline a request addressed to ``user``. The requester is not told (as elsewhere)."""
     return await ctx.writer.run(_decline_request, user, request_id)
 
 
 def _decline_request(tx: Transaction, user: User, request_id: int) -> FriendRequestView:
     request = _request_for(tx, request_id, user, as_addressee=True)
-    read = _close(tx, request, FriendRequestStatus.declined, tell=[user.id])
-    return read
+    view = _close(tx, request, FriendRequestStatus.declined, tell=[user.id])
+    return view
 
 
-async def cancel_request(
-    ctx: AppContext, user: User, request_id: int
-) -> Outcome[FriendRequestView]:
+async def cancel_request(ctx: AppContext, user: User, request_id: int) -> FriendRequestView:
     """Withdraw a request ``user`` sent; it disappears from the addressee's list too."""
     return await ctx.writer.run(_cancel_request, user, request_id)
 
@@ -196,11 +190,11 @@ async def cancel_request(
 def _cancel_request(tx: Transaction, user: User, request_id: int) -> FriendRequestView:
     request = _request_for(tx, request_id, user, as_addressee=False)
     tell = [user.id, request.addressee_id]
-    read = _close(tx, request, FriendRequestStatus.cancelled, tell=tell)
-    return read
+    view = _close(tx, request, FriendRequestStatus.cancelled, tell=tell)
+    return view
 
 
-async def remove_friend(ctx: AppContext, user: User, friend_id: int) -> Outcome[None]:
+async def remove_friend(ctx: AppContext, user: User, friend_id: int) -> None:
     """End a friendship, for both sides. Existing conversations stay."""
     return await ctx.writer.run(_remove_friend, user, friend_id)
 

@@ -67,7 +67,7 @@ def pending_request(session: Session, requester_id: int, addressee_id: int) -> F
     )
 
 
-def to_read(session: Session, requests: Sequence[FriendRequest]) -> list[FriendRequestView]:
+def views_of(session: Session, requests: Sequence[FriendRequest]) -> list[FriendRequestView]:
     ids = [r.requester_id for r in requests] + [r.addressee_id for r in requests]
     users = account_queries.users_by_ids(session, ids)
     return [
@@ -93,7 +93,7 @@ def pending_requests(session: Session, user_id: int) -> FriendRequestLists:
             .order_by(FriendRequest.id.desc())
         )
     ).all()
-    read = to_read(session, rows)
+    read = views_of(session, rows)
     return FriendRequestLists(
         incoming=[r for r in read if r.addressee.id == user_id],
         outgoing=[r for r in read if r.requester.id == user_id],

@@ -29,8 +29,7 @@ async def send_request(
     data: FriendRequestCreate, user: CurrentUser, ctx: ContextDep, response: Response
 ) -> FriendRequestEnvelope:
     """Send a friend request (201), or accept theirs if they already asked you (200)."""
-    outcome = await actions.send_request(ctx, user, data.username)
-    request, created = outcome.value
+    request, created = await actions.send_request(ctx, user, data.username)
     if not created:
         response.status_code = status.HTTP_200_OK
     return FriendRequestEnvelope(request=request)
@@ -47,9 +46,7 @@ async def accept(
     request_id: RequestId, user: CurrentUser, ctx: ContextDep
 ) -> FriendRequestEnvelope:
     """Accept a request addressed to you."""
-    return FriendRequestEnvelope(
-        request=(await actions.accept_request(ctx, user, request_id)).value
-    )
+    return FriendRequestEnvelope(request=await actions.accept_request(ctx, user, request_id))
 
 
 @router.post("/api/friends/requests/{request_id}/decline", responses=SIGNED_IN | errors(404, 409))
@@ -57,9 +54,7 @@ async def decline(
     request_id: RequestId, user: CurrentUser, ctx: ContextDep
 ) -> FriendRequestEnvelope:
     """Decline a request addressed to you."""
-    return FriendRequestEnvelope(
-        request=(await actions.decline_request(ctx, user, request_id)).value
-    )
+    return FriendRequestEnvelope(request=await actions.decline_request(ctx, user, request_id))
 
 
 @router.post("/api/friends/requests/{request_id}/cancel", responses=SIGNED_IN | errors(404, 409))
@@ -67,9 +62,7 @@ async def cancel(
     request_id: RequestId, user: CurrentUser, ctx: ContextDep
 ) -> FriendRequestEnvelope:
     """Withdraw a request you sent."""
-    return FriendRequestEnvelope(
-        request=(await actions.cancel_request(ctx, user, request_id)).value
-    )
+    return FriendRequestEnvelope(request=await actions.cancel_request(ctx, user, request_id))
 
 
 @router.get("/api/friends", responses=SIGNED_IN)

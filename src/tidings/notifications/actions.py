@@ -16,8 +16,8 @@ from tidings.errors import NotFound
 from tidings.notifications import queries
 from tidings.notifications.events import NotificationEvent, NotificationReadEvent
 from tidings.notifications.models import Notification, NotificationType
-from tidings.notifications.schemas import NotificationEnvelope, NotificationView, UnreadCount
-from tidings.realtime.transaction import Outcome, Transaction
+from tidings.notifications.schemas import NotificationEnvelope, UnreadCount
+from tidings.realtime.transaction import Transaction
 
 
 def notify(
@@ -34,38 +34,27 @@ def notify(
     if not user_ids:
         return
     now = utcnow()
-    rows = [
-        {
-            "user_id": uid,
-            "type": type_,
-            "actor_id": actor.id,
-            "conversation_id": conversation_id,
-            "message_id": message_id,
-            "friend_request_id": friend_request_id,
-            "read": False,
-            "created_at": now,
-        }
-        for uid in user_ids
-    ]
+    fields = {
+        "type": type_,
+        "actor_id": actor.id,
+        "conversation_id": conversation_id,
+        "message_id": message_id,
+        "friend_request_id": friend_request_id,
+        "read": False,
+        "created_at": now,
+    }
+    rows = [{**fields, "user_id": uid} for uid in user_ids]
     table = cast(Table, Notification.__table__)
     # Core executemany rather than an ORM bulk insert: a group message inserts one per member.
     created = (tx.session.execute(insert(table).returning(table.c.id, table.c.user_id), rows)).all()
     counts = queries.unread_counts(tx.session, list(user_ids))
     actor_view = UserView.model_validate(actor)
     for notification_id, user_id in created:
+        notification = Notification(**fields, id=notification_id, user_id=user_id)
         tx.emit(
             user_id,
             NotificationEvent(
-                notification=NotificationView(
-                    id=notification_id,
-                    type=type_,
-                    actor=actor_view,
-                    conversation_id=conversation_id,
-                    message_id=message_id,
-                    friend_request_id=friend_request_id,
-                    read=False,
-                    created_at=now,
-                ),
+                notification=queries.notification_view(notification, actor_view),
                 unread_count=counts[user_id],
             ),
         )
@@ -96,9 +85,7 @@ def mark_read_where(
         tx.emit(user_id, NotificationReadEvent(notification_ids=listed, unread_count=count))
 
 
-async def mark_read(
-    ctx: AppContext, user: User, notification_id: int
-) -> Outcome[NotificationEnvelope]:
+async def mark_read(ctx: AppContext, user: User, notification_id: int) -> NotificationEnvelope:
     """Mark one of the user's notifications read (a no-op if it already is)."""
     return await ctx.writer.run(_mark_read, user, notification_id)
 
@@ -114,12 +101,12 @@ def _mark_read(tx: Transaction, user: User, notification_id: int) -> Notificatio
         raise NotFound(f"Notification {notification_id} not found.")
     mark_read_where(tx, user.id, Notification.id == notification_id)
     tx.session.refresh(notification)
-    [read] = queries.to_read(tx.session, [notification])
+    [view] = queries.views_of(tx.session, [notification])
     count = queries.unread_count(tx.session, user.id)
-    return NotificationEnvelope(notification=read, unread_count=count)
+    return NotificationEnvelope(notification=view, unread_count=count)
 
 
-async def mark_all_read(ctx: AppContext, user: User) -> Outcome[UnreadCount]:
+async def mark_all_read(ctx: AppContext, user: User) -> UnreadCount:
     return await ctx.writer.run(_mark_all_read, user)
 
 

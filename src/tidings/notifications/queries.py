@@ -37,20 +37,24 @@ def unread_counts(session: Session, user_ids: Sequence[int]) -> dict[int, int]:
     return counts
 
 
-def to_read(session: Session, notifications: Sequence[Notification]) -> list[NotificationView]:
+def notification_view(notification: Notification, actor: UserView) -> NotificationView:
+    """A notification as the API and its ``notification`` event show it: the one builder."""
+    return NotificationView(
+        id=notification.id,
+        type=notification.type,
+        actor=actor,
+        conversation_id=notification.conversation_id,
+        message_id=notification.message_id,
+        friend_request_id=notification.friend_request_id,
+        read=notification.read,
+        created_at=notification.created_at,
+    )
+
+
+def views_of(session: Session, notifications: Sequence[Notification]) -> list[NotificationView]:
     actors = account_queries.users_by_ids(session, [n.actor_id for n in notifications])
     return [
-        NotificationView(
-            id=n.id,
-            type=n.type,
-            actor=UserView.model_validate(actors[n.actor_id]),
-            conversation_id=n.conversation_id,
-            message_id=n.message_id,
-            friend_request_id=n.friend_request_id,
-            read=n.read,
-            created_at=n.created_at,
-        )
-        for n in notifications
+        notification_view(n, UserView.model_validate(actors[n.actor_id])) for n in notifications
     ]
 
 
@@ -61,4 +65,4 @@ def list_notifications(
     if unread_only:
         query = query.where(Notification.read.is_(False))
     rows = session.scalars(query.order_by(Notification.id.desc()).limit(limit))
-    return to_read(session, rows.all())
+    return views_of(session, rows.all())

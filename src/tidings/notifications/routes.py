@@ -45,7 +45,7 @@ def _notification_list(
 @router.post("/api/notifications/read-all", responses=SIGNED_IN)
 async def mark_all_read(user: CurrentUser, ctx: ContextDep) -> UnreadCount:
     """Mark all your notifications read."""
-    return (await actions.mark_all_read(ctx, user)).value
+    return await actions.mark_all_read(ctx, user)
 
 
 @router.post("/api/notifications/{notification_id}", responses=SIGNED_IN | errors(404))
@@ -53,4 +53,4 @@ async def mark_read(
     notification_id: Annotated[int, Path(ge=1, le=MAX_ID)], user: CurrentUser, ctx: ContextDep
 ) -> NotificationEnvelope:
     """Mark one notification read."""
-    return (await actions.mark_read(ctx, user, notification_id)).value
+    return await actions.mark_read(ctx, user, notification_id)

@@ -12,23 +12,11 @@ emits nothing.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import Generic, TypeVar
 
 from sqlalchemy.orm import Session
 
-from tidings.realtime.events import EventData, StoredEvent
+from tidings.realtime.events import EventData
 from tidings.realtime.log import PendingEvent
-
-T = TypeVar("T")
-
-
-@dataclass(slots=True)
-class Outcome(Generic[T]):
-    """What an action returns: its result and the events it recorded."""
-
-    value: T
-    events: list[StoredEvent] = field(default_factory=list)
 
 
 class Transaction:

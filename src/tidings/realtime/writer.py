@@ -32,7 +32,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Table, select
 from sqlalchemy import exc as sqlalchemy_exc
@@ -43,7 +43,7 @@ from tidings.errors import ApiError, is_database_busy
 from tidings.realtime.events import Batch
 from tidings.realtime.hub import Hub
 from tidings.realtime.log import record_batches
-from tidings.realtime.transaction import Outcome, Transaction
+from tidings.realtime.transaction import Transaction
 
 logger = logging.getLogger(__name__)
 
@@ -232,8 +232,9 @@ class Writer:
         action: Callable[..., T],
         *args: Any,
         locks: RowLocks | None = None,
-    ) -> Outcome[T]:
-        """Run ``action(tx, *args)`` in the next batch; its result and events once committed.
+    ) -> T:
+        """Run ``action(tx, *args)`` in the next batch; its result once committed (its events
+        are in the hub by then).
         Raises what the action raised (its own writes undone), or the commit's error.
 
         PostgreSQL: writes of one transaction hold their row locks until it ends, so two
@@ -253,7 +254,7 @@ class Writer:
             raise RuntimeError("the writer is not running")
         self._notify()
         await job.future
-        return Outcome(job.result, list(job.batch.events) if job.batch is not None else [])
+        return cast(T, job.result)
 
     # SQLite: a thread with its own connection.
 

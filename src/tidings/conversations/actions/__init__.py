@@ -1,0 +1,28 @@
+"""Writes for conversations, one module per concern; import them from here.
+
+* ``direct``: the direct conversation of two friends (opened once, found after);
+* ``groups``: creating a group, adding and removing members;
+* ``messages``: sending a message (the busiest write);
+* ``read_marks``: marking a conversation read;
+* ``common``: what they share (the conversation's lock, the friends check, creation, the
+  membership announcement).
+
+Each action writes in one transaction and emits the events in the README's event table.
+Everything that concerns all members (a message, a membership change) is one event for the
+conversation's channel, stored once whatever the member count (``tx.emit_to_channel``); only
+what concerns one member (their read position, their removal) is addressed to them.
+"""
+
+from tidings.conversations.actions.direct import open_direct
+from tidings.conversations.actions.groups import add_member, create_group, remove_member
+from tidings.conversations.actions.messages import send_message
+from tidings.conversations.actions.read_marks import mark_read
+
+__all__ = [
+    "add_member",
+    "create_group",
+    "mark_read",
+    "open_direct",
+    "remove_member",
+    "send_message",
+]
