@@ -20,8 +20,8 @@ from sqlalchemy import event, insert, text
 from sqlalchemy.orm import Session
 
 from tidings.accounts.models import User
-from tidings.app import build_context, close_context
 from tidings.config import Settings
+from tidings.context import build_context, close_context
 from tidings.conversations import actions
 from tidings.conversations.models import Conversation, ConversationMember, ConversationType
 from tidings.db import utcnow

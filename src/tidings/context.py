@@ -6,12 +6,15 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 
+from tidings.accounts.passwords import make_hasher
 from tidings.accounts.sessions import SessionCache
 from tidings.config import Settings
 from tidings.db import Database
+from tidings.migrations import upgrade_to_head
 from tidings.ratelimit import RateLimiter
+from tidings.realtime import log
 from tidings.realtime.gate import StreamGate
-from tidings.realtime.hub import Hub
+from tidings.realtime.hub import Hub, broker_from_url
 from tidings.realtime.metrics import Metrics
 from tidings.realtime.writer import Writer
 
@@ -27,3 +30,63 @@ class AppContext:
     password_hasher: PasswordHasher
     limiter: RateLimiter
     stream_gate: StreamGate
+
+
+async def build_context(settings: Settings, metrics: Metrics | None = None) -> AppContext:
+    """Open the database (migrating it if allowed), start the hub and the writer."""
+    metrics = metrics or Metrics()
+    db = Database(
+        settings.database_url,
+        pool_timeout_seconds=settings.db_pool_timeout_seconds,
+        sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+        postgres_lock_timeout_ms=settings.postgres_lock_timeout_ms,
+    )
+    if settings.auto_migrate:
+        await upgrade_to_head(db.write_engine)
+    hub = Hub(
+        broker_from_url(settings.redis_url, prefix=settings.redis_prefix),
+        metrics=metrics,
+        buffer_bytes=settings.stream_buffer_bytes,
+        heartbeat_seconds=settings.heartbeat_seconds,
+        max_streams_per_user=settings.max_streams_per_user,
+        write_timeout_seconds=settings.stream_write_timeout_seconds,
+        log=log.DatabaseLog(db),
+        gap_wait_seconds=settings.sequencer_gap_wait_ms / 1000,
+    )
+    await hub.start()
+    writer = Writer(
+        db,
+        hub,
+        batch_max=settings.write_batch_max,
+        batch_wait_seconds=settings.write_batch_wait_ms / 1000,
+        queue_timeout_seconds=settings.db_pool_timeout_seconds,
+    )
+    await writer.start()
+    sessions = SessionCache(settings.session_cache_seconds)
+    hub.sessions_ended_listeners.append(sessions.sessions_ended)
+    metrics.db_queries.set_function(lambda: db.query_count)
+    metrics.write_batches.set_function(lambda: writer.batches)
+    metrics.writes.set_function(lambda: writer.actions)
+    return AppContext(
+        settings=settings,
+        db=db,
+        hub=hub,
+        sessions=sessions,
+        writer=writer,
+        metrics=metrics,
+        password_hasher=make_hasher(settings),
+        limiter=RateLimiter.from_settings(settings),
+        stream_gate=StreamGate(
+            settings.stream_db_concurrency,
+            settings.stream_open_queue,
+            settings.stream_open_wait_seconds,
+        ),
+    )
+
+
+async def close_context(ctx: AppContext) -> None:
+    """Stop the writer (its queued writes first), the hub, the limiter and the database."""
+    await ctx.writer.stop()
+    await ctx.hub.stop()
+    await ctx.limiter.close()
+    await ctx.db.dispose()

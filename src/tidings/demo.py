@@ -5,8 +5,8 @@ from __future__ import annotations
 from tidings.accounts import actions as account_actions
 from tidings.accounts import queries as account_queries
 from tidings.accounts.schemas import UserCreate
-from tidings.app import build_context, close_context
 from tidings.config import Settings
+from tidings.context import build_context, close_context
 from tidings.conversations import actions as conversation_actions
 from tidings.friends import actions as friend_actions
 

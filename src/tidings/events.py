@@ -21,6 +21,7 @@ from tidings.realtime.events import (
     durable_event_types,
     event_union,
 )
+from tidings.realtime.stream import CONTROL_EVENT_TYPES
 
 DOMAIN_EVENT_MODULES = (
     tidings.conversations.events,
@@ -31,5 +32,5 @@ EVENT_MODELS: tuple[type[EventData], ...] = durable_event_models()
 EVENT_TYPES: tuple[str, ...] = durable_event_types()
 Event: Any = event_union(EVENT_MODELS)
 EventAdapter: TypeAdapter[Any] = TypeAdapter(Event)
-CONTROL_EVENT_TYPES = ("connected", "resync", "overloaded")
-"""Sent by the stream itself, not by a domain."""
+
+__all__ = ["CONTROL_EVENT_TYPES", "EVENT_MODELS", "EVENT_TYPES", "Event", "EventAdapter"]

@@ -20,6 +20,8 @@ Realtime knows no domain: the log names the ``user`` table only as the owner of 
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -43,6 +45,8 @@ from sqlalchemy.orm import Session
 from tidings.db import Database, utcnow
 from tidings.realtime.events import Batch, EventData, MembershipChange, StoredEvent
 from tidings.realtime.models import ChannelSpan, EventLogState, EventRecord
+
+logger = logging.getLogger(__name__)
 
 _LOG_ROW = 1
 
@@ -344,3 +348,24 @@ class DatabaseLog:
 
     async def channel_spans(self, user_id: int, after: int) -> list[tuple[int, int, int | None]]:
         return await self.db.run_query(channel_spans, user_id, after)
+
+
+async def prune_periodically(db: Database, *, every_seconds: float, max_age: timedelta) -> None:
+    """Delete events older than ``max_age`` every ``every_seconds``, for ever (a task).
+
+    Not through the writer: two transactions of their own, the floor first (briefly holding the
+    log's head row, which every write takes last), then the deletes. A failure is logged and
+    the next round tries again."""
+    while True:
+        await asyncio.sleep(every_seconds)
+        try:
+            async with db.write() as session:
+                cutoff = await session.run_sync(raise_floor, max_age=max_age)
+            deleted = 0
+            if cutoff is not None:
+                async with db.write() as session:
+                    deleted = await session.run_sync(delete_below, cutoff)
+            if deleted:
+                logger.info("pruned %d old events", deleted)
+        except Exception:
+            logger.exception("pruning the event log failed")

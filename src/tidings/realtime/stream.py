@@ -60,6 +60,8 @@ HEADERS = [
     (b"x-accel-buffering", b"no"),
     (b"x-content-type-options", b"nosniff"),
 ]
+CONTROL_EVENT_TYPES = ("connected", "resync", "overloaded")
+"""Sent by the stream itself, not by a domain."""
 _MAX_ID = 2**63 - 1
 FINAL_WRITE_TIMEOUT = 5.0
 DATABASE_ERRORS = (SQLAlchemyError, OSError, TimeoutError)

@@ -1,0 +1,227 @@
+"""The state a client rebuilds from events equals a fresh fetch, for every event type.
+
+Each person takes the page's snapshot (``/api/bootstrap``) and opens a stream from its
+position; then a scenario sends every durable event type. Each person's stream must carry
+exactly what the log replays to a reconnecting client (same ids, types and data, in order), and
+applying those events to the snapshot, the way the web client's reducers do, must give what a
+fresh ``/api/bootstrap`` and fresh history pages show. An event that forgets a field, or a view
+built differently for the event than for the answer, fails here.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tests.api_helpers import friends
+from tests.support.api import ApiUser
+from tests.support.server import LiveServer
+from tests.support.sse import EventStreamReader, open_stream
+from tidings.events import EVENT_TYPES
+from tidings.realtime.log import events_page, read_head
+
+
+class Rebuilt:
+    """One person's state, from a snapshot and the events after it (the client's reducers,
+    written out in Python: ``src/tidings/web/static/js/store``)."""
+
+    def __init__(self, me: int, snapshot: dict[str, Any]) -> None:
+        self.me = me
+        self.conversations = {c["id"]: c for c in snapshot["conversations"]}
+        self.histories: dict[int, dict[int, dict[str, Any]]] = {
+            c["id"]: {} for c in snapshot["conversations"]
+        }
+        self.notifications = {n["id"]: n for n in snapshot["notifications"]}
+        self.unread_notifications = snapshot["notifications_unread_count"]
+        self.friends = {f["id"]: f for f in snapshot["friends"]}
+        requests = snapshot["friend_requests"]
+        self.requests = {r["id"]: r for r in requests["incoming"] + requests["outgoing"]}
+        self.seen: set[str] = set()
+
+    def apply(self, event_type: str, data: dict[str, Any]) -> None:
+        self.seen.add(event_type)
+        getattr(self, f"_on_{event_type}")(data)
+
+    def _on_message(self, data: dict[str, Any]) -> None:
+        message = data["message"]
+        self.histories[message["conversation_id"]][message["id"]] = message
+        conversation = self.conversations[message["conversation_id"]]
+        if message["id"] <= (conversation["last_message"] or {}).get("id", 0):
+            return
+        conversation["last_message"] = message
+        conversation["updated_at"] = _later(conversation["updated_at"], message["created_at"])
+        if (
+            message["sender"]["id"] != self.me
+            and message["id"] > conversation["last_read_message_id"]
+        ):
+            conversation["unread_count"] += 1
+
+    def _on_conversation_update(self, data: dict[str, Any]) -> None:
+        changed = data["conversation"]
+        if changed is None:  # removed
+            del self.conversations[data["conversation_id"]]
+            del self.histories[data["conversation_id"]]
+            return
+        known = self.conversations.get(changed["id"])
+        new = known is None
+        last = changed["last_message"]
+        self.conversations[changed["id"]] = {
+            **changed,
+            "members": changed["members"] if changed["members"] is not None else known["members"],
+            "unread_count": _first(
+                changed["unread_count"], known and known["unread_count"], default=0
+            ),
+            "last_read_message_id": _first(
+                changed["last_read_message_id"],
+                known and known["last_read_message_id"],
+                default=last["id"] if last else 0,
+            ),
+        }
+        if new:
+            self.histories[changed["id"]] = {}
+        if last is not None:
+            self.histories[changed["id"]][last["id"]] = last
+
+    def _on_notification(self, data: dict[str, Any]) -> None:
+        self.notifications[data["notification"]["id"]] = data["notification"]
+        self.unread_notifications = data["unread_count"]
+
+    def _on_notification_read(self, data: dict[str, Any]) -> None:
+        for notification in self.notifications.values():
+            if data["notification_ids"] is None or notification["id"] in data["notification_ids"]:
+                notification["read"] = True
+        self.unread_notifications = data["unread_count"]
+
+    def _on_friend_request(self, data: dict[str, Any]) -> None:
+        request = data["request"]
+        self.requests.pop(request["id"], None)
+        if request["status"] == "pending":
+            self.requests[request["id"]] = request
+
+    def _on_friend_update(self, data: dict[str, Any]) -> None:
+        friend = data["friend"]
+        if data["status"] == "added":
+            self.friends[friend["id"]] = friend
+            for request_id, r in list(self.requests.items()):
+                if friend["id"] in (r["requester"]["id"], r["addressee"]["id"]):
+                    del self.requests[request_id]
+        else:
+            del self.friends[friend["id"]]
+
+
+def _first(*values: Any, default: Any) -> Any:
+    return next((v for v in values if v is not None), default)
+
+
+def _later(a: str, b: str) -> str:
+    return b if datetime.fromisoformat(b) > datetime.fromisoformat(a) else a
+
+
+async def _fresh(user: ApiUser) -> tuple[dict[str, Any], dict[int, dict[int, dict[str, Any]]]]:
+    snapshot = await user.ok("GET", "/api/bootstrap")
+    histories = {}
+    for conversation in snapshot["conversations"]:
+        path = f"/api/conversations/{conversation['id']}/messages?limit=100"
+        page = await user.ok("GET", path)
+        assert not page["has_more"]
+        histories[conversation["id"]] = {m["id"]: m for m in page["messages"]}
+    return snapshot, histories
+
+
+def _by_id(items: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    return {item["id"]: item for item in items}
+
+
+async def _scenario(alice: ApiUser, bob: ApiUser, carol: ApiUser, dave: ApiUser) -> None:
+    """Every durable event type, several reasons of each."""
+    # Friends (alice-bob, alice-carol, bob-carol from ``friends``): a request cancelled, one
+    # declined, one accepted; later a friend removed.
+    asked = await dave.ok("POST", "/api/friends/request", {"username": "alice"}, 201)
+    await dave.ok("POST", f"/api/friends/requests/{asked['request']['id']}/cancel")
+    asked = await dave.ok("POST", "/api/friends/request", {"username": "bob"}, 201)
+    await bob.ok("POST", f"/api/friends/requests/{asked['request']['id']}/decline")
+    asked = await carol.ok("POST", "/api/friends/request", {"username": "dave"}, 201)
+    await dave.ok("POST", f"/api/friends/requests/{asked['request']['id']}/accept")
+    # A DM with messages both ways, and the reader's read mark.
+    dm = await alice.dm(bob)
+    await alice.send(dm["id"], "hi bob")
+    await bob.send(dm["id"], "hi alice")
+    await alice.send(dm["id"], "how are you?")
+    await bob.ok("POST", f"/api/conversations/{dm['id']}/read")
+    # A group: created, a member added, messages, reads, notifications read, a member removed.
+    group = await alice.ok(
+        "POST", "/api/conversations", {"type": "group", "name": "g", "member_ids": [bob.id]}, 201
+    )
+    await bob.send(group["id"], "first in the group")
+    await alice.ok("POST", f"/api/conversations/{group['id']}/members", {"user_id": carol.id}, 201)
+    await carol.send(group["id"], "hello both")
+    await alice.send(group["id"], "welcome carol")
+    await carol.ok("POST", f"/api/conversations/{group['id']}/read")
+    [notification, *_] = (await bob.ok("GET", "/api/notifications"))["notifications"]
+    await bob.ok("POST", f"/api/notifications/{notification['id']}")
+    await carol.ok("POST", "/api/notifications/read-all")
+    await alice.ok("DELETE", f"/api/conversations/{group['id']}/members/{carol.id}", status=204)
+    await bob.send(group["id"], "after carol left")
+    await alice.ok("DELETE", f"/api/friends/{carol.id}", status=204)
+
+
+async def _replayed(session: AsyncSession, user_id: int, after: int) -> list[tuple[str, str, str]]:
+    head = await session.run_sync(read_head)
+    events = await session.run_sync(events_page, user_id, after, head, limit=head + 1)
+    assert events is not None
+    return [(e.id, e.type, e.data) for e in events]
+
+
+async def test_the_state_rebuilt_from_events_equals_a_fresh_fetch(
+    server: LiveServer, make_user: Any
+) -> None:
+    people = await friends(make_user, "alice", "bob", "carol")
+    people.append(await make_user("dave"))
+    alice, bob, carol, dave = people
+    states: dict[str, Rebuilt] = {}
+    starts: dict[str, str] = {}
+    streams: dict[str, EventStreamReader] = {}
+    for person in people:
+        snapshot = await person.ok("GET", "/api/bootstrap")
+        states[person.username] = Rebuilt(person.id, snapshot)
+        starts[person.username] = snapshot["last_event_id"]
+        streams[person.username] = await open_stream(
+            person.client, last_event_id=snapshot["last_event_id"]
+        )
+    try:
+        await _scenario(alice, bob, carol, dave)
+        seen: set[str] = set()
+        for person in people:
+            async with server.ctx.db.query_session() as session:
+                replay = await _replayed(session, person.id, int(starts[person.username]))
+            stream = streams[person.username]
+            assert (await stream.next()).event == "connected"
+            live = [(f.id, f.event, f.data) for f in await stream.next_events(len(replay))]
+            assert live == replay, person.username  # what a reconnect would replay
+            state = states[person.username]
+            for _, event_type, data in live:
+                state.apply(event_type, _json(data))
+
+            snapshot, histories = await _fresh(person)
+            assert state.conversations == _by_id(snapshot["conversations"]), person.username
+            assert state.histories == histories, person.username
+            assert state.notifications == _by_id(snapshot["notifications"]), person.username
+            assert state.unread_notifications == snapshot["notifications_unread_count"]
+            assert state.friends == _by_id(snapshot["friends"]), person.username
+            requests = snapshot["friend_requests"]
+            assert state.requests == _by_id(requests["incoming"] + requests["outgoing"])
+            seen |= state.seen
+        assert seen == set(EVENT_TYPES)  # the scenario covered every type
+    finally:
+        for stream in streams.values():
+            await stream.close()
+
+
+def _json(data: str) -> dict[str, Any]:
+    import json
+
+    value = json.loads(data)
+    assert isinstance(value, dict)
+    return value
