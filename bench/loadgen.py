@@ -14,6 +14,7 @@ import os
 import resource
 import sys
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -23,8 +24,9 @@ Handler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 
 
 async def _send_message(conn: HttpConn, cookie: str, conv: int, content: str) -> int:
-    """POST one message; the HTTP status, or 0 if the connection failed (and was closed)."""
-    body = json.dumps({"content": content}).encode()
+    """POST one message, with a client id as the web client sends; the HTTP status, or 0 if the
+    connection failed (and was closed)."""
+    body = json.dumps({"content": content, "client_id": uuid.uuid4().hex}).encode()
     try:
         status, _ = await conn.request(
             "POST", f"/api/conversations/{conv}/messages", cookie=cookie, body=body
