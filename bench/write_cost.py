@@ -136,7 +136,7 @@ async def measure(database_url: str) -> list[dict[str, Any]]:
     try:
         first_user = 1
         for size in SIZES:
-            creator_id, group_id = (await ctx.writer.run(_seed_group, first_user, size)).value
+            creator_id, group_id = await ctx.writer.run(_seed_group, first_user, size)
             first_user += size
             creator = await ctx.db.run_query(lambda s, uid=creator_id: s.get(User, uid))
             before = await ctx.db.run_query(_row_counts)
@@ -144,7 +144,8 @@ async def measure(database_url: str) -> list[dict[str, Any]]:
             statements = ctx.db.query_count
             updated.rows = 0
             for n in range(MESSAGES):
-                await actions.send_message(ctx, creator, group_id, f"message {n} " + "x" * 80)
+                text = f"message {n} " + "x" * 80
+                await actions.send_message(ctx, creator, group_id, text, f"{size}-{n:032d}")
             statements = ctx.db.query_count - statements
             after = await ctx.db.run_query(_row_counts)
             bytes_after = await _size(ctx, database_url)
