@@ -1,13 +1,14 @@
 """Messages: a DM seen live with badges and re-ordered sidebars, a group of three, new messages
-in the bell, a member added to (and removed from) a group, history on scroll-up, and user content
-shown as text."""
+in the bell, a member added to (and removed from) a group, history on scroll-up, user content
+shown as text, and identical messages sent quickly each settled once."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import Page, Route, expect
 
 from tests.e2e.conftest import Browsing, expect_live
 
@@ -357,3 +358,64 @@ async def test_markup_in_messages_is_shown_as_text(browsing: Browsing, alice_bob
     for page in (a, b):
         await expect(page.get_by_test_id("message-list").locator("img, script")).to_have_count(0)
         assert await page.evaluate("window.pwned") is None
+
+
+async def test_two_identical_messages_sent_quickly_each_settle_once(
+    browsing: Browsing, alice_bob_dm
+) -> None:
+    """A send is matched to its message by the client id it carries, not by its text: of two
+    "ok" sent at once, the second's message does not settle the first, still on its way (held
+    here, then failed: it says so, and Retry sends it again under the same id)."""
+    alice, bob, dm = alice_bob_dm
+    await alice.ok("POST", "/api/notifications/read-all")  # Bob accepted her request
+    a = await browsing.open_app(await browsing.signed_in(alice), f"/#/c/{dm}")
+    b = await browsing.open_app(await browsing.signed_in(bob), f"/#/c/{dm}")
+    composer = a.get_by_role("textbox", name="Message")
+    sent: list[dict[str, str]] = []
+    release = asyncio.Event()
+
+    async def hold_then_fail_the_first(route: Route) -> None:
+        if route.request.method != "POST":
+            await route.continue_()
+            return
+        body = route.request.post_data_json
+        assert body is not None
+        sent.append(body)
+        if len(sent) == 1:
+            await release.wait()
+            await route.abort("connectionreset")  # it never reached the server
+        else:
+            await route.continue_()
+
+    await a.route("**/api/conversations/*/messages", hold_then_fail_the_first)
+    for text in ("ok", "ok"):
+        await composer.fill(text)
+        await composer.press("Enter")
+
+    # The second is stored (Bob has it) and settled; the first is still pending.
+    await expect(b.get_by_test_id("message-text")).to_have_text(["ok"])
+    await expect(a.get_by_test_id("conversation-preview")).to_have_text("You: ok")
+    await expect(a.get_by_test_id("message-text")).to_have_text(["ok", "ok"])
+    await expect(a.locator("[data-pending]")).to_have_count(1)
+    await expect(a.locator("[data-pending]")).to_contain_text("Sending…")
+
+    release.set()
+    failed = a.locator(".msg.failed")
+    await expect(failed).to_contain_text(
+        "Not sent: Cannot reach the server. Check your connection."
+    )
+    await failed.get_by_role("button", name="Retry").click()
+    await expect(b.get_by_test_id("message-text")).to_have_text(["ok", "ok"])
+    await expect(a.get_by_test_id("message-text")).to_have_text(["ok", "ok"])
+    await expect(a.locator("[data-pending]")).to_have_count(0)
+    await expect(a.locator(".msg.failed")).to_have_count(0)
+    assert [body["content"] for body in sent] == ["ok", "ok", "ok"]
+    first, second, retry = (body["client_id"] for body in sent)
+    assert first == retry != second
+    await a.unroute("**/api/conversations/*/messages", hold_then_fail_the_first)
+
+    # The server stored exactly two.
+    await a.reload()
+    await expect_live(a)
+    await expect(a.get_by_test_id("message-text")).to_have_text(["ok", "ok"])
+    await expect(a.locator("[data-pending]")).to_have_count(0)

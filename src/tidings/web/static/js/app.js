@@ -1,14 +1,24 @@
-// The app shell: fetch the snapshot, start the realtime client, route between views.
-import { api } from "./api.js";
-import { mountBell } from "./bell.js";
-import { closeConversation, mountConversation, openConversation } from "./conversation.js";
+// The app shell: report errors, register the event-dispatch table, fetch the snapshot, start
+// the realtime client, mount the views and route between them. Modules, from the stream to the
+// screen: realtime.js (+ ordering.js) -> events.js -> store.js (store/*.js reducers) -> views/*.js;
+// loaders.js (reads) and actions.js (writes) feed the store with the server's answers.
+import { signOut } from "./actions.js";
 import { paintAvatar, testid } from "./dom.js";
-import { mountFriends } from "./friends.js";
-import { mountNewChat } from "./newchat.js";
+import { installErrorReporting, reportError } from "./errors.js";
+import { registerEvents } from "./events.js";
+import { loadSnapshot, watchMissing } from "./loaders.js";
 import { RealtimeClient } from "./realtime.js";
 import { currentRoute, onRoute } from "./router.js";
-import { setActiveConversation, mountSidebar } from "./sidebar.js";
-import { bellCount, loadSnapshot, state, watch } from "./store.js";
+import { state, watch } from "./store.js";
+import { bellCount } from "./store/notifications.js";
+import { me } from "./store/users.js";
+import { mountBell } from "./views/bell.js";
+import { closeConversation, mountConversation, openConversation } from "./views/conversation.js";
+import { mountFriends } from "./views/friends.js";
+import { mountNewChat } from "./views/newchat.js";
+import { mountSidebar, setActiveConversation } from "./views/sidebar.js";
+
+installErrorReporting();
 
 const app = document.getElementById("app");
 const statusEl = testid("connection-status");
@@ -20,73 +30,58 @@ const STATUS_TEXT = {
 };
 
 const realtime = new RealtimeClient({ scope: document.body.dataset.userId });
+registerEvents(realtime);
 // Listen to the leader tab before fetching, so nothing relayed meanwhile is missed.
 realtime.listen();
+watchMissing();
 
-realtime.on("status", (status) => {
+watch("connection", () => {
+  const { status, role } = state.connection;
   statusEl.dataset.state = status;
+  statusEl.dataset.role = role;
   statusEl.querySelector(".conn-text").textContent = STATUS_TEXT[status];
   statusEl.title = `Live updates: ${STATUS_TEXT[status]}`;
 });
-realtime.on("role", (role) => {
-  statusEl.dataset.role = role;
-});
-realtime.on("signout", () => location.assign("/login"));
-realtime.on("resync", () => refresh());
 
-mountSidebar(realtime);
-mountConversation(realtime);
-mountBell(realtime);
-mountFriends(realtime);
+mountSidebar();
+mountConversation();
+mountBell();
+mountFriends();
 mountNewChat();
 
 // The title counts what the bell counts (stored notifications, conversations with new messages).
 function showCount() {
-  const count = bellCount();
+  const count = bellCount(state);
   document.title = count ? `(${count}) Tidings` : "Tidings";
 }
 watch("notifications", showCount);
 watch("conversations", showCount);
-watch("me", () => {
-  testid("me-name").textContent = state.me.display_name;
-  testid("me-username").textContent = `@${state.me.username}`;
-  paintAvatar(testid("me-avatar"), state.me);
-});
+
+function showMe() {
+  const user = me(state);
+  if (!user) return;
+  testid("me-name").textContent = user.display_name;
+  testid("me-username").textContent = `@${user.username}`;
+  paintAvatar(testid("me-avatar"), user);
+}
+watch("session", showMe);
+watch("users", showMe);
 
 /** End the session(s) on the server, then send every tab of this browser to sign in. */
-async function signOut(path) {
+async function leave(options) {
   try {
-    await api("POST", path);
-  } finally {
-    realtime.announceSignOut();
-    location.assign("/login");
+    await signOut(options);
+  } catch (error) {
+    reportError("Couldn't sign out on the server", error);
   }
+  realtime.announceSignOut();
+  location.assign("/login");
 }
-testid("sign-out").addEventListener("click", () => signOut("/api/auth/logout"));
+testid("sign-out").addEventListener("click", () => leave({ everywhere: false }));
 testid("sign-out-everywhere").addEventListener("click", () => {
   // Other devices' open tabs are signed out live: the server ends their streams.
-  if (confirm("Sign out on every device, this one included?")) signOut("/api/auth/logout-everywhere");
+  if (confirm("Sign out on every device, this one included?")) leave({ everywhere: true });
 });
-
-/** Fetch the snapshot; events are held meanwhile and only newer ones applied after. */
-async function refresh() {
-  realtime.hold();
-  let snapshot;
-  try {
-    snapshot = await api("GET", "/api/bootstrap");
-  } catch (error) {
-    if (error.status === 401) {
-      location.assign("/login");
-      return;
-    }
-    statusEl.dataset.state = "offline";
-    statusEl.querySelector(".conn-text").textContent = "Offline";
-    setTimeout(refresh, 3000);
-    return;
-  }
-  loadSnapshot(snapshot);
-  realtime.resume(snapshot.last_event_id);
-}
 
 function show(route) {
   app.dataset.view = route.view;
@@ -105,8 +100,9 @@ function show(route) {
 }
 
 onRoute((route) => {
-  if (state.me) show(route);
+  if (state.meId !== null) show(route);
 });
-await refresh();
-show(currentRoute());
-app.dataset.ready = "true";
+if (await loadSnapshot(realtime)) {
+  show(currentRoute());
+  app.dataset.ready = "true";
+}

@@ -1,5 +1,6 @@
 // Building DOM from data. User content only ever goes in as text (text nodes and textContent);
-// there is no innerHTML anywhere in the client.
+// there is no innerHTML anywhere in the client. Lists are drawn one way, `renderKeyed`: an
+// element per item key, made once and updated in place.
 
 /** `h("button", {class: "btn", onclick}, "Label", child)` */
 export function h(tag, props, ...children) {
@@ -24,13 +25,47 @@ function append(el, children) {
   }
 }
 
-/** Replace an element's children. */
-export function setChildren(el, ...children) {
-  el.replaceChildren();
-  append(el, children);
+const keyedElements = new WeakMap(); // container -> Map<key, element>
+
+/**
+ * Make `container`'s children one element per item, in order. An item whose key was drawn
+ * before keeps its element, `update(el, item)` brings it up to date; a new key gets
+ * `create(item)` (then `update`); elements of keys no longer there are removed. Only elements
+ * out of place move, with `moveBefore` where the browser has it (it keeps focus), else
+ * `insertBefore`, after which focus is given back to the element that had it.
+ */
+export function renderKeyed(container, items, key, create, update) {
+  const before = keyedElements.get(container) ?? new Map();
+  const after = new Map();
+  for (const item of items) {
+    const k = key(item);
+    if (after.has(k)) continue; // a key is drawn once
+    const el = before.get(k) ?? create(item);
+    update?.(el, item);
+    after.set(k, el);
+  }
+  for (const [k, el] of before) if (!after.has(k)) el.remove();
+  const focused = container.contains(document.activeElement) ? document.activeElement : null;
+  let at = container.firstElementChild;
+  for (const el of after.values()) {
+    if (el === at) at = at.nextElementSibling;
+    else move(container, el, at);
+  }
+  keyedElements.set(container, after);
+  if (focused?.isConnected && document.activeElement !== focused) focused.focus({ preventScroll: true });
 }
 
-export const $ = (selector, root = document) => root.querySelector(selector);
+function move(container, el, before) {
+  if (container.moveBefore && el.parentNode === container) {
+    try {
+      container.moveBefore(el, before);
+      return;
+    } catch {
+      // Not movable here (the spec's conditions): a plain insert does.
+    }
+  }
+  container.insertBefore(el, before);
+}
 
 export function testid(id, root = document) {
   return root.querySelector(`[data-testid="${id}"]`);
@@ -44,12 +79,6 @@ export function setBadge(el, count, max = 99) {
 
 // Avatars: initials on one of eight colours picked by user id (classes, since the CSP forbids
 // inline styles).
-export function avatar(user, extra = "") {
-  const el = h("span", { class: `avatar ${extra}`.trim(), "aria-hidden": "true" });
-  paintAvatar(el, user);
-  return el;
-}
-
 export function paintAvatar(el, user, label) {
   for (const cls of [...el.classList]) if (cls.startsWith("av-")) el.classList.remove(cls);
   el.classList.add(`av-${(user?.id ?? 0) % 8}`);

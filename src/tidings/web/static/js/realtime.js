@@ -1,6 +1,6 @@
-// The realtime client: the one place a page gets live events from (the equivalent of a
-// `useRealtimeEvents()` hook). Components subscribe to event types here; none opens a connection
-// or polls.
+// The realtime client: the one place a page gets live events from. Only the dispatch table
+// (events.js) subscribes here, once at startup, and feeds the store; views watch the store, never
+// the stream, and none opens a connection or polls.
 //
 // One stream per browser, not per tab. Browsers allow six HTTP/1.1 connections per origin, so
 // a stream per tab would leave a seventh tab dead. The tabs of one user elect a leader with the
@@ -10,18 +10,14 @@
 // last event id it has seen, so nothing is lost in the hand-over. Without Web Locks (an insecure
 // origin, an old browser) every tab simply holds its own stream.
 //
-// Ordering and duplicates. The page fetches a snapshot (`/api/bootstrap`) that names the stream
-// position it reflects; the client is *held* until then: frames received meanwhile are buffered,
-// then delivered only if newer than the snapshot. Event ids are positions in the server's one
-// event log: they increase along a stream but skip the positions of other people's events (only
-// their order counts here, never that they follow one another), so a frame at or below the
-// applied position is a duplicate (an overlap with the snapshot, or a relay from a new leader)
-// and is dropped. Handlers still apply events idempotently (by message and notification id), so
-// a duplicate that slipped through would change nothing.
+// Ordering and duplicates (held until the snapshot, then only newer frames, each once) are
+// ordering.js's `EventOrder`, which this class feeds with every frame it hears.
 //
 // Reconnects are ours, not the browser's: any stream error closes the EventSource and a new one
 // is opened after an exponential backoff with jitter, from the last event id. A `resync` frame
 // (the id was too old for the server's log) makes every tab refetch its snapshot.
+
+import { EventOrder } from "./ordering.js";
 
 export const EVENT_TYPES = [
   "message",
@@ -36,19 +32,6 @@ const BACKOFF_FIRST_MS = 500;
 const BACKOFF_MAX_MS = 10000;
 const OFFLINE_AFTER_FAILURES = 4;
 
-/** Is event id `a` after `b`? Ids are decimal log positions; anything else counts as newer. */
-export function isAfter(a, b) {
-  if (b == null || b === "") return true;
-  if (!/^\d+$/.test(a) || !/^\d+$/.test(b)) return true;
-  return a.length !== b.length ? a.length > b.length : a > b;
-}
-
-function maxId(a, b) {
-  if (a == null || a === "") return b;
-  if (b == null || b === "") return a;
-  return isAfter(a, b) ? a : b;
-}
-
 export class RealtimeClient {
   /**
    * @param {object} options
@@ -62,10 +45,7 @@ export class RealtimeClient {
     this.handlers = new Map();
     this.role = "starting"; // leader | follower | solo
     this.status = "connecting"; // connecting | connected | reconnecting | offline
-    this.position = null; // the newest event id this tab knows of: where a stream resumes
-    this.applied = null; // the newest event id delivered to handlers
-    this.held = true; // until the first snapshot is in
-    this.buffer = [];
+    this.order = new EventOrder();
     this.source = null;
     this.failures = 0;
     this.retryTimer = null;
@@ -91,17 +71,12 @@ export class RealtimeClient {
 
   /** Hold deliveries (a snapshot is being fetched); frames are buffered, not dropped. */
   hold() {
-    this.held = true;
+    this.order.hold();
   }
 
   /** Deliver buffered and future events that are newer than the snapshot at `lastEventId`. */
   resume(lastEventId) {
-    this.applied = lastEventId;
-    this.position = maxId(this.position, lastEventId);
-    this.held = false;
-    const buffered = this.buffer;
-    this.buffer = [];
-    for (const frame of buffered) this.#deliver(frame);
+    for (const frame of this.order.resume(lastEventId)) this.#deliver(frame);
     if (!this.started) this.#start();
   }
 
@@ -140,7 +115,8 @@ export class RealtimeClient {
   #connect() {
     clearTimeout(this.retryTimer);
     this.source?.close();
-    const query = this.position ? `?last_event_id=${encodeURIComponent(this.position)}` : "";
+    const position = this.order.position;
+    const query = position ? `?last_event_id=${encodeURIComponent(position)}` : "";
     const source = new EventSource(this.url + query);
     this.source = source;
     source.addEventListener("connected", () => {
@@ -189,7 +165,7 @@ export class RealtimeClient {
 
   #fromStream(frame) {
     if (this.role === "leader") this.channel.postMessage(frame);
-    this.#deliver(frame);
+    this.#take(frame);
   }
 
   #fromChannel(message) {
@@ -197,7 +173,7 @@ export class RealtimeClient {
       case "event":
       case "resync":
         // A tab with a stream of its own hears everything there: relays would be duplicates.
-        if (!this.#owner()) this.#deliver(message);
+        if (!this.#owner()) this.#take(message);
         break;
       case "status":
         if (!this.#owner()) this.#setStatus(message.status);
@@ -211,23 +187,16 @@ export class RealtimeClient {
     }
   }
 
+  #take(frame) {
+    const accepted = this.order.accept(frame);
+    if (accepted) this.#deliver(accepted);
+  }
+
   #deliver(frame) {
-    if (frame.kind === "resync") {
-      // The server's word on where the stream stands, even if it went backwards (a new database).
-      if (frame.id) this.position = frame.id;
-    } else {
-      this.position = maxId(this.position, frame.id);
-    }
-    if (this.held) {
-      this.buffer.push(frame);
-      return;
-    }
     if (frame.kind === "resync") {
       this.#dispatch("resync", null, frame.id);
       return;
     }
-    if (frame.id && !isAfter(frame.id, this.applied)) return; // already applied
-    this.applied = maxId(this.applied, frame.id);
     let data;
     try {
       data = JSON.parse(frame.data);
@@ -242,7 +211,11 @@ export class RealtimeClient {
       try {
         handler(data, id);
       } catch (error) {
-        console.error(`realtime: a ${type} handler failed`, error);
+        // One failing handler must not starve the others: rethrown on its own, it reaches the
+        // page's error report (errors.js) and the console.
+        queueMicrotask(() => {
+          throw error;
+        });
       }
     }
   }

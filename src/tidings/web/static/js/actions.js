@@ -1,0 +1,123 @@
+// What the user does, as requests to the server: each answer is fed to a store reducer (its event
+// follows and changes nothing more, reducers being idempotent). They reject when the request
+// fails; the view that asked reports it (errors.js), as only it knows where to show it. Sending
+// a message is the exception: its failure shows on the message itself ("Not sent: … Retry").
+
+import { api } from "./api.js";
+import { reportError } from "./errors.js";
+import { state, update } from "./store.js";
+import { applyConversation, directWith } from "./store/conversations.js";
+import { applyFriendRequest, applyFriendUpdate } from "./store/friends.js";
+import { addPending, failPending, retryPending, settlePending, threadOf } from "./store/messages.js";
+import { markNotificationRead } from "./store/notifications.js";
+import { putUsers, userById } from "./store/users.js";
+
+// Messages ------------------------------------------------------------------------------------
+
+/** A new id for a send. `crypto.randomUUID` exists only in secure contexts (https, localhost);
+ * elsewhere the same version-4 UUID is made from `getRandomValues`. */
+export function newClientId() {
+  if (typeof crypto.randomUUID === "function") return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  bytes[6] = (bytes[6] & 0x0f) | 0x40;
+  bytes[8] = (bytes[8] & 0x3f) | 0x80;
+  const hex = [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/** Send `content`: shown at once as pending, settled by the answer or the event (messages.js). */
+export function sendMessage(conversationId, content) {
+  const pending = {
+    client_id: newClientId(),
+    conversation_id: conversationId,
+    sender_id: state.meId,
+    content,
+    created_at: new Date().toISOString(),
+  };
+  update(addPending, pending);
+  return post(pending);
+}
+
+/** Send a failed message again, under its client id (the server stores it once). */
+export function retryMessage(conversationId, clientId) {
+  const pending = threadOf(state, conversationId).pending.get(clientId);
+  if (!pending) return Promise.resolve();
+  update(retryPending, conversationId, clientId);
+  return post(pending);
+}
+
+async function post({ conversation_id: id, client_id: clientId, content }) {
+  try {
+    const { message } = await api("POST", `/api/conversations/${id}/messages`, { content, client_id: clientId });
+    update(settlePending, id, clientId, message);
+  } catch (error) {
+    reportError("Couldn't send a message", error, (reason) => update(failPending, id, clientId, reason));
+  }
+}
+
+/** Mark a conversation read (its `read` event brings the new counts, to every tab). */
+export async function markConversationRead(id) {
+  await api("POST", `/api/conversations/${id}/read`);
+}
+
+// Conversations -------------------------------------------------------------------------------
+
+/** The direct conversation with a user: the one we have, or a new one. Resolves to its id. */
+export async function directConversation(userId) {
+  const existing = directWith(state, userId);
+  if (existing) return existing.id;
+  const conversation = await api("POST", "/api/conversations", { type: "direct", user_id: userId });
+  if (!state.conversations.has(conversation.id)) update(applyConversation, conversation);
+  return conversation.id;
+}
+
+/** Create a group of friends; resolves to its id. */
+export async function createGroup(name, memberIds) {
+  const conversation = await api("POST", "/api/conversations", { type: "group", name, member_ids: memberIds });
+  if (!state.conversations.has(conversation.id)) update(applyConversation, conversation);
+  return conversation.id;
+}
+
+// Notifications -------------------------------------------------------------------------------
+
+/** Mark a stored notification read: shown at once, the count follows with the event. */
+export async function readNotification(id) {
+  update(markNotificationRead, id);
+  await api("POST", `/api/notifications/${id}`);
+}
+
+export async function readAllNotifications() {
+  await api("POST", "/api/notifications/read-all");
+}
+
+// Friends -------------------------------------------------------------------------------------
+
+export async function sendFriendRequest(username) {
+  const { request } = await api("POST", "/api/friends/request", { username });
+  update(applyFriendRequest, request);
+}
+
+/** Accept, decline (a request to us) or cancel (ours). */
+export async function answerFriendRequest(requestId, answer) {
+  const { request } = await api("POST", `/api/friends/requests/${requestId}/${answer}`);
+  update(applyFriendRequest, request);
+}
+
+export async function removeFriend(userId) {
+  await api("DELETE", `/api/friends/${userId}`);
+  update(applyFriendUpdate, { friend: userById(state, userId), status: "removed" });
+}
+
+/** Search people by username prefix; resolves to their ids (the people go in the users map). */
+export async function searchUsers(q) {
+  const users = await api("GET", `/api/users?q=${encodeURIComponent(q)}&limit=10`);
+  update(putUsers, users);
+  return users.map((u) => u.id);
+}
+
+// Session -------------------------------------------------------------------------------------
+
+/** End this session (or, `everywhere`, all of this user's sessions) on the server. */
+export async function signOut({ everywhere = false } = {}) {
+  await api("POST", everywhere ? "/api/auth/logout-everywhere" : "/api/auth/logout");
+}

@@ -1,0 +1,37 @@
+// The event-dispatch table (as zulip's `server_events_dispatch.js`): what each stream event does
+// to the store. Registered once at startup (app.js), so the store is current whatever screen is
+// open; views watch the store, never the stream.
+//
+// A durable event (realtime.js's EVENT_TYPES) goes to one reducer, `(state, data) => topics`.
+// The control events say how the stream itself is: its status and this tab's role (kept in the
+// store for the connection indicator), that the session ended, or that the page must fetch its
+// snapshot again (`resync`: what it missed is gone from the server's log).
+
+import { loadSnapshot } from "./loaders.js";
+import { EVENT_TYPES } from "./realtime.js";
+import { update } from "./store.js";
+import { setConnection } from "./store/connection.js";
+import { receiveConversationUpdate, receiveMessage } from "./store/conversations.js";
+import { applyFriendUpdate, receiveFriendRequest } from "./store/friends.js";
+import { receiveNotification, receiveNotificationsRead } from "./store/notifications.js";
+
+export const EVENT_REDUCERS = {
+  message: receiveMessage,
+  conversation_update: receiveConversationUpdate,
+  notification: receiveNotification,
+  notification_read: receiveNotificationsRead,
+  friend_request: receiveFriendRequest,
+  friend_update: applyFriendUpdate,
+};
+
+/** Send every event `realtime` delivers where it belongs. */
+export function registerEvents(realtime) {
+  for (const type of EVENT_TYPES) {
+    const reducer = EVENT_REDUCERS[type];
+    realtime.on(type, (data) => update(reducer, data));
+  }
+  realtime.on("status", (status) => update(setConnection, { status }));
+  realtime.on("role", (role) => update(setConnection, { role }));
+  realtime.on("signout", () => location.assign("/login"));
+  realtime.on("resync", () => loadSnapshot(realtime));
+}

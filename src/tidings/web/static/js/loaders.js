@@ -1,0 +1,91 @@
+// Reads from the server, each fed to a store reducer: the snapshot (at startup and on `resync`),
+// pages of a conversation's history, and conversations an event named that the store does not
+// know. Nothing here draws; views ask for history and watch the store for it.
+
+import { api, ApiError } from "./api.js";
+import { reportError } from "./errors.js";
+import { state, update, watch } from "./store.js";
+import { setConnection } from "./store/connection.js";
+import { applyConversation, forgetMissing } from "./store/conversations.js";
+import { failLoading, mergeHistory, sortedMessages, startLoading, threadOf } from "./store/messages.js";
+import { applySnapshot } from "./store/snapshot.js";
+
+const PAGE = 40;
+const SNAPSHOT_RETRY_MS = 3000;
+
+/**
+ * Fetch the snapshot while `realtime` holds its events, then let through only newer ones.
+ * Retries until the server answers; resolves to false if the session has ended (the page is
+ * on its way to sign in).
+ */
+export async function loadSnapshot(realtime) {
+  realtime.hold();
+  for (;;) {
+    let snapshot;
+    try {
+      snapshot = await api("GET", "/api/bootstrap");
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      if (error.status === 401) {
+        location.assign("/login");
+        return false;
+      }
+      update(setConnection, { status: "offline" });
+      await new Promise((resolve) => setTimeout(resolve, SNAPSHOT_RETRY_MS));
+      continue;
+    }
+    update(applySnapshot, snapshot);
+    realtime.resume(snapshot.last_event_id);
+    return true;
+  }
+}
+
+/** Load a conversation's latest page of history (merged with what is loaded). */
+export async function loadLatest(id) {
+  if (threadOf(state, id).loading) return;
+  update(startLoading, id);
+  try {
+    const page = await api("GET", `/api/conversations/${id}/messages?limit=${PAGE}`);
+    update(mergeHistory, id, page, { older: false });
+  } catch (error) {
+    reportError("Couldn't load messages", error, (reason) => update(failLoading, id, `Couldn't load messages: ${reason}`));
+  }
+}
+
+/** Load the page before the earliest loaded message, if there is one. */
+export async function loadOlder(id) {
+  const t = threadOf(state, id);
+  const first = sortedMessages(state, id)[0];
+  if (!t.hasMore || t.loading || !first) return;
+  update(startLoading, id);
+  try {
+    const page = await api("GET", `/api/conversations/${id}/messages?limit=${PAGE}&before=${first.id}`);
+    update(mergeHistory, id, page, { older: true });
+  } catch (error) {
+    reportError("Couldn't load earlier messages", error, (reason) =>
+      update(failLoading, id, `Couldn't load earlier messages: ${reason}`),
+    );
+  }
+}
+
+const fetching = new Set();
+
+/** Fetch each conversation the store lacks (`state.missingConversations`), once at a time. */
+function loadMissingConversations() {
+  for (const id of state.missingConversations) {
+    if (fetching.has(id)) continue;
+    fetching.add(id);
+    api("GET", `/api/conversations/${id}`)
+      .then(
+        (conversation) => update(applyConversation, conversation),
+        // Gone (we were removed), or offline: nothing to show; the next snapshot settles it.
+        () => update(forgetMissing, id),
+      )
+      .finally(() => fetching.delete(id));
+  }
+}
+
+/** Keep fetching what the store lacks, for the life of the page. */
+export function watchMissing() {
+  watch("missing", loadMissingConversations);
+}

@@ -1,0 +1,140 @@
+// Conversations: the sidebar's entries. A conversation is kept as
+// `{id, type, name, created_by_id, member_ids, last_message, unread_count, last_read_message_id,
+// updated_at}`, its last message as messages.js keeps messages (its sender by id).
+//
+// An entry follows its conversation's `message` events (one per message, to every member, the
+// sender included): the newest message becomes `last_message`, and one from someone else newer
+// than both the previous last message and our read position adds one to `unread_count` (so a
+// message delivered twice counts once). `conversation_update` events bring the rest: members
+// (created, member_added, member_removed: no unread count, keep ours), our read position and
+// unread count (read: no members, keep ours), or that we left it (removed).
+//
+// An event about a conversation the store does not know (and cannot show: a `read` or a
+// `message` has no members) puts its id in `missingConversations`, for loaders.js to fetch.
+
+import { applyMessage, messageRecord, messagesTopic } from "./messages.js";
+import { putUsers, userById } from "./users.js";
+
+function missing(state, id) {
+  state.missingConversations.add(id);
+  return ["missing"];
+}
+
+/** Nothing to fetch for this conversation after all (gone, or the fetch failed). */
+export function forgetMissing(state, id) {
+  return state.missingConversations.delete(id) ? ["missing"] : [];
+}
+
+function usersOf(conversation) {
+  return [...(conversation.members ?? []), conversation.last_message?.sender];
+}
+
+/** A conversation from an API answer or a snapshot, merged with what we know (`known`). */
+export function conversationRecord(conversation, known) {
+  const last = conversation.last_message ? messageRecord(conversation.last_message) : null;
+  return {
+    id: conversation.id,
+    type: conversation.type,
+    name: conversation.name,
+    created_by_id: conversation.created_by_id,
+    // Null in an event means "unchanged" (members) or "not yours to know" (events to every
+    // member leave out the read state): keep ours, or start a new conversation read to the end.
+    member_ids: conversation.members ? conversation.members.map((m) => m.id) : known.member_ids,
+    unread_count: conversation.unread_count ?? known?.unread_count ?? 0,
+    last_read_message_id: conversation.last_read_message_id ?? known?.last_read_message_id ?? last?.id ?? 0,
+    last_message: newerMessage(known?.last_message, last),
+    updated_at: laterTime(known?.updated_at, conversation.updated_at),
+  };
+}
+
+/** A conversation from an API answer or a `conversation_update`. */
+export function applyConversation(state, conversation) {
+  const known = state.conversations.get(conversation.id);
+  if (!conversation.members && !known) return missing(state, conversation.id);
+  const topics = putUsers(state, usersOf(conversation));
+  state.conversations.set(conversation.id, conversationRecord(conversation, known));
+  if (state.missingConversations.delete(conversation.id)) topics.push("missing");
+  topics.push("conversations");
+  if (conversation.last_message) topics.push(...applyMessage(state, conversation.last_message));
+  return topics;
+}
+
+/** A `message` event's effect on its conversation's entry (see the top of this file). */
+export function applyConversationMessage(state, message) {
+  const topics = putUsers(state, [message.sender]);
+  const conversation = state.conversations.get(message.conversation_id);
+  if (!conversation) return [...topics, ...missing(state, message.conversation_id)];
+  const previous = conversation.last_message?.id ?? 0;
+  if (message.id <= previous) return topics; // delivered before, or older than what we have
+  conversation.last_message = messageRecord(message);
+  conversation.updated_at = laterTime(conversation.updated_at, message.created_at);
+  if (message.sender.id !== state.meId && message.id > conversation.last_read_message_id) {
+    conversation.unread_count += 1;
+  }
+  return [...topics, "conversations"];
+}
+
+export function removeConversation(state, id) {
+  const had = state.conversations.delete(id);
+  const hadThread = state.threads.delete(id);
+  return [...(had ? ["conversations"] : []), ...(hadThread ? [messagesTopic(id)] : [])];
+}
+
+/** The `message` event: the conversation's entry and its thread. */
+export function receiveMessage(state, { message }) {
+  return [...applyConversationMessage(state, message), ...applyMessage(state, message)];
+}
+
+/** The `conversation_update` event (`conversation` null: we are no longer a member). */
+export function receiveConversationUpdate(state, { conversation, conversation_id: id }) {
+  return conversation ? applyConversation(state, conversation) : removeConversation(state, id);
+}
+
+function newerMessage(a, b) {
+  if (!a) return b ?? null;
+  if (!b) return a;
+  return b.id >= a.id ? b : a;
+}
+
+function laterTime(a, b) {
+  if (!a) return b;
+  return Date.parse(b) > Date.parse(a) ? b : a;
+}
+
+// Selectors -----------------------------------------------------------------------------------
+
+/** Conversations by latest activity, newest first. */
+export function sortedConversations(state) {
+  return [...state.conversations.values()].sort((a, b) => activityOf(b) - activityOf(a) || b.id - a.id);
+}
+
+function activityOf(conversation) {
+  const last = conversation.last_message?.created_at ?? conversation.updated_at;
+  return Math.max(Date.parse(last), Date.parse(conversation.updated_at));
+}
+
+/** The member a direct conversation is with (ourselves in a conversation with no one else). */
+export function otherMember(state, conversation) {
+  const id = conversation.member_ids.find((m) => m !== state.meId) ?? state.meId;
+  return userById(state, id);
+}
+
+export function conversationTitle(state, conversation) {
+  if (conversation.type === "group") return conversation.name || "Group";
+  const other = conversation.member_ids.find((m) => m !== state.meId);
+  return other === undefined ? "Just you" : userById(state, other).display_name;
+}
+
+export function directWith(state, userId) {
+  for (const c of state.conversations.values()) {
+    if (c.type === "direct" && c.member_ids.includes(userId)) return c;
+  }
+  return null;
+}
+
+/** Conversations with unread messages, latest message first: the bell's derived entries. */
+export function unreadConversations(state) {
+  return [...state.conversations.values()]
+    .filter((c) => c.unread_count > 0 && c.last_message)
+    .sort((a, b) => Date.parse(b.last_message.created_at) - Date.parse(a.last_message.created_at) || b.last_message.id - a.last_message.id);
+}

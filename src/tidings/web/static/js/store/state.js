@@ -1,0 +1,29 @@
+// The shape of the page's state, and nothing else: store.js holds the page's one instance;
+// tests make their own. Records refer to people by id (`sender_id`, `actor_id`, `member_ids`,
+// `requester_id`, the ids in `friendIds`...): the one copy of each person is in `users`, so a
+// changed name or avatar shows everywhere once it is put there.
+
+export function createState() {
+  return {
+    /** The signed-in user's id (their user is in `users`); null until the first snapshot. */
+    meId: null,
+    /** user id -> {id, username, display_name} */
+    users: new Map(),
+    /** The stream, as the realtime client reports it. */
+    connection: { status: "connecting", role: "starting" },
+    /** conversation id -> conversation (see conversations.js) */
+    conversations: new Map(),
+    /** Ids of conversations an event named that the store does not know: loaders.js fetches them. */
+    missingConversations: new Set(),
+    /** conversation id -> thread: its loaded messages and our pending sends (see messages.js) */
+    threads: new Map(),
+    /** notification id -> notification (see notifications.js) */
+    notifications: new Map(),
+    /** Unread stored notifications, as the server counts them. */
+    unreadCount: 0,
+    friendIds: new Set(),
+    /** friend request id -> request, addressed to us / sent by us (pending only) */
+    incoming: new Map(),
+    outgoing: new Map(),
+  };
+}

@@ -1,0 +1,77 @@
+// The conversation list: ordered by latest activity, with preview, time and unread badge, all
+// derived by the store (store/conversations.js) from `message` and `conversation_update` events.
+// One entry per conversation, updated in place; an entry that changes place keeps focus.
+import { h, paintAvatar, renderKeyed, setBadge, shortTime, testid } from "../dom.js";
+import { state, watch } from "../store.js";
+import { conversationTitle, otherMember, sortedConversations } from "../store/conversations.js";
+import { userById } from "../store/users.js";
+
+const list = testid("conversation-list");
+const empty = testid("conversations-empty");
+let activeId = null;
+
+export function mountSidebar() {
+  watch("conversations", render);
+  watch("users", render);
+  // Times like "Mon" go stale as days pass: refresh them once a minute (no requests).
+  setInterval(render, 60000);
+}
+
+export function setActiveConversation(id) {
+  activeId = id;
+  render();
+}
+
+function preview(conversation) {
+  const message = conversation.last_message;
+  if (!message) return conversation.type === "group" ? "Group created" : "Say hello 👋";
+  const text = message.content.replace(/\s+/g, " ");
+  if (message.sender_id === state.meId) return `You: ${text}`;
+  if (conversation.type === "group") return `${userById(state, message.sender_id).display_name}: ${text}`;
+  return text;
+}
+
+function create(conversation) {
+  const link = h(
+    "a",
+    { class: "conv-item", href: `#/c/${conversation.id}`, testid: "conversation-item" },
+    h("span", { class: "avatar" }),
+    h(
+      "span",
+      { class: "conv-body" },
+      h("span", { class: "conv-top" }, h("span", { class: "conv-name", testid: "conversation-name" }), h("time", { class: "conv-time", testid: "conversation-time" })),
+      h("span", { class: "conv-bottom" }, h("span", { class: "conv-preview", testid: "conversation-preview" }), h("span", { class: "badge", testid: "unread-badge", hidden: true })),
+    ),
+  );
+  return h("li", { dataset: { conversationId: String(conversation.id) } }, link);
+}
+
+function update(li, conversation) {
+  const link = li.firstChild;
+  const title = conversationTitle(state, conversation);
+  const isGroup = conversation.type === "group";
+  const avatarEl = link.querySelector(".avatar");
+  paintAvatar(avatarEl, isGroup ? { id: conversation.id } : otherMember(state, conversation), isGroup ? title : undefined);
+  avatarEl.classList.toggle("avatar-group", isGroup);
+  link.querySelector(".conv-name").textContent = title;
+  const when = conversation.last_message?.created_at ?? conversation.updated_at;
+  const time = link.querySelector("time");
+  time.textContent = shortTime(when);
+  time.dateTime = when;
+  const text = preview(conversation);
+  link.querySelector(".conv-preview").textContent = text;
+  setBadge(link.querySelector(".badge"), conversation.unread_count);
+  link.classList.toggle("unread", conversation.unread_count > 0);
+  link.classList.toggle("active", conversation.id === activeId);
+  if (conversation.id === activeId) link.setAttribute("aria-current", "page");
+  else link.removeAttribute("aria-current");
+  const unread = conversation.unread_count ? `, ${conversation.unread_count} unread` : "";
+  link.setAttribute("aria-label", `${title}${unread}: ${text}`);
+}
+
+function render() {
+  if (state.meId === null) return;
+  const conversations = sortedConversations(state);
+  renderKeyed(list, conversations, (c) => c.id, create, update);
+  empty.hidden = conversations.length > 0;
+}
