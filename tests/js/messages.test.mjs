@@ -1,0 +1,143 @@
+// A conversation's thread: history, live messages, and our pending sends matched by client id.
+import assert from "node:assert/strict";
+import { beforeEach, describe, test } from "node:test";
+
+import { applySnapshot } from "../../src/tidings/web/static/js/store/snapshot.js";
+import { createState } from "../../src/tidings/web/static/js/store/state.js";
+import {
+  addPending,
+  applyMessage,
+  failPending,
+  mergeHistory,
+  messageKey,
+  pendingMessages,
+  retryPending,
+  settlePending,
+  sortedMessages,
+  startLoading,
+  threadOf,
+} from "../../src/tidings/web/static/js/store/messages.js";
+import { alice, bob, conversation, message, snapshot } from "./fixtures.mjs";
+
+let state;
+
+function pending(clientId, content) {
+  return { client_id: clientId, conversation_id: 10, sender_id: alice.id, content, created_at: "2026-03-02T11:00:00Z" };
+}
+
+const contents = () => sortedMessages(state, 10).map((m) => m.content);
+const pendingIds = () => pendingMessages(state, 10).map((p) => p.client_id);
+
+beforeEach(() => {
+  state = createState();
+  applySnapshot(state, snapshot(alice, { conversations: [conversation(10, [alice, bob])] }));
+  mergeHistory(state, 10, { messages: [message(1, bob, "Hi")], has_more: false }, { older: false });
+});
+
+describe("sending", () => {
+  test("two identical messages are two pending sends, each settled by its own event", () => {
+    addPending(state, pending("a", "ok"));
+    addPending(state, pending("b", "ok"));
+    assert.deepEqual(applyMessage(state, message(2, alice, "ok", { clientId: "b" })), ["messages:10"]);
+    assert.deepEqual(pendingIds(), ["a"]);
+    applyMessage(state, message(3, alice, "ok", { clientId: "a" }));
+    assert.deepEqual(pendingIds(), []);
+    assert.deepEqual(contents(), ["Hi", "ok", "ok"]);
+  });
+
+  test("the answer first: the message takes the pending copy's place; its event then changes nothing", () => {
+    addPending(state, pending("a", "ok"));
+    const sent = message(2, alice, "ok", { clientId: "a" });
+    assert.deepEqual(settlePending(state, 10, "a", sent), ["messages:10"]);
+    assert.deepEqual(pendingIds(), []);
+    assert.deepEqual(applyMessage(state, sent), []);
+    assert.deepEqual(contents(), ["Hi", "ok"]);
+  });
+
+  test("the event first: the answer finds the message in place", () => {
+    addPending(state, pending("a", "ok"));
+    const sent = message(2, alice, "ok", { clientId: "a" });
+    applyMessage(state, sent);
+    assert.deepEqual(settlePending(state, 10, "a", sent), []);
+    assert.deepEqual(contents(), ["Hi", "ok"]);
+  });
+
+  test("a send whose answer was lost is settled by its event", () => {
+    addPending(state, pending("a", "ok"));
+    failPending(state, 10, "a", "Cannot reach the server");
+    assert.equal(threadOf(state, 10).pending.get("a").error, "Cannot reach the server");
+    applyMessage(state, message(2, alice, "ok", { clientId: "a" }));
+    assert.deepEqual(pendingIds(), []);
+  });
+
+  test("a failure after the message came in shows nothing", () => {
+    addPending(state, pending("a", "ok"));
+    applyMessage(state, message(2, alice, "ok", { clientId: "a" }));
+    assert.deepEqual(failPending(state, 10, "a", "Timeout"), []);
+    assert.deepEqual(pendingIds(), []);
+  });
+
+  test("a retry keeps the client id and clears the error", () => {
+    addPending(state, pending("a", "ok"));
+    failPending(state, 10, "a", "Timeout");
+    retryPending(state, 10, "a");
+    const p = threadOf(state, 10).pending.get("a");
+    assert.equal(p.client_id, "a");
+    assert.equal(p.error, null);
+  });
+
+  test("someone else's message with the same client id leaves our send pending", () => {
+    addPending(state, pending("a", "ok"));
+    applyMessage(state, message(2, bob, "ok", { clientId: "a" }));
+    assert.deepEqual(pendingIds(), ["a"]);
+  });
+
+  test("a pending copy and its message share a key (one element on screen); two sends do not", () => {
+    const p = { ...pending("a", "ok"), id: undefined };
+    addPending(state, p);
+    applyMessage(state, message(2, alice, "ok", { clientId: "a" }));
+    assert.equal(messageKey(threadOf(state, 10).messages.get(2)), messageKey(p));
+    assert.notEqual(messageKey(pending("a", "ok")), messageKey(pending("b", "ok")));
+    assert.notEqual(messageKey({ ...pending("a", "ok"), sender_id: bob.id }), messageKey(pending("a", "ok")));
+    assert.equal(messageKey(threadOf(state, 10).messages.get(1)), "m:1");
+  });
+});
+
+describe("history", () => {
+  test("messages keep their sender's id; the sender is in the users map", () => {
+    const stored = threadOf(state, 10).messages.get(1);
+    assert.equal(stored.sender_id, bob.id);
+    assert.equal("sender" in stored, false);
+    assert.deepEqual(state.users.get(bob.id), bob);
+  });
+
+  test("a message for a conversation not loaded here is not kept (only its sender)", () => {
+    const carolish = { id: 9, username: "dora", display_name: "Dora" };
+    assert.deepEqual(applyMessage(state, message(5, carolish, "elsewhere", { conversationId: 77 })), ["users"]);
+    assert.equal(state.threads.has(77), false);
+    assert.equal(state.users.get(9).display_name, "Dora");
+  });
+
+  test("an older page says whether there is more; the latest only on first load", () => {
+    state = createState();
+    applySnapshot(state, snapshot(alice));
+    startLoading(state, 10);
+    assert.equal(threadOf(state, 10).loading, true);
+    mergeHistory(state, 10, { messages: [message(5, bob, "e")], has_more: true }, { older: false });
+    assert.equal(threadOf(state, 10).hasMore, true);
+    assert.equal(threadOf(state, 10).loading, false);
+    mergeHistory(state, 10, { messages: [message(6, bob, "f")], has_more: false }, { older: false });
+    assert.equal(threadOf(state, 10).hasMore, true);
+    mergeHistory(state, 10, { messages: [message(1, bob, "a")], has_more: false }, { older: true });
+    assert.equal(threadOf(state, 10).hasMore, false);
+    assert.deepEqual(sortedMessages(state, 10).map((m) => m.id), [1, 5, 6]);
+  });
+
+  test("a message seen again is the same; a changed one replaces it (an edit redraws)", () => {
+    const original = message(2, bob, "draft");
+    applyMessage(state, original);
+    assert.deepEqual(applyMessage(state, original), []);
+    assert.deepEqual(applyMessage(state, { ...original, content: "final" }), ["messages:10"]);
+    assert.deepEqual(contents(), ["Hi", "final"]);
+  });
+});
