@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from http import HTTPMethod
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -10,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import exc as sqlalchemy_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Mount
 
 logger = logging.getLogger(__name__)
 INVALID_JSON = "The request body is not valid JSON."
@@ -46,8 +48,18 @@ class Forbidden(ApiError):
 
 
 class Conflict(ApiError):
+    """The request is well formed but conflicts with the current state (already friends...)."""
+
     status_code = 409
     code = "conflict"
+
+
+class Unprocessable(ApiError):
+    """The request matches its schema but asks for something that cannot be (a DM with
+    yourself): 422, as for malformed input, with a ``code`` of its own."""
+
+    status_code = 422
+    code = "unprocessable"
 
 
 class TooManyRequests(ApiError):
@@ -101,6 +113,26 @@ def _describe(error: dict[str, Any]) -> str:
     return f"{where}: {error.get('msg', 'invalid')}" if where else str(error.get("msg", "invalid"))
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """Every method a route of the app serves at the request's path.
+
+    Starlette's 405 names only the methods of the first route whose path matched, and FastAPI
+    declares a route per method (``GET`` and ``POST /api/conversations`` are two): its ``Allow``
+    would leave out the others. So each method is tried on the app's routes, as the router would
+    (routers included in the app match through their own routes). Mounts are left out: they
+    match a whole prefix whatever the method, and their apps answer for themselves.
+    """
+    routes = [route for route in request.app.router.routes if not isinstance(route, Mount)]
+    return [
+        method.value
+        for method in HTTPMethod
+        if any(
+            route.matches({**request.scope, "method": method.value})[0] is Match.FULL
+            for route in routes
+        )
+    ]
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
@@ -121,13 +153,16 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(422, detail or "Invalid request.", "validation_error", errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if exc.status_code == 400 and exc.__cause__ is not None:
             # FastAPI's "error parsing the body" (e.g. bytes that are not UTF-8, or nesting too
             # deep to decode) is a body that is not valid JSON: answer as for any other.
             return error_response(422, INVALID_JSON, "invalid_json")
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return error_response(exc.status_code, str(exc.detail), code, headers=exc.headers)
+        headers = exc.headers
+        if exc.status_code == 405 and (allowed := allowed_methods(request)):
+            headers = {**(headers or {}), "Allow": ", ".join(allowed)}
+        return error_response(exc.status_code, str(exc.detail), code, headers=headers)
 
     @app.exception_handler(sqlalchemy_exc.SQLAlchemyError)
     @app.exception_handler(ConnectionError)

@@ -9,12 +9,12 @@ from tidings.schemas import ErrorBody
 
 def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     descriptions = {
-        400: "Bad request",
         401: "Not signed in",
-        403: "Refused (cross-site request)",
+        403: "Refused: a cross-site request, or not yours to do (e.g. not friends)",
         404: "Not found, or not visible to you",
-        409: "Conflicts with the current state",
-        422: "Invalid input",
+        409: "Conflicts with the current state (e.g. already friends, not a group)",
+        422: "Invalid input (code validation_error or invalid_json), or input that cannot be "
+        "acted on (e.g. yourself as a DM partner: a code of its own)",
         429: "Too many attempts (see Retry-After)",
         503: "The database is busy: retry after Retry-After (code database_busy)",
     }

@@ -84,7 +84,7 @@ async def test_a_dm_is_created_once_and_then_found_from_either_side(server, make
 @pytest.mark.parametrize(
     ("who", "status", "code"),
     [
-        ("self", 400, "self_conversation"),
+        ("self", 422, "self_conversation"),
         ("stranger", 403, "not_friends"),
         ("unknown", 404, "unknown_user"),
     ],
@@ -167,7 +167,7 @@ async def test_a_group_cannot_include_strangers_or_be_empty(server, make_user):
     assert_error(response, 404, "unknown_user")
     for member_ids in ([], [alice.id]):
         response = await alice.post("/api/conversations", {**body, "member_ids": member_ids})
-        assert_error(response, 400, "empty_group")
+        assert_error(response, 422, "empty_group")
     assert await events.new() == {}
     assert await _conversation_ids(alice) == []
     assert await _conversation_ids(stranger) == []
@@ -228,9 +228,9 @@ async def test_direct_conversations_have_fixed_members(make_user):
     alice, bob, carol = await friends(make_user, "alice", "bob", "carol")
     dm = await alice.dm(bob)
     path = f"/api/conversations/{dm['id']}/members"
-    assert_error(await alice.post(path, {"user_id": carol.id}), 400, "not_a_group")
-    assert_error(await alice.delete(f"{path}/{alice.id}"), 400, "not_a_group")
-    assert_error(await alice.delete(f"{path}/{bob.id}"), 400, "not_a_group")
+    assert_error(await alice.post(path, {"user_id": carol.id}), 409, "not_a_group")
+    assert_error(await alice.delete(f"{path}/{alice.id}"), 409, "not_a_group")
+    assert_error(await alice.delete(f"{path}/{bob.id}"), 409, "not_a_group")
 
 
 async def test_non_members_get_404_everywhere(server, make_user):

@@ -77,8 +77,8 @@ async def test_a_request_to_someone_who_asked_you_accepts_theirs(server, make_us
 @pytest.mark.parametrize(
     ("target", "status", "code"),
     [
-        ("alice", 400, "self_request"),
-        ("ALICE", 400, "self_request"),
+        ("alice", 422, "self_request"),
+        ("ALICE", 422, "self_request"),
         ("nobody", 404, "unknown_user"),
         ("bo", 404, "unknown_user"),
         ("bob", 409, "request_pending"),
@@ -198,7 +198,9 @@ async def test_unfriend_ends_the_friendship_for_both_and_keeps_the_dm(server, ma
 
     for user_id in (bob.id, carol.id, alice.id, 999):
         assert_error(await alice.delete(f"/api/friends/{user_id}"), 404, "not_found")
-    assert_error(await alice.delete("/api/friends/abc"), 422, "validation_error")
+    assert_error(await alice.delete("/api/friends/0"), 422, "validation_error")
+    # Not an id at all: no route (only digits are a user id here, beside /api/friends/request).
+    assert_error(await alice.delete("/api/friends/abc"), 404, "not_found")
     assert await events.new() == {}
     # They can become friends again.
     await bob.befriend(alice)

@@ -37,7 +37,7 @@ Id = Annotated[int, Path(ge=1, le=MAX_ID)]
     status_code=status.HTTP_201_CREATED,
     responses={200: {"model": ConversationView, "description": "The existing direct conversation"}}
     | SIGNED_IN
-    | errors(400, 404),
+    | errors(404),
 )
 async def create_conversation(
     data: Annotated[ConversationCreate, Body()],
@@ -77,7 +77,7 @@ async def get_conversation(
 @router.post(
     "/api/conversations/{conversation_id}/members",
     status_code=status.HTTP_201_CREATED,
-    responses=SIGNED_IN | errors(400, 404, 409),
+    responses=SIGNED_IN | errors(404, 409),
 )
 async def add_member(
     conversation_id: Id, data: MemberAdd, user: CurrentUser, ctx: ContextDep
@@ -89,7 +89,7 @@ async def add_member(
 @router.delete(
     "/api/conversations/{conversation_id}/members/{user_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=SIGNED_IN | errors(400, 404),
+    responses=SIGNED_IN | errors(404, 409),
 )
 async def remove_member(
     conversation_id: Id, user_id: Id, user: CurrentUser, ctx: ContextDep

@@ -11,7 +11,7 @@ from tidings.accounts.models import User
 from tidings.accounts.schemas import UserView
 from tidings.context import AppContext
 from tidings.db import utcnow
-from tidings.errors import ApiError, Conflict, NotFound, TooManyRequests
+from tidings.errors import Conflict, NotFound, TooManyRequests, Unprocessable
 from tidings.friends import queries
 from tidings.friends.events import FriendRequestEvent, FriendUpdateEvent
 from tidings.friends.models import FriendRequest, FriendRequestStatus, Friendship
@@ -51,7 +51,7 @@ def _send_request(
     if target is None:
         raise NotFound(f"No user named {username.strip().lower()!r}.", code="unknown_user")
     if target.id == user.id:
-        raise ApiError("You cannot send a friend request to yourself.", code="self_request")
+        raise Unprocessable("You cannot send a friend request to yourself.", code="self_request")
     account_queries.lock_users(tx.session, [user.id, target.id])
     if queries.are_friends(tx.session, user.id, target.id):
         raise Conflict(f"You are already friends with {target.username}.", code="already_friends")

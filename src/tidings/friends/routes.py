@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response, status
 
+from tidings import plain_routes  # noqa: F401  (registers the {name:db_id} path convertor)
 from tidings.accounts.deps import CurrentUser
 from tidings.accounts.schemas import UserView
 from tidings.deps import ContextDep
@@ -23,7 +24,7 @@ RequestId = Annotated[int, Path(ge=1, le=MAX_ID)]
     status_code=status.HTTP_201_CREATED,
     responses={200: {"model": FriendRequestEnvelope, "description": "They had asked you: accepted"}}
     | SIGNED_IN
-    | errors(400, 404, 409, 429),
+    | errors(404, 409, 429),
 )
 async def send_request(
     data: FriendRequestCreate, user: CurrentUser, ctx: ContextDep, response: Response
@@ -71,8 +72,10 @@ async def list_friends(user: CurrentUser, ctx: ContextDep) -> list[UserView]:
     return await ctx.db.run_query(queries.list_friends, user.id)
 
 
+# ``db_id``: only digits match, so that ``/api/friends/request`` and ``/requests`` are not taken
+# for a user id (a DELETE there answered 422 "not an integer" instead of 405).
 @router.delete(
-    "/api/friends/{user_id}",
+    "/api/friends/{user_id:db_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     responses=SIGNED_IN | errors(404),
 )

@@ -13,14 +13,14 @@ from tidings.conversations import views
 from tidings.conversations.actions.common import create_conversation, require_friends
 from tidings.conversations.models import Conversation, ConversationType
 from tidings.conversations.schemas import ConversationView
-from tidings.errors import ApiError
+from tidings.errors import Unprocessable
 from tidings.realtime.transaction import Transaction
 
 
 async def open_direct(ctx: AppContext, user: User, other_id: int) -> tuple[ConversationView, bool]:
     """The DM between ``user`` and a friend, created if needed: it, and whether it is new."""
     if other_id == user.id:
-        raise ApiError("A direct conversation needs another person.", code="self_conversation")
+        raise Unprocessable("A direct conversation needs another person.", code="self_conversation")
     try:
         return await ctx.writer.run(_open_direct, user, other_id)
     except IntegrityError:

@@ -18,7 +18,7 @@ from tidings.conversations.events import ConversationUpdateEvent
 from tidings.conversations.models import ConversationMember, ConversationType
 from tidings.conversations.schemas import ConversationView
 from tidings.db import utcnow
-from tidings.errors import ApiError, Conflict, Forbidden, NotFound
+from tidings.errors import Conflict, Forbidden, NotFound, Unprocessable
 from tidings.notifications import actions as notification_actions
 from tidings.notifications.models import NotificationType
 from tidings.realtime.transaction import Transaction
@@ -30,7 +30,7 @@ async def create_group(
     """A group of ``user`` and some of their friends."""
     others = sorted(set(member_ids) - {user.id})
     if not others:
-        raise ApiError("A group needs at least one other member.", code="empty_group")
+        raise Unprocessable("A group needs at least one other member.", code="empty_group")
     return await ctx.writer.run(_create_group, user, name, others)
 
 
@@ -61,7 +61,7 @@ def _add_member(tx: Transaction, user: User, conversation_id: int, new_id: int) 
     account_queries.lock_users(tx.session, [user.id, new_id])
     conversation, _ = lock_for_member(tx, conversation_id, user)
     if conversation.type != ConversationType.group:
-        raise ApiError("Members can only be added to groups.", code="not_a_group")
+        raise Conflict("Members can only be added to groups.", code="not_a_group")
     existing = queries.member_ids(tx.session, conversation_id)
     if new_id in existing:
         raise Conflict(f"User {new_id} is already a member.", code="already_member")
@@ -95,7 +95,7 @@ async def remove_member(ctx: AppContext, user: User, conversation_id: int, membe
 def _remove_member(tx: Transaction, user: User, conversation_id: int, member_id: int) -> None:
     conversation, _ = lock_for_member(tx, conversation_id, user)
     if conversation.type != ConversationType.group:
-        raise ApiError(
+        raise Conflict(
             "Nobody can leave or be removed from a direct conversation.", code="not_a_group"
         )
     if member_id != user.id and conversation.created_by_id != user.id:
