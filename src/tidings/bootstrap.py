@@ -17,9 +17,10 @@ from tidings.accounts.schemas import UserView
 from tidings.conversations import views as conversation_views
 from tidings.conversations.schemas import ConversationView
 from tidings.deps import ContextDep
-from tidings.friends import queries as friend_queries
+from tidings.friends import views as friend_views
 from tidings.friends.schemas import FriendRequestLists
 from tidings.notifications import queries as notification_queries
+from tidings.notifications import views as notification_views
 from tidings.notifications.schemas import NotificationView
 from tidings.openapi import SIGNED_IN
 from tidings.realtime import log
@@ -50,10 +51,10 @@ def _bootstrap(session: Session, user: UserView) -> Bootstrap:
         user=user,
         last_event_id=str(last_event_id),
         conversations=conversation_views.conversation_list(session, user.id),
-        notifications=notification_queries.list_notifications(
+        notifications=notification_views.list_notifications(
             session, user.id, unread_only=False, limit=50
         ),
         notifications_unread_count=notification_queries.unread_count(session, user.id),
-        friends=friend_queries.list_friends(session, user.id),
-        friend_requests=friend_queries.pending_requests(session, user.id),
+        friends=friend_views.list_friends(session, user.id),
+        friend_requests=friend_views.pending_requests(session, user.id),
     )

@@ -12,7 +12,7 @@ from tidings.accounts.schemas import UserView
 from tidings.context import AppContext
 from tidings.db import utcnow
 from tidings.errors import Conflict, NotFound, TooManyRequests, Unprocessable
-from tidings.friends import queries
+from tidings.friends import queries, views
 from tidings.friends.events import FriendRequestEvent, FriendUpdateEvent
 from tidings.friends.models import FriendRequest, FriendRequestStatus, Friendship
 from tidings.friends.schemas import FriendRequestView
@@ -62,14 +62,14 @@ def _send_request(
     theirs = queries.pending_request(tx.session, target.id, user.id)
     if theirs is not None:
         _accept(tx, theirs, requester=target, addressee=user)
-        [view] = queries.views_of(tx.session, [theirs])
+        [view] = views.views_of(tx.session, [theirs])
         return_value = (view, False)
     else:
         _refuse_during_cooldown(tx, cooldown_seconds, user, target)
         request = FriendRequest(requester_id=user.id, addressee_id=target.id, created_at=utcnow())
         tx.session.add(request)
         tx.session.flush()
-        [view] = queries.views_of(tx.session, [request])
+        [view] = views.views_of(tx.session, [request])
         tx.emit(target.id, FriendRequestEvent(request=view))
         notification_actions.notify(
             tx, [target.id], NotificationType.friend_request, user, friend_request_id=request.id
@@ -152,7 +152,7 @@ def _close(
     request.status = status
     request.responded_at = utcnow()
     tx.session.flush()
-    [view] = queries.views_of(tx.session, [request])
+    [view] = views.views_of(tx.session, [request])
     tx.emit_to(tell, FriendRequestEvent(request=view))
     return view
 
@@ -167,7 +167,7 @@ def _accept_request(tx: Transaction, user: User, request_id: int) -> FriendReque
     requester = tx.session.get(User, request.requester_id)
     assert requester is not None
     _accept(tx, request, requester=requester, addressee=user)
-    [view] = queries.views_of(tx.session, [request])
+    [view] = views.views_of(tx.session, [request])
     return view
 
 

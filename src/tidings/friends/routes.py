@@ -10,7 +10,7 @@ from tidings import plain_routes  # noqa: F401  (registers the {name:db_id} path
 from tidings.accounts.deps import CurrentUser
 from tidings.accounts.schemas import UserView
 from tidings.deps import ContextDep
-from tidings.friends import actions, queries
+from tidings.friends import actions, views
 from tidings.friends.schemas import FriendRequestCreate, FriendRequestEnvelope, FriendRequestLists
 from tidings.openapi import SIGNED_IN, errors
 from tidings.schemas import MAX_ID
@@ -39,7 +39,7 @@ async def send_request(
 @router.get("/api/friends/requests", responses=SIGNED_IN)
 async def list_requests(user: CurrentUser, ctx: ContextDep) -> FriendRequestLists:
     """Pending requests to and from you."""
-    return await ctx.db.run_query(queries.pending_requests, user.id)
+    return await ctx.db.run_query(views.pending_requests, user.id)
 
 
 @router.post("/api/friends/requests/{request_id}/accept", responses=SIGNED_IN | errors(404, 409))
@@ -69,7 +69,7 @@ async def cancel(
 @router.get("/api/friends", responses=SIGNED_IN)
 async def list_friends(user: CurrentUser, ctx: ContextDep) -> list[UserView]:
     """Your friends, by username."""
-    return await ctx.db.run_query(queries.list_friends, user.id)
+    return await ctx.db.run_query(views.list_friends, user.id)
 
 
 # ``db_id``: only digits match, so that ``/api/friends/request`` and ``/requests`` are not taken

@@ -13,7 +13,7 @@ from tidings.accounts.schemas import UserView
 from tidings.context import AppContext
 from tidings.db import utcnow
 from tidings.errors import NotFound
-from tidings.notifications import queries
+from tidings.notifications import queries, views
 from tidings.notifications.events import NotificationEvent, NotificationReadEvent
 from tidings.notifications.models import Notification, NotificationType
 from tidings.notifications.schemas import NotificationEnvelope, UnreadCount
@@ -54,7 +54,7 @@ def notify(
         tx.emit(
             user_id,
             NotificationEvent(
-                notification=queries.notification_view(notification, actor_view),
+                notification=views.notification_view(notification, actor_view),
                 unread_count=counts[user_id],
             ),
         )
@@ -101,7 +101,7 @@ def _mark_read(tx: Transaction, user: User, notification_id: int) -> Notificatio
         raise NotFound(f"Notification {notification_id} not found.")
     mark_read_where(tx, user.id, Notification.id == notification_id)
     tx.session.refresh(notification)
-    [view] = queries.views_of(tx.session, [notification])
+    [view] = views.views_of(tx.session, [notification])
     count = queries.unread_count(tx.session, user.id)
     return NotificationEnvelope(notification=view, unread_count=count)
 

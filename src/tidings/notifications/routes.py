@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from tidings.accounts.deps import CurrentUser
 from tidings.deps import ContextDep
-from tidings.notifications import actions, queries
+from tidings.notifications import actions, queries, views
 from tidings.notifications.schemas import NotificationEnvelope, NotificationList, UnreadCount
 from tidings.openapi import SIGNED_IN, errors
 from tidings.realtime import log
@@ -33,9 +33,7 @@ def _notification_list(
     session: Session, user_id: int, unread_only: bool, limit: int
 ) -> NotificationList:
     last_event_id = log.read_head(session)
-    notifications = queries.list_notifications(
-        session, user_id, unread_only=unread_only, limit=limit
-    )
+    notifications = views.list_notifications(session, user_id, unread_only=unread_only, limit=limit)
     count = queries.unread_count(session, user_id)
     return NotificationList(
         notifications=notifications, unread_count=count, last_event_id=str(last_event_id)
