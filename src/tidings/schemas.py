@@ -2,30 +2,99 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    field_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, core_schema
 
 MAX_ID = 2**31 - 1
 """The largest row id: ids are 32-bit integer columns, and PostgreSQL refuses a larger bound
 parameter outright (an error, not an empty result), so larger ids are invalid input."""
 
-DbId = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+def _json_integer(value: object) -> object:
+    # Lax mode would take ``true`` for 1 and ``"5"`` for 5, which the schema ("integer") refuses;
+    # 5.0 is an integer to JSON Schema and stays one.
+    if isinstance(value, bool | str):
+        raise ValueError("must be an integer")
+    return value
+
+
+DbId = Annotated[int, Field(ge=1, le=MAX_ID), BeforeValidator(_json_integer)]
 """A row id in a request body."""
 
+WHITE_SPACE = "\t\n\v\f\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B)))
+WHITE_SPACE += "\u2028\u2029\u202f\u205f\u3000"
+"""Unicode's White_Space characters: what trimming removes (as pydantic's ``strip_whitespace``
+does; Python's ``str.strip()`` also removes U+001C to U+001F)."""
+WHITE_SPACE_CLASS = r"\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+"""``WHITE_SPACE`` inside a regex character class, spelled so that every engine reads it alike:
+``\\s`` is not (ECMA's has U+FEFF and not U+0085, Rust's the reverse, Python's more)."""
+NO_NUL = r"^[^\x00]*$"
 
-def blank_means(default: object) -> BeforeValidator:
-    """For an optional query parameter: an empty value (``?limit=``) means its default.
+
+def trim(value: str) -> str:
+    return value.strip(WHITE_SPACE)
+
+
+def trimmed_text(max_length: int) -> str:
+    """The pattern of text that has 1 to ``max_length`` characters once ``trim``med, and no NUL:
+    what a field that trims declares, since ``minLength`` and ``maxLength`` count the white space
+    that trimming removes."""
+    ws, text = WHITE_SPACE_CLASS, r"\x00" + WHITE_SPACE_CLASS
+    return rf"^[{ws}]*[^{text}](?:[^\x00]{{0,{max_length - 2}}}[^{text}])?[{ws}]*$"
+
+
+@dataclass(frozen=True)
+class _BlankMeans:
+    default: object
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> CoreSchema:
+        return core_schema.no_info_before_validator_function(self._validate, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return {"anyOf": [handler(schema), {"const": ""}]}
+
+    def _validate(self, value: object) -> object:
+        return self.default if value == "" else value
+
+
+def blank_means(default: object) -> _BlankMeans:
+    """For an optional query parameter: an empty value (``?limit=``) means its default, and the
+    schema says an empty value is valid.
 
     That is what an empty form field or a URL template such as ``?unread_only=&limit=`` sends.
     """
-    return BeforeValidator(lambda value: default if value == "" else value)
+    return _BlankMeans(default)
+
+
+def _declare_no_nul(schema: dict[str, Any]) -> None:
+    """What ``Schema._no_nul_characters`` refuses, said in the JSON schema: a string field's own
+    pattern (a username's, a trimmed text's) excludes NUL already."""
+    for field in schema.get("properties", {}).values():
+        for option in [field, *field.get("anyOf", ())]:
+            if option.get("type") == "string" and "const" not in option and "enum" not in option:
+                option.setdefault("pattern", NO_NUL)
 
 
 class Schema(BaseModel):
     """Strict request schema: unknown fields are an error, not silently ignored."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_declare_no_nul)
 
     @field_validator("*", mode="after")
     @classmethod

@@ -6,21 +6,23 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field, StringConstraints
 
-from tidings.schemas import Schema, ViewSchema
+from tidings.schemas import WHITE_SPACE_CLASS, Schema, ViewSchema, trim, trimmed_text
 
 
 def _normalize_username(value: str) -> str:
-    return value.lower()
+    return trim(value).lower()
 
 
 Username = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=3, max_length=32),
+    # One pattern for the schema and the validator alike: white space at the ends is trimmed.
+    StringConstraints(
+        pattern=rf"^[{WHITE_SPACE_CLASS}]*[A-Za-z0-9_]{{3,32}}[{WHITE_SPACE_CLASS}]*$"
+    ),
     AfterValidator(_normalize_username),
-    StringConstraints(pattern=r"^[a-z0-9_]+$"),
 ]
 Password = Annotated[str, Field(min_length=8, max_length=256)]
-DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+DisplayName = Annotated[str, StringConstraints(pattern=trimmed_text(64)), AfterValidator(trim)]
 
 
 class UserView(ViewSchema):
