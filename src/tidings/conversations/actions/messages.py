@@ -120,14 +120,7 @@ def _send_message(
     _TOUCH_CONVERSATION.run(
         session, {"conversation_id": conversation_id, "message_id": message_id, "now": now}
     )
-    message = Message(
-        id=message_id,
-        conversation_id=conversation_id,
-        sender_id=user.id,
-        content=content,
-        created_at=now,
-        client_id=client_id,
-    )
+    message = views.SentMessage(message_id, conversation_id, content, now, client_id)
     view = views.message_view(message, user)
     tx.emit_to_channel(conversation_id, MessageEvent(message=view))
     return view
