@@ -15,7 +15,7 @@ from pydantic import (
     field_validator,
 )
 from pydantic.json_schema import JsonSchemaValue
-from pydantic_core import CoreSchema, core_schema
+from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
 MAX_ID = 2**31 - 1
 """The largest row id: ids are 32-bit integer columns, and PostgreSQL refuses a larger bound
@@ -53,6 +53,41 @@ def trimmed_text(max_length: int) -> str:
     that trimming removes."""
     ws, text = WHITE_SPACE_CLASS, r"\x00" + WHITE_SPACE_CLASS
     return rf"^[{ws}]*[^{text}](?:[^\x00]{{0,{max_length - 2}}}[^{text}])?[{ws}]*$"
+
+
+@dataclass(frozen=True)
+class Trimmed:
+    """``Annotated[str, Trimmed(n)]``: text trimmed of white space at both ends, then 1 to ``n``
+    characters (NUL is refused by ``Schema``).
+
+    The schema declares it as the pattern ``trimmed_text`` (what ``minLength`` and ``maxLength``
+    cannot say); validation checks it in Python: a regex with a counted repetition of thousands
+    costs ~50 ns per character in pydantic's engine (217 µs for a 4,000-character message),
+    this ~1 µs whatever the length."""
+
+    max_length: int
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> CoreSchema:
+        return core_schema.no_info_after_validator_function(self._validate, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return {**handler(schema), "pattern": trimmed_text(self.max_length)}
+
+    def _validate(self, value: str) -> str:
+        trimmed = trim(value)
+        if not trimmed:
+            raise PydanticCustomError("string_too_short", "must not be empty or only white space")
+        if len(trimmed) > self.max_length:
+            raise PydanticCustomError(
+                "string_too_long",
+                "must have at most {max_length} characters",
+                {"max_length": self.max_length},
+            )
+        return trimmed
 
 
 @dataclass(frozen=True)

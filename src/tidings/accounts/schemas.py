@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field, StringConstraints
 
-from tidings.schemas import WHITE_SPACE_CLASS, Schema, ViewSchema, trim, trimmed_text
+from tidings.schemas import WHITE_SPACE_CLASS, Schema, Trimmed, ViewSchema, trim
 
 
 def _normalize_username(value: str) -> str:
@@ -22,7 +22,7 @@ Username = Annotated[
     AfterValidator(_normalize_username),
 ]
 Password = Annotated[str, Field(min_length=8, max_length=256)]
-DisplayName = Annotated[str, StringConstraints(pattern=trimmed_text(64)), AfterValidator(trim)]
+DisplayName = Annotated[str, Trimmed(64)]
 
 
 class UserView(ViewSchema):

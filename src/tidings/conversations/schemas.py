@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import Field, StringConstraints
 
 from tidings.accounts.schemas import UserView
 from tidings.conversations.models import ConversationType
-from tidings.schemas import DbId, Schema, ViewSchema, trim, trimmed_text
+from tidings.schemas import DbId, Schema, Trimmed, ViewSchema
 
 Id = DbId
 
@@ -21,7 +21,7 @@ class DirectConversationCreate(Schema):
 
 class GroupConversationCreate(Schema):
     type: Literal["group"]
-    name: Annotated[str, StringConstraints(pattern=trimmed_text(100)), AfterValidator(trim)]
+    name: Annotated[str, Trimmed(100)]
     member_ids: Annotated[list[Id], Field(max_length=1000)]
 
 
@@ -46,7 +46,7 @@ ClientId = Annotated[
 
 
 class MessageCreate(Schema):
-    content: Annotated[str, StringConstraints(pattern=trimmed_text(4000)), AfterValidator(trim)]
+    content: Annotated[str, Trimmed(4000)]
     client_id: ClientId | None = None
 
 
