@@ -41,7 +41,8 @@ class _StreamInFront:
 def mount_event_stream(app: FastAPI, sessions: StreamSessions) -> EventStream:
     """Serve the event stream on ``app`` (``sessions``: who a request's session belongs to)."""
     stream = EventStream(sessions)
-    # Only reached for methods other than GET (a 405 with the route table's Allow header).
+    # In the route table for the other methods: HEAD (which Starlette adds to a GET route:
+    # the headers, opening nothing) and, for the rest, a 405 with the table's Allow header.
     app.router.routes.append(Route(EVENTS_PATH, stream, methods=["GET"]))
     build_stack = app.build_middleware_stack
 

@@ -76,7 +76,11 @@ class _Job:
 
 def _lock_declared_rows(session: Session, jobs: list[_Job]) -> None:
     """Lock every row the jobs of a shared transaction declared, table by table (by name) and
-    in id order: two batches cannot then wait for each other. Each job finds its locks held."""
+    in id order, so two batches do not wait for each other on these rows. Each job finds its
+    locks held. (A unique index can still make them wait: two processes inserting one sender's
+    repeated client ids in opposite orders would deadlock, PostgreSQL would end one batch, and
+    its sends would fail with 503. That takes one person's retries reaching two processes
+    crossed; rerunning such a batch's jobs one by one is left to do.)"""
     by_table: dict[str, tuple[Table, set[int]]] = {}
     for job in jobs:
         if job.locks is not None:
