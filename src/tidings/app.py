@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from fastapi import FastAPI
 
+import tidings.events  # noqa: F401  (registers every domain's events: the stream's OpenAPI lists them)
 from tidings import __version__
 from tidings.accounts.routes import router as accounts_router
 from tidings.accounts.streams import AccountStreamSessions
@@ -20,7 +21,6 @@ from tidings.context import build_context, close_context
 from tidings.conversations.routes import plain_routes as conversation_plain_routes
 from tidings.conversations.routes import router as conversations_router
 from tidings.errors import install_error_handlers
-from tidings.events import EVENT_TYPES
 from tidings.friends.routes import router as friends_router
 from tidings.middleware import (
     RequestBodyLimitMiddleware,
@@ -35,8 +35,6 @@ from tidings.realtime.endpoint import EVENTS_PATH, mount_event_stream
 from tidings.realtime.metrics import Metrics
 from tidings.server import end_streams_on_shutdown_signals
 from tidings.web.routes import mount_web
-
-assert EVENT_TYPES  # the domains' events are registered before the stream is documented
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

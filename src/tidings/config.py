@@ -122,7 +122,7 @@ class Settings(BaseSettings):
     """The garbage collector freezes what survives each full collection, and collects everything
     once per this interval (``tidings/collector.py``); 0: CPython's default collector."""
     gil_switch_interval_ms: float = 0.5
-    """Python's thread switch interval (default 5 ms). The writer and read threads release the
+    """Python's thread switch interval (default 5 ms). The writer and query threads release the
     GIL in every SQLite call and must get it back from a busy event loop: at 5 ms, each of a
     write's statements could wait that long."""
     write_batch_max: int = 64

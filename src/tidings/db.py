@@ -286,7 +286,7 @@ class Database:
             self.write_engine = create_async_engine(
                 url, echo=echo, pool_timeout=pool_timeout_seconds
             )
-            # The standard library driver, for the writer's thread and the read threads.
+            # The standard library driver, for the writer's thread and the query threads.
             sync_url = url.replace("sqlite+aiosqlite:", "sqlite:", 1)
             self.sync_engine: Engine | None = create_engine(
                 sync_url, echo=echo, pool_size=QUERY_THREADS + 1, pool_timeout=pool_timeout_seconds
@@ -322,18 +322,18 @@ class Database:
         for sync_engine in (self.sync_engine, self.sync_write_engine):
             if sync_engine is not None:
                 event.listen(sync_engine, "before_cursor_execute", self._count_query)
-        self._read_sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._query_sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._write_sessions = async_sessionmaker(self.write_engine, expire_on_commit=False)
 
     def _count_query(self, *_args: Any) -> None:
         self.query_count += 1
 
     async def run_query(self, fn: Callable[..., T], *args: Any) -> T:
-        """``fn(session, *args)`` in a read-only transaction, as one hand-off: on SQLite in a
-        read thread, on PostgreSQL through ``run_sync``."""
+        """``fn(session, *args)`` in a transaction that is rolled back, as one hand-off: on
+        SQLite in a query thread, on PostgreSQL through ``run_sync``."""
         if self._query_threads is not None:
             return await self._query_threads.run(self._query_in_thread, fn, args)
-        async with self._read_sessions() as session:
+        async with self._query_sessions() as session:
             return await session.run_sync(fn, *args)
 
     def _query_in_thread(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
@@ -344,7 +344,7 @@ class Database:
     @asynccontextmanager
     async def query_session(self) -> AsyncIterator[AsyncSession]:
         """A session for reads; its transaction is rolled back at the end."""
-        async with self._read_sessions() as session:
+        async with self._query_sessions() as session:
             yield session
 
     @asynccontextmanager

@@ -45,7 +45,8 @@ def notify(
     }
     rows = [{**fields, "user_id": uid} for uid in user_ids]
     table = cast(Table, Notification.__table__)
-    # Core executemany rather than an ORM bulk insert: a group message inserts one per member.
+    # Core executemany rather than an ORM bulk insert: adding many people to a group inserts
+    # one per person.
     created = (tx.session.execute(insert(table).returning(table.c.id, table.c.user_id), rows)).all()
     counts = queries.unread_counts(tx.session, list(user_ids))
     actor_view = UserView.model_validate(actor)
