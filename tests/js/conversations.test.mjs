@@ -50,11 +50,28 @@ describe("message events", () => {
 
   test("a message in a conversation the store does not know asks for it", () => {
     assert.deepEqual(receiveMessage(state, { message: message(7, carol, "Hello?", { conversationId: 20 }) }), ["users", "missing"]);
-    assert.deepEqual([...state.missingConversations], [20]);
+    assert.deepEqual([...state.missingConversations.keys()], [20]);
     applyConversation(state, conversation(20, [alice, carol], { last: message(7, carol, "Hello?", { conversationId: 20 }) }));
-    assert.deepEqual([...state.missingConversations], []);
+    assert.deepEqual([...state.missingConversations.keys()], []);
     assert.equal(conversationTitle(state, state.conversations.get(20)), "Carol King");
     assert.deepEqual(forgetMissing(state, 20), []);
+  });
+
+  test("each event about an unknown conversation flags it anew (a fetch in flight then asks again)", () => {
+    receiveMessage(state, { message: message(7, carol, "Hello?", { conversationId: 20 }) });
+    const asked = state.missingConversations.get(20);
+    receiveMessage(state, { message: message(8, carol, "Still there?", { conversationId: 20 }) });
+    const again = state.missingConversations.get(20);
+    assert.ok(again > asked);
+    // Cleared by a snapshot and flagged once more: still a number never used for it before.
+    applySnapshot(state, snapshot(alice));
+    receiveConversationUpdate(state, { conversation_id: 20, conversation: { ...conversation(20, [alice, carol]), members: null } });
+    assert.ok(state.missingConversations.get(20) > again);
+  });
+
+  test("an update without members for a conversation we do not know is not made up", () => {
+    assert.deepEqual(applyConversation(state, { ...conversation(30, [alice, carol]), members: null }), ["missing"]);
+    assert.equal(state.conversations.has(30), false);
   });
 });
 

@@ -17,6 +17,7 @@ import {
   startLoading,
   threadOf,
 } from "../../src/tidings/web/static/js/store/messages.js";
+import { receiveMessage } from "../../src/tidings/web/static/js/store/conversations.js";
 import { alice, bob, conversation, message, snapshot } from "./fixtures.mjs";
 
 let state;
@@ -139,5 +140,118 @@ describe("history", () => {
     assert.deepEqual(applyMessage(state, original), []);
     assert.deepEqual(applyMessage(state, { ...original, content: "final" }), ["messages:10"]);
     assert.deepEqual(contents(), ["Hi", "final"]);
+  });
+});
+
+describe("history after a resync", () => {
+  const ids = () => sortedMessages(state, 10).map((m) => m.id);
+  const range = (from, to) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+  const page = (from, to, hasMore) => ({ messages: range(from, to).map((id) => message(id, bob, `m${id}`)), has_more: hasMore });
+  const resync = () => applySnapshot(state, snapshot(alice, { conversations: [conversation(10, [alice, bob])] }));
+
+  beforeEach(() => {
+    state = createState();
+    resync();
+    mergeHistory(state, 10, page(1, 40, false), { older: false });
+  });
+
+  test("a latest page that does not reach what was loaded replaces it: no hole, and more to load", () => {
+    resync();
+    assert.equal(threadOf(state, 10).stale, true);
+    // A message the stream brings after the snapshot, before the page's answer, stays.
+    receiveMessage(state, { message: message(140, bob, "new") });
+    mergeHistory(state, 10, page(100, 139, true), { older: false });
+    assert.deepEqual(ids(), range(100, 140));
+    assert.equal(threadOf(state, 10).hasMore, true);
+    assert.equal(threadOf(state, 10).stale, false);
+  });
+
+  test("a latest page that reaches back to what was loaded joins it (and the beginning stays known)", () => {
+    resync();
+    mergeHistory(state, 10, page(30, 69, true), { older: false });
+    assert.deepEqual(ids(), range(1, 69));
+    assert.equal(threadOf(state, 10).hasMore, false);
+    assert.equal(threadOf(state, 10).stale, false);
+  });
+
+  test("a latest page that is the whole history joins whatever was loaded", () => {
+    resync();
+    mergeHistory(state, 10, page(1, 45, false), { older: false });
+    assert.deepEqual(ids(), range(1, 45));
+    assert.equal(threadOf(state, 10).hasMore, false);
+  });
+
+  test("our sent message whose answer came while the stream was away does not count as joined", () => {
+    addPending(state, { ...pending("a", "sent"), created_at: "2026-03-02T12:00:00Z" });
+    settlePending(state, 10, "a", message(100, alice, "sent", { clientId: "a" }));
+    addPending(state, pending("b", "still sending"));
+    resync();
+    mergeHistory(state, 10, page(61, 100, true), { older: false });
+    assert.deepEqual(ids(), range(61, 100));
+    assert.equal(threadOf(state, 10).hasMore, true);
+    assert.deepEqual(pendingIds(), ["b"]); // pending sends stay
+  });
+
+  test("a thread loaded empty takes whether there is more from its next latest page", () => {
+    state = createState();
+    resync();
+    mergeHistory(state, 10, { messages: [], has_more: false }, { older: false });
+    resync();
+    mergeHistory(state, 10, page(50, 89, true), { older: false });
+    assert.equal(threadOf(state, 10).hasMore, true);
+  });
+
+  test("an older page merged during the resync leaves the thread stale (the latest page is still due)", () => {
+    state = createState();
+    resync();
+    mergeHistory(state, 10, page(41, 80, true), { older: false });
+    resync();
+    mergeHistory(state, 10, page(1, 40, false), { older: true });
+    assert.equal(threadOf(state, 10).stale, true);
+    assert.equal(threadOf(state, 10).hasMore, false);
+    mergeHistory(state, 10, page(61, 100, true), { older: false });
+    assert.deepEqual(ids(), range(1, 100));
+    assert.equal(threadOf(state, 10).stale, false);
+  });
+
+  test("a latest page asked for before the last snapshot joins, but the thread stays stale", () => {
+    const asOf = state.snapshots;
+    resync();
+    mergeHistory(state, 10, page(30, 69, true), { older: false, asOf });
+    assert.equal(threadOf(state, 10).stale, true);
+    mergeHistory(state, 10, page(31, 70, true), { older: false });
+    assert.equal(threadOf(state, 10).stale, false);
+  });
+
+  test("a second resync before the latest page keeps the first one's mark", () => {
+    resync();
+    receiveMessage(state, { message: message(140, bob, "after the first resync") });
+    resync();
+    mergeHistory(state, 10, page(101, 140, true), { older: false });
+    assert.deepEqual(ids(), range(101, 140));
+  });
+});
+
+describe("the empty thread", () => {
+  test("a conversation without a thread reads as an empty one that cannot be written to", () => {
+    const t = threadOf(state, 99);
+    assert.equal(t.messages.size, 0);
+    assert.equal(Object.isFrozen(t), true);
+    assert.throws(() => t.messages.set(1, {}), TypeError);
+    assert.throws(() => t.pending.set("a", {}), TypeError);
+    assert.throws(() => t.pending.clear(), TypeError);
+    assert.throws(() => {
+      t.loading = true;
+    }, TypeError);
+    assert.equal(threadOf(state, 98).messages.size, 0);
+  });
+
+  test("writes make the conversation's own thread; reducers never touch the empty one", () => {
+    assert.deepEqual(failPending(state, 99, "a", "Timeout"), []);
+    assert.deepEqual(retryPending(state, 99, "a"), []);
+    assert.equal(state.threads.has(99), false);
+    addPending(state, { ...pending("a", "hi"), conversation_id: 99 });
+    assert.equal(state.threads.has(99), true);
+    assert.equal(threadOf(state, 98).pending.size, 0);
   });
 });

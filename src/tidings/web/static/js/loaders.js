@@ -40,48 +40,90 @@ export async function loadSnapshot(realtime) {
   }
 }
 
-/** Load a conversation's latest page of history (merged with what is loaded). */
+// One history request per thread at a time: conversation id -> the promise of the one in flight.
+const historyLoads = new Map();
+
+function tracked(id, load) {
+  const promise = load().finally(() => historyLoads.delete(id));
+  historyLoads.set(id, promise);
+  return promise;
+}
+
+/**
+ * Load a conversation's latest page of history (joined to what is loaded, see messages.js),
+ * unless the thread is loaded and current. A load in flight (an earlier page, or the latest
+ * asked for by someone else) is waited for first, then the thread looked at again: a snapshot
+ * may have come meanwhile, which only a latest page asked for after it settles.
+ */
 export async function loadLatest(id) {
-  if (threadOf(state, id).loading) return;
-  update(startLoading, id);
-  try {
-    const page = await api("GET", `/api/conversations/${id}/messages?limit=${PAGE}`);
-    update(mergeHistory, id, page, { older: false });
-  } catch (error) {
-    reportError("Couldn't load messages", error, (reason) => update(failLoading, id, `Couldn't load messages: ${reason}`));
-  }
+  while (historyLoads.has(id)) await historyLoads.get(id);
+  const t = threadOf(state, id);
+  if (t.loaded && !t.stale) return;
+  await tracked(id, async () => {
+    update(startLoading, id);
+    const asOf = state.snapshots;
+    try {
+      const page = await api("GET", `/api/conversations/${id}/messages?limit=${PAGE}`);
+      update(mergeHistory, id, page, { older: false, asOf });
+    } catch (error) {
+      reportError("Couldn't load messages", error, (reason) => update(failLoading, id, `Couldn't load messages: ${reason}`));
+    }
+  });
 }
 
 /** Load the page before the earliest loaded message, if there is one. */
 export async function loadOlder(id) {
   const t = threadOf(state, id);
   const first = sortedMessages(state, id)[0];
-  if (!t.hasMore || t.loading || !first) return;
-  update(startLoading, id);
-  try {
-    const page = await api("GET", `/api/conversations/${id}/messages?limit=${PAGE}&before=${first.id}`);
-    update(mergeHistory, id, page, { older: true });
-  } catch (error) {
-    reportError("Couldn't load earlier messages", error, (reason) =>
-      update(failLoading, id, `Couldn't load earlier messages: ${reason}`),
-    );
-  }
+  if (!t.hasMore || historyLoads.has(id) || !first) return;
+  await tracked(id, async () => {
+    update(startLoading, id);
+    try {
+      const page = await api("GET", `/api/conversations/${id}/messages?limit=${PAGE}&before=${first.id}`);
+      update(mergeHistory, id, page, { older: true });
+    } catch (error) {
+      reportError("Couldn't load earlier messages", error, (reason) =>
+        update(failLoading, id, `Couldn't load earlier messages: ${reason}`),
+      );
+    }
+  });
 }
 
 const fetching = new Set();
 
-/** Fetch each conversation the store lacks (`state.missingConversations`), once at a time. */
+/** Fetch each conversation the store lacks (`state.missingConversations`), one request per id
+ * at a time. */
 function loadMissingConversations() {
-  for (const id of state.missingConversations) {
-    if (fetching.has(id)) continue;
-    fetching.add(id);
-    api("GET", `/api/conversations/${id}`)
-      .then(
-        (conversation) => update(applyConversation, conversation),
+  for (const id of state.missingConversations.keys()) {
+    if (!fetching.has(id)) fetchMissing(id);
+  }
+}
+
+/**
+ * Fetch a conversation the store lacks. Events about it that come while the request is in flight
+ * flag it again (its serial number in `missingConversations` moves on) and change nothing else, and
+ * the answer may be from before them: then it is fetched again (it is known by then, so later
+ * events apply to it as they come).
+ */
+async function fetchMissing(id) {
+  fetching.add(id);
+  try {
+    for (;;) {
+      const asked = state.missingConversations.get(id);
+      let conversation;
+      try {
+        conversation = await api("GET", `/api/conversations/${id}`);
+      } catch {
         // Gone (we were removed), or offline: nothing to show; the next snapshot settles it.
-        () => update(forgetMissing, id),
-      )
-      .finally(() => fetching.delete(id));
+        update(forgetMissing, id);
+        return;
+      }
+      const flaggedMeanwhile = state.missingConversations.get(id) !== asked;
+      update(applyConversation, conversation);
+      if (!flaggedMeanwhile) return;
+    }
+  } finally {
+    fetching.delete(id);
   }
 }
 

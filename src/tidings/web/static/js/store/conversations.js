@@ -10,13 +10,16 @@
 // unread count (read: no members, keep ours), or that we left it (removed).
 //
 // An event about a conversation the store does not know (and cannot show: a `read` or a
-// `message` has no members) puts its id in `missingConversations`, for loaders.js to fetch.
+// `message` has no members) puts its id in `missingConversations`, for loaders.js to fetch, with
+// a new serial number each time: a fetch in flight when the id is flagged again may have been
+// answered before that event, and is made again (its effect is not kept here meanwhile).
 
 import { applyMessage, messageRecord, messagesTopic } from "./messages.js";
 import { putUsers, userById } from "./users.js";
 
 function missing(state, id) {
-  state.missingConversations.add(id);
+  state.missingSerial += 1;
+  state.missingConversations.set(id, state.missingSerial);
   return ["missing"];
 }
 
@@ -39,7 +42,8 @@ export function conversationRecord(conversation, known) {
     created_by_id: conversation.created_by_id,
     // Null in an event means "unchanged" (members) or "not yours to know" (events to every
     // member leave out the read state): keep ours, or start a new conversation read to the end.
-    member_ids: conversation.members ? conversation.members.map((m) => m.id) : known.member_ids,
+    // (applyConversation asks for members where nothing is known; none then is no one.)
+    member_ids: conversation.members ? conversation.members.map((m) => m.id) : (known?.member_ids ?? []),
     unread_count: conversation.unread_count ?? known?.unread_count ?? 0,
     last_read_message_id: conversation.last_read_message_id ?? known?.last_read_message_id ?? last?.id ?? 0,
     last_message: newerMessage(known?.last_message, last),

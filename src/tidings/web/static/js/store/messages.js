@@ -11,18 +11,47 @@
 //
 // Only a conversation opened in this tab has a thread; the sidebar's view of a conversation
 // (last message, unread count) is conversations.js's, from the same events.
+//
+// A thread's history has no holes. History pages are whole runs of messages, and the stream
+// brings every message after them in order; `through` is the newest message that came either
+// way (a POST answer can come ahead of messages the stream has yet to bring, so it does not
+// count). A snapshot (a resync) marks loaded threads `stale`: the stream may have missed
+// messages after `staleAfter` (their `through` then). The latest page fetched next joins what
+// is loaded if it reaches back to `staleAfter` (or is the whole history); if not, the messages
+// before it are dropped, as there would be a hole between them and it, and earlier pages load
+// again on scrolling up.
 
 import { putUsers } from "./users.js";
 
-const EMPTY_THREAD = Object.freeze({
-  messages: new Map(),
-  pending: new Map(),
-  hasMore: false,
-  loading: false,
-  loaded: false,
-  stale: false,
-  error: null,
-});
+/** The empty thread's maps, shared by every conversation without a thread: they refuse writes
+ * (a write goes to a thread made by `ensureThread`). */
+class ReadOnlyMap extends Map {
+  set() {
+    throw new TypeError("The empty thread is read-only: write to a thread from ensureThread");
+  }
+  delete() {
+    return this.set();
+  }
+  clear() {
+    return this.set();
+  }
+}
+
+function newThread(maps) {
+  return {
+    messages: maps?.messages ?? new Map(),
+    pending: maps?.pending ?? new Map(),
+    hasMore: false,
+    loading: false,
+    loaded: false,
+    stale: false,
+    staleAfter: 0,
+    through: 0,
+    error: null,
+  };
+}
+
+const EMPTY_THREAD = Object.freeze(newThread({ messages: Object.freeze(new ReadOnlyMap()), pending: Object.freeze(new ReadOnlyMap()) }));
 
 /** A message as the store keeps it: its sender by id. */
 export function messageRecord(message) {
@@ -43,15 +72,16 @@ export function messageKey(message) {
 
 export const messagesTopic = (conversationId) => `messages:${conversationId}`;
 
-/** The thread of a conversation (an empty one, not stored, if it has none). */
+/** The thread of a conversation, to read (an empty, read-only one if it has none). */
 export function threadOf(state, conversationId) {
   return state.threads.get(conversationId) ?? EMPTY_THREAD;
 }
 
+/** The thread of a conversation, to write: made (and stored) if it has none. */
 function ensureThread(state, conversationId) {
   let t = state.threads.get(conversationId);
   if (!t) {
-    t = { messages: new Map(), pending: new Map(), hasMore: false, loading: false, loaded: false, stale: false, error: null };
+    t = newThread();
     state.threads.set(conversationId, t);
   }
   return t;
@@ -79,21 +109,44 @@ function put(state, t, message) {
 export function applyMessage(state, message) {
   const topics = putUsers(state, [message.sender]);
   const t = state.threads.get(message.conversation_id);
-  if (t && put(state, t, message)) topics.push(messagesTopic(message.conversation_id));
+  if (!t) return topics;
+  t.through = Math.max(t.through, message.id);
+  if (put(state, t, message)) topics.push(messagesTopic(message.conversation_id));
   return topics;
 }
 
-/** A page of history (`{messages, has_more}`), the latest (`older: false`) or an earlier one. */
-export function mergeHistory(state, conversationId, page, { older }) {
+/**
+ * A page of history (`{messages, has_more}`, oldest first): the latest (`older: false`) or the
+ * one before the earliest loaded message (`older: true`). `asOf` is how many snapshots the store
+ * had applied when the page was asked for: a latest page asked for before the last snapshot
+ * cannot say what the stream missed before it, so the thread stays stale (see the top).
+ */
+export function mergeHistory(state, conversationId, page, { older, asOf = state.snapshots }) {
   const topics = putUsers(state, page.messages.map((m) => m.sender));
   const t = ensureThread(state, conversationId);
+  const first = page.messages[0]?.id;
+  if (!older && t.loaded && t.stale && page.has_more && first !== undefined && first > t.staleAfter) {
+    // A hole between what is loaded and this page: what is before the page goes (what is after
+    // it came by the stream since the snapshot, and stays).
+    for (const id of t.messages.keys()) if (id < first) t.messages.delete(id);
+    t.hasMore = true;
+  } else if (older || !t.loaded) {
+    t.hasMore = page.has_more;
+  }
   for (const message of page.messages) put(state, t, message);
-  if (older || !t.loaded) t.hasMore = page.has_more;
+  t.through = Math.max(t.through, page.messages.at(-1)?.id ?? 0);
   t.loaded = true;
-  t.stale = false;
+  if (!older && asOf >= state.snapshots) t.stale = false;
   t.loading = false;
   t.error = null;
   return [...topics, messagesTopic(conversationId)];
+}
+
+/** A snapshot came (after a resync): the stream may have missed messages of this loaded
+ * thread since its `through` (see the top). */
+export function markStale(thread) {
+  if (!thread.stale) thread.staleAfter = thread.through;
+  thread.stale = true;
 }
 
 export function startLoading(state, conversationId) {
@@ -130,7 +183,7 @@ export function settlePending(state, conversationId, clientId, message) {
 
 /** The send failed with `reason` (unless its message came in meanwhile). */
 export function failPending(state, conversationId, clientId, reason) {
-  const pending = threadOf(state, conversationId).pending.get(clientId);
+  const pending = state.threads.get(conversationId)?.pending.get(clientId);
   if (!pending) return [];
   pending.error = reason;
   return [messagesTopic(conversationId)];
@@ -138,7 +191,7 @@ export function failPending(state, conversationId, clientId, reason) {
 
 /** The send is tried again, under the same client id. */
 export function retryPending(state, conversationId, clientId) {
-  const pending = threadOf(state, conversationId).pending.get(clientId);
+  const pending = state.threads.get(conversationId)?.pending.get(clientId);
   if (!pending) return [];
   pending.error = null;
   return [messagesTopic(conversationId)];

@@ -2,6 +2,7 @@
 // the store had (people are merged: loaded threads still name them).
 
 import { conversationRecord } from "./conversations.js";
+import { markStale } from "./messages.js";
 import { notificationRecord } from "./notifications.js";
 import { requestRecord } from "./friends.js";
 import { putUsers } from "./users.js";
@@ -24,10 +25,11 @@ export function applySnapshot(state, snapshot) {
   state.friendIds = new Set(friends.map((f) => f.id));
   state.incoming = new Map(requests.incoming.map((r) => [r.id, requestRecord(r)]));
   state.outgoing = new Map(requests.outgoing.map((r) => [r.id, requestRecord(r)]));
+  state.snapshots += 1;
   // Loaded histories may have missed messages while the stream was away: they are fetched again.
   for (const [id, thread] of state.threads) {
     if (!state.conversations.has(id)) state.threads.delete(id);
-    else thread.stale = true;
+    else markStale(thread);
   }
   return ["session", "users", "conversations", "missing", "notifications", "friends", "resynced"];
 }

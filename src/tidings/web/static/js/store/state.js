@@ -9,12 +9,17 @@ export function createState() {
     meId: null,
     /** user id -> {id, username, display_name} */
     users: new Map(),
+    /** How many snapshots have been applied (a history page asked for before the last one
+     * cannot vouch for what the stream missed: see messages.js). */
+    snapshots: 0,
     /** The stream, as the realtime client reports it. */
     connection: { status: "connecting", role: "starting" },
     /** conversation id -> conversation (see conversations.js) */
     conversations: new Map(),
-    /** Ids of conversations an event named that the store does not know: loaders.js fetches them. */
-    missingConversations: new Set(),
+    /** id -> serial number of the latest event that named it, for conversations the store does
+     * not know: loaders.js fetches them (see conversations.js). */
+    missingConversations: new Map(),
+    missingSerial: 0,
     /** conversation id -> thread: its loaded messages and our pending sends (see messages.js) */
     threads: new Map(),
     /** notification id -> notification (see notifications.js) */
