@@ -1,5 +1,5 @@
 // The order in which stream frames reach the page: no DOM, no network, no timers, so that
-// `tests/js/ordering.test.js` can drive it frame by frame (realtime.js feeds it).
+// `tests/js/ordering.test.mjs` can drive it frame by frame (realtime.js feeds it).
 //
 // The page fetches a snapshot (`/api/bootstrap`) that names the stream position it reflects;
 // until it is in, the order is *held*: frames are buffered, then delivered only if newer than
