@@ -17,6 +17,7 @@ import {
   receiveNotification,
   receiveNotificationsRead,
   sortedNotifications,
+  unmarkNotificationRead,
 } from "../../src/tidings/web/static/js/store/notifications.js";
 import { applySnapshot } from "../../src/tidings/web/static/js/store/snapshot.js";
 import { createState } from "../../src/tidings/web/static/js/store/state.js";
@@ -58,6 +59,30 @@ describe("notifications", () => {
     receiveNotificationsRead(state, { notification_ids: null, unread_count: 0 });
     assert.equal(state.notifications.get(1).read, true);
     assert.deepEqual(markNotificationRead(state, 1), []);
+  });
+
+  test("shown read at once; unread again if asking failed", () => {
+    receiveNotification(state, { notification: notification(1, carol), unread_count: 1 });
+    assert.deepEqual(markNotificationRead(state, 1), ["notifications"]);
+    assert.equal(state.notifications.get(1).read, true);
+    assert.deepEqual(unmarkNotificationRead(state, 1), ["notifications"]);
+    assert.equal(state.notifications.get(1).read, false);
+    assert.equal(state.unreadCount, 1);
+  });
+
+  test("asking failed after the server said it is read (another tab, a lost answer): it stays read", () => {
+    receiveNotification(state, { notification: notification(1, carol), unread_count: 1 });
+    markNotificationRead(state, 1);
+    receiveNotificationsRead(state, { notification_ids: [1], unread_count: 0 });
+    assert.deepEqual(unmarkNotificationRead(state, 1), []);
+    assert.equal(state.notifications.get(1).read, true);
+  });
+
+  test("undoing a read we did not show changes nothing", () => {
+    receiveNotification(state, { notification: { ...notification(1, carol), read: true }, unread_count: 0 });
+    assert.deepEqual(markNotificationRead(state, 1), []);
+    assert.deepEqual(unmarkNotificationRead(state, 1), []);
+    assert.equal(state.notifications.get(1).read, true);
   });
 
   test("the bell counts unread notifications plus conversations with unread messages", () => {

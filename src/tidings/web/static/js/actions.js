@@ -9,7 +9,7 @@ import { state, update } from "./store.js";
 import { applyConversation, directWith } from "./store/conversations.js";
 import { applyFriendRequest, applyFriendUpdate } from "./store/friends.js";
 import { addPending, failPending, retryPending, settlePending, threadOf } from "./store/messages.js";
-import { markNotificationRead } from "./store/notifications.js";
+import { markNotificationRead, unmarkNotificationRead } from "./store/notifications.js";
 import { putUsers, userById } from "./store/users.js";
 
 // Messages ------------------------------------------------------------------------------------
@@ -80,10 +80,16 @@ export async function createGroup(name, memberIds) {
 
 // Notifications -------------------------------------------------------------------------------
 
-/** Mark a stored notification read: shown at once, the count follows with the event. */
+/** Mark a stored notification read: shown at once, the count follows with the event. If the
+ * request fails it shows unread again, and the promise rejects (the view reports it). */
 export async function readNotification(id) {
   update(markNotificationRead, id);
-  await api("POST", `/api/notifications/${id}`);
+  try {
+    await api("POST", `/api/notifications/${id}`);
+  } catch (error) {
+    update(unmarkNotificationRead, id);
+    throw error;
+  }
 }
 
 export async function readAllNotifications() {

@@ -35,17 +35,31 @@ export function receiveNotification(state, { notification, unread_count: unreadC
 /** The `notification_read` event (`notification_ids` null: all of them). */
 export function receiveNotificationsRead(state, { notification_ids: ids, unread_count: unreadCount }) {
   for (const n of state.notifications.values()) {
-    if (ids === null || ids.includes(n.id)) n.read = true;
+    if (ids === null || ids.includes(n.id)) {
+      n.read = true;
+      state.markingRead.delete(n.id); // the server's word now
+    }
   }
   state.unreadCount = unreadCount;
   return ["notifications"];
 }
 
-/** Shown read at once when asked; the `notification_read` event that follows brings the count. */
+/** Shown read at once when asked (until the server says so, `markingRead` has it); the
+ * `notification_read` event that follows brings the count. */
 export function markNotificationRead(state, id) {
   const n = state.notifications.get(id);
   if (!n || n.read) return [];
   n.read = true;
+  state.markingRead.add(id);
+  return ["notifications"];
+}
+
+/** Asking failed: unread again, unless the server has said meanwhile that it is read. */
+export function unmarkNotificationRead(state, id) {
+  if (!state.markingRead.delete(id)) return [];
+  const n = state.notifications.get(id);
+  if (!n) return [];
+  n.read = false;
   return ["notifications"];
 }
 

@@ -21,6 +21,7 @@ export function applySnapshot(state, snapshot) {
   state.conversations = new Map(conversations.map((c) => [c.id, conversationRecord(c, null)]));
   state.missingConversations.clear();
   state.notifications = new Map(notifications.map((n) => [n.id, notificationRecord(n)]));
+  state.markingRead.clear();
   state.unreadCount = snapshot.notifications_unread_count;
   state.friendIds = new Set(friends.map((f) => f.id));
   state.incoming = new Map(requests.incoming.map((r) => [r.id, requestRecord(r)]));

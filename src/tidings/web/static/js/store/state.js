@@ -24,6 +24,8 @@ export function createState() {
     threads: new Map(),
     /** notification id -> notification (see notifications.js) */
     notifications: new Map(),
+    /** Ids of notifications shown read that the server has not said are (see notifications.js). */
+    markingRead: new Set(),
     /** Unread stored notifications, as the server counts them. */
     unreadCount: 0,
     friendIds: new Set(),
