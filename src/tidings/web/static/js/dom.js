@@ -78,11 +78,18 @@ export function setBadge(el, count, max = 99) {
 }
 
 // Avatars: initials on one of eight colours picked by user id (classes, since the CSP forbids
-// inline styles).
+// inline styles). An avatar already showing them is left alone (lists repaint often).
+const painted = new WeakMap(); // avatar element -> "colour class|initials" it shows
+
 export function paintAvatar(el, user, label) {
-  for (const cls of [...el.classList]) if (cls.startsWith("av-")) el.classList.remove(cls);
-  el.classList.add(`av-${(user?.id ?? 0) % 8}`);
-  el.textContent = initials(label ?? user?.display_name ?? user?.username ?? "?");
+  const colour = `av-${(user?.id ?? 0) % 8}`;
+  const text = initials(label ?? user?.display_name ?? user?.username ?? "?");
+  const key = `${colour}|${text}`;
+  if (painted.get(el) === key) return;
+  painted.set(el, key);
+  for (const cls of [...el.classList]) if (cls.startsWith("av-") && cls !== colour) el.classList.remove(cls);
+  el.classList.add(colour);
+  if (el.textContent !== text) el.textContent = text;
 }
 
 export function initials(name) {

@@ -3,8 +3,9 @@
 //
 // A message sent here shows at once as a pending copy, under a client id that its POST answer
 // and its `message` event both carry; whichever comes first turns the copy into the message, in
-// place (the same element: see `messageKey` in store/messages.js), and it shows once. Every
-// message is redrawn from the store when it changes.
+// place (the same element: see `messageKey` in store/messages.js), and it shows once. A
+// message's element is redrawn when what it shows changed (its record, its grouping with the
+// one before, its sender), not at every change to the store.
 import { markConversationRead, retryMessage, sendMessage } from "../actions.js";
 import { attempt } from "../errors.js";
 import { clockTime, dayKey, dayLabel, fullTime, h, paintAvatar, renderKeyed, testid } from "../dom.js";
@@ -30,6 +31,8 @@ const membersEl = testid("conversation-members");
 const avatarEl = testid("conversation-avatar");
 
 let openId = null;
+let drawnHeader = null; // what the header shows (see headerKey)
+const drawnItems = new WeakMap(); // message element -> what it was drawn from (see update)
 const drawnMeta = new WeakMap(); // message element -> the state its bottom line shows
 const markedUpTo = new Map(); // conversation id -> last message id we asked to mark read
 
@@ -38,9 +41,11 @@ export function mountConversation() {
     if (conversationId === openId) render();
   });
   watch("conversations", () => {
-    if (openId === null) return;
+    // Only a change to the open conversation itself (a group's name or members, or its
+    // arrival): a new message elsewhere, or its last message here, changes nothing in this pane.
+    if (openId === null || headerKey() === drawnHeader) return;
     renderHeader();
-    render(); // a group's name or members
+    render();
   });
   watch("users", () => {
     if (openId === null) return;
@@ -95,7 +100,15 @@ export function closeConversation() {
   openId = null;
 }
 
+/** What the header (and whether senders are named) depends on in the open conversation. */
+function headerKey() {
+  const conversation = state.conversations.get(openId);
+  if (!conversation) return `${openId}:none`;
+  return JSON.stringify([openId, conversation.type, conversation.name, conversation.member_ids]);
+}
+
 function renderHeader() {
+  drawnHeader = headerKey();
   const conversation = state.conversations.get(openId);
   if (!conversation) {
     titleEl.textContent = "Conversation not found";
@@ -205,10 +218,22 @@ function create(item) {
   );
 }
 
-/** Draw a message (or our pending copy of one) into its element, whatever it showed before. */
+/** Draw a message (or our pending copy of one) into its element, whatever it showed before;
+ * nothing to do if what it was drawn from is the same. Records are replaced when they change
+ * (store/messages.js), users too (store/users.js); a pending copy's error changes in place. */
 function update(li, item) {
   if (item.day) return;
   const { message, grouped } = item;
+  const drawn = {
+    message,
+    error: message.error,
+    grouped: Boolean(grouped),
+    sender: state.users.get(message.sender_id),
+    group: state.conversations.get(message.conversation_id)?.type === "group",
+  };
+  const before = drawnItems.get(li);
+  if (before && Object.keys(drawn).every((k) => before[k] === drawn[k])) return;
+  drawnItems.set(li, drawn);
   const pending = message.id === undefined;
   li.classList.toggle("grouped", Boolean(grouped));
   li.classList.toggle("pending", pending);
@@ -225,7 +250,7 @@ function update(li, item) {
   if (avatarEl) paintAvatar(avatarEl, sender);
   const senderEl = li.querySelector(".msg-sender");
   if (senderEl) {
-    senderEl.hidden = state.conversations.get(message.conversation_id)?.type !== "group";
+    senderEl.hidden = !drawn.group;
     senderEl.textContent = sender.display_name;
   }
   const text = li.querySelector(".msg-text");
