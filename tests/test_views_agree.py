@@ -10,7 +10,13 @@ built differently for the event than for the answer, fails here.
 
 from __future__ import annotations
 
+import asyncio
+import copy
+import json
+import shutil
+import subprocess
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -174,17 +180,57 @@ async def _replayed(session: AsyncSession, user_id: int, after: int) -> list[tup
     return [(e.id, e.type, e.data) for e in events]
 
 
+REPLAY = Path(__file__).resolve().parent / "js" / "replay.mjs"
+
+
+async def _replay_in_the_client(
+    path: Path,
+    snapshot: dict[str, Any],
+    events: list[tuple[str | None, str, str]],
+    fresh: tuple[dict[str, Any], dict[int, dict[int, dict[str, Any]]]],
+) -> None:
+    """The web client's own reducers (``tests/js/replay.mjs``) replay these events on the first
+    snapshot and must build the state the fresh snapshot and history pages give."""
+    node = shutil.which("node")
+    assert node, "Node runs the web client's reducers here (scripts/system-deps installs it)"
+    fresh_snapshot, histories = fresh
+    pages = {
+        str(conversation_id): {
+            "messages": sorted(history.values(), key=lambda m: m["id"]),
+            "has_more": False,  # _fresh checked it
+        }
+        for conversation_id, history in histories.items()
+    }
+    replay = {
+        "snapshot": snapshot,
+        "events": [{"type": event_type, "data": _json(data)} for _, event_type, data in events],
+        "fresh": {"snapshot": fresh_snapshot, "histories": pages},
+    }
+    await asyncio.to_thread(path.write_text, json.dumps(replay, indent=1))
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [node, str(REPLAY), str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, f"{path}\n{done.stdout}{done.stderr}"
+
+
 async def test_the_state_rebuilt_from_events_equals_a_fresh_fetch(
-    server: LiveServer, make_user: Any
+    server: LiveServer, make_user: Any, tmp_path: Path
 ) -> None:
     people = await friends(make_user, "alice", "bob", "carol")
     people.append(await make_user("dave"))
     alice, bob, carol, dave = people
     states: dict[str, Rebuilt] = {}
     starts: dict[str, str] = {}
+    first_snapshots: dict[str, dict[str, Any]] = {}
     streams: dict[str, EventStreamReader] = {}
     for person in people:
         snapshot = await person.ok("GET", "/api/bootstrap")
+        first_snapshots[person.username] = copy.deepcopy(snapshot)  # Rebuilt changes its own
         states[person.username] = Rebuilt(person.id, snapshot)
         starts[person.username] = snapshot["last_event_id"]
         streams[person.username] = await open_stream(
@@ -205,6 +251,12 @@ async def test_the_state_rebuilt_from_events_equals_a_fresh_fetch(
                 state.apply(event_type, _json(data))
 
             snapshot, histories = await _fresh(person)
+            await _replay_in_the_client(
+                tmp_path / f"{person.username}.json",
+                first_snapshots[person.username],
+                live,
+                (snapshot, histories),
+            )
             assert state.conversations == _by_id(snapshot["conversations"]), person.username
             assert state.histories == histories, person.username
             assert state.notifications == _by_id(snapshot["notifications"]), person.username
