@@ -3,8 +3,9 @@ is built.
 
 A sidebar entry is built by ``_entry`` alone, whether it answers a request
 (``ConversationView``: everything, for one member) or goes in a ``conversation_update`` event
-(``ConversationChange``: the members only if they changed, and the read state only in an event
-addressed to its member alone). A message is built by ``message_view`` alone, for a history
+(``ConversationChange``: the members only if they changed; the read state only in an event
+addressed to its member alone, which is their ``ConversationView`` less the members).
+A message is built by ``message_view`` alone, for a history
 page, a sidebar entry's last message, a send's answer and its ``message`` event. So a fresh
 fetch and the state a client rebuilds from events agree by construction
 (``tests/test_views_agree.py`` checks it for every event type).
@@ -155,15 +156,10 @@ def conversation_list(session: Session, user_id: int) -> list[ConversationView]:
 
 
 def conversation_change(
-    session: Session,
-    conversation: Conversation,
-    *,
-    with_members: bool,
-    reader: ConversationMember | None = None,
+    session: Session, conversation: Conversation, *, with_members: bool
 ) -> ConversationChange:
-    """The entry as a ``conversation_update`` event carries it: the members if they changed
-    (``with_members``), and ``reader``'s unread count and read position only in an event
-    addressed to that member alone."""
+    """The entry as a ``conversation_update`` event to every member carries it: the members if
+    they changed (``with_members``), nobody's read state."""
     members = members_of(session, [conversation.id])[conversation.id] if with_members else None
     last_message = None
     if conversation.last_message_id is not None:
@@ -175,9 +171,15 @@ def conversation_change(
         conversation,
         members=members,
         last_message=last_message,
-        unread_count=queries.unread_count(session, reader) if reader is not None else None,
-        last_read_message_id=reader.last_read_message_id if reader is not None else None,
+        unread_count=None,
+        last_read_message_id=None,
     )
+
+
+def own_change(view: ConversationView) -> ConversationChange:
+    """A member's own entry as an event addressed to them alone carries it (``read``): their
+    read state, without the members (unchanged)."""
+    return ConversationChange(**{**dict(view), "members": None})
 
 
 def message_page(

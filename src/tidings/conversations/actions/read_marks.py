@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from tidings.accounts.models import User
 from tidings.context import AppContext
-from tidings.conversations import views
+from tidings.conversations import queries, views
 from tidings.conversations.actions.common import conversation_lock, lock_for_member
 from tidings.conversations.events import ConversationUpdateEvent
 from tidings.conversations.models import Message
@@ -43,17 +43,16 @@ def _mark_read(
     before = member.last_read_message_id
     member.last_read_message_id = max(before, target)
     tx.session.flush()
+    unread = queries.unread_count(tx.session, member)
+    [view] = views.conversation_views(tx.session, [(conversation, member, unread)])
     if member.last_read_message_id != before:
-        view = views.conversation_change(
-            tx.session, conversation, with_members=False, reader=member
-        )
         tx.emit(
             user.id,
             ConversationUpdateEvent(
-                conversation_id=conversation_id, reason="read", conversation=view
+                conversation_id=conversation_id, reason="read", conversation=views.own_change(view)
             ),
         )
     return MarkReadResult(
-        conversation=views.conversation_view(tx.session, conversation_id, user.id),
+        conversation=view,
         notifications_unread_count=notification_queries.unread_count(tx.session, user.id),
     )
