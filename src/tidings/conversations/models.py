@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, Index, String, Text
+from sqlalchemy import Enum, ForeignKey, Index, PrimaryKeyConstraint, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tidings.db import Base, UTCDateTime, utcnow
@@ -63,3 +63,41 @@ class Message(Base):
     client_id: Mapped[str | None] = mapped_column(String(64))
     """The id the sending client gave the message (unique per sender): a send repeated with it
     is answered with this message instead of storing another."""
+    reply_to_id: Mapped[int | None] = mapped_column(
+        ForeignKey("message.id", ondelete="SET NULL")
+    )
+    """The message this one answers (same conversation); its quote is built from that message
+    as it is now (edited, or deleted)."""
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """When the content was last changed; the replaced versions are ``MessageEdit`` rows."""
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """When the message was deleted: it stays as a placeholder (its place in the timeline and
+    in replies), its content, edits, reactions and attachments gone."""
+
+
+class MessageEdit(Base):
+    """A message's earlier content: one row per edit, holding the text it replaced."""
+
+    __tablename__ = "message_edit"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("message.id", ondelete="CASCADE"), index=True
+    )
+    content: Mapped[str] = mapped_column(Text)
+    """The content before this edit."""
+    written_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    """When that content was written (the send, or the edit before this one)."""
+    replaced_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class MessageReaction(Base):
+    """One person's reaction (one emoji) to a message."""
+
+    __tablename__ = "message_reaction"
+    __table_args__ = (PrimaryKeyConstraint("message_id", "emoji", "user_id"),)
+
+    message_id: Mapped[int] = mapped_column(ForeignKey("message.id", ondelete="CASCADE"))
+    emoji: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,1 @@
+"""Files sent with messages: upload, storage (a local directory or PostgreSQL), serving."""
