@@ -47,7 +47,7 @@ test("snapshot + events = a later snapshot", () => {
     fresh,
     snapshot(alice, {
       conversations: [
-        conversation(10, [alice, bob], { last: answer, readUpTo: 1 }),
+        conversation(10, [alice, bob], { last: answer, readUpTo: 2 }), // sending read it
         { ...conversation(11, [carol, alice], { last: fromCarol, unread: 1 }), updated_at: fromCarol.created_at },
       ],
       notifications: [{ ...notification, read: true }],

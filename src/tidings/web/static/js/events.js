@@ -11,12 +11,21 @@ import { loadSnapshot } from "./loaders.js";
 import { EVENT_TYPES } from "./realtime.js";
 import { update } from "./store.js";
 import { setConnection } from "./store/connection.js";
-import { receiveConversationUpdate, receiveMessage } from "./store/conversations.js";
+import {
+  receiveConversationUpdate,
+  receiveMessage,
+  receiveMessageDeleted,
+  receiveMessageReactions,
+  receiveMessageUpdated,
+} from "./store/conversations.js";
 import { applyFriendUpdate, receiveFriendRequest } from "./store/friends.js";
 import { receiveNotification, receiveNotificationsRead } from "./store/notifications.js";
 
 export const EVENT_REDUCERS = {
   message: receiveMessage,
+  message_updated: receiveMessageUpdated,
+  message_deleted: receiveMessageDeleted,
+  message_reactions: receiveMessageReactions,
   conversation_update: receiveConversationUpdate,
   notification: receiveNotification,
   notification_read: receiveNotificationsRead,

@@ -21,6 +21,9 @@ import { EventOrder } from "./ordering.js";
 
 export const EVENT_TYPES = [
   "message",
+  "message_updated",
+  "message_deleted",
+  "message_reactions",
   "notification",
   "conversation_update",
   "friend_request",

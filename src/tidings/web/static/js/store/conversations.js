@@ -9,12 +9,30 @@
 // (created, member_added, member_removed: no unread count, keep ours), our read position and
 // unread count (read: no members, keep ours), or that we left it (removed).
 //
+// Our own message (from any tab or device) reads the conversation up to it: the server marks a
+// sender's message read, and sends no `read` event for it.
+//
+// A message edited, deleted or reacted to (`message_updated`, `message_deleted`,
+// `message_reactions`) that is the last message changes the entry's copy of it, and a reply that
+// is the last message shows its quote as the quoted message now is. A deleted message stays the
+// last message (shown as deleted); one that was unread (from someone else, after our read
+// position, and not deleted before as far as we know) counts one unread message fewer.
+//
 // An event about a conversation the store does not know (and cannot show: a `read` or a
 // `message` has no members) puts its id in `missingConversations`, for loaders.js to fetch, with
 // a new serial number each time: a fetch in flight when the id is flagged again may have been
 // answered before that event, and is made again (its effect is not kept here meanwhile).
 
-import { applyMessage, messageRecord, messagesTopic } from "./messages.js";
+import {
+  applyMessage,
+  applyMessageChange,
+  applyReactions,
+  messageRecord,
+  messagesTopic,
+  quoteOf,
+  sameRecord,
+  usersOfMessage,
+} from "./messages.js";
 import { putUsers, userById } from "./users.js";
 
 function missing(state, id) {
@@ -29,7 +47,7 @@ export function forgetMissing(state, id) {
 }
 
 function usersOf(conversation) {
-  return [...(conversation.members ?? []), conversation.last_message?.sender];
+  return [...(conversation.members ?? []), ...(conversation.last_message ? usersOfMessage(conversation.last_message) : [])];
 }
 
 /** A conversation from an API answer or a snapshot, merged with what we know (`known`). */
@@ -65,17 +83,77 @@ export function applyConversation(state, conversation) {
 
 /** A `message` event's effect on its conversation's entry (see the top of this file). */
 export function applyConversationMessage(state, message) {
-  const topics = putUsers(state, [message.sender]);
+  const topics = putUsers(state, usersOfMessage(message));
   const conversation = state.conversations.get(message.conversation_id);
   if (!conversation) return [...topics, ...missing(state, message.conversation_id)];
   const previous = conversation.last_message?.id ?? 0;
   if (message.id <= previous) return topics; // delivered before, or older than what we have
   conversation.last_message = messageRecord(message);
   conversation.updated_at = laterTime(conversation.updated_at, message.created_at);
-  if (message.sender.id !== state.meId && message.id > conversation.last_read_message_id) {
+  if (message.sender.id === state.meId) {
+    // Sending reads the conversation up to the message sent (see the top).
+    if (message.id > conversation.last_read_message_id) {
+      conversation.last_read_message_id = message.id;
+      conversation.unread_count = 0;
+    }
+  } else if (message.id > conversation.last_read_message_id) {
     conversation.unread_count += 1;
   }
   return [...topics, "conversations"];
+}
+
+/** An edit or a deletion's effect on its conversation's entry (see the top of this file). */
+function applyConversationChange(state, message, { deleted }) {
+  const conversation = state.conversations.get(message.conversation_id);
+  if (!conversation) return missing(state, message.conversation_id);
+  let changed = false;
+  const last = conversation.last_message;
+  const thread = state.threads.get(message.conversation_id)?.messages.get(message.id);
+  const wasDeleted = Boolean(thread?.deleted || (last?.id === message.id && last.deleted));
+  if (deleted && !wasDeleted && message.sender.id !== state.meId && message.id > conversation.last_read_message_id && conversation.unread_count > 0) {
+    conversation.unread_count -= 1;
+    changed = true;
+  }
+  if (last?.id === message.id) {
+    const record = messageRecord(message);
+    if (!sameRecord(record, last) && !(last.deleted && !record.deleted)) {
+      conversation.last_message = record;
+      changed = true;
+    }
+  } else if (last?.reply_to?.id === message.id) {
+    const quote = quoteOf(messageRecord(message));
+    if (!sameRecord(quote, last.reply_to)) {
+      conversation.last_message = { ...last, reply_to: quote };
+      changed = true;
+    }
+  }
+  return changed ? ["conversations"] : [];
+}
+
+/** The `message_updated` event: the message edited, in its entry and its thread. */
+export function receiveMessageUpdated(state, { message }) {
+  return [...applyConversationChange(state, message, { deleted: false }), ...applyMessageChange(state, message)];
+}
+
+/** The `message_deleted` event: the message's placeholder, in its entry and its thread. */
+export function receiveMessageDeleted(state, { message }) {
+  // The entry first: it asks the thread whether the message was deleted already.
+  return [...applyConversationChange(state, message, { deleted: true }), ...applyMessageChange(state, message)];
+}
+
+/** The `message_reactions` event: the message's reactions, in its entry and its thread. */
+export function receiveMessageReactions(state, data) {
+  const topics = applyReactions(state, data);
+  const conversation = state.conversations.get(data.conversation_id);
+  const last = conversation?.last_message;
+  if (last?.id === data.message_id) {
+    const reactions = data.reactions.map((r) => ({ emoji: r.emoji, count: r.count, user_ids: [...r.user_ids] }));
+    if (!sameRecord(reactions, last.reactions)) {
+      conversation.last_message = { ...last, reactions };
+      topics.push("conversations");
+    }
+  }
+  return topics;
 }
 
 export function removeConversation(state, id) {
