@@ -58,11 +58,51 @@ class Rebuilt:
             return
         conversation["last_message"] = message
         conversation["updated_at"] = _later(conversation["updated_at"], message["created_at"])
+        if message["sender"]["id"] == self.me:  # your own message reads everything before it
+            conversation["unread_count"] = 0
+            conversation["last_read_message_id"] = message["id"]
+        elif message["id"] > conversation["last_read_message_id"]:
+            conversation["unread_count"] += 1
+
+    def _replace_message(self, message: dict[str, Any]) -> None:
+        """An edited or deleted message, wherever it shows: its thread, the sidebar's last
+        message, the quotes of its replies."""
+        history = self.histories[message["conversation_id"]]
+        history[message["id"]] = message
+        conversation = self.conversations[message["conversation_id"]]
+        if (conversation["last_message"] or {}).get("id") == message["id"]:
+            conversation["last_message"] = message
+        for reply in history.values():
+            if reply["reply_to"] is not None and reply["reply_to"]["id"] == message["id"]:
+                reply["reply_to"] = {
+                    "id": message["id"],
+                    "sender": message["sender"],
+                    "excerpt": message["content"][:200],
+                    "deleted": message["deleted"],
+                    "attachment_count": len(message["attachments"]),
+                }
+
+    def _on_message_updated(self, data: dict[str, Any]) -> None:
+        self._replace_message(data["message"])
+
+    def _on_message_deleted(self, data: dict[str, Any]) -> None:
+        message = data["message"]
+        conversation = self.conversations[message["conversation_id"]]
+        was = self.histories[message["conversation_id"]].get(message["id"])
         if (
             message["sender"]["id"] != self.me
             and message["id"] > conversation["last_read_message_id"]
+            and not (was or {}).get("deleted")
         ):
-            conversation["unread_count"] += 1
+            conversation["unread_count"] -= 1
+        self._replace_message(message)
+
+    def _on_message_reactions(self, data: dict[str, Any]) -> None:
+        message = self.histories[data["conversation_id"]][data["message_id"]]
+        message["reactions"] = data["reactions"]
+        conversation = self.conversations[data["conversation_id"]]
+        if (conversation["last_message"] or {}).get("id") == data["message_id"]:
+            conversation["last_message"] = {**message}
 
     def _on_conversation_update(self, data: dict[str, Any]) -> None:
         changed = data["conversation"]
@@ -163,7 +203,23 @@ async def _scenario(alice: ApiUser, bob: ApiUser, carol: ApiUser, dave: ApiUser)
     await bob.send(group["id"], "first in the group")
     await alice.ok("POST", f"/api/conversations/{group['id']}/members", {"user_id": carol.id}, 201)
     await carol.send(group["id"], "hello both")
-    await alice.send(group["id"], "welcome carol")
+    welcome = await alice.send(group["id"], "welcome carol")
+    # A reply, edits of the original and of the reply, reactions, a mention, deletions (an
+    # unread message, and the last one).
+    path = f"/api/conversations/{group['id']}/messages"
+    reply = await bob.ok(
+        "POST", path, {"content": "thanks @carol, and @alice", "reply_to_id": welcome["id"]}, 201
+    )
+    await alice.ok("PATCH", f"{path}/{welcome['id']}", {"content": "welcome, carol!"})
+    await alice.ok("PUT", f"{path}/{welcome['id']}/reactions/👍")
+    await carol.ok("PUT", f"{path}/{welcome['id']}/reactions/👍")
+    await carol.ok("PUT", f"{path}/{reply['message']['id']}/reactions/🎉")
+    await alice.ok("DELETE", f"{path}/{welcome['id']}/reactions/👍")
+    await carol.ok("PATCH", f"{path}/{reply['message']['id']}", {"content": "x"}, 403)
+    await bob.ok("PATCH", f"{path}/{reply['message']['id']}", {"content": "thanks @carol!"})
+    oops = await carol.send(group["id"], "oops, wrong group")
+    await carol.ok("DELETE", f"{path}/{oops['id']}")
+    await alice.ok("DELETE", f"{path}/{welcome['id']}")
     await carol.ok("POST", f"/api/conversations/{group['id']}/read")
     [notification, *_] = (await bob.ok("GET", "/api/notifications"))["notifications"]
     await bob.ok("POST", f"/api/notifications/{notification['id']}")

@@ -5,13 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any
 
+import emoji
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
     GetCoreSchemaHandler,
     GetJsonSchemaHandler,
+    StringConstraints,
     field_validator,
 )
 from pydantic.json_schema import JsonSchemaValue
@@ -66,6 +69,8 @@ class Trimmed:
     this ~1 µs whatever the length."""
 
     max_length: int
+    allow_empty: bool = False
+    """Also accept text that is empty once trimmed (a message sent with attachments only)."""
 
     def __get_pydantic_core_schema__(
         self, source: Any, handler: GetCoreSchemaHandler
@@ -75,11 +80,14 @@ class Trimmed:
     def __get_pydantic_json_schema__(
         self, schema: CoreSchema, handler: GetJsonSchemaHandler
     ) -> JsonSchemaValue:
-        return {**handler(schema), "pattern": trimmed_text(self.max_length)}
+        pattern = trimmed_text(self.max_length)
+        if self.allow_empty:
+            pattern = rf"^[{WHITE_SPACE_CLASS}]*$|{pattern}"
+        return {**handler(schema), "pattern": pattern}
 
     def _validate(self, value: str) -> str:
         trimmed = trim(value)
-        if not trimmed:
+        if not trimmed and not self.allow_empty:
             raise PydanticCustomError("string_too_short", "must not be empty or only white space")
         if len(trimmed) > self.max_length:
             raise PydanticCustomError(
@@ -152,3 +160,18 @@ class ErrorBody(BaseModel):
     detail: str
     code: str
     errors: list[dict[str, Any]] | None = None
+
+
+def _one_emoji(value: str) -> str:
+    if not emoji.is_emoji(value):
+        raise PydanticCustomError("emoji", "must be exactly one emoji")
+    return value
+
+
+Emoji = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=32),
+    AfterValidator(_one_emoji),
+]
+"""Exactly one emoji (one grapheme: skin tones, flags and ZWJ sequences included), as the
+``emoji`` package's data knows them."""

@@ -291,8 +291,14 @@ async def test_sending_a_message_in_a_dm(server, make_user):
     response = await alice.post(f"/api/conversations/{dm['id']}/messages", {"content": "  hi  "})
     assert response.status_code == 201, response.text
     message = response.json()["message"]
-    assert set(message) == {"id", "conversation_id", "sender", "content", "created_at", "client_id"}
+    assert set(message) == {
+        *("id", "conversation_id", "sender", "content", "created_at", "client_id"),
+        *("reply_to", "edited_at", "deleted", "reactions", "attachments"),
+    }
     assert message["client_id"] is None  # sent without one
+    assert message["reply_to"] is None and message["edited_at"] is None
+    assert message["deleted"] is False
+    assert message["reactions"] == [] and message["attachments"] == []
     assert message["content"] == "hi"
     assert message["conversation_id"] == dm["id"]
     assert message["sender"] == alice.user
@@ -326,9 +332,9 @@ async def test_a_group_message_reaches_every_other_member(server, make_user):
 
 
 BAD_MESSAGES: list[tuple[str, dict[str, object] | bytes, str]] = [
-    ("missing", {}, "validation_error"),
-    ("empty", {"content": ""}, "validation_error"),
-    ("blank", {"content": " \n\t "}, "validation_error"),
+    ("missing", {}, "empty_message"),
+    ("empty", {"content": ""}, "empty_message"),
+    ("blank", {"content": " \n\t "}, "empty_message"),
     ("too-long", {"content": "x" * 4001}, "validation_error"),
     ("number", {"content": 5}, "validation_error"),
     ("list", {"content": ["hi"]}, "validation_error"),
@@ -396,7 +402,7 @@ async def test_message_pages_are_oldest_first_with_exact_has_more(make_user):
         response = await bob.get(path, params=params)
         assert response.status_code == 200, response.text
         body = response.json()
-        assert set(body) == {"messages", "has_more"}
+        assert set(body) == {"messages", "has_more", "has_newer"}
         return [m["id"] for m in body["messages"]], body["has_more"]
 
     assert await page() == (ids, False)
@@ -460,9 +466,10 @@ async def test_reading_updates_unread_counts(server, make_user):
     alice, bob = await friends(make_user, "alice", "bob")
     dm = await alice.dm(bob)
     group = await _group(alice, "g", bob)
+    await alice.send(dm["id"], "before bob's answer")
+    await bob.send(dm["id"], "my own message is never unread, and it reads what came before")
     in_dm = [await alice.send(dm["id"], f"m{i}") for i in range(3)]
     in_group = await alice.send(group["id"], "elsewhere")
-    await bob.send(dm["id"], "my own message is never unread")
 
     async def unread() -> tuple[dict[int, int], int]:
         listed = await bob.ok("GET", "/api/conversations")
@@ -476,7 +483,7 @@ async def test_reading_updates_unread_counts(server, make_user):
     assert await unread() == ({dm["id"]: 3, group["id"]: 1}, 2)
     alice_view = await alice.ok("GET", "/api/conversations")
     assert {c["id"]: c["unread_count"] for c in alice_view["conversations"]} == {
-        dm["id"]: 1,
+        dm["id"]: 0,  # bob's message came before her last three
         group["id"]: 0,
     }
     events = await EventLog.start(server)
@@ -540,10 +547,21 @@ async def test_concurrent_writes_to_overlapping_conversations_stay_consistent(se
     )
     assert [r.status_code for r in responses] == [201] * len(sends), [r.text for r in responses]
 
+    sent_ids = [r.json()["message"]["id"] for r in responses]
     for name, user in users.items():
         listed = (await user.ok("GET", "/api/conversations"))["conversations"]
+        # Unread: the others' messages after the member's own last one (which read the rest).
         expected = {
-            cid: sum(1 for sender, c in sends if c == cid and sender != name)
+            cid: sum(
+                1
+                for (sender, c), message_id in zip(sends, sent_ids, strict=True)
+                if c == cid
+                and sender != name
+                and message_id
+                > max(
+                    m for (s, c2), m in zip(sends, sent_ids, strict=True) if s == name and c2 == cid
+                )
+            )
             for cid, names in members.items()
             if name in names
         }

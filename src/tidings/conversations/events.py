@@ -1,10 +1,11 @@
-"""The events the conversations domain sends: new messages and sidebar changes."""
+"""The events the conversations domain sends: messages (new, edited, deleted, reacted to) and
+sidebar changes."""
 
 from __future__ import annotations
 
 from typing import Literal
 
-from tidings.conversations.schemas import ConversationChange, MessageView
+from tidings.conversations.schemas import ConversationChange, MessageView, ReactionGroup
 from tidings.realtime.events import EventData, durable_event
 
 
@@ -15,6 +16,36 @@ class MessageEvent(EventData):
 
     type: Literal["message"] = "message"
     message: MessageView
+
+
+@durable_event
+class MessageUpdatedEvent(EventData):
+    """A message was edited: the message as it now is, for the whole conversation. Clients
+    replace it where they show it (the thread, the sidebar's last message, the quotes of its
+    replies)."""
+
+    type: Literal["message_updated"] = "message_updated"
+    message: MessageView
+
+
+@durable_event
+class MessageDeletedEvent(EventData):
+    """A message was deleted: its placeholder (``deleted`` true, no content, reactions or
+    attachments), for the whole conversation. A reader for whom it was unread (after their
+    read position, from someone else) counts one unread message fewer."""
+
+    type: Literal["message_deleted"] = "message_deleted"
+    message: MessageView
+
+
+@durable_event
+class MessageReactionsEvent(EventData):
+    """A message's reactions changed: all of them as they now are, for the whole conversation."""
+
+    type: Literal["message_reactions"] = "message_reactions"
+    conversation_id: int
+    message_id: int
+    reactions: list[ReactionGroup]
 
 
 ConversationUpdateReason = Literal["created", "read", "member_added", "member_removed", "removed"]

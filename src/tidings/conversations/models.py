@@ -63,9 +63,7 @@ class Message(Base):
     client_id: Mapped[str | None] = mapped_column(String(64))
     """The id the sending client gave the message (unique per sender): a send repeated with it
     is answered with this message instead of storing another."""
-    reply_to_id: Mapped[int | None] = mapped_column(
-        ForeignKey("message.id", ondelete="SET NULL")
-    )
+    reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("message.id", ondelete="SET NULL"))
     """The message this one answers (same conversation); its quote is built from that message
     as it is now (edited, or deleted)."""
     edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -37,8 +37,8 @@ UNREAD_COUNT_CAP = 1000
 def _unread_count(
     conversation_id: Any, last_read_message_id: Any, user_id: Any
 ) -> ScalarSelect[int]:
-    """A member's unread count, derived: messages after their read position, not theirs,
-    counted up to the cap (an index range scan on ``message(conversation_id, id)``). The
+    """A member's unread count, derived: messages after their read position, not theirs, not
+    deleted, counted up to the cap (an index range scan on ``message(conversation_id, id)``). The
     arguments are values, or the columns of a member row the query correlates with."""
     unread = (
         select(Message.id)
@@ -46,6 +46,7 @@ def _unread_count(
             Message.conversation_id == conversation_id,
             Message.id > last_read_message_id,
             Message.sender_id != user_id,
+            Message.deleted_at.is_(None),
         )
         .limit(UNREAD_COUNT_CAP)
         .correlate(ConversationMember)  # when given its columns: the outer query's member row

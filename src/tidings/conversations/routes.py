@@ -15,18 +15,22 @@ from tidings.conversations.schemas import (
     ConversationList,
     ConversationView,
     DirectConversationCreate,
+    EditHistory,
     MarkReadResult,
     MemberAdd,
     MessageCreate,
+    MessageEdit,
     MessageEnvelope,
     MessagePage,
+    MessageReactions,
     ReadMark,
 )
 from tidings.deps import ContextDep, get_context
+from tidings.errors import Unprocessable
 from tidings.openapi import SIGNED_IN, errors
 from tidings.plain_routes import PlainRoute, Validation, json_response, read_json_body
 from tidings.realtime import log
-from tidings.schemas import MAX_ID, DbId, blank_means
+from tidings.schemas import MAX_ID, DbId, Emoji, blank_means
 
 router = APIRouter(tags=["conversations"])
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -109,17 +113,48 @@ async def list_messages(
         Query(ge=1, le=MAX_ID, description="Only messages older than this id"),
         blank_means(None),
     ] = None,
+    after: Annotated[
+        int | None,
+        Query(ge=0, le=MAX_ID, description="Only messages newer than this id (oldest first)"),
+        blank_means(None),
+    ] = None,
+    around: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            le=MAX_ID,
+            description="A page centred on this message: about half before it, the rest after",
+        ),
+        blank_means(None),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=100), blank_means(50)] = 50,
 ) -> MessagePage:
-    """A page of messages, oldest first; pass the first id as ``before`` for the previous page."""
-    return await ctx.db.run_query(_message_page, user.id, conversation_id, before, limit)
+    """A page of messages, oldest first: the newest, or those ``before`` an id (pass the
+    first id you have for the previous page), ``after`` an id (the next page; your read
+    position for the first unread ones), or ``around`` one (a search result in its context).
+    At most one of the three."""
+    if sum(p is not None for p in (before, after, around)) > 1:
+        raise Unprocessable(
+            "Give at most one of before, after and around.", code="conflicting_positions"
+        )
+    return await ctx.db.run_query(
+        _message_page, user.id, conversation_id, before, after, around, limit
+    )
 
 
 def _message_page(
-    session: Session, user_id: int, conversation_id: int, before: int | None, limit: int
+    session: Session,
+    user_id: int,
+    conversation_id: int,
+    before: int | None,
+    after: int | None,
+    around: int | None,
+    limit: int,
 ) -> MessagePage:
     queries.conversation_for_member(session, conversation_id, user_id)  # 404 for non-members
-    return views.message_page(session, conversation_id, before=before, limit=limit)
+    return views.message_page(
+        session, conversation_id, before=before, after=after, around=around, limit=limit
+    )
 
 
 _CONVERSATION_ID = TypeAdapter(DbId)
@@ -141,8 +176,17 @@ async def send_message_plain(request: Request) -> Response:
     check.raise_if_any()
     assert conversation_id is not None
     assert data is not None
-    message = await actions.send_message(ctx, user, conversation_id, data.content, data.client_id)
+    message = await actions.send_message(ctx, user, conversation_id, _new_message(data))
     return json_response(MessageEnvelope(message=message), status.HTTP_201_CREATED)
+
+
+def _new_message(data: MessageCreate) -> actions.NewMessage:
+    return actions.NewMessage(
+        content=data.content,
+        client_id=data.client_id,
+        reply_to_id=data.reply_to_id,
+        attachment_ids=tuple(data.attachment_ids),
+    )
 
 
 plain_routes = [
@@ -163,12 +207,85 @@ plain_routes = [
 async def send_message(
     conversation_id: Id, data: MessageCreate, user: CurrentUser, ctx: ContextDep
 ) -> MessageEnvelope:
-    """Send a message to a conversation you belong to.
+    """Send a message to a conversation you belong to: text, attachments (your uploads), or
+    both; optionally a reply to one of its messages. Members named as ``@username`` get a
+    ``mention`` notification. Your own message marks the conversation read for you.
 
     Served by ``send_message_plain`` whenever the id is an integer; this declaration describes
     the operation in OpenAPI and answers the requests that plain route does not match."""
-    message = await actions.send_message(ctx, user, conversation_id, data.content, data.client_id)
+    message = await actions.send_message(ctx, user, conversation_id, _new_message(data))
     return MessageEnvelope(message=message)
+
+
+@router.patch(
+    "/api/conversations/{conversation_id}/messages/{message_id}",
+    responses=SIGNED_IN | errors(403, 404, 409),
+)
+async def edit_message(
+    conversation_id: Id, message_id: Id, data: MessageEdit, user: CurrentUser, ctx: ContextDep
+) -> MessageEnvelope:
+    """Change the text of one of your messages (members get ``message_updated``; the text it
+    replaces is kept in its edit history)."""
+    message = await actions.edit_message(ctx, user, conversation_id, message_id, data.content)
+    return MessageEnvelope(message=message)
+
+
+@router.delete(
+    "/api/conversations/{conversation_id}/messages/{message_id}",
+    responses=SIGNED_IN | errors(403, 404),
+)
+async def delete_message(
+    conversation_id: Id, message_id: Id, user: CurrentUser, ctx: ContextDep
+) -> MessageEnvelope:
+    """Delete one of your messages (in a group you created, anyone's): it stays as a "message
+    deleted" placeholder, and its text, edits, reactions and attachments go. Members get
+    ``message_deleted``; deleting it again changes nothing. Answers the placeholder."""
+    message = await actions.delete_message(ctx, user, conversation_id, message_id)
+    return MessageEnvelope(message=message)
+
+
+@router.get(
+    "/api/conversations/{conversation_id}/messages/{message_id}/edits",
+    responses=SIGNED_IN | errors(404),
+)
+async def message_edits(
+    conversation_id: Id, message_id: Id, user: CurrentUser, ctx: ContextDep
+) -> EditHistory:
+    """A message's earlier versions, oldest first (empty if it was never edited)."""
+    return await ctx.db.run_query(_edit_history, user.id, conversation_id, message_id)
+
+
+def _edit_history(
+    session: Session, user_id: int, conversation_id: int, message_id: int
+) -> EditHistory:
+    queries.conversation_for_member(session, conversation_id, user_id)  # 404 for non-members
+    return views.edit_history(session, conversation_id, message_id)
+
+
+EmojiPath = Annotated[Emoji, Path(description="One emoji (URL-encoded), e.g. %F0%9F%91%8D for 👍")]
+
+
+@router.put(
+    "/api/conversations/{conversation_id}/messages/{message_id}/reactions/{emoji}",
+    responses=SIGNED_IN | errors(404, 409),
+)
+async def add_reaction(
+    conversation_id: Id, message_id: Id, emoji: EmojiPath, user: CurrentUser, ctx: ContextDep
+) -> MessageReactions:
+    """React to a message with one emoji (again: no change). Members get
+    ``message_reactions``; the answer is the message's reactions."""
+    return await actions.set_reaction(ctx, user, conversation_id, message_id, emoji, on=True)
+
+
+@router.delete(
+    "/api/conversations/{conversation_id}/messages/{message_id}/reactions/{emoji}",
+    responses=SIGNED_IN | errors(404),
+)
+async def remove_reaction(
+    conversation_id: Id, message_id: Id, emoji: EmojiPath, user: CurrentUser, ctx: ContextDep
+) -> MessageReactions:
+    """Take back your reaction (if there is none: no change)."""
+    return await actions.set_reaction(ctx, user, conversation_id, message_id, emoji, on=False)
 
 
 @router.post("/api/conversations/{conversation_id}/read", responses=SIGNED_IN | errors(404))

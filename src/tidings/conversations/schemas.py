@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field, StringConstraints
 
 from tidings.accounts.schemas import UserView
+from tidings.attachments.schemas import AttachmentView
 from tidings.conversations.models import ConversationType
 from tidings.schemas import DbId, Schema, Trimmed, ViewSchema
 
@@ -46,12 +47,71 @@ ClientId = Annotated[
 
 
 class MessageCreate(Schema):
-    content: Annotated[str, Trimmed(4000)]
+    content: Annotated[
+        str,
+        Trimmed(4000, allow_empty=True),
+        Field(description="The text; may be empty when the message carries attachments."),
+    ] = ""
     client_id: ClientId | None = None
+    reply_to_id: Annotated[
+        Id | None, Field(description="The message this one answers: one of this conversation's.")
+    ] = None
+    attachment_ids: Annotated[
+        list[Id],
+        Field(
+            max_length=10,
+            default_factory=list,
+            description="Your uploads (``POST /api/attachments``) to send with it, in order.",
+        ),
+    ]
+
+
+class MessageEdit(Schema):
+    content: Annotated[str, Trimmed(4000)]
+
+
+class EditView(ViewSchema):
+    """A message's earlier version: its content from ``written_at`` until ``replaced_at``."""
+
+    content: str
+    written_at: datetime
+    replaced_at: datetime
+
+
+class EditHistory(ViewSchema):
+    message_id: int
+    edits: list[EditView]
+    """Oldest first; the current content is the message's own."""
+
+
+class MessageReactions(ViewSchema):
+    conversation_id: int
+    message_id: int
+    reactions: list[ReactionGroup]
 
 
 class ReadMark(Schema):
     message_id: Id | None = None
+
+
+class ReplyQuote(ViewSchema):
+    """The message a reply answers, as the reply shows it: as that message is now."""
+
+    id: int
+    sender: UserView
+    excerpt: str
+    """The start of its content (empty once deleted)."""
+    deleted: bool
+    attachment_count: int = 0
+
+
+class ReactionGroup(ViewSchema):
+    """Everyone who reacted to a message with one emoji, in the order they did."""
+
+    emoji: str
+    count: int
+    user_ids: list[int]
+    """Who reacted (whether you did: your id is here)."""
 
 
 class MessageView(ViewSchema):
@@ -59,9 +119,16 @@ class MessageView(ViewSchema):
     conversation_id: int
     sender: UserView
     content: str
+    """Empty once the message is deleted."""
     created_at: datetime
     client_id: str | None = None
     """The id its sender's client gave it, if any (how that client recognises its own send)."""
+    reply_to: ReplyQuote | None = None
+    edited_at: datetime | None = None
+    deleted: bool = False
+    reactions: list[ReactionGroup] = Field(default_factory=list)
+    """Grouped by emoji, in the order each emoji was first used."""
+    attachments: list[AttachmentView] = Field(default_factory=list)
 
 
 class MessageEnvelope(ViewSchema):
@@ -71,6 +138,9 @@ class MessageEnvelope(ViewSchema):
 class MessagePage(ViewSchema):
     messages: list[MessageView]
     has_more: bool
+    """Older messages exist before this run."""
+    has_newer: bool = False
+    """Newer messages exist after this run (pages asked with ``after`` or ``around``)."""
 
 
 class ConversationView(ViewSchema):

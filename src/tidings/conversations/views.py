@@ -24,14 +24,27 @@ from sqlalchemy.orm import Session
 
 from tidings.accounts.models import User
 from tidings.accounts.schemas import UserView
+from tidings.attachments import links as attachment_links
+from tidings.attachments.schemas import AttachmentView
 from tidings.conversations import queries
-from tidings.conversations.models import Conversation, ConversationMember, Message
+from tidings.conversations.models import (
+    Conversation,
+    ConversationMember,
+    Message,
+    MessageEdit,
+    MessageReaction,
+)
 from tidings.conversations.schemas import (
     ConversationChange,
     ConversationView,
+    EditHistory,
+    EditView,
     MessagePage,
     MessageView,
+    ReactionGroup,
+    ReplyQuote,
 )
+from tidings.errors import NotFound
 
 Entry = TypeVar("Entry", ConversationView, ConversationChange)
 
@@ -50,6 +63,10 @@ class MessageFields(Protocol):
     def created_at(self) -> datetime: ...
     @property
     def client_id(self) -> str | None: ...
+    @property
+    def edited_at(self) -> datetime | None: ...
+    @property
+    def deleted_at(self) -> datetime | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,27 +76,119 @@ class SentMessage:
     content: str
     created_at: datetime
     client_id: str | None
+    edited_at: datetime | None = None
+    deleted_at: datetime | None = None
 
 
-def message_view(message: MessageFields, sender: User | UserView) -> MessageView:
+QUOTE_LENGTH = 200
+"""A reply's quote shows this many code points of the original (clients cut the same way)."""
+
+
+def reply_quote(
+    original: MessageFields, sender: User | UserView, attachment_count: int = 0
+) -> ReplyQuote:
+    """The quote a reply shows of ``original``, as that message is now."""
+    deleted = original.deleted_at is not None
+    return ReplyQuote(
+        id=original.id,
+        sender=_user_view(sender),
+        excerpt="" if deleted else original.content[:QUOTE_LENGTH],
+        deleted=deleted,
+        attachment_count=0 if deleted else attachment_count,
+    )
+
+
+def message_view(
+    message: MessageFields,
+    sender: User | UserView,
+    *,
+    reply_to: ReplyQuote | None = None,
+    reactions: list[ReactionGroup] | None = None,
+    attachments: list[AttachmentView] | None = None,
+) -> MessageView:
     """A message as every answer and event shows it."""
     return MessageView(
         id=message.id,
         conversation_id=message.conversation_id,
-        sender=sender if isinstance(sender, UserView) else UserView.model_validate(sender),
+        sender=_user_view(sender),
         content=message.content,
         created_at=message.created_at,
         client_id=message.client_id,
+        reply_to=reply_to,
+        edited_at=message.edited_at,
+        deleted=message.deleted_at is not None,
+        reactions=reactions or [],
+        attachments=attachments or [],
     )
 
 
+def _user_view(user: User | UserView) -> UserView:
+    return user if isinstance(user, UserView) else UserView.model_validate(user)
+
+
+def reaction_groups(session: Session, message_ids: Sequence[int]) -> dict[int, list[ReactionGroup]]:
+    """Each message's reactions grouped by emoji: groups in the order their emoji was first
+    used, people in the order they reacted."""
+    grouped: dict[int, dict[str, list[int]]] = defaultdict(dict)
+    if not message_ids:
+        return {}
+    rows = session.execute(
+        select(MessageReaction.message_id, MessageReaction.emoji, MessageReaction.user_id)
+        .where(MessageReaction.message_id.in_(message_ids))
+        .order_by(MessageReaction.message_id, MessageReaction.created_at, MessageReaction.user_id)
+    )
+    for message_id, emoji, user_id in rows:
+        grouped[message_id].setdefault(emoji, []).append(user_id)
+    return {
+        message_id: [
+            ReactionGroup(emoji=emoji, count=len(users), user_ids=users)
+            for emoji, users in groups.items()
+        ]
+        for message_id, groups in grouped.items()
+    }
+
+
+def full_message_views(session: Session, rows: Sequence[tuple[Message, User]]) -> list[MessageView]:
+    """Views of stored messages with everything they carry (their quote, reactions and
+    attachments), in three more queries for any number of messages."""
+    ids = [m.id for m, _ in rows]
+    reply_ids = list({m.reply_to_id for m, _ in rows if m.reply_to_id is not None})
+    originals = {}
+    if reply_ids:
+        originals = {
+            m.id: (m, u)
+            for m, u in session.execute(
+                select(Message, User)
+                .join(User, User.id == Message.sender_id)
+                .where(Message.id.in_(reply_ids))
+            )
+        }
+    files = attachment_links.for_messages(session, list({*ids, *originals}))
+    reactions = reaction_groups(session, ids)
+    quotes = {
+        original_id: reply_quote(m, u, len(files.get(original_id, ())))
+        for original_id, (m, u) in originals.items()
+    }
+    return [
+        message_view(
+            m,
+            u,
+            reply_to=quotes.get(m.reply_to_id) if m.reply_to_id is not None else None,
+            reactions=reactions.get(m.id),
+            attachments=files.get(m.id),
+        )
+        for m, u in rows
+    ]
+
+
 def messages_by_ids(session: Session, ids: Sequence[int]) -> dict[int, MessageView]:
+    """Views of these messages (any conversation: callers check who may see them), by id."""
     if not ids:
         return {}
     rows = session.execute(
         select(Message, User).join(User, User.id == Message.sender_id).where(Message.id.in_(ids))
-    )
-    return {m.id: message_view(m, u) for m, u in rows}
+    ).all()
+    return {view.id: view for view in full_message_views(session, [(m, u) for m, u in rows])}
 
 
 def members_of(session: Session, conversation_ids: Sequence[int]) -> dict[int, list[UserView]]:
@@ -183,18 +292,96 @@ def own_change(view: ConversationView) -> ConversationChange:
 
 
 def message_page(
-    session: Session, conversation_id: int, *, before: int | None, limit: int
+    session: Session,
+    conversation_id: int,
+    *,
+    before: int | None = None,
+    after: int | None = None,
+    around: int | None = None,
+    limit: int,
 ) -> MessagePage:
-    """Up to ``limit`` messages older than ``before`` (newest if None), oldest first."""
+    """A run of up to ``limit`` messages, oldest first: the newest (no position given), those
+    older than ``before``, those newer than ``after``, or those around ``around`` (that message,
+    about half the page before it and the rest after: how a search result or a first unread
+    message opens in its context)."""
+    if around is not None:
+        older = limit // 2
+        first = _run(session, conversation_id, below=around + 1, limit=older + 1)
+        rest = _run(session, conversation_id, above=around, limit=limit - len(first.rows))
+        return _page(session, first.rows + rest.rows, first.more, rest.more)
+    if after is not None:
+        newer = _run(session, conversation_id, above=after, limit=limit)
+        has_older = session.scalar(
+            select(Message.id)
+            .where(Message.conversation_id == conversation_id, Message.id <= after)
+            .limit(1)
+        )
+        return _page(session, newer.rows, has_older is not None, newer.more)
+    older_run = _run(session, conversation_id, below=before, limit=limit)
+    return _page(session, older_run.rows, older_run.more, False)
+
+
+@dataclass(frozen=True, slots=True)
+class _Run:
+    rows: list[tuple[Message, User]]
+    more: bool
+
+
+def _run(
+    session: Session,
+    conversation_id: int,
+    *,
+    below: int | None = None,
+    above: int | None = None,
+    limit: int,
+) -> _Run:
+    """Up to ``limit`` messages below ``below`` (the newest of them) or above ``above`` (the
+    oldest of them), oldest first, and whether more lie beyond."""
+    if limit <= 0:
+        return _Run([], False)
     query = (
         select(Message, User)
         .join(User, User.id == Message.sender_id)
         .where(Message.conversation_id == conversation_id)
     )
-    if before is not None:
-        query = query.where(Message.id < before)
-    rows = (session.execute(query.order_by(Message.id.desc()).limit(limit + 1))).all()
-    has_more = len(rows) > limit
-    page = [message_view(m, u) for m, u in rows[:limit]]
-    page.reverse()
-    return MessagePage(messages=page, has_more=has_more)
+    if above is not None:
+        query = query.where(Message.id > above).order_by(Message.id)
+    else:
+        if below is not None:
+            query = query.where(Message.id < below)
+        query = query.order_by(Message.id.desc())
+    rows = [(m, u) for m, u in session.execute(query.limit(limit + 1))]
+    more = len(rows) > limit
+    rows = rows[:limit]
+    if above is None:
+        rows.reverse()
+    return _Run(rows, more)
+
+
+def _page(
+    session: Session, rows: list[tuple[Message, User]], has_more: bool, has_newer: bool
+) -> MessagePage:
+    return MessagePage(
+        messages=full_message_views(session, rows), has_more=has_more, has_newer=has_newer
+    )
+
+
+def edit_history(session: Session, conversation_id: int, message_id: int) -> EditHistory:
+    """A message's earlier versions, oldest first (404 if it is not this conversation's)."""
+    found = session.scalar(
+        select(Message.id).where(
+            Message.id == message_id, Message.conversation_id == conversation_id
+        )
+    )
+    if found is None:
+        raise NotFound(f"Message {message_id} is not in conversation {conversation_id}.")
+    edits = session.scalars(
+        select(MessageEdit).where(MessageEdit.message_id == message_id).order_by(MessageEdit.id)
+    )
+    return EditHistory(
+        message_id=message_id,
+        edits=[
+            EditView(content=e.content, written_at=e.written_at, replaced_at=e.replaced_at)
+            for e in edits
+        ],
+    )

@@ -18,6 +18,8 @@ class NotificationType(enum.StrEnum):
     friend_request = "friend_request"
     friend_accepted = "friend_accepted"
     added_to_group = "added_to_group"
+    mention = "mention"
+    """Someone wrote ``@you`` in a message (``message_id``) of ``conversation_id``."""
 
 
 class Notification(Base):

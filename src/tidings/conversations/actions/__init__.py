@@ -2,7 +2,9 @@
 
 * ``direct``: the direct conversation of two friends (opened once, found after);
 * ``groups``: creating a group, adding and removing members;
-* ``messages``: sending a message (the busiest write);
+* ``messages``: sending a message (the busiest write: replies, attachments, mentions);
+* ``editing``: editing and deleting a message;
+* ``reactions``: reacting to a message;
 * ``read_marks``: marking a conversation read;
 * ``common``: what they share (the conversation's lock, the friends check, creation, the
   membership announcement).
@@ -14,15 +16,21 @@ what concerns one member (their read position, their removal) is addressed to th
 """
 
 from tidings.conversations.actions.direct import open_direct
+from tidings.conversations.actions.editing import delete_message, edit_message
 from tidings.conversations.actions.groups import add_member, create_group, remove_member
-from tidings.conversations.actions.messages import send_message
+from tidings.conversations.actions.messages import NewMessage, send_message
+from tidings.conversations.actions.reactions import set_reaction
 from tidings.conversations.actions.read_marks import mark_read
 
 __all__ = [
+    "NewMessage",
     "add_member",
     "create_group",
+    "delete_message",
+    "edit_message",
     "mark_read",
     "open_direct",
     "remove_member",
     "send_message",
+    "set_reaction",
 ]

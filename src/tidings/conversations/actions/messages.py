@@ -3,41 +3,67 @@
 A send may carry the client's own id for the message (``client_id``): a send repeated with it
 (a retry after a lost answer, a double submit, the same request reaching two processes) finds
 the message the first one stored and answers with it, storing and announcing nothing more.
+
+A send may also answer another message (``reply_to_id``), carry the sender's uploads
+(``attachment_ids``) and mention members (``@username``: each gets a ``mention``
+notification). A plain text message pays for none of these.
 """
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from tidings.accounts.models import User
+from tidings.attachments import links as attachment_links
 from tidings.context import AppContext
 from tidings.conversations import views
 from tidings.conversations.actions.common import conversation_lock, conversation_table
 from tidings.conversations.events import MessageEvent
 from tidings.conversations.models import ConversationMember, Message
-from tidings.conversations.schemas import MessageView
+from tidings.conversations.schemas import MessageView, ReplyQuote
 from tidings.db import Prepared, utcnow, writes_are_serialized
-from tidings.errors import Conflict, NotFound
+from tidings.errors import Conflict, NotFound, Unprocessable
+from tidings.notifications.actions import notify
+from tidings.notifications.models import NotificationType
 from tidings.realtime.transaction import Transaction
+
+MENTION = re.compile(r"(?<![A-Za-z0-9_@])@([A-Za-z0-9_]{3,32})(?![A-Za-z0-9_])")
+"""``@username`` in a message's text (usernames are 3-32 of a-z, 0-9 and _, case-insensitive),
+not inside a word or an e-mail address."""
+
+
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    """What a send asks for, beyond its conversation."""
+
+    content: str
+    client_id: str | None = None
+    reply_to_id: int | None = None
+    attachment_ids: tuple[int, ...] = ()
 
 
 async def send_message(
-    ctx: AppContext,
-    user: User,
-    conversation_id: int,
-    content: str,
-    client_id: str | None = None,
+    ctx: AppContext, user: User, conversation_id: int, new: NewMessage | str
 ) -> MessageView:
     """Store a message: one ``message`` event for the conversation, which every member's
     streams get (the sender's other tabs too).
 
     The same rows and statements for 2 members or 10,000: the message, the conversation's
-    last message, the event. Unread counts and the bell's "new messages" are derived from it.
-    Limited per sender and conversation (``RATE_LIMIT_SEND``), before any database work.
+    last message, the sender's read position (their own message is read), the event. Unread
+    counts and the bell's "new messages" are derived from it. Limited per sender and
+    conversation (``RATE_LIMIT_SEND``), before any database work.
     """
+    if isinstance(new, str):
+        new = NewMessage(new)
+    if not new.content and not new.attachment_ids:
+        raise Unprocessable(
+            "A message needs text or at least one attachment.", code="empty_message"
+        )
     await ctx.limiter.hit(
         ctx.limiter.limits.send,
         str(user.id),
@@ -48,8 +74,7 @@ async def send_message(
         _send_message,
         user,
         conversation_id,
-        content,
-        client_id,
+        new,
         locks=conversation_lock(conversation_id),
     )
 
@@ -80,6 +105,7 @@ _NEW_MESSAGE: dict[str, Any] = {
     "content": bindparam("content"),
     "created_at": bindparam("now"),
     "client_id": bindparam("client_id"),
+    "reply_to_id": bindparam("reply_to_id"),
 }
 _INSERT_MESSAGE = Prepared(
     insert(_message_table).values(_NEW_MESSAGE).returning(_message_table.c.id),
@@ -97,10 +123,18 @@ _TOUCH_CONVERSATION = Prepared(
     .where(conversation_table.c.id == bindparam("conversation_id"))
     .values(last_message_id=bindparam("message_id"), updated_at=bindparam("now"))
 )
+_READ_OWN_MESSAGE = Prepared(
+    update(_member_table)
+    .where(
+        _member_table.c.conversation_id == bindparam("conversation_id"),
+        _member_table.c.user_id == bindparam("user_id"),
+    )
+    .values(last_read_message_id=bindparam("message_id"))
+)
 
 
 def _send_message(
-    tx: Transaction, user: User, conversation_id: int, content: str, client_id: str | None
+    tx: Transaction, user: User, conversation_id: int, new: NewMessage
 ) -> MessageView:
     session = tx.session
     ids = {"conversation_id": conversation_id, "user_id": user.id}
@@ -109,34 +143,106 @@ def _send_message(
     check = _IS_MEMBER if writes_are_serialized(session) else _LOCK_IF_MEMBER
     if check.first(session, ids) is None:
         raise NotFound(f"Conversation {conversation_id} not found.")
+    quote = _quote(tx, conversation_id, new.reply_to_id) if new.reply_to_id else None
     now = utcnow()
     inserted = _INSERT_MESSAGE.first(
-        session, {**ids, "content": content, "now": now, "client_id": client_id}
+        session,
+        {
+            **ids,
+            "content": new.content,
+            "now": now,
+            "client_id": new.client_id,
+            "reply_to_id": new.reply_to_id,
+        },
     )
     if inserted is None:
-        assert client_id is not None
-        return _sent_before(tx, user, conversation_id, content, client_id)
+        assert new.client_id is not None
+        return _sent_before(tx, user, conversation_id, new)
     (message_id,) = inserted
-    _TOUCH_CONVERSATION.run(
-        session, {"conversation_id": conversation_id, "message_id": message_id, "now": now}
-    )
-    message = views.SentMessage(message_id, conversation_id, content, now, client_id)
-    view = views.message_view(message, user)
+    moved = {**ids, "message_id": message_id, "now": now}
+    _TOUCH_CONVERSATION.run(session, moved)
+    _READ_OWN_MESSAGE.run(session, moved)
+    attachments = None
+    if new.attachment_ids:
+        attachments = attachment_links.claim(
+            session, user.id, conversation_id, message_id, list(new.attachment_ids)
+        )
+    message = views.SentMessage(message_id, conversation_id, new.content, now, new.client_id)
+    view = views.message_view(message, user, reply_to=quote, attachments=attachments)
     tx.emit_to_channel(conversation_id, MessageEvent(message=view))
+    if "@" in new.content:
+        _notify_mentioned(tx, user, conversation_id, message_id, new.content)
     return view
 
 
-def _sent_before(
-    tx: Transaction, user: User, conversation_id: int, content: str, client_id: str
-) -> MessageView:
+def _quote(tx: Transaction, conversation_id: int, reply_to_id: int) -> ReplyQuote:
+    """The quote of the message a reply answers (422 unless it is one of this conversation's
+    messages, not deleted)."""
+    row = tx.session.execute(
+        select(Message, User)
+        .join(User, User.id == Message.sender_id)
+        .where(Message.id == reply_to_id, Message.conversation_id == conversation_id)
+    ).first()
+    if row is None:
+        raise Unprocessable(
+            f"Message {reply_to_id} is not in conversation {conversation_id}: a reply answers "
+            "a message of its own conversation.",
+            code="reply_to_unknown",
+        )
+    original, sender = row
+    if original.deleted_at is not None:
+        raise Unprocessable(f"Message {reply_to_id} was deleted.", code="reply_to_deleted")
+    files = attachment_links.for_messages(tx.session, [original.id])
+    return views.reply_quote(original, sender, len(files.get(original.id, ())))
+
+
+def mentioned_members(tx: Transaction, user: User, conversation_id: int, content: str) -> list[int]:
+    """The members other than ``user`` whose ``@username`` is in ``content``."""
+    names = {name.lower() for name in MENTION.findall(content)}
+    if not names:
+        return []
+    return list(
+        tx.session.scalars(
+            select(User.id)
+            .join(ConversationMember, ConversationMember.user_id == User.id)
+            .where(
+                ConversationMember.conversation_id == conversation_id,
+                User.username.in_(names),
+                User.id != user.id,
+            )
+            .order_by(User.id)
+        )
+    )
+
+
+def _notify_mentioned(
+    tx: Transaction, user: User, conversation_id: int, message_id: int, content: str
+) -> None:
+    mentioned = mentioned_members(tx, user, conversation_id, content)
+    notify(
+        tx,
+        mentioned,
+        NotificationType.mention,
+        user,
+        conversation_id=conversation_id,
+        message_id=message_id,
+    )
+
+
+def _sent_before(tx: Transaction, user: User, conversation_id: int, new: NewMessage) -> MessageView:
     """The answer to a repeated send: the message its client id named (409 if the repeat is
     not the same message)."""
     message = tx.session.scalar(
-        select(Message).where(Message.sender_id == user.id, Message.client_id == client_id)
+        select(Message).where(Message.sender_id == user.id, Message.client_id == new.client_id)
     )
-    if message is None or message.conversation_id != conversation_id or message.content != content:
+    if (
+        message is None
+        or message.conversation_id != conversation_id
+        or (message.content != new.content and message.deleted_at is None)
+        or message.reply_to_id != new.reply_to_id
+    ):
         raise Conflict(
             "You sent a different message with this client_id: each message needs its own.",
             code="client_id_reused",
         )
-    return views.message_view(message, user)
+    return views.messages_by_ids(tx.session, [message.id])[message.id]

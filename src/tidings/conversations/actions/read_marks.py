@@ -12,7 +12,9 @@ from tidings.conversations.events import ConversationUpdateEvent
 from tidings.conversations.models import Message
 from tidings.conversations.schemas import MarkReadResult
 from tidings.errors import NotFound
+from tidings.notifications import actions as notification_actions
 from tidings.notifications import queries as notification_queries
+from tidings.notifications.models import Notification, NotificationType
 from tidings.realtime.transaction import Transaction
 
 
@@ -43,6 +45,14 @@ def _mark_read(
     before = member.last_read_message_id
     member.last_read_message_id = max(before, target)
     tx.session.flush()
+    # Mentions of the reader in what they have now read are read too (their tabs are told).
+    notification_actions.mark_read_where(
+        tx,
+        user.id,
+        Notification.type == NotificationType.mention,
+        Notification.conversation_id == conversation_id,
+        Notification.message_id <= member.last_read_message_id,
+    )
     unread = queries.unread_count(tx.session, member)
     [view] = views.conversation_views(tx.session, [(conversation, member, unread)])
     if member.last_read_message_id != before:

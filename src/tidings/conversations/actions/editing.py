@@ -1,0 +1,125 @@
+"""Editing and deleting a message: the message changes in place, for every member at once.
+
+An edit keeps the text it replaces (``MessageEdit``: the history its members can read). A
+deletion leaves a placeholder in the timeline (so replies still point somewhere and the
+conversation's order and read positions keep their meaning) and removes everything the message
+said: its text, its earlier versions, its reactions and its attachments.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, select
+
+from tidings.accounts.models import User
+from tidings.attachments import links as attachment_links
+from tidings.context import AppContext
+from tidings.conversations import views
+from tidings.conversations.actions.common import conversation_lock, lock_for_member
+from tidings.conversations.events import MessageDeletedEvent, MessageUpdatedEvent
+from tidings.conversations.models import (
+    Conversation,
+    ConversationType,
+    Message,
+    MessageEdit,
+    MessageReaction,
+)
+from tidings.conversations.schemas import MessageView
+from tidings.db import utcnow
+from tidings.errors import Conflict, Forbidden, NotFound
+from tidings.realtime.transaction import Transaction
+
+
+async def edit_message(
+    ctx: AppContext, user: User, conversation_id: int, message_id: int, content: str
+) -> MessageView:
+    """Change the text of one of your messages; members get ``message_updated``."""
+    return await ctx.writer.run(
+        _edit_message,
+        user,
+        conversation_id,
+        message_id,
+        content,
+        locks=conversation_lock(conversation_id),
+    )
+
+
+def _edit_message(
+    tx: Transaction, user: User, conversation_id: int, message_id: int, content: str
+) -> MessageView:
+    lock_for_member(tx, conversation_id, user)
+    message = message_in(tx, conversation_id, message_id)
+    if message.sender_id != user.id:
+        raise Forbidden("You can only edit your own messages.", code="not_your_message")
+    if message.deleted_at is not None:
+        raise Conflict(f"Message {message_id} was deleted.", code="message_deleted")
+    if message.content == content:
+        return views.messages_by_ids(tx.session, [message_id])[message_id]
+    now = utcnow()
+    tx.session.add(
+        MessageEdit(
+            message_id=message.id,
+            content=message.content,
+            written_at=message.edited_at or message.created_at,
+            replaced_at=now,
+        )
+    )
+    message.content = content
+    message.edited_at = now
+    tx.session.flush()
+    view = views.messages_by_ids(tx.session, [message_id])[message_id]
+    tx.emit_to_channel(conversation_id, MessageUpdatedEvent(message=view))
+    return view
+
+
+async def delete_message(
+    ctx: AppContext, user: User, conversation_id: int, message_id: int
+) -> MessageView:
+    """Delete one of your messages (or, in a group you created, anyone's); members get
+    ``message_deleted``. Deleting a deleted message changes nothing."""
+    return await ctx.writer.run(
+        _delete_message, user, conversation_id, message_id, locks=conversation_lock(conversation_id)
+    )
+
+
+def _delete_message(
+    tx: Transaction, user: User, conversation_id: int, message_id: int
+) -> MessageView:
+    conversation, _ = lock_for_member(tx, conversation_id, user)
+    message = message_in(tx, conversation_id, message_id)
+    if not may_delete(conversation, message, user):
+        raise Forbidden(
+            "You can only delete your own messages (and anyone's in a group you created).",
+            code="not_your_message",
+        )
+    if message.deleted_at is None:
+        session = tx.session
+        session.execute(delete(MessageEdit).where(MessageEdit.message_id == message_id))
+        session.execute(delete(MessageReaction).where(MessageReaction.message_id == message_id))
+        attachment_links.release(session, message_id)
+        message.content = ""
+        message.deleted_at = utcnow()
+        session.flush()
+        view = views.messages_by_ids(session, [message_id])[message_id]
+        tx.emit_to_channel(conversation_id, MessageDeletedEvent(message=view))
+        return view
+    return views.messages_by_ids(tx.session, [message_id])[message_id]
+
+
+def may_delete(conversation: Conversation, message: Message, user: User) -> bool:
+    """Your own messages; in a group, its creator may delete anyone's (the group's admin until
+    groups have roles)."""
+    return message.sender_id == user.id or (
+        conversation.type == ConversationType.group and conversation.created_by_id == user.id
+    )
+
+
+def message_in(tx: Transaction, conversation_id: int, message_id: int) -> Message:
+    """The message, if it is one of this conversation's (404 otherwise)."""
+    message = tx.session.scalar(
+        select(Message)
+        .where(Message.id == message_id, Message.conversation_id == conversation_id)
+        .execution_options(populate_existing=True)
+    )
+    if message is None:
+        raise NotFound(f"Message {message_id} is not in conversation {conversation_id}.")
+    return message
