@@ -41,6 +41,13 @@ from tidings.config import Settings
 REFUSES_SCHEMA_VALID_INPUT = {
     "POST /api/conversations": "yourself as the DM partner, or a group of only yourself",
     "POST /api/friends/request": "a friend request to yourself",
+    "POST /api/conversations/{conversation_id}/messages": "no text and no attachment, a reply "
+    "to another conversation's message, an attachment that is not yours",
+    "GET /api/conversations/{conversation_id}/messages": "more than one of before/after/around",
+    "PUT /api/conversations/{conversation_id}/messages/{message_id}/reactions/{emoji}": "text "
+    "that is not exactly one emoji",
+    "DELETE /api/conversations/{conversation_id}/messages/{message_id}/reactions/{emoji}": "text "
+    "that is not exactly one emoji",
 }
 """Operations whose schema-valid input can still be refused with 422 (each with its own ``code``):
 what the schema cannot say, since it depends on who asks. ``positive_data_acceptance`` expects

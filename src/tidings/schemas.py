@@ -7,7 +7,6 @@ from typing import Annotated, Any
 
 import emoji
 from pydantic import (
-    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -19,6 +18,8 @@ from pydantic import (
 )
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, PydanticCustomError, core_schema
+
+from tidings.errors import Unprocessable
 
 MAX_ID = 2**31 - 1
 """The largest row id: ids are 32-bit integer columns, and PostgreSQL refuses a larger bound
@@ -162,16 +163,19 @@ class ErrorBody(BaseModel):
     errors: list[dict[str, Any]] | None = None
 
 
-def _one_emoji(value: str) -> str:
-    if not emoji.is_emoji(value):
-        raise PydanticCustomError("emoji", "must be exactly one emoji")
-    return value
-
-
 Emoji = Annotated[
     str,
     StringConstraints(min_length=1, max_length=32),
-    AfterValidator(_one_emoji),
+    Field(description="Exactly one emoji (skin tones, flags and ZWJ sequences included)"),
 ]
-"""Exactly one emoji (one grapheme: skin tones, flags and ZWJ sequences included), as the
-``emoji`` package's data knows them."""
+"""An emoji as a path or body names it; ``one_emoji`` checks it is exactly one."""
+
+
+def one_emoji(value: str) -> str:
+    """``value`` if it is exactly one emoji (one grapheme, as the ``emoji`` package's data
+    knows them), else 422 ``not_an_emoji``: a rule the schema cannot state."""
+    if not emoji.is_emoji(value):
+        raise Unprocessable(
+            f"{value!r} is not one emoji: react with exactly one.", code="not_an_emoji"
+        )
+    return value

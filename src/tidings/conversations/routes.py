@@ -30,7 +30,7 @@ from tidings.errors import Unprocessable
 from tidings.openapi import SIGNED_IN, errors
 from tidings.plain_routes import PlainRoute, Validation, json_response, read_json_body
 from tidings.realtime import log
-from tidings.schemas import MAX_ID, DbId, Emoji, blank_means
+from tidings.schemas import MAX_ID, DbId, Emoji, blank_means, one_emoji
 
 router = APIRouter(tags=["conversations"])
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -267,25 +267,29 @@ EmojiPath = Annotated[Emoji, Path(description="One emoji (URL-encoded), e.g. %F0
 
 @router.put(
     "/api/conversations/{conversation_id}/messages/{message_id}/reactions/{emoji}",
-    responses=SIGNED_IN | errors(404, 409),
+    responses=SIGNED_IN | errors(404, 409, 422),
 )
 async def add_reaction(
     conversation_id: Id, message_id: Id, emoji: EmojiPath, user: CurrentUser, ctx: ContextDep
 ) -> MessageReactions:
     """React to a message with one emoji (again: no change). Members get
     ``message_reactions``; the answer is the message's reactions."""
-    return await actions.set_reaction(ctx, user, conversation_id, message_id, emoji, on=True)
+    return await actions.set_reaction(
+        ctx, user, conversation_id, message_id, one_emoji(emoji), on=True
+    )
 
 
 @router.delete(
     "/api/conversations/{conversation_id}/messages/{message_id}/reactions/{emoji}",
-    responses=SIGNED_IN | errors(404),
+    responses=SIGNED_IN | errors(404, 422),
 )
 async def remove_reaction(
     conversation_id: Id, message_id: Id, emoji: EmojiPath, user: CurrentUser, ctx: ContextDep
 ) -> MessageReactions:
     """Take back your reaction (if there is none: no change)."""
-    return await actions.set_reaction(ctx, user, conversation_id, message_id, emoji, on=False)
+    return await actions.set_reaction(
+        ctx, user, conversation_id, message_id, one_emoji(emoji), on=False
+    )
 
 
 @router.post("/api/conversations/{conversation_id}/read", responses=SIGNED_IN | errors(404))
