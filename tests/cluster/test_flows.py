@@ -108,6 +108,30 @@ async def test_every_event_reaches_exactly_its_addressees_on_every_process(
         await carol.call(n0, "POST", f"{path}/messages", {"content": "from carol"}, 201)
         got = await step({alice: ["message"], bob: ["message"], carol: ["message"]})
         assert got[bob][0].json["message"]["sender"]["id"] == carol.id
+        # A reply that mentions carol, its edit, a reaction to it, its deletion.
+        first = got[bob][0].json["message"]
+        reply = await bob.call(
+            n2,
+            "POST",
+            f"{path}/messages",
+            {"content": "@carol yes", "reply_to_id": first["id"]},
+            201,
+        )
+        got = await step({alice: ["message"], bob: ["message"], carol: ["message", "notification"]})
+        assert got[alice][0].json["message"]["reply_to"]["id"] == first["id"]
+        assert got[carol][1].json["notification"]["type"] == "mention"
+        reply_path = f"{path}/messages/{reply['message']['id']}"
+        await bob.call(n0, "PATCH", reply_path, {"content": "@carol yes!"})
+        got = await step({p: ["message_updated"] for p in (alice, bob, carol)})
+        assert got[carol][0].json["message"]["content"] == "@carol yes!"
+        await carol.call(n1, "PUT", f"{reply_path}/reactions/👍")
+        got = await step({p: ["message_reactions"] for p in (alice, bob, carol)})
+        assert got[bob][0].json["reactions"] == [
+            {"emoji": "👍", "count": 1, "user_ids": [carol.id]}
+        ]
+        await bob.call(n2, "DELETE", reply_path)
+        got = await step({p: ["message_deleted"] for p in (alice, bob, carol)})
+        assert got[alice][0].json["message"]["deleted"] is True
         await alice.call(n2, "POST", f"{path}/members", {"user_id": dave.id}, 201)
         got = await step(
             {
