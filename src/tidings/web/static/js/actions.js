@@ -6,9 +6,9 @@
 import { api } from "./api.js";
 import { reportError } from "./errors.js";
 import { state, update } from "./store.js";
-import { applyConversation, directWith } from "./store/conversations.js";
+import { applyConversation, directWith, receiveMessageDeleted, receiveMessageUpdated } from "./store/conversations.js";
 import { applyFriendRequest, applyFriendUpdate } from "./store/friends.js";
-import { addPending, failPending, retryPending, settlePending, threadOf } from "./store/messages.js";
+import { addPending, failPending, quoteOf, retryPending, settlePending, threadOf, toggleOwnReaction } from "./store/messages.js";
 import { markNotificationRead, unmarkNotificationRead } from "./store/notifications.js";
 import { putUsers, userById } from "./store/users.js";
 
@@ -25,14 +25,16 @@ export function newClientId() {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
-/** Send `content`: shown at once as pending, settled by the answer or the event (messages.js). */
-export function sendMessage(conversationId, content) {
+/** Send `content` (a reply to the message record `replyTo`, if given): shown at once as
+ * pending, settled by the answer or the event (messages.js). */
+export function sendMessage(conversationId, content, { replyTo = null } = {}) {
   const pending = {
     client_id: newClientId(),
     conversation_id: conversationId,
     sender_id: state.meId,
     content,
     created_at: new Date().toISOString(),
+    reply_to: replyTo ? quoteOf(replyTo) : null,
   };
   update(addPending, pending);
   return post(pending);
@@ -46,12 +48,43 @@ export function retryMessage(conversationId, clientId) {
   return post(pending);
 }
 
-async function post({ conversation_id: id, client_id: clientId, content }) {
+async function post({ conversation_id: id, client_id: clientId, content, reply_to: replyTo }) {
+  const body = { content, client_id: clientId };
+  if (replyTo) body.reply_to_id = replyTo.id;
   try {
-    const { message } = await api("POST", `/api/conversations/${id}/messages`, { content, client_id: clientId });
+    const { message } = await api("POST", `/api/conversations/${id}/messages`, body);
     update(settlePending, id, clientId, message);
   } catch (error) {
     reportError("Couldn't send a message", error, (reason) => update(failPending, id, clientId, reason));
+  }
+}
+
+/** Change the text of one of our messages (its `message_updated` event follows). */
+export async function editMessage(conversationId, messageId, content) {
+  const { message } = await api("PATCH", `/api/conversations/${conversationId}/messages/${messageId}`, { content });
+  update(receiveMessageUpdated, { message });
+}
+
+/** Delete a message (ours, or any in a group we created): it stays as a placeholder. */
+export async function deleteMessage(conversationId, messageId) {
+  const { message } = await api("DELETE", `/api/conversations/${conversationId}/messages/${messageId}`);
+  update(receiveMessageDeleted, { message });
+}
+
+/**
+ * React to a message with `emoji` (`on`), or take our reaction back: shown at once, then the
+ * `message_reactions` event says what the reactions are. (The answer is not applied: it can
+ * come after the event of someone else's later reaction, and reactions carry no version.) If
+ * the request fails, the change is undone and the promise rejects (the view reports it).
+ */
+export async function setReaction(conversationId, messageId, emoji, on) {
+  update(toggleOwnReaction, conversationId, messageId, emoji, on);
+  const path = `/api/conversations/${conversationId}/messages/${messageId}/reactions/${encodeURIComponent(emoji)}`;
+  try {
+    await api(on ? "PUT" : "DELETE", path);
+  } catch (error) {
+    update(toggleOwnReaction, conversationId, messageId, emoji, !on);
+    throw error;
   }
 }
 

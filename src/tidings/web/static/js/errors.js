@@ -56,7 +56,8 @@ export function showIn(el, text) {
   el.textContent = text ?? "";
 }
 
-function toast(text) {
+/** Show `text` as a toast (also for a failure that is not an exception). */
+export function toast(text) {
   const region = document.querySelector("[data-testid=error-toasts]");
   if (!region) return;
   // The same failure again (a retry that failed too) refreshes its toast instead of stacking.

@@ -7,7 +7,7 @@ import { reportError } from "./errors.js";
 import { state, update, watch } from "./store.js";
 import { setConnection } from "./store/connection.js";
 import { applyConversation, forgetMissing } from "./store/conversations.js";
-import { failLoading, mergeHistory, sortedMessages, startLoading, threadOf } from "./store/messages.js";
+import { failLoading, mergeHistory, mergeRun, sortedMessages, startLoading, threadOf } from "./store/messages.js";
 import { applySnapshot } from "./store/snapshot.js";
 
 const PAGE = 40;
@@ -51,14 +51,14 @@ function tracked(id, load) {
 
 /**
  * Load a conversation's latest page of history (joined to what is loaded, see messages.js),
- * unless the thread is loaded and current. A load in flight (an earlier page, or the latest
+ * unless the thread is loaded, current and reaches the newest message. A load in flight (an earlier page, or the latest
  * asked for by someone else) is waited for first, then the thread looked at again: a snapshot
  * may have come meanwhile, which only a latest page asked for after it settles.
  */
 export async function loadLatest(id) {
   while (historyLoads.has(id)) await historyLoads.get(id);
   const t = threadOf(state, id);
-  if (t.loaded && !t.stale) return;
+  if (t.loaded && !t.stale && t.gapAfter === null) return;
   await tracked(id, async () => {
     update(startLoading, id);
     const asOf = state.snapshots;
@@ -85,6 +85,37 @@ export async function loadOlder(id) {
       reportError("Couldn't load earlier messages", error, (reason) =>
         update(failLoading, id, `Couldn't load earlier messages: ${reason}`),
       );
+    }
+  });
+}
+
+/** Load the page around message `messageId` (a quoted message, the first unread one), joined to
+ * what is loaded where they meet (messages.js `mergeRun`). */
+export async function loadAround(id, messageId) {
+  await loadRun(id, `around=${messageId}`, "Couldn't load that part of the conversation");
+}
+
+/** Load the first page after message `messageId` (0: the first page of the conversation). */
+export async function loadAfter(id, messageId) {
+  await loadRun(id, `after=${messageId}`, "Couldn't load messages", { after: messageId });
+}
+
+/** Load the page after the loaded run, if it stops short of the newest message. */
+export async function loadNewer(id) {
+  const after = threadOf(state, id).gapAfter;
+  if (after === null || historyLoads.has(id)) return;
+  await loadRun(id, `after=${after}`, "Couldn't load newer messages", { after });
+}
+
+async function loadRun(id, position, what, options) {
+  while (historyLoads.has(id)) await historyLoads.get(id);
+  await tracked(id, async () => {
+    update(startLoading, id);
+    try {
+      const page = await api("GET", `/api/conversations/${id}/messages?limit=${PAGE}&${position}`);
+      update(mergeRun, id, page, options);
+    } catch (error) {
+      reportError(what, error, (reason) => update(failLoading, id, `${what}: ${reason}`));
     }
   });
 }

@@ -6,18 +6,33 @@
 // place (the same element: see `messageKey` in store/messages.js), and it shows once. A
 // message's element is redrawn when what it shows changed (its record, its grouping with the
 // one before, its sender), not at every change to the store.
-import { markConversationRead, retryMessage, sendMessage } from "../actions.js";
-import { attempt } from "../errors.js";
+//
+// Each message has a menu (the "⋯" button shown on hover or focus, or a long press on a touch
+// screen): reply, react, edit (ours: in place, Enter saves, Escape cancels) and delete (ours, or
+// anyone's in a group we created). A reply shows its quote; clicking the quote goes to the
+// original, loading the history around it if it is not loaded. Reactions show as chips under
+// the message: clicking one adds or takes back ours.
+//
+// A conversation opened with unread messages starts at the first of them, under a "New
+// messages" divider, with the history around it; the loaded run may then stop short of the
+// newest message (store/messages.js), and newer pages load on scrolling down. "Jump to latest"
+// shows when the newest message is out of view.
+import { deleteMessage, editMessage, markConversationRead, retryMessage, sendMessage, setReaction } from "../actions.js";
+import { attempt, reportError, toast } from "../errors.js";
 import { clockTime, dayKey, dayLabel, fullTime, h, paintAvatar, renderKeyed, testid } from "../dom.js";
-import { loadLatest, loadOlder } from "../loaders.js";
+import { loadAfter, loadAround, loadLatest, loadNewer, loadOlder } from "../loaders.js";
 import { state, watch } from "../store.js";
 import { conversationTitle, otherMember } from "../store/conversations.js";
-import { messageKey, pendingMessages, sortedMessages, threadOf } from "../store/messages.js";
+import { hasNewer, isShown, messageKey, pendingMessages, sortedMessages, threadOf } from "../store/messages.js";
 import { userById } from "../store/users.js";
 
 const NEAR_TOP_PX = 120;
 const NEAR_BOTTOM_PX = 120;
 const GROUP_WITHIN_MS = 5 * 60000;
+const LONG_PRESS_MS = 500;
+const LONG_PRESS_SLOP_PX = 10;
+const HIGHLIGHT_MS = 2000;
+export const REACTION_EMOJI = ["👍", "❤️", "😂", "😮", "😢", "🎉", "🙏", "👀"];
 
 const view = testid("conversation-view");
 const scroller = testid("message-list");
@@ -29,8 +44,16 @@ const sendButton = testid("send-button");
 const titleEl = testid("conversation-title");
 const membersEl = testid("conversation-members");
 const avatarEl = testid("conversation-avatar");
+const replyBar = testid("reply-bar");
+const replyName = testid("reply-bar-name");
+const replyExcerpt = testid("reply-bar-excerpt");
+const jumpButton = testid("jump-latest");
 
 let openId = null;
+let unreadAfter = null; // the read position when the open conversation was opened with unread
+let replyTo = null; // the message id the composer answers
+let editingId = null; // the message id being edited in place
+let openPopup = null; // {el, messageId, kind: "menu" | "picker", opener}
 let drawnHeader = null; // what the header shows (see headerKey)
 const drawnItems = new WeakMap(); // message element -> what it was drawn from (see update)
 const drawnMeta = new WeakMap(); // message element -> the state its bottom line shows
@@ -60,6 +83,24 @@ export function mountConversation() {
 
   scroller.addEventListener("scroll", () => {
     if (scroller.scrollTop < NEAR_TOP_PX) loadOlderAndFill();
+    if (nearBottom() && openId !== null && hasNewer(state, openId)) loadNewerAndFill();
+    showJumpButton();
+  });
+  jumpButton.addEventListener("click", () => jumpToLatest());
+  testid("reply-cancel").addEventListener("click", () => {
+    setReply(null);
+    input.focus();
+  });
+  itemsEl.addEventListener("click", onListClick);
+  mountLongPress();
+  document.addEventListener("pointerdown", (event) => {
+    if (openPopup && !openPopup.el.contains(event.target) && !openPopup.opener?.contains(event.target)) closePopup();
+  });
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && openPopup) {
+      event.preventDefault();
+      closePopup({ refocus: true });
+    }
   });
   input.addEventListener("input", () => {
     sendButton.disabled = input.value.trim() === "";
@@ -68,6 +109,8 @@ export function mountConversation() {
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
       event.preventDefault();
       send();
+    } else if (event.key === "Escape" && replyTo !== null && !openPopup) {
+      setReply(null);
     }
   });
   form.addEventListener("submit", (event) => {
@@ -87,17 +130,30 @@ export function openConversation(id) {
   if (changedConversation) {
     input.value = "";
     sendButton.disabled = true;
+    closePopup();
+    editingId = null;
+    setReply(null);
+    unreadAfter = firstUnreadAfter(state.conversations.get(id));
   }
   renderHeader();
   render({ toBottom: true });
-  const t = threadOf(state, id);
-  if (!t.loaded || t.stale) loadLatestAndFill(id);
+  if (changedConversation && unreadAfter !== null) openAtUnread(id);
+  else if (!threadOf(state, id).loaded || threadOf(state, id).stale) loadLatestAndFill(id);
   markRead();
   if (changedConversation && matchMedia("(pointer: fine)").matches) input.focus({ preventScroll: true });
 }
 
 export function closeConversation() {
   openId = null;
+  closePopup();
+  editingId = null;
+  setReply(null);
+}
+
+/** Our read position, if the conversation has unread messages (from others, after it). */
+function firstUnreadAfter(conversation) {
+  if (!conversation || conversation.unread_count === 0 || !conversation.last_message) return null;
+  return conversation.last_read_message_id < conversation.last_message.id ? conversation.last_read_message_id : null;
 }
 
 /** What the header (and whether senders are named) depends on in the open conversation. */
@@ -137,6 +193,72 @@ async function loadLatestAndFill(id) {
   fillViewport();
 }
 
+/** Open at the first unread message: the history around it, unless what is loaded has it. */
+async function openAtUnread(id) {
+  const after = unreadAfter;
+  let t = threadOf(state, id);
+  if (t.loaded && t.stale) {
+    await loadLatest(id);
+    t = threadOf(state, id);
+  }
+  const shown = sortedMessages(state, id);
+  const covered = t.loaded && !t.stale && shown.length > 0 && (shown[0].id <= after || !t.hasMore);
+  if (!covered) {
+    if (after > 0) await loadAround(id, after);
+    else await loadAfter(id, 0);
+  }
+  if (id !== openId) return;
+  render();
+  const divider = itemsEl.querySelector("[data-testid=unread-divider]");
+  if (divider) divider.scrollIntoView({ block: "start" });
+  else scroller.scrollTop = scroller.scrollHeight;
+  fillViewport();
+  showJumpButton();
+}
+
+async function loadNewerAndFill() {
+  if (openId === null) return;
+  await loadNewer(openId);
+}
+
+/** Show the newest messages: the latest page if the loaded run stops short of them. */
+async function jumpToLatest() {
+  if (openId === null) return;
+  const id = openId;
+  if (hasNewer(state, id)) {
+    await loadLatest(id);
+    if (id !== openId) return;
+  }
+  render({ toBottom: true });
+  showJumpButton();
+}
+
+/** Scroll to message `messageId` and highlight it, loading the history around it if needed. */
+async function goToMessage(messageId) {
+  if (openId === null) return;
+  const id = openId;
+  if (!isShown(state, id, messageId)) {
+    await loadAround(id, messageId);
+    if (id !== openId) return;
+    render();
+  }
+  const li = itemsEl.querySelector(`[data-message-id="${messageId}"]`);
+  if (!li) {
+    toast("Couldn't find the original message: it is not in this conversation's history.");
+    return;
+  }
+  li.scrollIntoView({ block: "center" });
+  li.classList.remove("highlight");
+  void li.offsetWidth; // restart the animation if it is already highlighted
+  li.classList.add("highlight");
+  setTimeout(() => li.classList.remove("highlight"), HIGHLIGHT_MS);
+  showJumpButton();
+}
+
+function showJumpButton() {
+  jumpButton.hidden = openId === null || (!hasNewer(state, openId) && nearBottom());
+}
+
 async function loadOlderAndFill() {
   if (openId === null) return;
   const id = openId;
@@ -146,6 +268,7 @@ async function loadOlderAndFill() {
 
 /** Keep loading older pages while the history does not fill the pane (nothing to scroll). */
 function fillViewport() {
+  if (openId === null) return;
   const t = threadOf(state, openId);
   if (t.hasMore && !t.error && scroller.scrollHeight <= scroller.clientHeight + NEAR_TOP_PX) loadOlderAndFill();
 }
@@ -169,13 +292,20 @@ function scrollAnchor() {
 
 // Messages ------------------------------------------------------------------------------------
 
-/** The list's items, oldest first: day dividers, messages, then our pending sends. */
+/** The list's items, oldest first: day dividers, the "New messages" divider, messages, then our
+ * pending sends (not after a run that stops short of the newest message). */
 function listItems() {
   const items = [];
   let previous = null;
-  for (const message of [...sortedMessages(state, openId), ...pendingMessages(state, openId)]) {
+  let unreadShown = unreadAfter === null;
+  const pending = hasNewer(state, openId) ? [] : pendingMessages(state, openId);
+  for (const message of [...sortedMessages(state, openId), ...pending]) {
     const sameDay = previous && dayKey(previous.created_at) === dayKey(message.created_at);
     if (!sameDay) items.push({ key: `day:${dayKey(message.created_at)}`, day: message.created_at });
+    if (!unreadShown && message.id > unreadAfter && message.sender_id !== state.meId) {
+      items.push({ key: "unread", unread: true });
+      unreadShown = true;
+    }
     const grouped =
       sameDay &&
       previous.sender_id === message.sender_id &&
@@ -188,7 +318,9 @@ function listItems() {
 
 function render({ toBottom = false } = {}) {
   if (openId === null) return;
-  const stick = toBottom || nearBottom();
+  // A run that stops short of the newest message grows at the bottom as pages load: it keeps
+  // what is in view where it is.
+  const stick = toBottom || (nearBottom() && !hasNewer(state, openId));
   const anchor = stick ? null : scrollAnchor();
   const t = threadOf(state, openId);
   renderKeyed(itemsEl, listItems(), (item) => item.key, create, update);
@@ -199,10 +331,13 @@ function render({ toBottom = false } = {}) {
   else historyStatus.textContent = count ? "This is the beginning of the conversation." : "No messages yet. Say hello!";
   if (stick) scroller.scrollTop = scroller.scrollHeight;
   else if (anchor?.el.isConnected) scroller.scrollTop += anchor.el.getBoundingClientRect().top - anchor.top;
+  if (openPopup && !itemsEl.querySelector(`[data-message-id="${openPopup.messageId}"]`)?.contains(openPopup.el)) closePopup();
+  showJumpButton();
 }
 
 function create(item) {
   if (item.day) return h("li", { class: "day-divider", role: "separator" }, h("span", { text: dayLabel(item.day) }));
+  if (item.unread) return h("li", { class: "unread-divider", role: "separator", testid: "unread-divider" }, h("span", { text: "New messages" }));
   const own = item.message.sender_id === state.meId;
   return h(
     "li",
@@ -212,17 +347,52 @@ function create(item) {
       "div",
       { class: "msg-body" },
       own ? null : h("span", { class: "msg-sender", hidden: true }),
-      h("div", { class: "bubble" }, h("span", { class: "msg-text", testid: "message-text" })),
+      h(
+        "div",
+        { class: "bubble" },
+        h("span", { class: "msg-text", testid: "message-text" }),
+        h("span", { class: "msg-edited", testid: "message-edited", hidden: true, text: "(edited)" }),
+      ),
       h("span", { class: "msg-time" }),
     ),
+    h(
+      "div",
+      { class: "msg-actions", hidden: true },
+      h("button", { class: "msg-action", type: "button", dataset: { action: "picker" }, "aria-label": "React", title: "React", text: "☺" }),
+      h("button", { class: "msg-action", type: "button", dataset: { action: "reply" }, "aria-label": "Reply", title: "Reply", text: "↩" }),
+      h("button", {
+        class: "msg-action",
+        type: "button",
+        testid: "message-menu-button",
+        dataset: { action: "menu" },
+        "aria-label": "Message actions",
+        "aria-haspopup": "menu",
+        "aria-expanded": "false",
+        title: "More",
+        text: "⋯",
+      }),
+    ),
   );
+}
+
+/** Who reacted with each emoji, as the chips' tooltips name them. */
+function reactorNames(message) {
+  return (message.reactions ?? []).map((r) => r.user_ids.map((id) => (id === state.meId ? "You" : (state.users.get(id)?.display_name ?? "Someone"))).join(", "));
+}
+
+/** Whether we may delete `message`: ours, or anyone's in a group we created. */
+function canDelete(message) {
+  if (message.id === undefined || message.deleted) return false;
+  if (message.sender_id === state.meId) return true;
+  const conversation = state.conversations.get(message.conversation_id);
+  return conversation?.type === "group" && conversation.created_by_id === state.meId;
 }
 
 /** Draw a message (or our pending copy of one) into its element, whatever it showed before;
  * nothing to do if what it was drawn from is the same. Records are replaced when they change
  * (store/messages.js), users too (store/users.js); a pending copy's error changes in place. */
 function update(li, item) {
-  if (item.day) return;
+  if (item.day || item.unread) return;
   const { message, grouped } = item;
   const drawn = {
     message,
@@ -230,6 +400,10 @@ function update(li, item) {
     grouped: Boolean(grouped),
     sender: state.users.get(message.sender_id),
     group: state.conversations.get(message.conversation_id)?.type === "group",
+    quoted: message.reply_to ? state.users.get(message.reply_to.sender_id) : null,
+    reactors: reactorNames(message).join("|"),
+    editing: message.id !== undefined && message.id === editingId,
+    deletable: canDelete(message),
   };
   const before = drawnItems.get(li);
   if (before && Object.keys(drawn).every((k) => before[k] === drawn[k])) return;
@@ -238,6 +412,8 @@ function update(li, item) {
   li.classList.toggle("grouped", Boolean(grouped));
   li.classList.toggle("pending", pending);
   li.classList.toggle("failed", pending && Boolean(message.error));
+  li.classList.toggle("deleted", Boolean(message.deleted));
+  li.classList.toggle("editing", drawn.editing);
   if (pending) {
     li.dataset.pending = "true";
     delete li.dataset.messageId;
@@ -253,8 +429,20 @@ function update(li, item) {
     senderEl.hidden = !drawn.group;
     senderEl.textContent = sender.display_name;
   }
+  const bubble = li.querySelector(".bubble");
+  drawQuote(bubble, message.reply_to);
   const text = li.querySelector(".msg-text");
   if (text.textContent !== message.content) text.textContent = message.content;
+  text.hidden = Boolean(message.deleted) || drawn.editing;
+  drawDeleted(bubble, Boolean(message.deleted));
+  const editedEl = li.querySelector(".msg-edited");
+  editedEl.hidden = !message.edited_at || Boolean(message.deleted) || drawn.editing;
+  if (message.edited_at) editedEl.title = `Edited ${fullTime(message.edited_at)}`;
+  drawEditor(bubble, message, drawn.editing);
+  drawReactions(li, message);
+  const actions = li.querySelector(".msg-actions");
+  actions.hidden = pending || Boolean(message.deleted) || drawn.editing;
+  if (openPopup?.messageId === message.id && actions.hidden) closePopup();
   // The line under the bubble changes with the message's state (not at every render, which
   // would take the focus off a Retry button).
   const meta = pending ? `failed:${message.error ?? ""}` : `sent:${message.created_at}`;
@@ -262,6 +450,104 @@ function update(li, item) {
     drawnMeta.set(li, meta);
     li.querySelector(".msg-body").lastChild.replaceWith(pending ? stateLine(message) : timeLine(message));
   }
+}
+
+/** A reply's quote, first in its bubble: the original's sender and start, or that it is deleted. */
+function drawQuote(bubble, quote) {
+  let el = bubble.querySelector(":scope > .msg-quote");
+  if (!quote) {
+    el?.remove();
+    return;
+  }
+  if (!el) {
+    el = h("button", { class: "msg-quote", type: "button", testid: "message-quote", dataset: { action: "quote" } }, h("span", { class: "quote-sender" }), h("span", { class: "quote-excerpt" }));
+    bubble.prepend(el);
+  }
+  el.dataset.quoteId = String(quote.id);
+  const name = userById(state, quote.sender_id).display_name;
+  el.querySelector(".quote-sender").textContent = name;
+  const excerpt = quote.deleted ? "message deleted" : quote.excerpt || (quote.attachment_count ? "Attachment" : "");
+  el.querySelector(".quote-excerpt").textContent = excerpt;
+  el.classList.toggle("quote-deleted", quote.deleted);
+  el.setAttribute("aria-label", `Reply to ${name}: ${excerpt}. Show the original message`);
+}
+
+function drawDeleted(bubble, deleted) {
+  let el = bubble.querySelector(":scope > .msg-deleted");
+  if (!deleted) {
+    el?.remove();
+    return;
+  }
+  if (!el) bubble.append(h("span", { class: "msg-deleted", testid: "message-deleted", text: "message deleted" }));
+}
+
+/** The editor in place of the text while the message is edited (kept as it is while it is). */
+function drawEditor(bubble, message, editing) {
+  let el = bubble.querySelector(":scope > .msg-editor");
+  if (!editing) {
+    el?.remove();
+    return;
+  }
+  if (el) return;
+  const area = h("textarea", { class: "msg-edit-input", testid: "edit-input", rows: 1, maxlength: 4000, "aria-label": "Edit message" });
+  area.value = message.content;
+  const save = () => saveEdit(message.conversation_id, message.id, area);
+  area.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      save();
+    } else if (event.key === "Escape") {
+      event.preventDefault();
+      event.stopPropagation();
+      stopEditing();
+    }
+  });
+  el = h(
+    "div",
+    { class: "msg-editor" },
+    area,
+    h(
+      "div",
+      { class: "msg-editor-foot" },
+      h("span", { class: "msg-editor-hint", text: "Enter to save · Escape to cancel" }),
+      h("button", { class: "link-btn", type: "button", testid: "edit-cancel", text: "Cancel", onclick: () => stopEditing() }),
+      h("button", { class: "link-btn", type: "button", testid: "edit-save", text: "Save", onclick: save }),
+    ),
+  );
+  bubble.append(el);
+  area.focus();
+  area.setSelectionRange(area.value.length, area.value.length);
+}
+
+/** The reaction chips under the bubble, one per emoji, ours highlighted. */
+function drawReactions(li, message) {
+  const reactions = message.deleted || message.id === undefined ? [] : (message.reactions ?? []);
+  let list = li.querySelector(".reactions");
+  if (!reactions.length) {
+    list?.remove();
+    return;
+  }
+  if (!list) {
+    list = h("ul", { class: "reactions", testid: "reactions", "aria-label": "Reactions" });
+    li.querySelector(".msg-body").lastChild.before(list);
+  }
+  const names = reactorNames(message);
+  renderKeyed(
+    list,
+    reactions.map((r, i) => ({ ...r, names: names[i] })),
+    (r) => r.emoji,
+    (r) => h("li", {}, h("button", { class: "reaction-chip", type: "button", testid: "reaction", dataset: { action: "chip", emoji: r.emoji } }, h("span", { class: "reaction-emoji" }), h("span", { class: "reaction-count" }))),
+    (el, r) => {
+      const chip = el.firstChild;
+      const mine = r.user_ids.includes(state.meId);
+      chip.querySelector(".reaction-emoji").textContent = r.emoji;
+      chip.querySelector(".reaction-count").textContent = String(r.count);
+      chip.setAttribute("aria-pressed", String(mine));
+      chip.classList.toggle("mine", mine);
+      chip.title = `${r.names} reacted with ${r.emoji}`;
+      chip.setAttribute("aria-label", `${r.emoji} ${r.count}: ${r.names}${mine ? " (click to take yours back)" : ""}`);
+    },
+  );
 }
 
 function timeLine(message) {
@@ -278,12 +564,232 @@ function stateLine(pending) {
   );
 }
 
+// Acting on a message --------------------------------------------------------------------------
+
+/** The loaded message an element in the list shows. */
+function messageOf(el) {
+  const li = el.closest("[data-message-id]");
+  return li ? threadOf(state, openId).messages.get(Number(li.dataset.messageId)) : undefined;
+}
+
+function onListClick(event) {
+  const button = event.target.closest("[data-action]");
+  if (!button || !itemsEl.contains(button)) return;
+  const message = messageOf(button);
+  if (!message) return;
+  const action = button.dataset.action;
+  if (action === "quote") goToMessage(Number(button.dataset.quoteId));
+  else if (action === "chip") {
+    const emoji = button.dataset.emoji;
+    const mine = message.reactions.find((r) => r.emoji === emoji)?.user_ids.includes(state.meId);
+    react(message, emoji, !mine);
+  } else if (action === "menu") togglePopup("menu", message, button);
+  else if (action === "picker") togglePopup("picker", message, button);
+  else if (action === "reply") startReply(message);
+}
+
+function react(message, emoji, on) {
+  setReaction(message.conversation_id, message.id, emoji, on).catch((error) => reportError(on ? "Couldn't add your reaction" : "Couldn't remove your reaction", error));
+}
+
+/** Open the message's menu (or its reaction picker), or close it if it is the one open. */
+function togglePopup(kind, message, opener) {
+  const same = openPopup?.kind === kind && openPopup.messageId === message.id;
+  closePopup();
+  if (same) return;
+  const li = itemsEl.querySelector(`[data-message-id="${message.id}"]`);
+  if (!li) return;
+  const el = kind === "menu" ? menuFor(message) : pickerFor(message);
+  li.append(el);
+  openPopup = { el, kind, messageId: message.id, opener };
+  opener?.setAttribute("aria-expanded", "true");
+  li.classList.add("popup-open");
+  el.querySelector("button")?.focus({ preventScroll: true });
+}
+
+function closePopup({ refocus = false } = {}) {
+  if (!openPopup) return;
+  const { el, opener } = openPopup;
+  openPopup = null;
+  el.closest(".msg")?.classList.remove("popup-open");
+  el.remove();
+  opener?.setAttribute("aria-expanded", "false");
+  if (refocus && opener?.isConnected) opener.focus({ preventScroll: true });
+}
+
+function menuFor(message) {
+  const item = (label, testId, run, danger = false) =>
+    h("button", {
+      class: `menu-item${danger ? " danger" : ""}`,
+      type: "button",
+      role: "menuitem",
+      testid: testId,
+      text: label,
+      onclick: () => {
+        closePopup();
+        run();
+      },
+    });
+  const own = message.sender_id === state.meId;
+  const opener = openPopupOpener(message);
+  return h(
+    "div",
+    { class: "msg-menu", role: "menu", testid: "message-menu", "aria-label": "Message actions", onkeydown: menuKeys },
+    item("Reply", "menu-reply", () => startReply(message)),
+    item("React", "menu-react", () => togglePopup("picker", message, opener)),
+    own ? item("Edit", "menu-edit", () => startEditing(message)) : null,
+    canDelete(message) ? item("Delete", "menu-delete", () => confirmDelete(message), true) : null,
+  );
+}
+
+function openPopupOpener(message) {
+  return itemsEl.querySelector(`[data-message-id="${message.id}"] [data-action=menu]`);
+}
+
+/** Up and down arrows move between a menu's items. */
+function menuKeys(event) {
+  if (event.key !== "ArrowDown" && event.key !== "ArrowUp") return;
+  event.preventDefault();
+  const items = [...event.currentTarget.querySelectorAll("button")];
+  const at = items.indexOf(document.activeElement);
+  const next = (at + (event.key === "ArrowDown" ? 1 : -1) + items.length) % items.length;
+  items[next].focus();
+}
+
+function pickerFor(message) {
+  return h(
+    "div",
+    { class: "reaction-picker", role: "menu", testid: "reaction-picker", "aria-label": "React", onkeydown: menuKeys },
+    REACTION_EMOJI.map((emoji) =>
+      h("button", {
+        class: "picker-emoji",
+        type: "button",
+        role: "menuitem",
+        "aria-label": `React with ${emoji}`,
+        title: emoji,
+        text: emoji,
+        onclick: () => {
+          closePopup();
+          const current = threadOf(state, message.conversation_id).messages.get(message.id) ?? message;
+          const mine = current.reactions.find((r) => r.emoji === emoji)?.user_ids.includes(state.meId);
+          react(current, emoji, !mine);
+        },
+      }),
+    ),
+  );
+}
+
+/** A long press (a touch held still) on a message opens its menu. */
+function mountLongPress() {
+  let timer = null;
+  let start = null;
+  let pressed = false;
+  const cancel = () => {
+    clearTimeout(timer);
+    timer = null;
+  };
+  itemsEl.addEventListener("pointerdown", (event) => {
+    pressed = false;
+    if (event.pointerType === "mouse") return;
+    const message = messageOf(event.target);
+    if (!message || message.deleted || event.target.closest("button, textarea, .msg-menu, .reaction-picker")) return;
+    start = { x: event.clientX, y: event.clientY };
+    cancel();
+    timer = setTimeout(() => {
+      timer = null;
+      pressed = true;
+      const current = threadOf(state, openId).messages.get(message.id);
+      if (current && !current.deleted) togglePopup("menu", current, openPopupOpener(current));
+    }, LONG_PRESS_MS);
+  });
+  itemsEl.addEventListener("pointermove", (event) => {
+    if (timer && start && Math.hypot(event.clientX - start.x, event.clientY - start.y) > LONG_PRESS_SLOP_PX) cancel();
+  });
+  for (const type of ["pointerup", "pointercancel", "pointerleave"]) itemsEl.addEventListener(type, cancel);
+  // The press that opened the menu is not also a click, nor the browser's own menu.
+  itemsEl.addEventListener("contextmenu", (event) => {
+    if (pressed || timer) event.preventDefault();
+  });
+  itemsEl.addEventListener(
+    "click",
+    (event) => {
+      if (pressed) {
+        pressed = false;
+        event.stopPropagation();
+        event.preventDefault();
+      }
+    },
+    true,
+  );
+}
+
+function startReply(message) {
+  setReply(message.id);
+  input.focus();
+}
+
+/** Show (or, null, hide) the "Replying to" bar above the composer. */
+function setReply(messageId) {
+  replyTo = messageId;
+  const message = messageId === null ? null : threadOf(state, openId).messages.get(messageId);
+  replyBar.hidden = !message;
+  if (!message) {
+    replyTo = null;
+    return;
+  }
+  replyName.textContent = userById(state, message.sender_id).display_name;
+  const excerpt = message.content.replace(/\s+/g, " ");
+  replyExcerpt.textContent = excerpt.length > 80 ? `${[...excerpt].slice(0, 80).join("")}…` : excerpt;
+}
+
+function startEditing(message) {
+  editingId = message.id;
+  render();
+}
+
+function stopEditing() {
+  const id = editingId;
+  editingId = null;
+  render();
+  itemsEl.querySelector(`[data-message-id="${id}"] [data-action=menu]`)?.focus({ preventScroll: true });
+}
+
+async function saveEdit(conversationId, messageId, area) {
+  const content = area.value.trim();
+  const current = threadOf(state, conversationId).messages.get(messageId);
+  if (!content) {
+    toast("A message needs some text: to remove it, delete it.");
+    return;
+  }
+  if (content === current?.content) {
+    stopEditing();
+    return;
+  }
+  area.disabled = true;
+  try {
+    await editMessage(conversationId, messageId, content);
+    if (editingId === messageId) stopEditing();
+  } catch (error) {
+    area.disabled = false;
+    reportError("Couldn't edit the message", error);
+    area.focus();
+  }
+}
+
+async function confirmDelete(message) {
+  if (!confirm("Delete this message? Everyone in the conversation will see “message deleted” instead.")) return;
+  await attempt("Couldn't delete the message", () => deleteMessage(message.conversation_id, message.id));
+}
+
 function send() {
   const content = input.value.trim();
   if (!content || openId === null) return;
   input.value = "";
   sendButton.disabled = true;
-  sendMessage(openId, content);
+  const replyMessage = replyTo === null ? null : threadOf(state, openId).messages.get(replyTo);
+  setReply(null);
+  if (hasNewer(state, openId)) jumpToLatest();
+  sendMessage(openId, content, { replyTo: replyMessage ?? null });
   scroller.scrollTop = scroller.scrollHeight;
 }
 

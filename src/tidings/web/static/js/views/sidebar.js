@@ -25,7 +25,7 @@ export function setActiveConversation(id) {
 function preview(conversation) {
   const message = conversation.last_message;
   if (!message) return conversation.type === "group" ? "Group created" : "Say hello 👋";
-  const text = message.content.replace(/\s+/g, " ");
+  const text = message.deleted ? "message deleted" : message.content.replace(/\s+/g, " ");
   if (message.sender_id === state.meId) return `You: ${text}`;
   if (conversation.type === "group") return `${userById(state, message.sender_id).display_name}: ${text}`;
   return text;
