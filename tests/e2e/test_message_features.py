@@ -9,7 +9,7 @@ import re
 import pytest
 from playwright.async_api import Dialog, Page, expect
 
-from tests.e2e.conftest import Browsing
+from tests.e2e.conftest import PHONE, Browsing
 
 pytestmark = pytest.mark.e2e
 
@@ -243,3 +243,21 @@ async def test_scrolling_down_a_run_loads_newer_pages(browsing: Browsing, alice_
         await expect(b.get_by_test_id("history-status")).not_to_contain_text("Loading")
     await expect(message(b, "Unread 100")).to_be_visible()
     await expect(b.get_by_test_id("message-text")).to_have_count(101)
+
+
+async def test_a_long_press_opens_the_menu_on_a_phone(browsing: Browsing, alice_bob_dm) -> None:
+    alice, bob, dm = alice_bob_dm
+    await bob.send(dm, "Hold me")
+    context = await browsing.signed_in(alice, viewport=PHONE)
+    a = await browsing.open_app(context, f"/#/c/{dm}")
+    item = message(a, "Hold me")
+    box = await item.get_by_test_id("message-text").bounding_box()
+    assert box is not None
+    point = {"pointerType": "touch", "clientX": box["x"] + 5, "clientY": box["y"] + 5}
+    await item.get_by_test_id("message-text").dispatch_event("pointerdown", point)
+    menu = a.get_by_role("menu", name="Message actions")
+    await expect(menu).to_be_visible()  # after the press is held, without a click
+    await item.get_by_test_id("message-text").dispatch_event("pointerup", point)
+    await menu.get_by_role("menuitem", name="React").click()
+    await a.get_by_role("menuitem", name="React with 🎉").click()
+    await expect(item.get_by_test_id("reaction")).to_have_text("🎉1")

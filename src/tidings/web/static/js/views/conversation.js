@@ -138,7 +138,7 @@ export function openConversation(id) {
   renderHeader();
   render({ toBottom: true });
   if (changedConversation && unreadAfter !== null) openAtUnread(id);
-  else if (!threadOf(state, id).loaded || threadOf(state, id).stale) loadLatestAndFill(id);
+  else if (!threadOf(state, id).loaded || threadOf(state, id).stale || (changedConversation && hasNewer(state, id))) loadLatestAndFill(id);
   markRead();
   if (changedConversation && matchMedia("(pointer: fine)").matches) input.focus({ preventScroll: true });
 }
@@ -326,7 +326,7 @@ function render({ toBottom = false } = {}) {
   renderKeyed(itemsEl, listItems(), (item) => item.key, create, update);
   const count = t.messages.size;
   if (t.error) historyStatus.textContent = t.error;
-  else if (t.loading) historyStatus.textContent = count ? "Loading earlier messages…" : "Loading messages…";
+  else if (t.loading) historyStatus.textContent = count && t.gapAfter === null ? "Loading earlier messages…" : "Loading messages…";
   else if (t.hasMore) historyStatus.textContent = "Scroll up for earlier messages";
   else historyStatus.textContent = count ? "This is the beginning of the conversation." : "No messages yet. Say hello!";
   if (stick) scroller.scrollTop = scroller.scrollHeight;
@@ -402,7 +402,7 @@ function update(li, item) {
     group: state.conversations.get(message.conversation_id)?.type === "group",
     quoted: message.reply_to ? state.users.get(message.reply_to.sender_id) : null,
     reactors: reactorNames(message).join("|"),
-    editing: message.id !== undefined && message.id === editingId,
+    editing: message.id !== undefined && message.id === editingId && !message.deleted,
     deletable: canDelete(message),
   };
   const before = drawnItems.get(li);
