@@ -33,6 +33,7 @@ from tidings.operations import router as operations_router
 from tidings.realtime import log
 from tidings.realtime.endpoint import EVENTS_PATH, mount_event_stream
 from tidings.realtime.metrics import Metrics
+from tidings.search.routes import router as search_router
 from tidings.server import end_streams_on_shutdown_signals
 from tidings.web.routes import mount_web
 
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         friends_router,
         conversations_router,
         notifications_router,
+        search_router,
         bootstrap_router,
         operations_router,
     ):

@@ -1,0 +1,1 @@
+"""Message search: full text, in the conversations you belong to."""
