@@ -331,6 +331,7 @@ function render({ toBottom = false } = {}) {
   else historyStatus.textContent = count ? "This is the beginning of the conversation." : "No messages yet. Say hello!";
   if (stick) scroller.scrollTop = scroller.scrollHeight;
   else if (anchor?.el.isConnected) scroller.scrollTop += anchor.el.getBoundingClientRect().top - anchor.top;
+  if (replyTo !== null) setReply(replyTo); // the message may have been edited or deleted
   if (openPopup && !itemsEl.querySelector(`[data-message-id="${openPopup.messageId}"]`)?.contains(openPopup.el)) closePopup();
   showJumpButton();
 }
@@ -738,7 +739,7 @@ function setReply(messageId) {
     return;
   }
   replyName.textContent = userById(state, message.sender_id).display_name;
-  const excerpt = message.content.replace(/\s+/g, " ");
+  const excerpt = message.deleted ? "message deleted" : message.content.replace(/\s+/g, " ");
   replyExcerpt.textContent = excerpt.length > 80 ? `${[...excerpt].slice(0, 80).join("")}…` : excerpt;
 }
 
