@@ -25,6 +25,8 @@ import { state, watch } from "../store.js";
 import { conversationTitle, otherMember } from "../store/conversations.js";
 import { hasNewer, isShown, messageKey, pendingMessages, sortedMessages, threadOf } from "../store/messages.js";
 import { userById } from "../store/users.js";
+import { renderMessage } from "../format.js";
+import { attachMentionAutocomplete } from "./mentions.js";
 
 const NEAR_TOP_PX = 120;
 const NEAR_BOTTOM_PX = 120;
@@ -105,6 +107,10 @@ export function mountConversation() {
   input.addEventListener("input", () => {
     sendButton.disabled = input.value.trim() === "";
   });
+  // "@al" offers the open conversation's members (before the Enter below: it listens first).
+  attachMentionAutocomplete(input, () =>
+    (state.conversations.get(openId)?.member_ids ?? []).filter((id) => id !== state.meId).map((id) => userById(state, id)),
+  );
   input.addEventListener("keydown", (event) => {
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
       event.preventDefault();
@@ -351,7 +357,7 @@ function create(item) {
       h(
         "div",
         { class: "bubble" },
-        h("span", { class: "msg-text", testid: "message-text" }),
+        h("div", { class: "msg-text", testid: "message-text" }),
         h("span", { class: "msg-edited", testid: "message-edited", hidden: true, text: "(edited)" }),
       ),
       h("span", { class: "msg-time" }),
@@ -405,6 +411,7 @@ function update(li, item) {
     reactors: reactorNames(message).join("|"),
     editing: message.id !== undefined && message.id === editingId && !message.deleted,
     deletable: canDelete(message),
+    members: state.conversations.get(message.conversation_id)?.member_ids, // who @name can be
   };
   const before = drawnItems.get(li);
   if (before && Object.keys(drawn).every((k) => before[k] === drawn[k])) return;
@@ -433,7 +440,9 @@ function update(li, item) {
   const bubble = li.querySelector(".bubble");
   drawQuote(bubble, message.reply_to);
   const text = li.querySelector(".msg-text");
-  if (text.textContent !== message.content) text.textContent = message.content;
+  // Links, @mentions of members and light formatting, built as nodes (format.js): never HTML.
+  const members = (drawn.members ?? []).map((id) => userById(state, id));
+  text.replaceChildren(renderMessage(message.content, { members, me: state.meId }));
   text.hidden = Boolean(message.deleted) || drawn.editing;
   drawDeleted(bubble, Boolean(message.deleted));
   const editedEl = li.querySelector(".msg-edited");
