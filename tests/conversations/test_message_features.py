@@ -249,7 +249,7 @@ async def test_a_message_takes_at_most_twenty_different_emoji(server, make_user)
 
 
 async def test_a_mention_notifies_the_members_named(server, make_user):
-    alice, bob, _carol, _dave, group = await _setup(make_user)
+    alice, bob, _carol, dave, group = await _setup(make_user)
     events = await EventLog.start(server)
     sent = await alice.send(group["id"], "@bob and @Carol, meet @dave (not here) and me @alice")
     recorded = await events.new()
@@ -265,6 +265,27 @@ async def test_a_mention_notifies_the_members_named(server, make_user):
     # Not a mention: inside a word, an e-mail address, an unknown name.
     await alice.send(group["id"], "mail bob@example.com, x@bobby, foo@bob")
     assert await events.new() == {name: ["message"] for name in ("alice", "bob", "carol")}
+
+    # An edit that names someone new tells them (and nobody named before again); deleting the
+    # message reads its mentions.
+    path = f"{_messages(group)}/{sent['id']}"
+    await alice.ok("PATCH", path, {"content": "@bob and @carol"})
+    assert await events.new() == {name: ["message_updated"] for name in ("alice", "bob", "carol")}
+    await alice.ok("POST", f"/api/conversations/{group['id']}/members", {"user_id": dave.id}, 201)
+    await events.new()
+    await alice.ok("PATCH", path, {"content": "@bob and @carol, and now @dave"})
+    recorded = await events.new()
+    assert recorded["dave"] == ["message_updated", "notification"]
+    assert recorded["bob"] == recorded["carol"] == ["message_updated"]
+    mention = await alice.send(group["id"], "@dave again")
+    await events.new()
+    await alice.ok("DELETE", f"{_messages(group)}/{mention['id']}")
+    assert await events.new() == {
+        "alice": ["message_deleted"],
+        "bob": ["message_deleted"],
+        "carol": ["message_deleted"],
+        "dave": ["notification_read", "message_deleted"],
+    }
 
     # Reading the conversation reads the mentions in it.
     before = (await bob.ok("GET", "/api/notifications"))["unread_count"]

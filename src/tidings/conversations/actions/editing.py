@@ -1,9 +1,10 @@
 """Editing and deleting a message: the message changes in place, for every member at once.
 
-An edit keeps the text it replaces (``MessageEdit``: the history its members can read). A
-deletion leaves a placeholder in the timeline (so replies still point somewhere and the
-conversation's order and read positions keep their meaning) and removes everything the message
-said: its text, its earlier versions, its reactions and its attachments.
+An edit keeps the text it replaces (``MessageEdit``: the history its members can read), and a
+member it names for the first time gets a ``mention`` notification. A deletion leaves a
+placeholder in the timeline (so replies still point somewhere and the conversation's order and
+read positions keep their meaning) and removes everything the message said: its text, its
+earlier versions, its reactions and its attachments; its mentions are marked read.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from tidings.attachments import links as attachment_links
 from tidings.context import AppContext
 from tidings.conversations import views
 from tidings.conversations.actions.common import conversation_lock, lock_for_member
+from tidings.conversations.actions.messages import mentioned_members
 from tidings.conversations.events import MessageDeletedEvent, MessageUpdatedEvent
 from tidings.conversations.models import (
     Conversation,
@@ -26,6 +28,8 @@ from tidings.conversations.models import (
 from tidings.conversations.schemas import MessageView
 from tidings.db import utcnow
 from tidings.errors import Conflict, Forbidden, NotFound
+from tidings.notifications.actions import mark_read_where, notify
+from tidings.notifications.models import Notification, NotificationType
 from tidings.realtime.transaction import Transaction
 
 
@@ -63,11 +67,26 @@ def _edit_message(
             replaced_at=now,
         )
     )
+    mentioned_before = set(mentioned_members(tx, user, conversation_id, message.content))
     message.content = content
     message.edited_at = now
     tx.session.flush()
     view = views.messages_by_ids(tx.session, [message_id])[message_id]
     tx.emit_to_channel(conversation_id, MessageUpdatedEvent(message=view))
+    # Someone the edit names for the first time is told, as a send would have.
+    newly = [
+        member_id
+        for member_id in mentioned_members(tx, user, conversation_id, content)
+        if member_id not in mentioned_before
+    ]
+    notify(
+        tx,
+        newly,
+        NotificationType.mention,
+        user,
+        conversation_id=conversation_id,
+        message_id=message_id,
+    )
     return view
 
 
@@ -96,6 +115,13 @@ def _delete_message(
         session.execute(delete(MessageEdit).where(MessageEdit.message_id == message_id))
         session.execute(delete(MessageReaction).where(MessageReaction.message_id == message_id))
         attachment_links.release(session, message_id)
+        # The mentions it made point at nothing now: read for everyone it named.
+        for member_id in session.scalars(
+            select(Notification.user_id).where(
+                Notification.message_id == message_id, Notification.read.is_(False)
+            )
+        ).all():
+            mark_read_where(tx, member_id, Notification.message_id == message_id)
         message.content = ""
         message.deleted_at = utcnow()
         session.flush()
