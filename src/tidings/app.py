@@ -14,6 +14,9 @@ import tidings.events  # noqa: F401  (registers every domain's events: the strea
 from tidings import __version__
 from tidings.accounts.routes import router as accounts_router
 from tidings.accounts.streams import AccountStreamSessions
+from tidings.attachments import actions as attachment_actions
+from tidings.attachments.routes import UPLOAD_PATH
+from tidings.attachments.routes import router as attachments_router
 from tidings.bootstrap import router as bootstrap_router
 from tidings.collector import SurvivorFreezer
 from tidings.config import Settings
@@ -23,6 +26,8 @@ from tidings.conversations.routes import router as conversations_router
 from tidings.errors import install_error_handlers
 from tidings.friends.routes import router as friends_router
 from tidings.middleware import (
+    BODY_LIMITS_BY_PATH,
+    BODY_TIMEOUTS_BY_PATH,
     RequestBodyLimitMiddleware,
     RequestMetricsMiddleware,
     SameOriginWritesMiddleware,
@@ -54,6 +59,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             max_age=timedelta(seconds=settings.event_retention_seconds),
         )
         tasks = [asyncio.create_task(pruning, name="tidings-prune")]
+        sweeping_attachments = attachment_actions.sweep_periodically(
+            ctx, every_seconds=settings.attachment_sweep_seconds
+        )
+        tasks.append(asyncio.create_task(sweeping_attachments, name="tidings-attachments"))
         freezer = SurvivorFreezer()
         if settings.gc_sweep_seconds > 0:
             freezer.install()
@@ -83,6 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         friends_router,
         conversations_router,
         notifications_router,
+        attachments_router,
         search_router,
         bootstrap_router,
         operations_router,
@@ -94,6 +104,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         RequestBodyLimitMiddleware,
         max_body_bytes=settings.max_body_bytes,
         body_timeout_seconds=settings.body_timeout_seconds,
+        # Uploads: their own size limit (enforced while reading) and time for the whole body.
+        limits_by_path={**BODY_LIMITS_BY_PATH, UPLOAD_PATH: settings.max_upload_bytes},
+        timeouts_by_path={**BODY_TIMEOUTS_BY_PATH, UPLOAD_PATH: settings.upload_timeout_seconds},
     )
     app.add_middleware(RequestMetricsMiddleware, metrics=metrics, stream_path=EVENTS_PATH)
     app.add_middleware(SameOriginWritesMiddleware, public_url=settings.public_url)

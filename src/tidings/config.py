@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import resource
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -109,6 +110,29 @@ class Settings(BaseSettings):
     postgres_lock_timeout_ms: int = 5000
     """How long a PostgreSQL statement waits for a row or table lock before 503 (without it, a
     lock held elsewhere, e.g. by a migration, would hold requests open indefinitely)."""
+
+    # Attachments (``tidings/attachments``).
+    max_upload_bytes: int = 25 * 1024 * 1024
+    """Largest attachment (25 MiB): a larger upload is refused with 413 as soon as its
+    Content-Length says so, or while it is read once it passes this."""
+    upload_timeout_seconds: float = 600.0
+    """An upload's whole body must arrive within this (408 otherwise)."""
+    max_image_pixels: int = 50_000_000
+    """Larger images (width x height, from their header) are refused with 413 before decoding."""
+    attachment_storage: Literal["auto", "directory", "database"] = "auto"
+    """Where attachments' bytes are kept: ``directory`` (``ATTACHMENTS_DIR``), ``database`` (for
+    several processes sharing no disk), or ``auto``: the database on PostgreSQL, else a
+    directory."""
+    attachments_dir: str = ""
+    """The directory of the ``directory`` storage; empty: ``attachments/`` beside the SQLite
+    database file (or in the working directory)."""
+    attachment_orphan_seconds: int = 24 * 3600
+    """Uploads not sent with a message within this are deleted (with their bytes, once no
+    other attachment uses them)."""
+    attachment_sweep_seconds: float = 3600.0
+    """How often each process looks for such uploads."""
+    rate_limit_upload: str = "100/hour"
+    """Uploads per user."""
 
     event_retention_seconds: int = 24 * 3600
     """How long the event log keeps events: a client away longer gets ``resync``."""

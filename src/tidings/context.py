@@ -8,6 +8,7 @@ from argon2 import PasswordHasher
 
 from tidings.accounts.passwords import make_hasher
 from tidings.accounts.sessions import SessionCache
+from tidings.attachments.storage import BlobStore, open_store
 from tidings.config import Settings
 from tidings.db import Database
 from tidings.migrations import upgrade_to_head
@@ -30,6 +31,7 @@ class AppContext:
     password_hasher: PasswordHasher
     limiter: RateLimiter
     stream_gate: StreamGate
+    attachment_store: BlobStore
 
 
 async def build_context(settings: Settings, metrics: Metrics | None = None) -> AppContext:
@@ -81,12 +83,15 @@ async def build_context(settings: Settings, metrics: Metrics | None = None) -> A
             settings.stream_open_queue,
             settings.stream_open_wait_seconds,
         ),
+        attachment_store=open_store(settings, db),
     )
 
 
 async def close_context(ctx: AppContext) -> None:
-    """Stop the writer (its queued writes first), the hub, the limiter and the database."""
+    """Stop the writer (its queued writes first), the hub, the limiter, the attachment store
+    and the database."""
     await ctx.writer.stop()
     await ctx.hub.stop()
     await ctx.limiter.close()
+    await ctx.attachment_store.close()
     await ctx.db.dispose()

@@ -1,6 +1,7 @@
 """Imports every table so that ``Base.metadata`` is complete (Alembic, tests)."""
 
 from tidings.accounts.models import AuthSession, User
+from tidings.attachments.models import Attachment, AttachmentBlob, AttachmentBlobChunk
 from tidings.conversations.models import Conversation, ConversationMember, Message
 from tidings.db import Base
 from tidings.friends.models import FriendRequest, Friendship
@@ -8,6 +9,9 @@ from tidings.notifications.models import Notification
 from tidings.realtime.models import EventRecord
 
 __all__ = [
+    "Attachment",
+    "AttachmentBlob",
+    "AttachmentBlobChunk",
     "AuthSession",
     "Base",
     "Conversation",

@@ -1,0 +1,143 @@
+"""Images as they are stored: re-encoded without metadata, and a thumbnail (Pillow).
+
+A still image is decoded and encoded again in its own format: EXIF (camera, time, GPS), XMP,
+comments and anything appended to the file are gone, its orientation applied to the pixels
+(so it shows upright without its EXIF), its colour profile kept. JPEG and WebP are re-encoded
+at quality 90; PNG and GIF losslessly. An animated GIF or WebP keeps its original bytes (to
+re-encode every frame would cost more than it is worth): a GIF carries no EXIF, and an animated
+WebP's ``EXIF`` and ``XMP `` chunks are cut out (its bytes are otherwise unchanged).
+
+Decompression bombs: the size in the header is checked before any pixel is decoded, against
+``max_pixels`` (``MAX_IMAGE_PIXELS``); Pillow's own limit is an error here too. At most
+``CONCURRENT_DECODES`` images are decoded at once per process, since one may take
+``4 * max_pixels`` bytes.
+"""
+
+from __future__ import annotations
+
+import threading
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image, ImageOps
+
+from tidings.attachments.sniffing import GIF, JPEG, PNG, WEBP, MediaType
+from tidings.errors import ApiError
+
+THUMBNAIL_SIZE = (320, 320)
+"""A thumbnail fits in this box (aspect kept; never larger than the image)."""
+THUMBNAIL_TYPE = "image/webp"
+CONCURRENT_DECODES = 2
+_decodes = threading.BoundedSemaphore(CONCURRENT_DECODES)
+_PIL_FORMATS = {JPEG: "JPEG", PNG: "PNG", GIF: "GIF", WEBP: "WEBP"}
+_KEPT_INFO = ("icc_profile", "transparency")
+"""What of an image's ``info`` its re-encoding keeps (the rest is metadata)."""
+
+
+class UnsupportedMedia(ApiError):
+    status_code = 415
+    code = "unsupported_media_type"
+
+
+class ImageTooLarge(ApiError):
+    status_code = 413
+    code = "image_too_large"
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessedImage:
+    width: int
+    height: int
+    thumbnail: Path
+
+
+def process_image(source: Path, media: MediaType, max_pixels: int) -> ProcessedImage:
+    """Rewrite ``source`` (an image of type ``media``) in place as it will be stored, and
+    write its thumbnail beside it. Raises ``UnsupportedMedia`` (415) if it does not decode as
+    that type, ``ImageTooLarge`` (413) past ``max_pixels``. Blocking: run it in a thread."""
+    with _decodes, warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            return _process(source, media, max_pixels)
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise _too_large(max_pixels) from None
+        except ApiError:
+            raise
+        except Exception as error:
+            # Pillow reports a malformed file with whatever its parser raised (OSError,
+            # SyntaxError, ValueError, EOFError, struct.error...): all mean "not this image".
+            raise UnsupportedMedia(
+                f"The file is not a valid {media.content_type} image."
+            ) from error
+
+
+def _too_large(max_pixels: int) -> ImageTooLarge:
+    return ImageTooLarge(f"The image has more than {max_pixels} pixels.")
+
+
+def _process(source: Path, media: MediaType, max_pixels: int) -> ProcessedImage:
+    thumbnail_path = source.with_name(source.name + ".thumbnail")
+    with Image.open(source, formats=[_PIL_FORMATS[media]]) as image:
+        width, height = image.size
+        if width < 1 or height < 1 or width * height > max_pixels:
+            raise _too_large(max_pixels)
+        # A JPEG with several pictures (MPO, from some cameras) is stored as its first.
+        animated = media in (GIF, WEBP) and bool(getattr(image, "is_animated", False))
+        image.seek(0)
+        image.load()
+        upright = ImageOps.exif_transpose(image)
+        _thumbnail(upright).save(thumbnail_path, "WEBP", quality=80)
+        if not animated:
+            clean = upright.copy()
+            clean.info = {key: image.info[key] for key in _KEPT_INFO if key in image.info}
+            _save_clean(clean, source, media)
+            width, height = clean.size
+    if animated and media is WEBP:
+        _strip_webp_metadata(source)
+    return ProcessedImage(width, height, thumbnail_path)
+
+
+def _save_clean(image: Image.Image, target: Path, media: MediaType) -> None:
+    options: dict[str, object] = {"exif": b""}
+    if "icc_profile" in image.info:
+        options["icc_profile"] = image.info["icc_profile"]
+    if media is JPEG:
+        options["quality"] = 90
+    elif media is WEBP:
+        options["quality"] = 90
+        if image.mode not in ("RGB", "RGBA"):
+            image = image.convert("RGBA" if image.has_transparency_data else "RGB")
+    elif media is GIF:
+        options.pop("exif")
+    image.save(target, _PIL_FORMATS[media], **options)
+
+
+def _thumbnail(image: Image.Image) -> Image.Image:
+    small = image.convert("RGBA" if image.has_transparency_data else "RGB")
+    small.thumbnail(THUMBNAIL_SIZE)
+    small.info = {}
+    return small
+
+
+_WEBP_METADATA_CHUNKS = (b"EXIF", b"XMP ")
+_VP8X_METADATA_FLAGS = 0x08 | 0x04
+"""VP8X flags saying EXIF and XMP chunks are present."""
+
+
+def _strip_webp_metadata(path: Path) -> None:
+    """Cut the EXIF and XMP chunks out of a WebP file (RIFF), clearing their VP8X flags."""
+    data = path.read_bytes()
+    chunks = [data[:12]]
+    at = 12
+    while at + 8 <= len(data):
+        tag, size = data[at : at + 4], int.from_bytes(data[at + 4 : at + 8], "little")
+        end = at + 8 + size + (size & 1)
+        chunk = data[at:end]
+        if tag == b"VP8X" and len(chunk) > 8:
+            chunk = chunk[:8] + bytes([chunk[8] & ~_VP8X_METADATA_FLAGS & 0xFF]) + chunk[9:]
+        if tag not in _WEBP_METADATA_CHUNKS:
+            chunks.append(chunk)
+        at = end
+    body = b"".join(chunks)
+    path.write_bytes(body[:4] + (len(body) - 8).to_bytes(4, "little") + body[8:])
