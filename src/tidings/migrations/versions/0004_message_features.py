@@ -25,7 +25,10 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("edited_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.create_foreign_key(
-            "fk_message_reply_to_id_message", "message", ["reply_to_id"], ["id"],
+            "fk_message_reply_to_id_message",
+            "message",
+            ["reply_to_id"],
+            ["id"],
             ondelete="SET NULL",
         )
     op.create_table(
@@ -36,7 +39,9 @@ def upgrade() -> None:
         sa.Column("written_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("replaced_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["message_id"], ["message.id"], name=op.f("fk_message_edit_message_id_message"),
+            ["message_id"],
+            ["message.id"],
+            name=op.f("fk_message_edit_message_id_message"),
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_message_edit")),
@@ -49,11 +54,15 @@ def upgrade() -> None:
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["message_id"], ["message.id"], name=op.f("fk_message_reaction_message_id_message"),
+            ["message_id"],
+            ["message.id"],
+            name=op.f("fk_message_reaction_message_id_message"),
             ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
-            ["user_id"], ["user.id"], name=op.f("fk_message_reaction_user_id_user"),
+            ["user_id"],
+            ["user.id"],
+            name=op.f("fk_message_reaction_user_id_user"),
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("message_id", "emoji", "user_id", name=op.f("pk_message_reaction")),
