@@ -25,6 +25,7 @@ def search_results(
     """A page of ``user_id``'s search for ``text``, newest first (404 for a
     ``conversation_id`` they are not a member of)."""
     if conversation_id is not None:
+        # Checked here: the PostgreSQL query trusts the conversation it is given.
         conversation_queries.conversation_for_member(session, conversation_id, user_id)
     found = queries.matching_messages(
         session, text, user_id, before=before, limit=limit + 1, conversation_id=conversation_id
