@@ -26,3 +26,22 @@ async def test_messages_are_limited_per_sender_and_conversation(server, make_use
     other = await alice.dm(carol)
     await alice.send(other["id"], "hi carol")
     await bob.send(dm["id"], "hi alice")
+
+
+@pytest.mark.settings(rate_limit_send="4/minute")
+async def test_edits_deletions_and_reactions_share_the_senders_budget(server, make_user):
+    alice, bob = await make_user("alice"), await make_user("bob")
+    await alice.befriend(bob)
+    dm = await alice.dm(bob)
+    sent = await alice.send(dm["id"], "hello")
+    path = f"/api/conversations/{dm['id']}/messages/{sent['id']}"
+    await alice.ok("PATCH", path, {"content": "hello!"})
+    await alice.ok("PUT", f"{path}/reactions/👍")
+    await alice.ok("DELETE", f"{path}/reactions/👍")
+    for response in (
+        await alice.client.put(f"{path}/reactions/🎉"),
+        await alice.client.patch(path, json={"content": "again"}),
+        await alice.client.delete(path),
+    ):
+        assert_error(response, 429, "rate_limited")
+    await bob.ok("PUT", f"{path}/reactions/🎉")  # his own budget

@@ -9,6 +9,7 @@ from typing import cast
 from sqlalchemy import Table, select
 
 from tidings.accounts.models import User
+from tidings.context import AppContext
 from tidings.conversations import queries, views
 from tidings.conversations.events import ConversationUpdateEvent, ConversationUpdateReason
 from tidings.conversations.models import Conversation, ConversationMember, ConversationType
@@ -25,6 +26,17 @@ def conversation_lock(conversation_id: int) -> RowLocks:
     """What sending and marking read lock, and nothing else: the conversation's row (so on
     PostgreSQL they may share a transaction: ``Writer.run``)."""
     return RowLocks(conversation_table, (conversation_id,))
+
+
+async def limit_conversation_writes(ctx: AppContext, user: User, conversation_id: int) -> None:
+    """429 when ``user`` writes to the conversation too fast (``RATE_LIMIT_SEND``): messages,
+    edits, deletions and reactions share the budget, as each reaches every member."""
+    await ctx.limiter.hit(
+        ctx.limiter.limits.send,
+        str(user.id),
+        str(conversation_id),
+        detail="You are sending messages too fast. Wait a moment.",
+    )
 
 
 def lock_for_member(

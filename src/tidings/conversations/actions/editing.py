@@ -15,7 +15,11 @@ from tidings.accounts.models import User
 from tidings.attachments import links as attachment_links
 from tidings.context import AppContext
 from tidings.conversations import views
-from tidings.conversations.actions.common import conversation_lock, lock_for_member
+from tidings.conversations.actions.common import (
+    conversation_lock,
+    limit_conversation_writes,
+    lock_for_member,
+)
 from tidings.conversations.actions.messages import mentioned_members
 from tidings.conversations.events import MessageDeletedEvent, MessageUpdatedEvent
 from tidings.conversations.models import (
@@ -37,6 +41,7 @@ async def edit_message(
     ctx: AppContext, user: User, conversation_id: int, message_id: int, content: str
 ) -> MessageView:
     """Change the text of one of your messages; members get ``message_updated``."""
+    await limit_conversation_writes(ctx, user, conversation_id)
     return await ctx.writer.run(
         _edit_message,
         user,
@@ -95,6 +100,7 @@ async def delete_message(
 ) -> MessageView:
     """Delete one of your messages (or, in a group you created, anyone's); members get
     ``message_deleted``. Deleting a deleted message changes nothing."""
+    await limit_conversation_writes(ctx, user, conversation_id)
     return await ctx.writer.run(
         _delete_message, user, conversation_id, message_id, locks=conversation_lock(conversation_id)
     )

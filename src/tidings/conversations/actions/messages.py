@@ -22,7 +22,11 @@ from tidings.accounts.models import User
 from tidings.attachments import links as attachment_links
 from tidings.context import AppContext
 from tidings.conversations import views
-from tidings.conversations.actions.common import conversation_lock, conversation_table
+from tidings.conversations.actions.common import (
+    conversation_lock,
+    conversation_table,
+    limit_conversation_writes,
+)
 from tidings.conversations.events import MessageEvent
 from tidings.conversations.models import ConversationMember, Message
 from tidings.conversations.schemas import MessageView, ReplyQuote
@@ -64,12 +68,7 @@ async def send_message(
         raise Unprocessable(
             "A message needs text or at least one attachment.", code="empty_message"
         )
-    await ctx.limiter.hit(
-        ctx.limiter.limits.send,
-        str(user.id),
-        str(conversation_id),
-        detail="You are sending messages too fast. Wait a moment.",
-    )
+    await limit_conversation_writes(ctx, user, conversation_id)
     return await ctx.writer.run(
         _send_message,
         user,

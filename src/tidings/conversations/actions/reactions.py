@@ -7,7 +7,11 @@ from sqlalchemy import delete, func, select
 from tidings.accounts.models import User
 from tidings.context import AppContext
 from tidings.conversations import views
-from tidings.conversations.actions.common import conversation_lock, lock_for_member
+from tidings.conversations.actions.common import (
+    conversation_lock,
+    limit_conversation_writes,
+    lock_for_member,
+)
 from tidings.conversations.actions.editing import message_in
 from tidings.conversations.events import MessageReactionsEvent
 from tidings.conversations.models import MessageReaction
@@ -25,6 +29,7 @@ async def set_reaction(
 ) -> MessageReactions:
     """Add (``on``) or remove your ``emoji`` reaction; members get ``message_reactions`` if
     that changed anything (adding twice, or removing what is not there, changes nothing)."""
+    await limit_conversation_writes(ctx, user, conversation_id)
     return await ctx.writer.run(
         _set_reaction,
         user,
