@@ -145,7 +145,9 @@ async def measure(database_url: str) -> list[dict[str, Any]]:
             updated.rows = 0
             for n in range(MESSAGES):
                 text = f"message {n} " + "x" * 80
-                await actions.send_message(ctx, creator, group_id, text, f"{size}-{n:032d}")
+                await actions.send_message(
+                    ctx, creator, group_id, actions.NewMessage(text, client_id=f"{size}-{n:032d}")
+                )
             statements = ctx.db.query_count - statements
             after = await ctx.db.run_query(_row_counts)
             bytes_after = await _size(ctx, database_url)
