@@ -8,9 +8,10 @@ export class ApiError extends Error {
   }
 }
 
-/** `method path` with an optional JSON body; resolves to the JSON answer (null when empty). */
-export async function api(method, path, body) {
-  const init = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
+/** `method path` with an optional JSON body; resolves to the JSON answer (null when empty).
+ * With `signal`, an aborted request rejects with the abort (not an ApiError). */
+export async function api(method, path, body, { signal } = {}) {
+  const init = { method, credentials: "same-origin", headers: { Accept: "application/json" }, signal };
   if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
@@ -18,7 +19,8 @@ export async function api(method, path, body) {
   let response;
   try {
     response = await fetch(path, init);
-  } catch {
+  } catch (error) {
+    if (signal?.aborted) throw error;
     throw new ApiError(0, { detail: "Cannot reach the server. Check your connection." });
   }
   const text = await response.text();

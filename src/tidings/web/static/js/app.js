@@ -13,9 +13,10 @@ import { state, watch } from "./store.js";
 import { bellCount } from "./store/notifications.js";
 import { me } from "./store/users.js";
 import { mountBell } from "./views/bell.js";
-import { closeConversation, mountConversation, openConversation } from "./views/conversation.js";
+import { closeConversation, mountConversation, openConversation, showMessage } from "./views/conversation.js";
 import { mountFriends } from "./views/friends.js";
 import { mountNewChat } from "./views/newchat.js";
+import { mountSearch } from "./views/search.js";
 import { mountSidebar, setActiveConversation } from "./views/sidebar.js";
 
 installErrorReporting();
@@ -48,6 +49,7 @@ mountConversation();
 mountBell();
 mountFriends();
 mountNewChat();
+mountSearch({ showMessage });
 
 // The title counts what the bell counts (stored notifications, conversations with new messages).
 function showCount() {

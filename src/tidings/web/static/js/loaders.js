@@ -162,3 +162,17 @@ async function fetchMissing(id) {
 export function watchMissing() {
   watch("missing", loadMissingConversations);
 }
+
+const SEARCH_PAGE = 20;
+
+/**
+ * Search the messages of our conversations for `q` (views/search.js): a page of results, newest
+ * first, `{results, has_more}`; `before` (a message id) asks for the page after the last one,
+ * `conversationId` for one conversation only. Aborting `signal` rejects with the abort.
+ */
+export async function searchMessages(q, { before = null, conversationId = null, signal, limit = SEARCH_PAGE } = {}) {
+  const params = new URLSearchParams({ q, limit: String(limit) });
+  if (before !== null) params.set("before", String(before));
+  if (conversationId !== null) params.set("conversation_id", String(conversationId));
+  return await api("GET", `/api/search/messages?${params}`, undefined, { signal });
+}

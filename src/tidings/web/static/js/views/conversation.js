@@ -261,6 +261,12 @@ async function goToMessage(messageId) {
   showJumpButton();
 }
 
+/** Show message `messageId` of conversation `conversationId`, if it is the one open, as a quote's
+ * original is shown (views/search.js opens a result so). */
+export async function showMessage(conversationId, messageId) {
+  if (conversationId === openId) await goToMessage(messageId);
+}
+
 function showJumpButton() {
   jumpButton.hidden = openId === null || (!hasNewer(state, openId) && nearBottom());
 }
