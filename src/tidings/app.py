@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import ChainMap
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -104,9 +105,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         RequestBodyLimitMiddleware,
         max_body_bytes=settings.max_body_bytes,
         body_timeout_seconds=settings.body_timeout_seconds,
-        # Uploads: their own size limit (enforced while reading) and time for the whole body.
-        limits_by_path={**BODY_LIMITS_BY_PATH, UPLOAD_PATH: settings.max_upload_bytes},
-        timeouts_by_path={**BODY_TIMEOUTS_BY_PATH, UPLOAD_PATH: settings.upload_timeout_seconds},
+        # Uploads: their own size limit (enforced while reading) and time for the whole body,
+        # in front of the module's tables (a view of them: what is added there still counts).
+        limits_by_path=ChainMap({UPLOAD_PATH: settings.max_upload_bytes}, BODY_LIMITS_BY_PATH),
+        timeouts_by_path=ChainMap(
+            {UPLOAD_PATH: settings.upload_timeout_seconds}, BODY_TIMEOUTS_BY_PATH
+        ),
     )
     app.add_middleware(RequestMetricsMiddleware, metrics=metrics, stream_path=EVENTS_PATH)
     app.add_middleware(SameOriginWritesMiddleware, public_url=settings.public_url)

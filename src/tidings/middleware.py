@@ -152,13 +152,14 @@ class RequestMetricsMiddleware:
 
 
 BODY_LIMITS_BY_PATH: dict[str, int] = {
-    # Routes whose bodies may exceed MAX_BODY_BYTES, path -> bytes (an upload route, one day).
+    # Routes whose bodies may exceed MAX_BODY_BYTES, path -> bytes (the upload route's comes
+    # from its setting, MAX_UPLOAD_BYTES: app.py).
 }
 """The one place a route gets a larger request body limit than ``max_body_bytes``."""
 
 BODY_TIMEOUTS_BY_PATH: dict[str, float] = {
-    # Routes whose whole body may take longer than BODY_TIMEOUT_SECONDS, path -> seconds (an
-    # upload route, one day).
+    # Routes whose whole body may take longer than BODY_TIMEOUT_SECONDS, path -> seconds (the
+    # upload route's comes from UPLOAD_TIMEOUT_SECONDS: app.py).
 }
 """The one place a route gets more time for its whole request body than ``body_timeout_seconds``."""
 
