@@ -144,8 +144,14 @@ class Schema(BaseModel):
     @classmethod
     def _no_nul_characters(cls, value: Any) -> Any:
         # PostgreSQL cannot store U+0000 in text; refuse it on every backend alike.
-        if isinstance(value, str) and "\x00" in value:
-            raise ValueError("must not contain NUL (U+0000) characters")
+        if isinstance(value, str):
+            if "\x00" in value:
+                raise ValueError("must not contain NUL (U+0000) characters")
+            if not value.isascii():
+                try:
+                    value.encode()
+                except UnicodeEncodeError:  # a lone surrogate (JSON allows "\ud800")
+                    raise ValueError("must be valid Unicode (no lone surrogates)") from None
         return value
 
 

@@ -88,6 +88,11 @@ async def test_editing_refuses_what_is_not_yours_or_not_there(server, make_user)
     assert_error(await bob.client.patch(f"{_messages(group)}/999", json={"content": "x"}), 404)
     for body in ({}, {"content": ""}, {"content": "  "}, {"content": "x" * 4001}, {"x": 1}):
         assert_error(await bob.client.patch(path, json=body), 422, "validation_error")
+    surrogate = b'{"content": "\\udc00 alone"}'
+    response = await bob.client.patch(
+        path, content=surrogate, headers={"content-type": "application/json"}
+    )
+    assert_error(response, 422, "validation_error")
     await bob.ok("DELETE", path)
     await events.new()
     response = await bob.client.patch(path, json={"content": "back"})

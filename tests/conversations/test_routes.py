@@ -339,6 +339,7 @@ BAD_MESSAGES: list[tuple[str, dict[str, object] | bytes, str]] = [
     ("number", {"content": 5}, "validation_error"),
     ("list", {"content": ["hi"]}, "validation_error"),
     ("nul", {"content": "a\x00b"}, "validation_error"),
+    ("lone-surrogate", b'{"content": "x\\ud800y"}', "validation_error"),
     ("extra-field", {"content": "hi", "sender_id": 1}, "validation_error"),
     ("malformed", b'{"content": "hi"', "invalid_json"),
     ("not-utf8", b"\xc3\x28", "invalid_json"),
