@@ -6,7 +6,9 @@ docs/screenshots/ for the README.
 
 from __future__ import annotations
 
+import io
 import re
+from urllib.parse import quote
 
 import pytest
 from playwright.async_api import Page, expect
@@ -21,8 +23,36 @@ async def shoot(page: Page, name: str) -> None:
     await page.screenshot(path=SCREENSHOTS / f"{name}.png")
 
 
+def a_lake_picture() -> bytes:
+    """A small landscape (sky, sun, hills, a lake) drawn with Pillow, as a PNG."""
+    from PIL import Image, ImageDraw
+
+    width, height = 960, 600
+    image = Image.new("RGB", (width, height))
+    draw = ImageDraw.Draw(image)
+    for y in range(height):  # the sky, then the lake, each a gradient
+        t = y / height
+        sky = (int(255 - 120 * t), int(190 - 60 * t), int(120 + 110 * t))
+        lake = (int(40 + 40 * t), int(110 + 40 * t), int(170 + 30 * t))
+        draw.line([(0, y), (width, y)], fill=sky if y < 380 else lake)
+    draw.ellipse((640, 90, 760, 210), fill=(255, 236, 170))
+    draw.polygon([(0, 380), (180, 170), (330, 300), (500, 130), (720, 380)], fill=(70, 92, 120))
+    draw.polygon([(300, 380), (610, 200), (790, 310), (960, 230), (960, 380)], fill=(48, 70, 96))
+    draw.polygon(
+        [(0, 380), (0, 330), (260, 360), (520, 345), (960, 365), (960, 380)], fill=(38, 86, 60)
+    )
+    for x in range(40, width, 130):  # the sun on the water
+        draw.line(
+            [(x + 560, 400 + x // 12), (x + 640, 400 + x // 12)], fill=(255, 230, 170), width=3
+        )
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
 async def a_lively_account(make_user):
-    """Alice, with friends, a DM, a group, unread messages and a pending friend request."""
+    """Alice, with friends, a DM, a group (with a photo, replies and reactions), unread messages
+    and a pending friend request."""
     alice = await make_user("alice", "Alice Liddell")
     bob = await make_user("bob", "Bob Marley")
     carol = await make_user("carol", "Carol King")
@@ -44,14 +74,41 @@ async def a_lively_account(make_user):
         {"type": "group", "name": "Weekend plans", "member_ids": [bob.id, carol.id]},
         201,
     )
-    for sender, text in [
-        (carol, "Hiking on Saturday? The weather looks perfect ☀️"),
-        (bob, "I'm in. Which trail?"),
-        (alice, "The lake loop: 12 km, mostly flat."),
-        (carol, "Perfect. 9am at the station?"),
-        (bob, "See you there!"),
+    messages = f"/api/conversations/{group['id']}/messages"
+    await carol.send(group["id"], "Hiking on Saturday? The weather looks perfect ☀️")
+    which = await bob.send(group["id"], "I'm in. Which trail?")
+    await alice.ok(
+        "POST",
+        messages,
+        {"content": "The lake loop: 12 km, mostly flat.", "reply_to_id": which["id"]},
+        201,
+    )
+    picture = await carol.client.post(
+        "/api/attachments",
+        content=a_lake_picture(),
+        headers={"Content-Type": "image/png"},
+        params={"filename": "lake-loop.png"},
+    )
+    assert picture.status_code == 201, picture.text
+    photo = await carol.ok(
+        "POST",
+        messages,
+        {
+            "content": "The view from the top, last time 😍",
+            "attachment_ids": [picture.json()["id"]],
+        },
+        201,
+    )
+    station = await carol.send(group["id"], "Perfect. 9am at the station?")
+    for person, message, emoji in [
+        (alice, photo["message"], "❤️"),
+        (bob, photo["message"], "❤️"),
+        (bob, photo["message"], "😮"),
+        (alice, station, "😂"),
     ]:
-        await sender.send(group["id"], text)
+        path = f"{messages}/{message['id']}/reactions/{quote(emoji)}"
+        await person.ok("PUT", path)
+    await bob.ok("POST", messages, {"content": "See you there!", "reply_to_id": station["id"]}, 201)
     await alice.ok("POST", f"/api/conversations/{group['id']}/read")
     await alice.ok("POST", f"/api/conversations/{dm}/read")
     await alice.ok("POST", "/api/notifications/read-all")
@@ -75,6 +132,10 @@ async def test_screens_on_desktop_and_phone(browsing: Browsing, make_user) -> No
     await expect(desk.get_by_test_id("message-text").last).to_have_text("See you there!")
     # The bell: Carol's new message (derived, on top) and Dan's friend request.
     await expect(desk.get_by_test_id("bell-badge")).to_have_text("2")
+    photo = desk.get_by_role("img", name="lake-loop.png")
+    await desk.wait_for_function(
+        "img => img.complete && img.naturalWidth > 0", arg=await photo.element_handle()
+    )
     await shoot(desk, "desktop-conversation")
     await desk.get_by_test_id("bell-button").click()
     await expect(desk.get_by_test_id("notification-item")).to_contain_text(

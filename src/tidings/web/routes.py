@@ -32,7 +32,8 @@ def mount_web(app: FastAPI) -> None:
         user = await authenticate(ctx, request.cookies)
         if user is None:
             return RedirectResponse("/login", status_code=303, headers=NO_STORE)
-        return templates.TemplateResponse(request, "app.html", {"user": user}, headers=NO_STORE)
+        page = {"user": user, "max_upload_bytes": ctx.settings.max_upload_bytes}
+        return templates.TemplateResponse(request, "app.html", page, headers=NO_STORE)
 
     async def auth_page(request: Request, ctx: ContextDep, mode: str) -> Response:
         if await authenticate(ctx, request.cookies) is not None:

@@ -3,7 +3,8 @@
 // fails; the view that asked reports it (errors.js), as only it knows where to show it. Sending
 // a message is the exception: its failure shows on the message itself ("Not sent: … Retry").
 
-import { api } from "./api.js";
+import { api, ApiError } from "./api.js";
+import { uploadName } from "./attachments.js";
 import { reportError } from "./errors.js";
 import { state, update } from "./store.js";
 import { applyConversation, directWith, receiveMessageDeleted, receiveMessageUpdated } from "./store/conversations.js";
@@ -25,9 +26,10 @@ export function newClientId() {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
-/** Send `content` (a reply to the message record `replyTo`, if given): shown at once as
- * pending, settled by the answer or the event (messages.js). */
-export function sendMessage(conversationId, content, { replyTo = null } = {}) {
+/** Send `content` (a reply to the message record `replyTo`, if given, with `attachments`, our
+ * uploads' AttachmentViews): shown at once as pending, settled by the answer or the event
+ * (messages.js). */
+export function sendMessage(conversationId, content, { replyTo = null, attachments = [] } = {}) {
   const pending = {
     client_id: newClientId(),
     conversation_id: conversationId,
@@ -35,6 +37,7 @@ export function sendMessage(conversationId, content, { replyTo = null } = {}) {
     content,
     created_at: new Date().toISOString(),
     reply_to: replyTo ? quoteOf(replyTo) : null,
+    attachments,
   };
   update(addPending, pending);
   return post(pending);
@@ -48,15 +51,53 @@ export function retryMessage(conversationId, clientId) {
   return post(pending);
 }
 
-async function post({ conversation_id: id, client_id: clientId, content, reply_to: replyTo }) {
+async function post({ conversation_id: id, client_id: clientId, content, reply_to: replyTo, attachments = [] }) {
   const body = { content, client_id: clientId };
   if (replyTo) body.reply_to_id = replyTo.id;
+  if (attachments.length) body.attachment_ids = attachments.map((a) => a.id);
   try {
     const { message } = await api("POST", `/api/conversations/${id}/messages`, body);
     update(settlePending, id, clientId, message);
   } catch (error) {
     reportError("Couldn't send a message", error, (reason) => update(failPending, id, clientId, reason));
   }
+}
+
+/**
+ * Upload `file` (its bytes as they are: the server sniffs what it is) to send with a message
+ * later. `onProgress(loaded)` hears how many bytes have gone. Returns `{done, abort}`: `done`
+ * resolves to the AttachmentView, or rejects with an ApiError (an AbortError once aborted).
+ * XMLHttpRequest rather than fetch, as only it tells an upload's progress.
+ */
+export function uploadAttachment(file, { onProgress } = {}) {
+  const xhr = new XMLHttpRequest();
+  const done = new Promise((resolve, reject) => {
+    xhr.open("POST", `/api/attachments?filename=${encodeURIComponent(uploadName(file.name))}`);
+    xhr.withCredentials = true;
+    xhr.setRequestHeader("Accept", "application/json");
+    // An image or video type makes the server insist the bytes are one (415 if not).
+    if (file.type) xhr.setRequestHeader("Content-Type", file.type);
+    xhr.upload.onprogress = (event) => onProgress?.(event.loaded);
+    xhr.onload = () => {
+      let body = null;
+      try {
+        body = JSON.parse(xhr.responseText);
+      } catch {
+        body = null;
+      }
+      if (xhr.status === 201 && body) resolve(body);
+      else reject(new ApiError(xhr.status, body));
+    };
+    xhr.onerror = () => reject(new ApiError(0, { detail: "Cannot reach the server. Check your connection." }));
+    xhr.onabort = () => reject(new DOMException("Upload cancelled", "AbortError"));
+    xhr.send(file);
+  });
+  return { done, abort: () => xhr.abort() };
+}
+
+/** Discard one of our uploads that was not sent (its bytes go once nothing else uses them). */
+export async function discardAttachment(id) {
+  await api("DELETE", `/api/attachments/${id}`);
 }
 
 /** Change the text of one of our messages (its `message_updated` event follows). */

@@ -17,6 +17,9 @@
 // messages" divider, with the history around it; the loaded run may then stop short of the
 // newest message (store/messages.js), and newer pages load on scrolling down. "Jump to latest"
 // shows when the newest message is out of view.
+//
+// Files go with a message through the tray above the composer, and a message's attachments are
+// drawn under its bubble: views/attachments.js.
 import { deleteMessage, editMessage, markConversationRead, retryMessage, sendMessage, setReaction } from "../actions.js";
 import { attempt, reportError, toast } from "../errors.js";
 import { clockTime, dayKey, dayLabel, fullTime, h, paintAvatar, renderKeyed, testid } from "../dom.js";
@@ -26,6 +29,8 @@ import { conversationTitle, otherMember } from "../store/conversations.js";
 import { hasNewer, isShown, messageKey, pendingMessages, sortedMessages, threadOf } from "../store/messages.js";
 import { userById } from "../store/users.js";
 import { renderMessage } from "../format.js";
+import { attachmentCountLabel } from "../attachments.js";
+import { composerStatus, discardTray, drawMessageAttachments, mountAttachments, takeAttachments } from "./attachments.js";
 import { attachMentionAutocomplete } from "./mentions.js";
 
 const NEAR_TOP_PX = 120;
@@ -104,8 +109,14 @@ export function mountConversation() {
       closePopup({ refocus: true });
     }
   });
-  input.addEventListener("input", () => {
-    sendButton.disabled = input.value.trim() === "";
+  input.addEventListener("input", () => updateSendButton());
+  // Files picked, dropped on the pane or pasted go in the tray above the composer.
+  mountAttachments({
+    pane: view,
+    input,
+    list: itemsEl,
+    accepting: () => openId !== null && !form.hidden,
+    onChange: () => updateSendButton(),
   });
   // "@al" offers the open conversation's members (before the Enter below: it listens first).
   attachMentionAutocomplete(input, () =>
@@ -135,6 +146,7 @@ export function openConversation(id) {
   openId = id;
   if (changedConversation) {
     input.value = "";
+    discardTray();
     sendButton.disabled = true;
     closePopup();
     editingId = null;
@@ -151,6 +163,7 @@ export function openConversation(id) {
 
 export function closeConversation() {
   openId = null;
+  discardTray();
   closePopup();
   editingId = null;
   setReply(null);
@@ -451,6 +464,9 @@ function update(li, item) {
   text.replaceChildren(renderMessage(message.content, { members, me: state.meId }));
   text.hidden = Boolean(message.deleted) || drawn.editing;
   drawDeleted(bubble, Boolean(message.deleted));
+  // Images, videos and files under the bubble; a message of attachments alone has no bubble.
+  drawMessageAttachments(bubble, message.attachments);
+  bubble.hidden = !message.content && !message.reply_to && !message.deleted && !drawn.editing && Boolean(message.attachments?.length);
   const editedEl = li.querySelector(".msg-edited");
   editedEl.hidden = !message.edited_at || Boolean(message.deleted) || drawn.editing;
   if (message.edited_at) editedEl.title = `Edited ${fullTime(message.edited_at)}`;
@@ -482,7 +498,7 @@ function drawQuote(bubble, quote) {
   el.dataset.quoteId = String(quote.id);
   const name = userById(state, quote.sender_id).display_name;
   el.querySelector(".quote-sender").textContent = name;
-  const excerpt = quote.deleted ? "message deleted" : quote.excerpt || (quote.attachment_count ? "Attachment" : "");
+  const excerpt = quote.deleted ? "message deleted" : quote.excerpt || (quote.attachment_count ? attachmentCountLabel(quote.attachment_count) : "");
   el.querySelector(".quote-excerpt").textContent = excerpt;
   el.classList.toggle("quote-deleted", quote.deleted);
   el.setAttribute("aria-label", `Reply to ${name}: ${excerpt}. Show the original message`);
@@ -754,7 +770,8 @@ function setReply(messageId) {
     return;
   }
   replyName.textContent = userById(state, message.sender_id).display_name;
-  const excerpt = message.deleted ? "message deleted" : message.content.replace(/\s+/g, " ");
+  const text = message.content.replace(/\s+/g, " ");
+  const excerpt = message.deleted ? "message deleted" : text || attachmentCountLabel(message.attachments?.length ?? 0);
   replyExcerpt.textContent = excerpt.length > 80 ? `${[...excerpt].slice(0, 80).join("")}…` : excerpt;
 }
 
@@ -797,15 +814,22 @@ async function confirmDelete(message) {
   await attempt("Couldn't delete the message", () => deleteMessage(message.conversation_id, message.id));
 }
 
+/** Send is on with some text or an uploaded file, once no upload is in progress (the tray says
+ * why it waits). */
+function updateSendButton() {
+  sendButton.disabled = !composerStatus(input.value).canSend;
+}
+
 function send() {
   const content = input.value.trim();
-  if (!content || openId === null) return;
+  if (openId === null || !composerStatus(content).canSend) return;
   input.value = "";
+  const attachments = takeAttachments();
   sendButton.disabled = true;
   const replyMessage = replyTo === null ? null : threadOf(state, openId).messages.get(replyTo);
   setReply(null);
   if (hasNewer(state, openId)) jumpToLatest();
-  sendMessage(openId, content, { replyTo: replyMessage ?? null });
+  sendMessage(openId, content, { replyTo: replyMessage ?? null, attachments });
   scroller.scrollTop = scroller.scrollHeight;
 }
 

@@ -1,6 +1,7 @@
 // The conversation list: ordered by latest activity, with preview, time and unread badge, all
 // derived by the store (store/conversations.js) from `message` and `conversation_update` events.
 // One entry per conversation, updated in place; an entry that changes place keeps focus.
+import { attachmentSummary } from "../attachments.js";
 import { h, paintAvatar, renderKeyed, setBadge, shortTime, testid } from "../dom.js";
 import { state, watch } from "../store.js";
 import { conversationTitle, otherMember, sortedConversations } from "../store/conversations.js";
@@ -25,7 +26,9 @@ export function setActiveConversation(id) {
 function preview(conversation) {
   const message = conversation.last_message;
   if (!message) return conversation.type === "group" ? "Group created" : "Say hello 👋";
-  const text = message.deleted ? "message deleted" : message.content.replace(/\s+/g, " ");
+  const words = message.content.replace(/\s+/g, " ");
+  const files = message.attachments ?? [];
+  const text = message.deleted ? "message deleted" : words || (files.length ? attachmentSummary(files) : "");
   if (message.sender_id === state.meId) return `You: ${text}`;
   if (conversation.type === "group") return `${userById(state, message.sender_id).display_name}: ${text}`;
   return text;
