@@ -177,11 +177,23 @@ Emoji = Annotated[
 """An emoji as a path or body names it; ``one_emoji`` checks it is exactly one."""
 
 
+_FULLY_QUALIFIED = emoji.STATUS["fully_qualified"]
+_EMOJI_BY_BARE_FORM: dict[str, str] = {
+    text.replace("\ufe0f", ""): text
+    for text, data in emoji.EMOJI_DATA.items()
+    if data["status"] == _FULLY_QUALIFIED
+}
+"""Every fully-qualified emoji by its form without variation selectors (U+FE0F): ``❤`` and
+``❤️`` are one emoji, stored as ``❤️``."""
+
+
 def one_emoji(value: str) -> str:
-    """``value`` if it is exactly one emoji (one grapheme, as the ``emoji`` package's data
-    knows them), else 422 ``not_an_emoji``: a rule the schema cannot state."""
-    if not emoji.is_emoji(value):
+    """``value`` as one fully-qualified emoji (``❤`` becomes ``❤️``, so both count as one
+    reaction), else 422 ``not_an_emoji``: a rule the schema cannot state. A lone component (a
+    skin tone, a hair style) is not an emoji of its own."""
+    found = _EMOJI_BY_BARE_FORM.get(value.replace("\ufe0f", ""))
+    if found is None:
         raise Unprocessable(
             f"{value!r} is not one emoji: react with exactly one.", code="not_an_emoji"
         )
-    return value
+    return found

@@ -230,7 +230,15 @@ async def test_reactions_are_grouped_per_emoji_and_reach_every_member(server, ma
     assert await events.new() == {name: ["message_reactions"] for name in ("alice", "bob", "carol")}
 
     # Not one emoji; not a member; not a message of this conversation; a deleted message.
-    for bad in ("a", "👍👍", ":)", "%20"):
+    # One emoji however it is spelled: with or without its variation selector.
+    heart = await bob.ok("PUT", f"{base}/{quote(chr(0x2764))}")
+    assert heart["reactions"][-1] == {"emoji": "\u2764\ufe0f", "count": 1, "user_ids": [bob.id]}
+    again = await carol.ok("PUT", f"{base}/{quote(chr(0x2764) + chr(0xFE0F))}")
+    assert again["reactions"][-1]["user_ids"] == [bob.id, carol.id]
+    await bob.ok("DELETE", f"{base}/{quote(chr(0x2764) + chr(0xFE0F))}")
+    await carol.ok("DELETE", f"{base}/{quote(chr(0x2764))}")
+    await events.new()
+    for bad in ("a", "👍👍", ":)", "%20", quote("🏻")):
         assert_error(await bob.client.put(f"{base}/{bad}"), 422, "not_an_emoji")
     assert_error(await bob.client.put(f"{base}/{'x' * 40}"), 422, "validation_error")
     assert_error(await dave.client.put(f"{base}/{THUMBS}"), 404, "not_found")
@@ -254,7 +262,7 @@ async def test_a_message_takes_at_most_twenty_different_emoji(server, make_user)
 
 
 async def test_a_mention_notifies_the_members_named(server, make_user):
-    alice, bob, _carol, dave, group = await _setup(make_user)
+    alice, bob, carol, dave, group = await _setup(make_user)
     events = await EventLog.start(server)
     sent = await alice.send(group["id"], "@bob and @Carol, meet @dave (not here) and me @alice")
     recorded = await events.new()
@@ -292,6 +300,19 @@ async def test_a_mention_notifies_the_members_named(server, make_user):
         "dave": ["notification_read", "message_deleted"],
     }
 
+    # Taking a name out and putting it back does not tell them again.
+    await alice.ok("PATCH", path, {"content": "now without anyone"})
+    await alice.ok("PATCH", path, {"content": "and @dave once more"})
+    assert (await events.new())["dave"] == ["message_updated", "message_updated"]
+
+    # Answering reads what came before, mentions of you included.
+    await alice.send(group["id"], "@carol, over to you")
+    await events.new()
+    await carol.send(group["id"], "on it")
+    assert (await events.new())["carol"] == ["message", "notification_read"]
+    listed = (await carol.ok("GET", "/api/notifications"))["notifications"]
+    assert [n["read"] for n in listed if n["type"] == "mention"] == [True, True]
+
     # Reading the conversation reads the mentions in it.
     before = (await bob.ok("GET", "/api/notifications"))["unread_count"]
     result = await bob.ok("POST", f"/api/conversations/{group['id']}/read")
@@ -324,6 +345,9 @@ async def test_pages_after_and_around_a_message(server, make_user):
     assert await page(around=ids[4], limit=4) == (ids[2:6], True, True)
     assert await page(around=ids[0], limit=4) == (ids[0:4], False, True)
     assert await page(around=ids[8], limit=4) == (ids[6:9], True, False)
+    assert await page(around=ids[4], limit=1) == ([ids[4]], True, True)
+    assert await page(around=ids[4], limit=2) == (ids[3:5], True, True)
+    assert await page(around=ids[8], limit=1) == ([ids[8]], True, False)
     assert await page(limit=3) == (ids[6:9], True, False)
     for params in ({"after": ids[1], "before": ids[5]}, {"around": ids[1], "after": 1}):
         query = "&".join(f"{k}={v}" for k, v in params.items())

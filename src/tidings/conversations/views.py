@@ -337,8 +337,7 @@ def _run(
 ) -> _Run:
     """Up to ``limit`` messages below ``below`` (the newest of them) or above ``above`` (the
     oldest of them), oldest first, and whether more lie beyond."""
-    if limit <= 0:
-        return _Run([], False)
+    limit = max(limit, 0)  # even with nothing to fetch, whether there is more counts
     query = (
         select(Message, User)
         .join(User, User.id == Message.sender_id)

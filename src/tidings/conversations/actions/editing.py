@@ -78,11 +78,20 @@ def _edit_message(
     tx.session.flush()
     view = views.messages_by_ids(tx.session, [message_id])[message_id]
     tx.emit_to_channel(conversation_id, MessageUpdatedEvent(message=view))
-    # Someone the edit names for the first time is told, as a send would have.
+    # Someone the edit names for the first time is told, as a send would have (once: naming
+    # them again after taking the name out tells them nothing new).
+    told = set(
+        tx.session.scalars(
+            select(Notification.user_id).where(
+                Notification.message_id == message_id,
+                Notification.type == NotificationType.mention,
+            )
+        )
+    )
     newly = [
         member_id
         for member_id in mentioned_members(tx, user, conversation_id, content)
-        if member_id not in mentioned_before
+        if member_id not in mentioned_before and member_id not in told
     ]
     notify(
         tx,

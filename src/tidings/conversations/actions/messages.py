@@ -32,8 +32,8 @@ from tidings.conversations.models import ConversationMember, Message
 from tidings.conversations.schemas import MessageView, ReplyQuote
 from tidings.db import Prepared, utcnow, writes_are_serialized
 from tidings.errors import Conflict, NotFound, Unprocessable
-from tidings.notifications.actions import notify
-from tidings.notifications.models import NotificationType
+from tidings.notifications import actions as notification_actions
+from tidings.notifications.models import Notification, NotificationType
 from tidings.realtime.transaction import Transaction
 
 MENTION = re.compile(r"(?<![A-Za-z0-9_@])@([A-Za-z0-9_]{3,32})(?![A-Za-z0-9_])")
@@ -169,6 +169,14 @@ def _send_message(
     message = views.SentMessage(message_id, conversation_id, new.content, now, new.client_id)
     view = views.message_view(message, user, reply_to=quote, attachments=attachments)
     tx.emit_to_channel(conversation_id, MessageEvent(message=view))
+    # The sender's read position moved to their message: any mention of them before it is
+    # read too (their tabs are told).
+    notification_actions.mark_read_where(
+        tx,
+        user.id,
+        Notification.type == NotificationType.mention,
+        Notification.conversation_id == conversation_id,
+    )
     if "@" in new.content:
         _notify_mentioned(tx, user, conversation_id, message_id, new.content)
     return view
@@ -218,7 +226,7 @@ def _notify_mentioned(
     tx: Transaction, user: User, conversation_id: int, message_id: int, content: str
 ) -> None:
     mentioned = mentioned_members(tx, user, conversation_id, content)
-    notify(
+    notification_actions.notify(
         tx,
         mentioned,
         NotificationType.mention,
