@@ -382,3 +382,34 @@ async def test_the_new_events_arrive_live_on_every_members_stream(server, make_u
         assert (await streams["dave"].next()).event == "conversation_update"
     finally:
         await asyncio.gather(*(stream.close() for stream in streams.values()))
+
+
+async def test_a_deleted_message_never_comes_back_on_a_replay(server, make_user):
+    alice, bob, carol, _dave, group = await _setup(make_user)
+    start = (await bob.ok("GET", "/api/conversations"))["last_event_id"]
+    secret = await alice.send(group["id"], "the password is hunter2")
+    path = f"{_messages(group)}/{secret['id']}"
+    await alice.ok("PATCH", path, {"content": "the password is hunter3"})
+    await carol.ok("POST", _messages(group), {"content": "noted", "reply_to_id": secret["id"]}, 201)
+    await bob.ok("POST", f"/api/conversations/{group['id']}/read", {"message_id": secret["id"]})
+    await alice.ok("DELETE", path)
+
+    stream = await open_stream(bob.client, last_event_id=start)
+    try:
+        assert (await stream.next()).event == "connected"
+        frames = await stream.next_events(5)
+    finally:
+        await stream.close()
+    assert [f.event for f in frames] == [
+        "message",
+        "message_updated",
+        "message",
+        "conversation_update",
+        "message_deleted",
+    ]
+    assert not any("hunter" in f.data for f in frames)
+    assert frames[0].json["message"]["deleted"] is True  # its placeholder, in its place
+    assert frames[2].json["message"]["reply_to"]["deleted"] is True  # the reply's quote
+    # The history and the sidebar agree with the replay.
+    page = await bob.ok("GET", _messages(group))
+    assert not any("hunter" in m["content"] for m in page["messages"])

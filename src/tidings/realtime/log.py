@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Protocol, cast
 
 from sqlalchemy import (
@@ -325,6 +325,38 @@ def delete_below(session: Session, cutoff: int) -> int:
         delete(ChannelSpan).where(ChannelSpan.left_pos.is_not(None), ChannelSpan.left_pos <= cutoff)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def rewrite_events(
+    session: Session,
+    *,
+    channel_id: int,
+    since: datetime,
+    containing: Sequence[str],
+    rewrite: Callable[[str], str],
+) -> int:
+    """Rewrite the stored payloads that mention something taken back (a deleted message), so
+    that no replay brings it back: the events recorded since ``since`` for the channel, or for
+    any one user, whose data contains one of ``containing``, get ``rewrite(data)`` (their
+    position and type stay). Runs in the writer's transaction, with the write that takes it
+    back. The number of events changed."""
+    matches = or_(*(EventRecord.data.contains(text, autoescape=True) for text in containing))
+    rows = session.execute(
+        select(EventRecord.pos, EventRecord.data).where(
+            EventRecord.created_at >= since,
+            or_(EventRecord.channel_id == channel_id, EventRecord.user_id.is_not(None)),
+            matches,
+        )
+    ).all()
+    changed = 0
+    for pos, data in rows:
+        rewritten = rewrite(data)
+        if rewritten != data:
+            session.execute(
+                update(EventRecord).where(EventRecord.pos == pos).values(data=rewritten)
+            )
+            changed += 1
+    return changed
 
 
 def prune_events(session: Session, *, max_age: timedelta) -> int:

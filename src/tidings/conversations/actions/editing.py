@@ -9,6 +9,10 @@ earlier versions, its reactions and its attachments; its mentions are marked rea
 
 from __future__ import annotations
 
+import json
+from datetime import timedelta
+from typing import Any
+
 from sqlalchemy import delete, select
 
 from tidings.accounts.models import User
@@ -34,6 +38,7 @@ from tidings.db import utcnow
 from tidings.errors import Conflict, Forbidden, NotFound
 from tidings.notifications.actions import mark_read_where, notify
 from tidings.notifications.models import Notification, NotificationType
+from tidings.realtime import log
 from tidings.realtime.transaction import Transaction
 
 
@@ -141,9 +146,52 @@ def _delete_message(
         message.deleted_at = utcnow()
         session.flush()
         view = views.messages_by_ids(session, [message_id])[message_id]
+        _redact_logged_events(tx, message, view)
         tx.emit_to_channel(conversation_id, MessageDeletedEvent(message=view))
         return view
     return views.messages_by_ids(tx.session, [message_id])[message_id]
+
+
+CLOCK_MARGIN = timedelta(minutes=5)
+"""Events are stamped by the process that records them: allow for clocks a little apart."""
+
+
+def _redact_logged_events(tx: Transaction, message: Message, placeholder: MessageView) -> None:
+    """What the message said leaves the event log too: every logged event that shows it (its
+    ``message`` and ``message_updated`` events, a sidebar entry with it as the last message, the
+    quote of a reply to it) shows the placeholder instead, so a client replaying the log never
+    sees the text again (and its unread count stays right: a deleted message is not unread)."""
+    message_id, conversation_id = message.id, message.conversation_id
+    shown = placeholder.model_dump(mode="json")
+    quoted = views.reply_quote(message, placeholder.sender).model_dump(mode="json")
+
+    def redact(node: Any) -> Any:
+        if isinstance(node, list):
+            return [redact(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        if node.get("id") == message_id and node.get("conversation_id") == conversation_id:
+            return shown
+        return {
+            key: quoted
+            if key == "reply_to" and isinstance(value, dict) and value.get("id") == message_id
+            else redact(value)
+            for key, value in node.items()
+        }
+
+    def rewrite(data: str) -> str:
+        return json.dumps(redact(json.loads(data)), ensure_ascii=False, separators=(",", ":"))
+
+    log.rewrite_events(
+        tx.session,
+        channel_id=conversation_id,
+        since=message.created_at - CLOCK_MARGIN,
+        containing=[
+            f'"id":{message_id},"conversation_id":{conversation_id},',
+            f'"reply_to":{{"id":{message_id},',
+        ],
+        rewrite=rewrite,
+    )
 
 
 def may_delete(conversation: Conversation, message: Message, user: User) -> bool:

@@ -96,7 +96,8 @@ export function applyConversationMessage(state, message) {
       conversation.last_read_message_id = message.id;
       conversation.unread_count = 0;
     }
-  } else if (message.id > conversation.last_read_message_id) {
+  } else if (message.id > conversation.last_read_message_id && !message.deleted) {
+    // (A message replayed after its deletion comes as its placeholder: never unread.)
     conversation.unread_count += 1;
   }
   return [...topics, "conversations"];
