@@ -162,3 +162,37 @@ async def test_nothing_found_and_a_group_left(browsing: Browsing, make_user) -> 
     target = message(a, "A quokka just for you")
     await expect(target).to_be_in_viewport()
     await expect(target).to_have_class(re.compile(r"\bhighlight\b"))
+
+
+async def test_a_result_wins_over_the_first_unread_message(browsing: Browsing, make_user) -> None:
+    """A conversation with unread messages opens at the first of them, unless it is opened to
+    show a search result: then the result is what shows, even if its page is already loaded."""
+    alice = await make_user("alice", "Alice Liddell")
+    bob = await make_user("bob", "Bob Marley")
+    carol = await make_user("carol", "Carol King")
+    await alice.befriend(bob)
+    await alice.befriend(carol)
+    dm = (await alice.dm(bob))["id"]
+    other = (await alice.dm(carol))["id"]
+    await bob.send(dm, "The zebra crossing")
+    for n in range(1, 31):
+        await bob.send(dm, f"Read {n}")
+    await carol.send(other, "Elsewhere")
+    a = await browsing.open_app(await browsing.signed_in(alice), f"/#/c/{dm}")
+    await expect(message(a, "Read 30")).to_have_count(1)  # all loaded, and read
+    await a.get_by_test_id("conversation-item").filter(has_text="Carol King").click()
+    await expect(message(a, "Elsewhere")).to_be_visible()
+    for n in range(1, 31):
+        await bob.send(dm, f"Unread {n}")
+    await expect(
+        a.get_by_test_id("conversation-item").filter(has_text="Bob Marley")
+    ).to_contain_text("30")
+
+    await a.keyboard.press("Control+k")
+    await search_box(a).fill("zebra")
+    result = search_dialog(a).get_by_test_id("search-result")
+    await expect(result).to_have_count(1)
+    await result.click()
+    target = message(a, "The zebra crossing")
+    await expect(target).to_have_class(re.compile(r"\bhighlight\b"))
+    await expect(target).to_be_in_viewport()

@@ -215,6 +215,7 @@ async function loadLatestAndFill(id) {
 /** Open at the first unread message: the history around it, unless what is loaded has it. */
 async function openAtUnread(id) {
   const after = unreadAfter;
+  const jumps = jumpsStarted; // a jump to a message meanwhile (a search result) wins
   let t = threadOf(state, id);
   if (t.loaded && t.stale) {
     await loadLatest(id);
@@ -228,12 +229,15 @@ async function openAtUnread(id) {
   }
   if (id !== openId) return;
   render();
+  if (jumps !== jumpsStarted) return;
   const divider = itemsEl.querySelector("[data-testid=unread-divider]");
   if (divider) divider.scrollIntoView({ block: "start" });
   else scroller.scrollTop = scroller.scrollHeight;
   fillViewport();
   showJumpButton();
 }
+
+let jumpsStarted = 0; // goToMessage calls so far (see openAtUnread)
 
 async function loadNewerAndFill() {
   if (openId === null) return;
@@ -255,6 +259,7 @@ async function jumpToLatest() {
 /** Scroll to message `messageId` and highlight it, loading the history around it if needed. */
 async function goToMessage(messageId) {
   if (openId === null) return;
+  jumpsStarted += 1;
   const id = openId;
   if (!isShown(state, id, messageId)) {
     await loadAround(id, messageId);
