@@ -261,3 +261,29 @@ async def test_a_long_press_opens_the_menu_on_a_phone(browsing: Browsing, alice_
     await menu.get_by_role("menuitem", name="React").click()
     await a.get_by_role("menuitem", name="React with 🎉").click()
     await expect(item.get_by_test_id("reaction")).to_have_text("🎉1")
+
+
+async def test_a_mention_rings_the_bell_and_opens_at_the_message(
+    browsing: Browsing, make_user
+) -> None:
+    alice = await make_user("alice", "Alice Liddell")
+    bob = await make_user("bob", "Bob Marley")
+    await alice.befriend(bob)
+    group = await bob.ok(
+        "POST",
+        "/api/conversations",
+        {"type": "group", "name": "Band", "member_ids": [alice.id]},
+        201,
+    )
+    await bob.send(group["id"], "Who brings the drums, @alice?")
+    for n in range(1, 61):
+        await bob.send(group["id"], f"Chatter {n}")
+    a = await browsing.open_app(await browsing.signed_in(alice))
+    await a.get_by_test_id("bell-button").click()
+    mention = a.get_by_test_id("notification-item").filter(has_text="mentioned you in Band")
+    await expect(mention).to_contain_text("Bob Marley")
+    await mention.click()
+    target = message(a, "Who brings the drums, @alice?")
+    await expect(target).to_be_in_viewport()
+    await expect(target).to_have_class(re.compile(r"\bhighlight\b"))
+    await expect(target.locator(".mention-me")).to_have_text("@alice")  # her own name stands out

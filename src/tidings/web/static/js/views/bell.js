@@ -3,20 +3,21 @@
 // Two kinds of entry. New messages are derived: one entry per conversation with unread
 // messages ("Alice: 3 new messages in Book club"), newest first, on top; opening one opens the
 // conversation, which marks it read, and its `read` event removes the entry in every tab.
-// Below them the stored notifications (friend requests, accepted requests, added to a group),
+// Below them the stored notifications (friend requests, accepted requests, added to a group,
+// mentions: opening one shows the message),
 // which the store keeps current from `notification` and `notification_read` events, so every
 // tab agrees. The badge counts unread stored notifications plus conversations with unread
 // messages; "Mark all read" concerns the stored ones only. Entries are kept by key and updated
 // in place, so the focused one keeps focus as the list changes under it.
 import { markConversationRead, readAllNotifications, readNotification } from "../actions.js";
-import { attempt } from "../errors.js";
+import { attempt, reportError } from "../errors.js";
 import { fullTime, h, paintAvatar, renderKeyed, setBadge, shortTime, testid } from "../dom.js";
 import { go } from "../router.js";
 import { state, watch } from "../store.js";
 import { conversationTitle, otherMember, unreadConversations } from "../store/conversations.js";
 import { bellCount, sortedNotifications } from "../store/notifications.js";
 import { userById } from "../store/users.js";
-import { openConversation } from "./conversation.js";
+import { openConversation, showMessage } from "./conversation.js";
 
 const button = testid("bell-button");
 const badge = testid("bell-badge");
@@ -69,6 +70,8 @@ function describe(n) {
       return "accepted your friend request";
     case "added_to_group":
       return conversation ? `added you to ${conversation.name}` : "added you to a group";
+    case "mention":
+      return conversation ? `mentioned you in ${conversationTitle(state, conversation)}` : "mentioned you";
     default:
       return "did something";
   }
@@ -78,7 +81,8 @@ function openNotification(id) {
   const n = state.notifications.get(id);
   if (!n) return;
   close();
-  go(n.conversation_id ? `#/c/${n.conversation_id}` : "#/friends");
+  if (n.conversation_id && n.message_id) showMessage(n.conversation_id, n.message_id).catch((error) => reportError("Couldn't open the message", error));
+  else go(n.conversation_id ? `#/c/${n.conversation_id}` : "#/friends");
   if (!n.read) markRead(id);
 }
 

@@ -29,6 +29,7 @@ import { conversationTitle, otherMember } from "../store/conversations.js";
 import { hasNewer, isShown, messageKey, pendingMessages, sortedMessages, threadOf } from "../store/messages.js";
 import { userById } from "../store/users.js";
 import { renderMessage } from "../format.js";
+import { go } from "../router.js";
 import { attachmentCountLabel } from "../attachments.js";
 import { composerStatus, discardTray, drawMessageAttachments, mountAttachments, takeAttachments } from "./attachments.js";
 import { attachMentionAutocomplete } from "./mentions.js";
@@ -279,9 +280,17 @@ async function goToMessage(messageId) {
   showJumpButton();
 }
 
-/** Show message `messageId` of conversation `conversationId`, if it is the one open, as a quote's
- * original is shown (views/search.js opens a result so). */
+/** Open conversation `conversationId` (through the router) at message `messageId`, shown as a
+ * quote's original is: loaded with the history around it, in view, highlighted (a search result,
+ * a mention in the bell). */
 export async function showMessage(conversationId, messageId) {
+  const hash = `#/c/${conversationId}`;
+  if (location.hash !== hash) {
+    // app.js listened first: by the time this hears the change, the conversation is open.
+    const routed = new Promise((resolve) => window.addEventListener("hashchange", resolve, { once: true }));
+    go(hash);
+    await routed;
+  }
   if (conversationId === openId) await goToMessage(messageId);
 }
 

@@ -13,7 +13,7 @@
 import { fullTime, h, renderKeyed, shortTime, testid } from "../dom.js";
 import { reportError, showIn } from "../errors.js";
 import { searchMessages } from "../loaders.js";
-import { currentRoute, go } from "../router.js";
+import { currentRoute } from "../router.js";
 import { state, watch } from "../store.js";
 import { conversationTitle } from "../store/conversations.js";
 import { userById } from "../store/users.js";
@@ -303,17 +303,10 @@ function onListKeys(event) {
   else buttons[next].focus();
 }
 
-/** Go to the result's conversation (the router opens it), then to the message in it. */
+/** Go to the result's conversation, at the message (views/conversation.js `showMessage`). */
 async function openResult(conversationId, messageId) {
   leaving = true;
   dialog.close();
-  const hash = `#/c/${conversationId}`;
-  if (location.hash !== hash) {
-    // app.js listened first: by the time this hears the change, the conversation is open.
-    const routed = new Promise((resolve) => window.addEventListener("hashchange", resolve, { once: true }));
-    go(hash);
-    await routed;
-  }
   await showMessage(conversationId, messageId);
 }
 
