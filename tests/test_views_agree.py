@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import io
 import json
 import shutil
 import subprocess
@@ -19,6 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from PIL import Image
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.api_helpers import friends
@@ -157,6 +159,12 @@ class Rebuilt:
             del self.friends[friend["id"]]
 
 
+def _png() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), (30, 120, 200)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
 def _first(*values: Any, default: Any) -> Any:
     return next((v for v in values if v is not None), default)
 
@@ -217,6 +225,13 @@ async def _scenario(alice: ApiUser, bob: ApiUser, carol: ApiUser, dave: ApiUser)
     await alice.ok("DELETE", f"{path}/{welcome['id']}/reactions/👍")
     await carol.ok("PATCH", f"{path}/{reply['message']['id']}", {"content": "x"}, 403)
     await bob.ok("PATCH", f"{path}/{reply['message']['id']}", {"content": "thanks @carol!"})
+    # A picture, and a reply to it (its quote counts the attachment).
+    uploaded = await alice.client.post(
+        "/api/attachments?filename=dot.png", content=_png(), headers={"content-type": "image/png"}
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    picture = await alice.ok("POST", path, {"attachment_ids": [uploaded.json()["id"]]}, 201)
+    await bob.ok("POST", path, {"content": "nice", "reply_to_id": picture["message"]["id"]}, 201)
     oops = await carol.send(group["id"], "oops, wrong group")
     await carol.ok("DELETE", f"{path}/{oops['id']}")
     await alice.ok("DELETE", f"{path}/{welcome['id']}")
