@@ -133,6 +133,8 @@ class Settings(BaseSettings):
     """How often each process looks for such uploads."""
     rate_limit_upload: str = "100/hour"
     """Uploads per user."""
+    rate_limit_search: str = "120/minute"
+    """Message searches per user (searching as you type asks a few times per word)."""
 
     event_retention_seconds: int = 24 * 3600
     """How long the event log keeps events: a client away longer gets ``resync``."""

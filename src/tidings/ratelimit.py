@@ -86,6 +86,7 @@ class Limits:
     friend_request_target: Limit
     login_per_name_and_address: Limit
     login_per_address: Limit
+    search: Limit
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Limits:
@@ -105,6 +106,7 @@ class Limits:
                 "login-address",
                 RateLimitItemPerSecond(settings.login_attempts_per_address, login_window),
             ),
+            search=Limit("search", parse(settings.rate_limit_search)),
         )
 
 

@@ -334,3 +334,14 @@ async def test_signed_out_is_401(server, make_user):
     alice = await make_user("alice")
     await alice.ok("POST", "/api/auth/logout", status=204)
     assert_error(await alice.get(f"{SEARCH}?q=hello"), 401)
+
+
+@pytest.mark.settings(rate_limit_search="3/minute")
+async def test_searches_are_limited_per_user(server, make_user):
+    alice, bob = await make_user("alice"), await make_user("bob")
+    for _ in range(3):
+        await alice.ok("GET", f"{SEARCH}?q=hello")
+    response = await alice.client.get(f"{SEARCH}?q=hello")
+    assert_error(response, 429, "rate_limited")
+    assert int(response.headers["retry-after"]) >= 1
+    await bob.ok("GET", f"{SEARCH}?q=hello")  # his own count

@@ -28,7 +28,7 @@ def _no_nul(value: str) -> str:
     return value
 
 
-@router.get("/api/search/messages", responses=SIGNED_IN | errors(404))
+@router.get("/api/search/messages", responses=SIGNED_IN | errors(404, 429))
 async def search_messages(
     q: Annotated[
         str,
@@ -56,7 +56,11 @@ async def search_messages(
     ] = None,
 ) -> SearchResults:
     """Messages matching ``q`` in the conversations you belong to, newest first, each with a
-    snippet whose matches are marked; pass the last message's id as ``before`` for more."""
+    snippet whose matches are marked; pass the last message's id as ``before`` for more.
+    Limited per user (``RATE_LIMIT_SEARCH``: 429 beyond)."""
+    await ctx.limiter.hit(
+        ctx.limiter.limits.search, str(user.id), detail="Too many searches. Wait a moment."
+    )
     return await ctx.db.run_query(_search, q, user.id, before, limit, conversation_id)
 
 
