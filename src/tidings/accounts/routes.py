@@ -81,7 +81,11 @@ async def logout_everywhere(user: CurrentUser, ctx: ContextDep) -> Response:
 
 
 def _signed_out(settings: Settings) -> Response:
-    response = Response(status_code=status.HTTP_204_NO_CONTENT)
+    # Attachments are cached privately for good: a shared browser must not keep showing
+    # this user's files to whoever signs in next.
+    response = Response(
+        status_code=status.HTTP_204_NO_CONTENT, headers={"Clear-Site-Data": '"cache"'}
+    )
     response.delete_cookie(settings.session_cookie_name, path="/")
     return response
 

@@ -65,6 +65,10 @@ class Attachment(Base):
         Index("ix_attachment_message_id_position", "message_id", "position"),
         Index("ix_attachment_uploader_id_created_at", "uploader_id", "created_at"),
         Index("ix_attachment_created_at", "created_at"),
+        # Its URL names its id and is cached for good (``serving.CACHE_CONTROL``): an id is
+        # never reused. SQLite reuses the highest deleted rowid unless AUTOINCREMENT; a
+        # PostgreSQL sequence never goes back.
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

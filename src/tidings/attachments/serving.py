@@ -6,7 +6,10 @@ download), with ``X-Content-Type-Options: nosniff`` (from ``SecurityHeadersMiddl
 browser never guesses HTML from the bytes, and ``Content-Security-Policy: sandbox;
 default-src 'none'`` in case one is opened as a document anyway: no script, no same origin.
 ``Cross-Origin-Resource-Policy: same-origin`` keeps other sites from embedding them. Cached
-privately for good: an attachment's URL names its id, and its bytes never change.
+privately for good: an attachment's URL names its id, its bytes never change, and an id is
+never reused (AUTOINCREMENT on SQLite, a sequence on PostgreSQL), so a cached URL never shows
+another file; signing out sends ``Clear-Site-Data: "cache"`` for the next user of a shared
+browser.
 
 One range (``Range: bytes=a-b``, ``a-`` or ``-n``) is served as 206, for video seeking, on
 either store; a malformed range or several ranges are ignored (200, the whole file, as RFC

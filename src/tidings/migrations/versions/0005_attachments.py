@@ -89,6 +89,9 @@ def upgrade() -> None:
             name=op.f("fk_attachment_thumbnail_sha256_attachment_blob"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_attachment")),
+        # An attachment's URL names its id and is cached for good: an id is never reused
+        # (SQLite reuses the highest deleted rowid without AUTOINCREMENT).
+        sqlite_autoincrement=True,
     )
     op.create_index("ix_attachment_message_id_position", "attachment", ["message_id", "position"])
     op.create_index(
