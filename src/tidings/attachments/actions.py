@@ -46,7 +46,7 @@ from starlette.requests import ClientDisconnect
 from tidings.accounts.models import User
 from tidings.attachments import views
 from tidings.attachments.filenames import safe_filename
-from tidings.attachments.images import UnsupportedMedia, process_image
+from tidings.attachments.images import UnsupportedMedia, decode_gate
 from tidings.attachments.models import Attachment, AttachmentBlob
 from tidings.attachments.schemas import AttachmentView
 from tidings.attachments.sniffing import SNIFF_BYTES, MediaType, sniff
@@ -121,9 +121,7 @@ async def upload(
         width = height = None
         blobs: list[_Blob] = []
         if media.kind == "image":
-            image = await asyncio.to_thread(
-                process_image, staged, media, ctx.settings.max_image_pixels
-            )
+            image = await decode_gate().run(staged, media, ctx.settings.max_image_pixels)
             width, height, thumbnail = image.width, image.height, image.thumbnail
             sha256, size = await asyncio.to_thread(hash_file, staged)
             blobs.append(_Blob(*await asyncio.to_thread(hash_file, thumbnail), thumbnail))

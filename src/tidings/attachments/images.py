@@ -10,13 +10,18 @@ WebP's ``EXIF`` and ``XMP `` chunks are cut out (its bytes are otherwise unchang
 Decompression bombs: the size in the header is checked before any pixel is decoded, against
 ``max_pixels`` (``MAX_IMAGE_PIXELS``); Pillow's own limit is an error here too. At most
 ``CONCURRENT_DECODES`` images are decoded at once per process, since one may take
-``4 * max_pixels`` bytes.
+``4 * max_pixels`` bytes. The others wait for a slot in the event loop (``DecodeGate``), not
+in a thread: waiting in a thread would fill the default thread pool that password hashing and
+file work share, and stall every login behind a queue of uploads.
 """
 
 from __future__ import annotations
 
-import threading
+import asyncio
 import warnings
+import weakref
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +34,6 @@ THUMBNAIL_SIZE = (320, 320)
 """A thumbnail fits in this box (aspect kept; never larger than the image)."""
 THUMBNAIL_TYPE = "image/webp"
 CONCURRENT_DECODES = 2
-_decodes = threading.BoundedSemaphore(CONCURRENT_DECODES)
 _PIL_FORMATS = {JPEG: "JPEG", PNG: "PNG", GIF: "GIF", WEBP: "WEBP"}
 _KEPT_INFO = ("icc_profile", "transparency")
 """What of an image's ``info`` its re-encoding keeps (the rest is metadata)."""
@@ -52,11 +56,62 @@ class ProcessedImage:
     thumbnail: Path
 
 
+class DecodeGate:
+    """``CONCURRENT_DECODES`` slots for decoding images, waited for in the event loop."""
+
+    def __init__(self, slots: int) -> None:
+        self._semaphore = asyncio.Semaphore(slots)
+        self.waiting = 0
+        """Decodes waiting for a slot."""
+
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        """Hold a slot while in the block (waiting for one in the event loop)."""
+        await self._acquire()
+        try:
+            yield
+        finally:
+            self._semaphore.release()
+
+    async def run(self, source: Path, media: MediaType, max_pixels: int) -> ProcessedImage:
+        """``process_image`` in a thread once a slot is free. The slot is held until the thread
+        ends, even if the upload is cancelled meanwhile (a decode cannot be stopped)."""
+        await self._acquire()
+        decoding = asyncio.get_running_loop().run_in_executor(
+            None, process_image, source, media, max_pixels
+        )
+        decoding.add_done_callback(lambda _: self._semaphore.release())
+        return await asyncio.shield(decoding)
+
+    async def _acquire(self) -> None:
+        self.waiting += 1
+        try:
+            await self._semaphore.acquire()
+        finally:
+            self.waiting -= 1
+
+
+_gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, DecodeGate] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def decode_gate() -> DecodeGate:
+    """The running event loop's gate (one loop per process serves; an asyncio semaphore
+    belongs to one loop)."""
+    loop = asyncio.get_running_loop()
+    gate = _gates.get(loop)
+    if gate is None:
+        gate = _gates[loop] = DecodeGate(CONCURRENT_DECODES)
+    return gate
+
+
 def process_image(source: Path, media: MediaType, max_pixels: int) -> ProcessedImage:
     """Rewrite ``source`` (an image of type ``media``) in place as it will be stored, and
     write its thumbnail beside it. Raises ``UnsupportedMedia`` (415) if it does not decode as
-    that type, ``ImageTooLarge`` (413) past ``max_pixels``. Blocking: run it in a thread."""
-    with _decodes, warnings.catch_warnings():
+    that type, ``ImageTooLarge`` (413) past ``max_pixels``. Blocking: run it through
+    ``decode_gate().run``, which bounds the decodes at once."""
+    with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
             return _process(source, media, max_pixels)
