@@ -64,3 +64,45 @@ def webm() -> bytes:
 
 HTML = b"<!DOCTYPE html><html><body><script>alert(document.cookie)</script></body></html>"
 EXE = b"MZ\x90\x00\x03\x00\x00\x00" + b"\0" * 120 + b"This program cannot be run in DOS mode."
+
+
+SECRET_COMMENT = b"GPS 51.5,-0.12 secret comment"
+SECRET_XMP = b"<x:xmpmeta>GPSLatitude 51.5 author=Alice</x:xmpmeta>"
+SMUGGLED = b"<html><script>alert(document.domain)</script></html>"
+
+
+def animated_gif_with_metadata() -> bytes:
+    """Three frames, a comment, an XMP application extension before the trailer, and an HTML
+    page after it (the reviewer's file)."""
+    frames = [Image.new("RGB", (16, 16), (0, 0, 0)) for _ in range(3)]
+    for i, frame in enumerate(frames):
+        frame.paste((255, i * 80, 0), (i, i, i + 6, i + 6))
+    buffer = io.BytesIO()
+    frames[0].save(
+        buffer,
+        "GIF",
+        save_all=True,
+        append_images=frames[1:],
+        comment=SECRET_COMMENT,
+        duration=100,
+        loop=0,
+    )
+    xmp = b"\x21\xff\x0bXMP DataXMP" + bytes([len(SECRET_XMP)]) + SECRET_XMP + b"\x00"
+    return buffer.getvalue()[:-1] + xmp + b";" + SMUGGLED
+
+
+def animated_webp_with_metadata() -> bytes:
+    """Three frames with EXIF and XMP chunks, and an HTML page after the RIFF's end."""
+    frames = [Image.new("RGB", (8, 8), (i * 50, 0, 0)) for i in range(3)]
+    exif = Image.Exif()
+    exif[0x010F] = SECRET_COMMENT.decode()  # Make
+    buffer = io.BytesIO()
+    frames[0].save(
+        buffer,
+        "WEBP",
+        save_all=True,
+        append_images=frames[1:],
+        exif=exif.tobytes(),
+        xmp=SECRET_XMP,
+    )
+    return buffer.getvalue() + SMUGGLED

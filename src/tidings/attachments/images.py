@@ -2,17 +2,21 @@
 
 A still image is decoded and encoded again in its own format: EXIF (camera, time, GPS), XMP,
 comments and anything appended to the file are gone, its orientation applied to the pixels
-(so it shows upright without its EXIF), its colour profile kept. JPEG and WebP are re-encoded
-at quality 90; PNG and GIF losslessly. An animated GIF or WebP keeps its original bytes (to
-re-encode every frame would cost more than it is worth): a GIF carries no EXIF, and an animated
-WebP's ``EXIF`` and ``XMP `` chunks are cut out (its bytes are otherwise unchanged).
+(so it shows upright without its EXIF), its colour profile kept. JPEG is re-encoded at quality
+90, PNG and GIF losslessly. An animated GIF or WebP, and a still WebP with no orientation to
+apply, keep their pictures' bytes as they came (to re-encode every frame would cost more than it
+is worth; a WebP re-encoded loses quality and costs much memory): ``containers`` rewrites them
+with only the blocks that showing them needs.
 
 Decompression bombs: the size in the header is checked before any pixel is decoded, against
-``max_pixels`` (``MAX_IMAGE_PIXELS``); Pillow's own limit is an error here too. At most
-``CONCURRENT_DECODES`` images are decoded at once per process, since one may take
-``4 * max_pixels`` bytes. The others wait for a slot in the event loop (``DecodeGate``), not
-in a thread: waiting in a thread would fill the default thread pool that password hashing and
-file work share, and stall every login behind a queue of uploads.
+``max_pixels`` (``MAX_IMAGE_PIXELS``; a WebP, ``max_pixels / WEBP_PIXEL_SHARE``); Pillow's own
+limit is an error here too. Memory, per decode: the decoded pixels (4 bytes a pixel, 1 for a
+palette or grey image), twice that for a moment while an EXIF orientation is applied, and no
+other full-size copy (the thumbnail is reduced a strip at a time): at most ``8 * max_pixels``
+bytes (a 49-megapixel RGBA PNG: ~200 MB). At most ``CONCURRENT_DECODES`` images are decoded at
+once per process. The others wait for a slot in the event loop (``DecodeGate``), not in a
+thread: waiting in a thread would fill the default thread pool that password hashing and file
+work share, and stall every login behind a queue of uploads.
 """
 
 from __future__ import annotations
@@ -25,8 +29,9 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, ImageOps
+from PIL import ExifTags, Image, ImageOps
 
+from tidings.attachments import containers
 from tidings.attachments.sniffing import GIF, JPEG, PNG, WEBP, MediaType
 from tidings.errors import ApiError
 
@@ -34,6 +39,11 @@ THUMBNAIL_SIZE = (320, 320)
 """A thumbnail fits in this box (aspect kept; never larger than the image)."""
 THUMBNAIL_TYPE = "image/webp"
 CONCURRENT_DECODES = 2
+WEBP_PIXEL_SHARE = 5
+"""A WebP may have ``max_pixels / WEBP_PIXEL_SHARE`` pixels: Pillow's WebP decoder takes ~16
+bytes a pixel (its canvases and copies), and its encoder (a turned WebP) ~17 more."""
+_TURNING = range(2, 9)
+"""EXIF orientations that ``ImageOps.exif_transpose`` applies."""
 _PIL_FORMATS = {JPEG: "JPEG", PNG: "PNG", GIF: "GIF", WEBP: "WEBP"}
 _KEPT_INFO = ("icc_profile", "transparency")
 """What of an image's ``info`` its re-encoding keeps (the rest is metadata)."""
@@ -135,21 +145,25 @@ def _process(source: Path, media: MediaType, max_pixels: int) -> ProcessedImage:
     thumbnail_path = source.with_name(source.name + ".thumbnail")
     with Image.open(source, formats=[_PIL_FORMATS[media]]) as image:
         width, height = image.size
-        if width < 1 or height < 1 or width * height > max_pixels:
-            raise _too_large(max_pixels)
+        limit = max_pixels // WEBP_PIXEL_SHARE if media is WEBP else max_pixels
+        if width < 1 or height < 1 or width * height > limit:
+            raise _too_large(limit)
         # A JPEG with several pictures (MPO, from some cameras) is stored as its first.
         animated = media in (GIF, WEBP) and bool(getattr(image, "is_animated", False))
         image.seek(0)
         image.load()
-        upright = ImageOps.exif_transpose(image)
-        _thumbnail(upright).save(thumbnail_path, "WEBP", quality=80)
-        if not animated:
-            clean = upright.copy()
-            clean.info = {key: image.info[key] for key in _KEPT_INFO if key in image.info}
-            _save_clean(clean, source, media)
-            width, height = clean.size
-    if animated and media is WEBP:
-        _strip_webp_metadata(source)
+        turned = image.getexif().get(ExifTags.Base.Orientation, 1) in _TURNING
+        # In place: no copy unless there is an orientation to apply (then one, for a moment).
+        ImageOps.exif_transpose(image, in_place=True)
+        _thumbnail(image).save(thumbnail_path, "WEBP", quality=80)
+        as_it_came = animated or (media is WEBP and not turned)
+        if not as_it_came:
+            image.info = {key: image.info[key] for key in _KEPT_INFO if key in image.info}
+            _save_clean(image, source, media)
+            width, height = image.size
+    if as_it_came:
+        clean = containers.clean_gif if media is GIF else containers.clean_webp
+        source.write_bytes(clean(source.read_bytes()))
     return ProcessedImage(width, height, thumbnail_path)
 
 
@@ -169,30 +183,26 @@ def _save_clean(image: Image.Image, target: Path, media: MediaType) -> None:
 
 
 def _thumbnail(image: Image.Image) -> Image.Image:
-    small = image.convert("RGBA" if image.has_transparency_data else "RGB")
+    """The thumbnail, made without a full-size copy of ``image``: reduced a strip at a time
+    (``Image.reduce`` and ``Image.convert`` of the whole would each copy it: Pillow premultiplies
+    the alpha of the whole image before reducing it), to at least twice the thumbnail's size,
+    then resized."""
+    mode = "RGBA" if image.has_transparency_data else "RGB"
+    width, height = image.size
+    scale = min(THUMBNAIL_SIZE[0] / width, THUMBNAIL_SIZE[1] / height)
+    factor = max(1, int(1 / (2 * scale)))
+    if factor == 1:  # at most 1280 px a side: a copy is small
+        small = image.convert(mode)
+    else:
+        small = Image.new(mode, (-(-width // factor), -(-height // factor)))
+        rows = factor * _STRIP_ROWS
+        for top in range(0, height, rows):
+            strip = image.crop((0, top, width, min(top + rows, height))).convert(mode)
+            small.paste(strip.reduce(factor), (0, top // factor))
     small.thumbnail(THUMBNAIL_SIZE)
     small.info = {}
     return small
 
 
-_WEBP_METADATA_CHUNKS = (b"EXIF", b"XMP ")
-_VP8X_METADATA_FLAGS = 0x08 | 0x04
-"""VP8X flags saying EXIF and XMP chunks are present."""
-
-
-def _strip_webp_metadata(path: Path) -> None:
-    """Cut the EXIF and XMP chunks out of a WebP file (RIFF), clearing their VP8X flags."""
-    data = path.read_bytes()
-    chunks = [data[:12]]
-    at = 12
-    while at + 8 <= len(data):
-        tag, size = data[at : at + 4], int.from_bytes(data[at + 4 : at + 8], "little")
-        end = at + 8 + size + (size & 1)
-        chunk = data[at:end]
-        if tag == b"VP8X" and len(chunk) > 8:
-            chunk = chunk[:8] + bytes([chunk[8] & ~_VP8X_METADATA_FLAGS & 0xFF]) + chunk[9:]
-        if tag not in _WEBP_METADATA_CHUNKS:
-            chunks.append(chunk)
-        at = end
-    body = b"".join(chunks)
-    path.write_bytes(body[:4] + (len(body) - 8).to_bytes(4, "little") + body[8:])
+_STRIP_ROWS = 16
+"""Rows of the thumbnail made per strip of the image."""
