@@ -118,7 +118,8 @@ class Settings(BaseSettings):
     upload_timeout_seconds: float = 600.0
     """An upload's whole body must arrive within this (408 otherwise)."""
     max_image_pixels: int = 50_000_000
-    """Larger images (width x height, from their header) are refused with 413 before decoding."""
+    """Larger images (width x height, from their header) are refused with 413 before decoding
+    (a WebP: more than a fifth of it). A decode takes up to ~8 bytes per allowed pixel."""
     attachment_storage: Literal["auto", "directory", "database"] = "auto"
     """Where attachments' bytes are kept: ``directory`` (``ATTACHMENTS_DIR``), ``database`` (for
     several processes sharing no disk), or ``auto``: the database on PostgreSQL, else a

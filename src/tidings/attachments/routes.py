@@ -41,7 +41,8 @@ UPLOAD_ERRORS: dict[int | str, dict[str, Any]] = {
     408: _error("The body did not arrive within UPLOAD_TIMEOUT_SECONDS (code body_timeout)"),
     413: _error(
         "Larger than MAX_UPLOAD_BYTES (code body_too_large, or file_too_large), or an image "
-        "of more than MAX_IMAGE_PIXELS (code image_too_large)"
+        "of more than MAX_IMAGE_PIXELS, a WebP of more than a fifth of it (code "
+        "image_too_large)"
     ),
     415: _error(
         "Sent as an image or video (Content-Type) but it is not one of the allowed types, "
