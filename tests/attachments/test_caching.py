@@ -60,3 +60,29 @@ async def test_signing_out_clears_the_browsers_cache(server, make_user, path):
     assert response.status_code == 204
     assert response.headers["clear-site-data"] == '"cache"'
     assert_error(await alice.get("/api/auth/me"), 401)
+
+
+async def test_head_answers_as_get_without_the_body(server, make_user):
+    alice, bob = await make_user("alice"), await make_user("bob")
+    view = await upload(alice, files.image("PNG"), "image/png", "shot.png")
+    for url in (view["url"], view["thumbnail_url"]):
+        got = await alice.get(url)
+        head = await alice.client.head(url)
+        assert head.status_code == 200
+        assert head.content == b""
+        assert_file_headers(head, got.headers["content-type"], "inline")
+        assert head.headers["content-length"] == got.headers["content-length"]
+        part = await alice.client.head(url, headers={"Range": "bytes=0-9"})
+        assert (part.status_code, part.headers["content-length"]) == (206, "10")
+        assert (await bob.client.head(url)).status_code == 404
+
+
+async def test_a_range_header_too_long_is_ignored(server, make_user):
+    alice = await make_user("alice")
+    data = bytes(range(256)) * 4
+    view = await upload(alice, data, None, "data.bin")
+    long_range = "bytes=" + "0" * 300 + "1-2"
+    whole = await alice.get(view["url"], headers={"Range": long_range})
+    assert (whole.status_code, whole.content) == (200, data)
+    part = await alice.get(view["url"], headers={"Range": "bytes=0001-2"})
+    assert (part.status_code, part.content) == (206, data[1:3])

@@ -10,6 +10,7 @@ from tidings.accounts.deps import CurrentUser
 from tidings.attachments import actions, queries
 from tidings.attachments.schemas import AttachmentView
 from tidings.attachments.serving import blob_response
+from tidings.context import AppContext
 from tidings.deps import ContextDep
 from tidings.errors import NotFound
 from tidings.openapi import SIGNED_IN, errors
@@ -84,23 +85,30 @@ async def upload_attachment(
     )
 
 
+RangeHeader = Annotated[
+    str | None,
+    Header(description="One range of bytes (`bytes=a-b`, `a-`, `-n`); anything else is ignored"),
+]
+
+
 @router.get(
     "/api/attachments/{attachment_id}",
     response_class=Response,
     responses=FILE_RESPONSES | SIGNED_IN | errors(404),
 )
 async def get_attachment(
-    attachment_id: Id,
-    user: CurrentUser,
-    ctx: ContextDep,
-    range: Annotated[str | None, Header(max_length=200)] = None,
+    attachment_id: Id, user: CurrentUser, ctx: ContextDep, range: RangeHeader = None
 ) -> Response:
     """An attachment's file: for its uploader until it is sent, then for the members of its
     conversation; 404 for anyone else."""
-    blob = await ctx.db.run_query(queries.served_blob, attachment_id, user.id)
-    if blob is None:
-        raise NotFound(f"Attachment {attachment_id} not found.")
-    return await blob_response(ctx.attachment_store, blob, range)
+    return await _file(ctx, user.id, attachment_id, range, thumbnail=False, head=False)
+
+
+@router.head("/api/attachments/{attachment_id}", include_in_schema=False)
+async def head_attachment(
+    attachment_id: Id, user: CurrentUser, ctx: ContextDep, range: RangeHeader = None
+) -> Response:
+    return await _file(ctx, user.id, attachment_id, range, thumbnail=False, head=True)
 
 
 @router.get(
@@ -109,17 +117,34 @@ async def get_attachment(
     responses=FILE_RESPONSES | SIGNED_IN | errors(404),
 )
 async def get_attachment_thumbnail(
-    attachment_id: Id,
-    user: CurrentUser,
-    ctx: ContextDep,
-    range: Annotated[str | None, Header(max_length=200)] = None,
+    attachment_id: Id, user: CurrentUser, ctx: ContextDep, range: RangeHeader = None
 ) -> Response:
     """An image attachment's thumbnail (WebP, at most 320 px a side); 404 as for its file,
     and for an attachment that is not an image."""
-    blob = await ctx.db.run_query(queries.served_blob, attachment_id, user.id, True)
+    return await _file(ctx, user.id, attachment_id, range, thumbnail=True, head=False)
+
+
+@router.head("/api/attachments/{attachment_id}/thumbnail", include_in_schema=False)
+async def head_attachment_thumbnail(
+    attachment_id: Id, user: CurrentUser, ctx: ContextDep, range: RangeHeader = None
+) -> Response:
+    return await _file(ctx, user.id, attachment_id, range, thumbnail=True, head=True)
+
+
+async def _file(
+    ctx: AppContext,
+    user_id: int,
+    attachment_id: int,
+    range_header: str | None,
+    *,
+    thumbnail: bool,
+    head: bool,
+) -> Response:
+    blob = await ctx.db.run_query(queries.served_blob, attachment_id, user_id, thumbnail)
     if blob is None:
-        raise NotFound(f"Attachment {attachment_id} has no thumbnail.")
-    return await blob_response(ctx.attachment_store, blob, range)
+        what = "has no thumbnail" if thumbnail else "not found"
+        raise NotFound(f"Attachment {attachment_id} {what}.")
+    return await blob_response(ctx.attachment_store, blob, range_header, head=head)
 
 
 @router.delete(

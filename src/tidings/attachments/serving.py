@@ -12,8 +12,9 @@ another file; signing out sends ``Clear-Site-Data: "cache"`` for the next user o
 browser.
 
 One range (``Range: bytes=a-b``, ``a-`` or ``-n``) is served as 206, for video seeking, on
-either store; a malformed range or several ranges are ignored (200, the whole file, as RFC
-9110 allows); a range starting past the end is 416.
+either store; a malformed range, several ranges or a header longer than ``MAX_RANGE_LENGTH``
+are ignored (200, the whole file, as RFC 9110 allows); a range starting past the end is 416.
+``HEAD`` answers as ``GET`` does, without the body (and without reading the blob).
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ logger = logging.getLogger(__name__)
 FILE_CSP = "sandbox; default-src 'none'"
 CACHE_CONTROL = "private, max-age=31536000, immutable"
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)", re.ASCII)
+MAX_RANGE_LENGTH = 200
+"""A longer ``Range`` header is ignored (no single range needs so many characters)."""
 
 
 class RangeNotSatisfiable(Exception):
@@ -43,7 +46,9 @@ class RangeNotSatisfiable(Exception):
 def requested_range(value: str | None, size: int) -> tuple[int, int] | None:
     """The ``(start, end)`` (end exclusive) of a single-range ``Range`` header, or None to
     serve the whole file; raises ``RangeNotSatisfiable`` for one that starts past the end."""
-    match = _RANGE.fullmatch(value.strip()) if value else None
+    if not value or len(value) > MAX_RANGE_LENGTH:
+        return None
+    match = _RANGE.fullmatch(value.strip())
     if match is None or (not match[1] and not match[2]):
         return None
     if not match[1]:  # the last n bytes
@@ -59,8 +64,11 @@ def requested_range(value: str | None, size: int) -> tuple[int, int] | None:
     return start, min(int(match[2]) + 1 if match[2] else size, size)
 
 
-async def blob_response(store: BlobStore, blob: ServedBlob, range_header: str | None) -> Response:
-    """The blob as a file response (200 or 206), or a JSON 416."""
+async def blob_response(
+    store: BlobStore, blob: ServedBlob, range_header: str | None, *, head: bool = False
+) -> Response:
+    """The blob as a file response (200 or 206), or a JSON 416; only its headers if
+    ``head``."""
     inline = blob.kind in ("image", "video")
     headers = {
         "Content-Disposition": content_disposition(
@@ -86,6 +94,8 @@ async def blob_response(store: BlobStore, blob: ServedBlob, range_header: str | 
         status = 206
         headers["Content-Range"] = f"bytes {start}-{end - 1}/{blob.size}"
     headers["Content-Length"] = str(end - start)
+    if head:
+        return Response(None, status, headers=headers, media_type=blob.content_type)
     body = await _started(store.read(blob.sha256, start, end), blob.sha256)
     return StreamingResponse(body, status, headers=headers, media_type=blob.content_type)
 
