@@ -128,6 +128,14 @@ class Prepared:
         finally:
             cursor.close()
 
+    def all(self, session: Session, params: dict[str, Any]) -> list[Any]:
+        """Run with ``params`` (by bind name); every row (tuples)."""
+        cursor = self._execute(session, params)
+        try:
+            return list(cursor.fetchall())
+        finally:
+            cursor.close()
+
     def run(self, session: Session, params: dict[str, Any]) -> None:
         """Run with ``params`` (by bind name), for its effect."""
         self._execute(session, params).close()

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import cast
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, true, update
 
 from tidings.accounts import queries as account_queries
 from tidings.accounts.models import User
 from tidings.accounts.schemas import UserView
 from tidings.context import AppContext
-from tidings.db import utcnow
+from tidings.db import Prepared, utcnow
 from tidings.errors import NotFound
 from tidings.notifications import queries, views
 from tidings.notifications.events import NotificationEvent, NotificationReadEvent
@@ -81,9 +81,39 @@ def mark_read_where(
         )
     ).all()
     if ids:
-        count = queries.unread_count(tx.session, user_id)
-        listed = None if everything else sorted(ids)
-        tx.emit(user_id, NotificationReadEvent(notification_ids=listed, unread_count=count))
+        _announce_read(tx, user_id, None if everything else ids)
+
+
+def _announce_read(tx: Transaction, user_id: int, ids: Sequence[int] | None) -> None:
+    """Tell the user's tabs these notifications (None: all) are read, with the new count."""
+    count = queries.unread_count(tx.session, user_id)
+    listed = None if ids is None else sorted(ids)
+    tx.emit(user_id, NotificationReadEvent(notification_ids=listed, unread_count=count))
+
+
+_notification_table = cast(Table, Notification.__table__)
+_READ_MENTIONS_IN = Prepared(
+    update(_notification_table)
+    .where(
+        _notification_table.c.user_id == bindparam("user_id"),
+        _notification_table.c.read.is_(False),
+        _notification_table.c.type == bindparam("type"),
+        _notification_table.c.conversation_id == bindparam("conversation_id"),
+    )
+    .values(read=true())
+    .returning(_notification_table.c.id)
+)
+
+
+def read_mentions_in(tx: Transaction, user_id: int, conversation_id: int) -> None:
+    """Mark read the user's mentions in the conversation (they wrote in it, so read it), and
+    tell their tabs if there were any. On the send path: one compiled statement."""
+    rows = _READ_MENTIONS_IN.all(
+        tx.session,
+        {"user_id": user_id, "type": NotificationType.mention, "conversation_id": conversation_id},
+    )
+    if rows:
+        _announce_read(tx, user_id, [notification_id for (notification_id,) in rows])
 
 
 async def mark_read(ctx: AppContext, user: User, notification_id: int) -> NotificationEnvelope:

@@ -33,7 +33,7 @@ from tidings.conversations.schemas import MessageView, ReplyQuote
 from tidings.db import Prepared, utcnow, writes_are_serialized
 from tidings.errors import Conflict, NotFound, Unprocessable
 from tidings.notifications import actions as notification_actions
-from tidings.notifications.models import Notification, NotificationType
+from tidings.notifications.models import NotificationType
 from tidings.realtime.transaction import Transaction
 
 MENTION = re.compile(r"(?<![A-Za-z0-9_@])@([A-Za-z0-9_]{3,32})(?![A-Za-z0-9_])")
@@ -171,12 +171,7 @@ def _send_message(
     tx.emit_to_channel(conversation_id, MessageEvent(message=view))
     # The sender's read position moved to their message: any mention of them before it is
     # read too (their tabs are told).
-    notification_actions.mark_read_where(
-        tx,
-        user.id,
-        Notification.type == NotificationType.mention,
-        Notification.conversation_id == conversation_id,
-    )
+    notification_actions.read_mentions_in(tx, user.id, conversation_id)
     if "@" in new.content:
         _notify_mentioned(tx, user, conversation_id, message_id, new.content)
     return view
