@@ -18,20 +18,10 @@ from tests.support.sse import open_stream
 THUMBS = "👍"
 
 
-async def _group(owner: ApiUser, *members: ApiUser, name: str = "g") -> dict[str, Any]:
-    body: dict[str, Any] = await owner.ok(
-        "POST",
-        "/api/conversations",
-        {"type": "group", "name": name, "member_ids": [m.id for m in members]},
-        201,
-    )
-    return body
-
-
 async def _setup(make_user: Any) -> tuple[ApiUser, ApiUser, ApiUser, ApiUser, dict[str, Any]]:
     """alice (the group's creator), bob and carol in a group; dave, a friend of alice in none."""
     alice, bob, carol, dave = await friends(make_user, "alice", "bob", "carol", "dave")
-    return alice, bob, carol, dave, await _group(alice, bob, carol)
+    return alice, bob, carol, dave, await alice.group("g", bob, carol)
 
 
 def _messages(conversation: dict[str, Any]) -> str:

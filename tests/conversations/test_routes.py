@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import httpx
 import pytest
@@ -32,16 +31,6 @@ CONVERSATION_FIELDS = {
     "last_read_message_id",
     "updated_at",
 }
-
-
-async def _group(user, name: str, *members) -> dict[str, Any]:
-    body: dict[str, Any] = await user.ok(
-        "POST",
-        "/api/conversations",
-        {"type": "group", "name": name, "member_ids": [m.id for m in members]},
-        201,
-    )
-    return body
 
 
 async def _conversation_ids(user) -> list[int]:
@@ -136,7 +125,7 @@ async def test_a_group_is_you_and_your_friends(server, make_user):
     alice, bob, carol = await friends(make_user, "alice", "bob", "carol")
     events = await EventLog.start(server)
 
-    group = await _group(alice, "  Trip  ", bob, carol, alice, bob)
+    group = await alice.group("  Trip  ", bob, carol, alice, bob)
     assert group["type"] == "group"
     assert group["name"] == "Trip"
     assert group["created_by_id"] == alice.id
@@ -176,7 +165,7 @@ async def test_a_group_cannot_include_strangers_or_be_empty(server, make_user):
 async def test_adding_and_removing_members(server, make_user):
     alice, bob, carol = await friends(make_user, "alice", "bob", "carol")
     dave = await make_user("dave")
-    group = await _group(alice, "g", bob)
+    group = await alice.group("g", bob)
     path = f"/api/conversations/{group['id']}/members"
     events = await EventLog.start(server)
 
@@ -317,7 +306,7 @@ async def test_sending_a_message_in_a_dm(server, make_user):
 
 async def test_a_group_message_reaches_every_other_member(server, make_user):
     alice, bob, carol = await friends(make_user, "alice", "bob", "carol")
-    group = await _group(alice, "g", bob, carol)
+    group = await alice.group("g", bob, carol)
     events = await EventLog.start(server)
     await bob.send(group["id"], "hello all")
     assert await events.new() == {"alice": ["message"], "carol": ["message"], "bob": ["message"]}
@@ -449,7 +438,7 @@ async def test_message_pages_are_oldest_first_with_exact_has_more(make_user):
 async def test_conversations_are_listed_by_latest_activity(make_user):
     alice, bob, carol = await friends(make_user, "alice", "bob", "carol")
     dm = await alice.dm(bob)
-    group = await _group(alice, "g", bob, carol)
+    group = await alice.group("g", bob, carol)
     assert await _conversation_ids(alice) == [group["id"], dm["id"]]
     await bob.send(dm["id"], "newer")
     body = await alice.ok("GET", "/api/conversations")
@@ -466,7 +455,7 @@ async def test_conversations_are_listed_by_latest_activity(make_user):
 async def test_reading_updates_unread_counts(server, make_user):
     alice, bob = await friends(make_user, "alice", "bob")
     dm = await alice.dm(bob)
-    group = await _group(alice, "g", bob)
+    group = await alice.group("g", bob)
     await alice.send(dm["id"], "before bob's answer")
     await bob.send(dm["id"], "my own message is never unread, and it reads what came before")
     in_dm = [await alice.send(dm["id"], f"m{i}") for i in range(3)]
@@ -529,7 +518,7 @@ async def test_concurrent_writes_to_overlapping_conversations_stay_consistent(se
     users = {"alice": alice, "bob": bob, "carol": carol}
     dms = await asyncio.gather(alice.dm(bob), bob.dm(alice), alice.dm(bob))
     assert len({dm["id"] for dm in dms}) == 1
-    conversations = [dms[0], await bob.dm(carol), await _group(alice, "g", bob, carol)]
+    conversations = [dms[0], await bob.dm(carol), await alice.group("g", bob, carol)]
     members = {c["id"]: [m["username"] for m in c["members"]] for c in conversations}
     events = await EventLog.start(server)
     before = {name: (await _notifications_unread(user)) for name, user in users.items()}
@@ -624,7 +613,7 @@ async def test_a_repeated_client_id_is_the_same_message_with_the_original_answer
 
 async def test_concurrent_sends_with_one_client_id_store_one_message(server, make_user):
     alice, bob = await friends(make_user, "alice", "bob")
-    group = await _group(alice, "g", bob)
+    group = await alice.group("g", bob)
     path = f"/api/conversations/{group['id']}/messages"
     events = await EventLog.start(server)
 

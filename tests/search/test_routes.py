@@ -33,16 +33,6 @@ async def _found_ids(user, q: str, **params: Any) -> list[int]:
     return [r["message"]["id"] for r in body["results"]]
 
 
-async def _group(user, name: str, *members) -> dict[str, Any]:
-    body: dict[str, Any] = await user.ok(
-        "POST",
-        "/api/conversations",
-        {"type": "group", "name": name, "member_ids": [m.id for m in members]},
-        201,
-    )
-    return body
-
-
 async def _set_message(server, message_id: int, **values: Any) -> None:
     """Change a message row directly, as no route would."""
     async with server.ctx.db.write() as session:
@@ -122,8 +112,8 @@ async def test_only_conversations_you_are_a_member_of(server, make_user):
 
 async def test_a_conversation_you_left_drops_out(server, make_user):
     alice, bob, carol = await friends(make_user, "alice", "bob", "carol")
-    group = await _group(alice, "plans", bob, carol)
-    other = await _group(alice, "other", carol)
+    group = await alice.group("plans", bob, carol)
+    other = await alice.group("other", carol)
     plan = await bob.send(group["id"], "the secret plan")
     kept = await alice.send(other["id"], "another plan")
     assert await _found_ids(carol, "plan") == [kept["id"], plan["id"]]
@@ -137,7 +127,7 @@ async def test_a_conversation_you_left_drops_out(server, make_user):
 async def test_the_conversation_filter(server, make_user):
     alice, bob, carol = await friends(make_user, "alice", "bob", "carol")
     dm = await alice.dm(bob)
-    group = await _group(alice, "Team", bob, carol)
+    group = await alice.group("Team", bob, carol)
     in_dm = await alice.send(dm["id"], "lunch today?")
     in_group = await carol.send(group["id"], "lunch at noon")
 

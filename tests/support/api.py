@@ -56,6 +56,16 @@ class ApiUser:
         assert response.status_code in (200, 201), response.text
         return dict(response.json())
 
+    async def group(self, name: str, *members: ApiUser) -> dict[str, Any]:
+        """A new group of this user (its creator) and ``members``, friends of theirs."""
+        body = await self.ok(
+            "POST",
+            "/api/conversations",
+            {"type": "group", "name": name, "member_ids": [m.id for m in members]},
+            201,
+        )
+        return dict(body)
+
     async def send(self, conversation_id: int, content: str) -> dict[str, Any]:
         body = await self.ok(
             "POST", f"/api/conversations/{conversation_id}/messages", {"content": content}, 201
