@@ -130,8 +130,16 @@ async def test_every_event_reaches_exactly_its_addressees_on_every_process(
             {"emoji": "👍", "count": 1, "user_ids": [carol.id]}
         ]
         await bob.call(n2, "DELETE", reply_path)
-        got = await step({p: ["message_deleted"] for p in (alice, bob, carol)})
+        # (carol's mention in it is read now: her tabs are told first.)
+        got = await step(
+            {
+                alice: ["message_deleted"],
+                bob: ["message_deleted"],
+                carol: ["notification_read", "message_deleted"],
+            }
+        )
         assert got[alice][0].json["message"]["deleted"] is True
+        assert len(got[carol][0].json["notification_ids"]) == 1  # the mention
         await alice.call(n2, "POST", f"{path}/members", {"user_id": dave.id}, 201)
         got = await step(
             {
