@@ -287,3 +287,24 @@ async def test_a_mention_rings_the_bell_and_opens_at_the_message(
     await expect(target).to_be_in_viewport()
     await expect(target).to_have_class(re.compile(r"\bhighlight\b"))
     await expect(target.locator(".mention-me")).to_have_text("@alice")  # her own name stands out
+
+
+async def test_the_edit_history_opens_from_edited(browsing: Browsing, alice_bob_dm) -> None:
+    alice, bob, dm = alice_bob_dm
+    sent = await alice.send(dm, "Dinner at 7")
+    path = f"/api/conversations/{dm}/messages/{sent['id']}"
+    await alice.ok("PATCH", path, {"content": "Dinner at 8"})
+    await alice.ok("PATCH", path, {"content": "Dinner at 8:30"})
+    b = await browsing.open_app(await browsing.signed_in(bob), f"/#/c/{dm}")
+    edited = message(b, "Dinner at 8:30").get_by_test_id("message-edited")
+    await edited.click()
+    history = b.get_by_role("dialog", name="Edit history")
+    await expect(history).to_be_focused()
+    versions = history.get_by_test_id("edit-history-version")
+    await expect(versions).to_have_count(3)
+    await expect(versions.locator(".edit-history-text")).to_have_text(
+        ["Dinner at 8:30", "Dinner at 8", "Dinner at 7"]
+    )
+    await b.keyboard.press("Escape")
+    await expect(history).to_have_count(0)
+    await expect(edited).to_be_focused()

@@ -176,3 +176,9 @@ export async function searchMessages(q, { before = null, conversationId = null, 
   if (conversationId !== null) params.set("conversation_id", String(conversationId));
   return await api("GET", `/api/search/messages?${params}`, undefined, { signal });
 }
+
+/** A message's earlier versions (`{message_id, edits: [{content, written_at, replaced_at}]}`,
+ * oldest first): read on demand, never kept in the store. */
+export function loadEdits(conversationId, messageId) {
+  return api("GET", `/api/conversations/${conversationId}/messages/${messageId}/edits`);
+}

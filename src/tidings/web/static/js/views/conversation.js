@@ -23,7 +23,7 @@
 import { deleteMessage, editMessage, markConversationRead, retryMessage, sendMessage, setReaction } from "../actions.js";
 import { attempt, reportError, toast } from "../errors.js";
 import { clockTime, dayKey, dayLabel, fullTime, h, paintAvatar, renderKeyed, testid } from "../dom.js";
-import { loadAfter, loadAround, loadLatest, loadNewer, loadOlder } from "../loaders.js";
+import { loadAfter, loadAround, loadEdits, loadLatest, loadNewer, loadOlder } from "../loaders.js";
 import { state, watch } from "../store.js";
 import { conversationTitle, otherMember } from "../store/conversations.js";
 import { hasNewer, isShown, messageKey, pendingMessages, sortedMessages, threadOf } from "../store/messages.js";
@@ -391,7 +391,7 @@ function create(item) {
         "div",
         { class: "bubble" },
         h("div", { class: "msg-text", testid: "message-text" }),
-        h("span", { class: "msg-edited", testid: "message-edited", hidden: true, text: "(edited)" }),
+        h("button", { class: "msg-edited", type: "button", testid: "message-edited", hidden: true, text: "(edited)", dataset: { action: "edits" }, "aria-haspopup": "dialog" }),
       ),
       h("span", { class: "msg-time" }),
     ),
@@ -483,7 +483,7 @@ function update(li, item) {
   bubble.hidden = !message.content && !message.reply_to && !message.deleted && !drawn.editing && Boolean(message.attachments?.length);
   const editedEl = li.querySelector(".msg-edited");
   editedEl.hidden = !message.edited_at || Boolean(message.deleted) || drawn.editing;
-  if (message.edited_at) editedEl.title = `Edited ${fullTime(message.edited_at)}`;
+  if (message.edited_at) editedEl.title = `Edited ${fullTime(message.edited_at)}: show the earlier versions`;
   drawEditor(bubble, message, drawn.editing);
   drawReactions(li, message);
   const actions = li.querySelector(".msg-actions");
@@ -631,6 +631,7 @@ function onListClick(event) {
     react(message, emoji, !mine);
   } else if (action === "menu") togglePopup("menu", message, button);
   else if (action === "picker") togglePopup("picker", message, button);
+  else if (action === "edits") togglePopup("edits", message, button);
   else if (action === "reply") startReply(message);
 }
 
@@ -645,12 +646,12 @@ function togglePopup(kind, message, opener) {
   if (same) return;
   const li = itemsEl.querySelector(`[data-message-id="${message.id}"]`);
   if (!li) return;
-  const el = kind === "menu" ? menuFor(message) : pickerFor(message);
+  const el = kind === "menu" ? menuFor(message) : kind === "picker" ? pickerFor(message) : historyFor(message);
   li.append(el);
   openPopup = { el, kind, messageId: message.id, opener };
   opener?.setAttribute("aria-expanded", "true");
   li.classList.add("popup-open");
-  el.querySelector("button")?.focus({ preventScroll: true });
+  (el.querySelector("button") ?? el).focus({ preventScroll: true });
 }
 
 function closePopup({ refocus = false } = {}) {
@@ -723,6 +724,29 @@ function pickerFor(message) {
       }),
     ),
   );
+}
+
+/** The message's earlier versions, newest first under its current text (GET …/edits). */
+function historyFor(message) {
+  const list = h("ol", { class: "edit-history-list", testid: "edit-history-list" });
+  const status = h("p", { class: "edit-history-status", role: "status", text: "Loading…" });
+  const version = (label, time, text) =>
+    h("li", { testid: "edit-history-version" }, h("span", { class: "edit-history-time", text: `${label} ${fullTime(time)}` }), h("span", { class: "edit-history-text", text }));
+  loadEdits(message.conversation_id, message.id).then(
+    (history) => {
+      status.remove();
+      const earlier = [...history.edits].reverse();
+      list.replaceChildren(
+        version("Now, since", message.edited_at ?? message.created_at, message.content),
+        ...earlier.map((edit) => version("Until", edit.replaced_at, edit.content)),
+      );
+    },
+    (error) => {
+      status.textContent = "Couldn't load the earlier versions.";
+      reportError("Couldn't load the edit history", error);
+    },
+  );
+  return h("div", { class: "msg-menu edit-history", role: "dialog", tabindex: "-1", testid: "edit-history", "aria-label": "Edit history" }, h("strong", { text: "Edit history" }), status, list);
 }
 
 /** A long press (a touch held still) on a message opens its menu. */
