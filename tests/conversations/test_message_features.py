@@ -265,9 +265,10 @@ async def test_a_mention_notifies_the_members_named(server, make_user):
         notification = events.payloads[name][1].notification
         assert (notification.type, notification.message_id) == ("mention", sent["id"])
         assert (notification.conversation_id, notification.actor.id) == (group["id"], alice.id)
-    # Not a mention: inside a word, an e-mail address, an unknown name.
+    # Not a mention: inside a word, an e-mail address, an unknown name, code, a link.
     await alice.send(group["id"], "mail bob@example.com, x@bobby, foo@bob")
-    assert await events.new() == {name: ["message"] for name in ("alice", "bob", "carol")}
+    await alice.send(group["id"], "`@bob` in code, https://example.com/@bob, ```\n@carol\n```")
+    assert await events.new() == {name: ["message"] * 2 for name in ("alice", "bob", "carol")}
 
     # An edit that names someone new tells them (and nobody named before again); deleting the
     # message reads its mentions.

@@ -39,6 +39,9 @@ from tidings.realtime.transaction import Transaction
 MENTION = re.compile(r"(?<![A-Za-z0-9_@])@([A-Za-z0-9_]{3,32})(?![A-Za-z0-9_])")
 """``@username`` in a message's text (usernames are 3-32 of a-z, 0-9 and _, case-insensitive),
 not inside a word or an e-mail address."""
+NOT_TEXT = re.compile(r"```.*?```|`[^`\n]*`|\b(?:https?://|www\.)\S+", re.DOTALL)
+"""Code (fenced blocks, inline spans) and links: an ``@name`` there is not a mention (the web
+client, format.js, draws none there either)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,7 +203,7 @@ def _quote(tx: Transaction, conversation_id: int, reply_to_id: int) -> ReplyQuot
 
 def mentioned_members(tx: Transaction, user: User, conversation_id: int, content: str) -> list[int]:
     """The members other than ``user`` whose ``@username`` is in ``content``."""
-    names = {name.lower() for name in MENTION.findall(content)}
+    names = {name.lower() for name in MENTION.findall(NOT_TEXT.sub(" ", content))}
     if not names:
         return []
     return list(
