@@ -25,8 +25,8 @@ from typing import Any
 from sqlalchemy import insert, text
 from sqlalchemy.orm import Session
 
+from bench.write_cost import in_process_settings
 from tidings.accounts.models import User
-from tidings.config import Settings
 from tidings.context import build_context, close_context
 from tidings.conversations import actions
 from tidings.conversations.models import (
@@ -221,15 +221,7 @@ async def _time_sends(ctx: Any, label: str) -> float:
 
 
 async def measure(database_url: str, messages: int) -> dict[str, Any]:
-    settings = Settings(
-        database_url=database_url,
-        redis_url=None,
-        argon2_time_cost=1,
-        argon2_memory_cost_kib=8,
-        argon2_parallelism=1,
-        rate_limit_send="1000000/second",
-    )
-    ctx = await build_context(settings)
+    ctx = await build_context(in_process_settings(database_url))
     rng = random.Random(12)
     words = _vocabulary(rng)
     result: dict[str, Any] = {"messages": messages, "queries": {}}

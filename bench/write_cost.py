@@ -119,8 +119,10 @@ async def _size(ctx: Any, database_url: str) -> int:
     return int(value or 0)
 
 
-async def measure(database_url: str) -> list[dict[str, Any]]:
-    settings = Settings(
+def in_process_settings(database_url: str) -> Settings:
+    """Settings for driving the app's actions in this process: no Redis, cheap hashing, no
+    send limit (what is measured is the database work)."""
+    return Settings(
         database_url=database_url,
         redis_url=None,
         argon2_time_cost=1,
@@ -128,7 +130,10 @@ async def measure(database_url: str) -> list[dict[str, Any]]:
         argon2_parallelism=1,
         rate_limit_send="1000000/second",
     )
-    ctx = await build_context(settings)
+
+
+async def measure(database_url: str) -> list[dict[str, Any]]:
+    ctx = await build_context(in_process_settings(database_url))
     updated = _UpdatedRows()
     engine = ctx.db.sync_write_engine or ctx.db.write_engine.sync_engine
     event.listen(engine, "after_cursor_execute", updated)

@@ -144,12 +144,7 @@ async def test_mention_autocomplete_in_the_composer(browsing: Browsing, make_use
     bob = await make_user("bob", "Bob Marley")
     for other in (albert, bob):
         await alice.befriend(other)
-    group = await alice.ok(
-        "POST",
-        "/api/conversations",
-        {"type": "group", "name": "Lab", "member_ids": [albert.id, bob.id]},
-        201,
-    )
+    group = await alice.group("Lab", albert, bob)
     page = await browsing.open_app(await browsing.signed_in(alice), f"/#/c/{group['id']}")
     await expect(page.get_by_test_id("conversation-title")).to_have_text("Lab")
 

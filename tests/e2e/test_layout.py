@@ -68,12 +68,7 @@ async def a_lively_account(make_user):
         (alice, "Let's do the ramen place\non the corner."),
     ]:
         await sender.send(dm, text)
-    group = await alice.ok(
-        "POST",
-        "/api/conversations",
-        {"type": "group", "name": "Weekend plans", "member_ids": [bob.id, carol.id]},
-        201,
-    )
+    group = await alice.group("Weekend plans", bob, carol)
     messages = f"/api/conversations/{group['id']}/messages"
     await carol.send(group["id"], "Hiking on Saturday? The weather looks perfect ☀️")
     which = await bob.send(group["id"], "I'm in. Which trail?")

@@ -141,9 +141,7 @@ async def test_the_creator_of_a_group_deletes_anyones_message(
     alice = await make_user("alice", "Alice Liddell")
     bob = await make_user("bob", "Bob Marley")
     await alice.befriend(bob)
-    group = await alice.ok(
-        "POST", "/api/conversations", {"type": "group", "name": "g", "member_ids": [bob.id]}, 201
-    )
+    group = await alice.group("g", bob)
     await bob.send(group["id"], "Off-topic spam")
     await alice.send(group["id"], "Please stay on topic")
     a = await browsing.open_app(await browsing.signed_in(alice), f"/#/c/{group['id']}")
@@ -269,12 +267,7 @@ async def test_a_mention_rings_the_bell_and_opens_at_the_message(
     alice = await make_user("alice", "Alice Liddell")
     bob = await make_user("bob", "Bob Marley")
     await alice.befriend(bob)
-    group = await bob.ok(
-        "POST",
-        "/api/conversations",
-        {"type": "group", "name": "Band", "member_ids": [alice.id]},
-        201,
-    )
+    group = await bob.group("Band", alice)
     await bob.send(group["id"], "Who brings the drums, @alice?")
     for n in range(1, 61):
         await bob.send(group["id"], f"Chatter {n}")

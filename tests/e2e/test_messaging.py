@@ -193,12 +193,7 @@ async def test_new_messages_in_the_bell_one_entry_per_conversation(
     await alice.befriend(bob)
     await alice.befriend(carol)
     dm = (await alice.dm(bob))["id"]
-    group = await alice.ok(
-        "POST",
-        "/api/conversations",
-        {"type": "group", "name": "Book club", "member_ids": [bob.id, carol.id]},
-        201,
-    )
+    group = await alice.group("Book club", bob, carol)
     await bob.ok("POST", "/api/notifications/read-all")  # friend request, added to the group
     context = await browsing.signed_in(bob)
     b = await browsing.open_app(context)
@@ -262,12 +257,7 @@ async def test_a_new_member_sees_earlier_history_as_read(browsing: Browsing, mak
     carol = await make_user("carol", "Carol King")
     await alice.befriend(bob)
     await alice.befriend(carol)
-    group = await alice.ok(
-        "POST",
-        "/api/conversations",
-        {"type": "group", "name": "Book club", "member_ids": [bob.id]},
-        201,
-    )
+    group = await alice.group("Book club", bob)
     group_id = group["id"]
     await alice.send(group_id, "Before Carol came")
     await alice.send(group_id, "Still before")

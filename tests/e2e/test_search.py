@@ -102,12 +102,7 @@ async def test_nothing_found_and_a_group_left(browsing: Browsing, make_user) -> 
     bob = await make_user("bob", "Bob Marley")
     await alice.befriend(bob)
     dm = (await alice.dm(bob))["id"]
-    group = await bob.ok(
-        "POST",
-        "/api/conversations",
-        {"type": "group", "name": "Zoo trip", "member_ids": [alice.id]},
-        201,
-    )
+    group = await bob.group("Zoo trip", alice)
     await bob.send(group["id"], "A quokka in the group")
     await bob.send(dm, "A quokka just for you")
     a = await browsing.open_app(await browsing.signed_in(alice))

@@ -77,14 +77,21 @@ def _edit_message(
             replaced_at=now,
         )
     )
-    mentioned_before = set(mentioned_members(tx, user, conversation_id, message.content))
     message.content = content
     message.edited_at = now
     tx.session.flush()
     view = views.messages_by_ids(tx.session, [message_id])[message_id]
     tx.emit_to_channel(conversation_id, MessageUpdatedEvent(message=view))
-    # Someone the edit names for the first time is told, as a send would have (once: naming
-    # them again after taking the name out tells them nothing new).
+    if "@" in content:
+        _notify_newly_mentioned(tx, user, conversation_id, message_id, content)
+    return view
+
+
+def _notify_newly_mentioned(
+    tx: Transaction, user: User, conversation_id: int, message_id: int, content: str
+) -> None:
+    """A member the edited text names who has never been told of this message is told, as a
+    send would have told them (once: a name taken out and put back tells them nothing new)."""
     told = set(
         tx.session.scalars(
             select(Notification.user_id).where(
@@ -96,7 +103,7 @@ def _edit_message(
     newly = [
         member_id
         for member_id in mentioned_members(tx, user, conversation_id, content)
-        if member_id not in mentioned_before and member_id not in told
+        if member_id not in told
     ]
     notify(
         tx,
@@ -106,7 +113,6 @@ def _edit_message(
         conversation_id=conversation_id,
         message_id=message_id,
     )
-    return view
 
 
 async def delete_message(
