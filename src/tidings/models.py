@@ -1,5 +1,6 @@
 """Imports every table so that ``Base.metadata`` is complete (Alembic, tests)."""
 
+from tidings.accounts.directory import UserSearchGram
 from tidings.accounts.models import AuthSession, User
 from tidings.attachments.models import Attachment, AttachmentBlob, AttachmentBlobChunk
 from tidings.conversations.models import Conversation, ConversationMember, Message
@@ -22,4 +23,5 @@ __all__ = [
     "Message",
     "Notification",
     "User",
+    "UserSearchGram",
 ]

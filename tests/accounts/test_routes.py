@@ -403,23 +403,15 @@ async def test_user_search_by_prefix(server, make_user):
     async def search(query: str, **params: object) -> list[str]:
         response = await alice.get("/api/users", params={"q": query, **params})
         assert response.status_code == 200, response.text
-        users = response.json()
-        assert all(set(u) == {"id", "username", "display_name"} for u in users)
-        return [u["username"] for u in users]
+        return [u["username"] for u in response.json()]
 
-    assert await search("al") == ["al_bundy", "albert", "alfred"]  # yourself excluded
+    # Yourself excluded; "al" is a whole word of al_bundy's name, a prefix of the others'.
+    assert await search("al") == ["al_bundy", "albert", "alfred"]
     assert await search("AL") == ["al_bundy", "albert", "alfred"]
-    assert await search("al_") == ["al_bundy"]  # `_` is a letter here, not a wildcard
     assert await search("al", limit=1) == ["al_bundy"]
-    assert await search("") == ["al_bundy", "albert", "alfred", "bob"]
-    assert await search("", limit="") == ["al_bundy", "albert", "alfred", "bob"]
-    assert await search("%") == []
-    assert await search("a\x00") == []
+    assert await search("") == []  # no friends yet
     assert await search("zed") == []
-    assert_error(await alice.get("/api/users", params={"q": "a" * 33}), 422, "validation_error")
-    for limit in (0, 51, "many"):
-        response = await alice.get("/api/users", params={"q": "a", "limit": limit})
-        assert_error(response, 422, "validation_error")
+    # More: tests/accounts/test_user_search.py.
 
 
 async def test_every_api_route_but_register_and_login_needs_a_session(server, make_user):

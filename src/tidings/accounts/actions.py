@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
-from tidings.accounts import queries
+from tidings.accounts import directory, queries
 from tidings.accounts.models import AuthSession, User
 from tidings.accounts.passwords import hash_password, verify_password, verify_unknown_user
 from tidings.accounts.schemas import PasswordChange, UserCreate
@@ -69,6 +69,7 @@ def _register(
     )
     tx.session.add(user)
     tx.session.flush()
+    directory.index_user(tx.session, user.id, user.username, user.display_name)
     return user, _new_session(tx, user.id, ttl_seconds)
 
 

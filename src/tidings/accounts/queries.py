@@ -15,9 +15,8 @@ from tidings.accounts.models import AuthSession, User
 from tidings.db import utcnow, writes_are_serialized
 
 _USERNAME = re.compile(r"[a-z0-9_]{3,32}")
-_USERNAME_PREFIX = re.compile(r"[a-z0-9_]*")
-# Input that cannot be (the start of) a username is answered without a query: no row could match,
-# and such text (e.g. with NUL characters) may not even be a valid PostgreSQL parameter.
+# Input that cannot be a username is answered without a query: no row could match, and such
+# text (e.g. with NUL characters) may not even be a valid PostgreSQL parameter.
 
 
 def hash_token(token: str) -> str:
@@ -108,22 +107,3 @@ def users_by_ids(session: Session, ids: Sequence[int]) -> dict[int, User]:
         return {}
     rows = session.scalars(select(User).where(User.id.in_(set(ids))))
     return {user.id: user for user in rows}
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def search_users(session: Session, prefix: str, *, exclude_id: int, limit: int) -> Sequence[User]:
-    """Users whose username starts with ``prefix``, alphabetically."""
-    prefix = prefix.strip().lower()
-    if not _USERNAME_PREFIX.fullmatch(prefix):
-        return []
-    pattern = _escape_like(prefix) + "%"
-    rows = session.scalars(
-        select(User)
-        .where(User.username.like(pattern, escape="\\"), User.id != exclude_id)
-        .order_by(User.username)
-        .limit(limit)
-    )
-    return rows.all()

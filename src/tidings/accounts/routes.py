@@ -5,16 +5,15 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
-from sqlalchemy.orm import Session
 
-from tidings.accounts import actions, queries
+from tidings.accounts import actions, directory
 from tidings.accounts.deps import CurrentUser
-from tidings.accounts.models import User
 from tidings.accounts.schemas import (
     LoginRequest,
     PasswordChange,
     UserCreate,
     UserEnvelope,
+    UserMatch,
     UserView,
 )
 from tidings.config import Settings
@@ -110,13 +109,23 @@ async def change_password(
 async def search_users(
     user: CurrentUser,
     ctx: ContextDep,
-    q: Annotated[str, Query(max_length=32, description="Username prefix")] = "",
+    q: Annotated[
+        str,
+        Query(
+            max_length=64,
+            pattern=r"^[^\x00-\x1f\x7f]*$",
+            description="Part of a username or display name (typos allowed); no control characters",
+        ),
+    ] = "",
     limit: Annotated[int, Query(ge=1, le=50), blank_means(20)] = 20,
-) -> list[UserView]:
-    """Users whose username starts with ``q`` (yourself excluded)."""
-    users = await ctx.db.run_query(_search, q, user.id, limit)
-    return [UserView.model_validate(u) for u in users]
-
-
-def _search(session: Session, q: str, exclude_id: int, limit: int) -> list[User]:
-    return list(queries.search_users(session, q, exclude_id=exclude_id, limit=limit))
+) -> list[UserMatch]:
+    """People by username and display name: exact, prefix, infix and similar matches, your
+    friends first (yourself and deleted accounts left out); an empty ``q``: your friends, by
+    username. How they are found and ranked: ``tidings.accounts.directory``."""
+    matches = await ctx.db.run_query(directory.search, q, user.id, limit)
+    return [
+        UserMatch.model_validate(
+            {**UserView.model_validate(m.user).model_dump(), "is_friend": m.is_friend}
+        )
+        for m in matches
+    ]

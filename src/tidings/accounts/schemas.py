@@ -51,3 +51,9 @@ class PasswordChange(Schema):
 
 class UserEnvelope(ViewSchema):
     user: UserView
+
+
+class UserMatch(UserView):
+    """A person found by ``GET /api/users``, and whether they are your friend."""
+
+    is_friend: bool

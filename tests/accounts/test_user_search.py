@@ -1,0 +1,117 @@
+"""Finding people (``GET /api/users``): prefix, infix, typos and display names, ranked with
+friends first, against a real server; and migration 0007's backfill of existing users."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from sqlalchemy import create_engine, text
+
+from tests.api_helpers import assert_error
+from tests.support.api import ApiUser
+from tidings.accounts.directory import user_grams
+from tidings.migrations import alembic_config
+
+
+async def _search(user: ApiUser, q: str, **params: Any) -> list[dict[str, Any]]:
+    response = await user.get("/api/users", params={"q": q, **params})
+    assert response.status_code == 200, response.text
+    return list(response.json())
+
+
+async def _names(user: ApiUser, q: str, **params: Any) -> list[str]:
+    return [u["username"] for u in await _search(user, q, **params)]
+
+
+async def test_infix_and_typos_find_people(server, make_user):
+    me = await make_user("searcher")
+    for name in ("bob", "bobby", "alice", "alfred", "robert", "zed"):
+        await make_user(name)
+
+    assert (await _names(me, "ob"))[:2] == ["bob", "bobby"]  # `ob` inside a name
+    assert set(await _names(me, "ob")) == {"bob", "bobby", "robert"}
+    assert (await _names(me, "alcie"))[0] == "alice"  # a transposition
+    assert (await _names(me, "alise"))[0] == "alice"  # a wrong letter
+    assert "zed" not in await _names(me, "alcie")  # nothing alike is dropped
+    assert await _names(me, "BOB") == ["bob", "bobby"]  # exact first, then prefix
+    assert await _names(me, "qqqq") == []
+
+
+async def test_display_names_are_searched(server, make_user):
+    me = await make_user("searcher")
+    await make_user("cdanvers", "Carol Danvers")
+    await make_user("zoe_w", "Zoë Washburne")
+    await make_user("dan", "Dan")
+
+    # The prefix of a display-name word; then "dan", one letter short of it.
+    assert await _names(me, "danv") == ["cdanvers", "dan"]
+    assert (await _names(me, "dnav"))[0] == "cdanvers"  # a typo in what is being typed
+    assert await _names(me, "danvres") == ["cdanvers"]  # a typo in the whole word
+    assert await _names(me, "carol danv") == ["cdanvers"]  # the display name's start
+    assert await _names(me, "washburn") == ["zoe_w"]
+    assert await _names(me, "zoe") == ["zoe_w"]  # accents folded
+    assert (await _names(me, "dan"))[0] == "dan"  # exact before prefix
+    assert set(await _names(me, "dan")) == {"dan", "cdanvers"}
+
+
+async def test_friends_first_yourself_excluded(server, make_user):
+    me = await make_user("sam")
+    for name in ("samuel", "samantha", "samwise"):
+        await make_user(name)
+    friend = await make_user("sammy_friend", "Hamish")
+    await me.befriend(friend)
+
+    found = await _search(me, "sam")
+    assert [u["username"] for u in found] == ["sammy_friend", "samuel", "samwise", "samantha"]
+    assert [u["is_friend"] for u in found] == [True, False, False, False]
+    assert set(found[0]) >= {"id", "username", "display_name", "avatar_url", "deleted"}
+    assert await _names(me, "sa", limit=2) == ["sammy_friend", "samuel"]
+    # A friend is ranked whatever the cut, but only if they match at all.
+    assert "sammy_friend" not in await _names(me, "wise")
+    assert await _names(me, "hamish") == ["sammy_friend"]
+    # Empty q: your friends, alphabetically.
+    assert await _names(me, "") == ["sammy_friend"]
+    assert await _names(me, "", limit="") == ["sammy_friend"]
+    assert (await _names(friend, "sam"))[0] == "sam"  # their friend, exactly
+    assert "sammy_friend" not in await _names(friend, "sammy")
+
+
+async def test_bad_queries(server, make_user):
+    me = await make_user("searcher")
+    await make_user("alice")
+    assert await _names(me, "%") == []  # no letters or digits: nothing to look for
+    assert await _names(me, "al_%") == ["alice"]  # punctuation separates, never a wildcard
+    assert_error(await me.get("/api/users", params={"q": "a" * 65}), 422, "validation_error")
+    assert_error(await me.get("/api/users", params={"q": "a\x00"}), 422, "validation_error")
+    for limit in (0, 51, "many"):
+        response = await me.get("/api/users", params={"q": "a", "limit": limit})
+        assert_error(response, 422, "validation_error")
+
+
+def test_migration_indexes_existing_users(tmp_path: Path):
+    engine = create_engine(f"sqlite:///{tmp_path / 'migrated.db'}")
+    try:
+        with engine.begin() as connection:
+            command.upgrade(alembic_config(connection), "0006")
+            connection.execute(
+                text(
+                    "INSERT INTO user (id, username, display_name, password_hash, created_at) "
+                    "VALUES (:id, :username, :display_name, 'x', '2026-12-01 00:00:00')"
+                ),
+                [
+                    {"id": 1, "username": "alice", "display_name": "Alice Liddell"},
+                    {"id": 2, "username": "bob", "display_name": "Bob"},
+                ],
+            )
+        with engine.begin() as connection:
+            command.upgrade(alembic_config(connection), "0007")
+            rows = connection.execute(text("SELECT user_id, gram FROM user_search_gram")).all()
+        by_user: dict[int, set[str]] = {}
+        for user_id, gram in rows:
+            by_user.setdefault(user_id, set()).add(gram)
+        assert by_user == {1: user_grams("alice", "Alice Liddell"), 2: user_grams("bob", "Bob")}
+        assert {"  a", " al", "ali", "lic", "ice", "ce ", " li"} <= by_user[1]
+    finally:
+        engine.dispose()
