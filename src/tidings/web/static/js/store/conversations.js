@@ -1,16 +1,22 @@
 // Conversations: the sidebar's entries. A conversation is kept as
-// `{id, type, name, created_by_id, member_ids, last_message, unread_count, last_read_message_id,
-// updated_at}`, its last message as messages.js keeps messages (its sender by id).
+// `{id, type, name, description, avatar_url, members_can_add, created_by_id, member_ids,
+// member_roles, last_message, unread_count, last_read_message_id, updated_at}`, its last message
+// as messages.js keeps messages (its sender by id); `member_roles` is member id -> "owner" |
+// "admin" | "member" (a group's roles; a DM's two members are both "member").
 //
 // An entry follows its conversation's `message` events (one per message, to every member, the
 // sender included): the newest message becomes `last_message`, and one from someone else newer
 // than both the previous last message and our read position adds one to `unread_count` (so a
 // message delivered twice counts once). `conversation_update` events bring the rest: members
-// (created, member_added, member_removed: no unread count, keep ours), our read position and
-// unread count (read: no members, keep ours), or that we left it (removed).
+// (created, member_added, member_removed: no unread count, keep ours), a group's settings and
+// members (updated, role_changed), our read position and unread count (read: no members, keep
+// ours), or that it is gone for us: we left or were removed (removed), or its owner deleted it
+// (deleted). A conversation gone while shown is remembered in `departed` (id -> {reason, title}),
+// so the view can say why it closed.
 //
 // Our own message (from any tab or device) reads the conversation up to it: the server marks a
-// sender's message read, and sends no `read` event for it.
+// sender's message read, and sends no `read` event for it. A system line ("Alice added Bob") is
+// the last message but never unread, and reads nothing.
 //
 // A message edited, deleted or reacted to (`message_updated`, `message_deleted`,
 // `message_reactions`) that is the last message changes the entry's copy of it, and a reply that
@@ -57,11 +63,16 @@ export function conversationRecord(conversation, known) {
     id: conversation.id,
     type: conversation.type,
     name: conversation.name,
+    // Settings absent from a payload (an older one) keep what we know.
+    description: conversation.description ?? known?.description ?? "",
+    avatar_url: conversation.avatar_url === undefined ? (known?.avatar_url ?? null) : conversation.avatar_url,
+    members_can_add: conversation.members_can_add ?? known?.members_can_add ?? false,
     created_by_id: conversation.created_by_id,
     // Null in an event means "unchanged" (members) or "not yours to know" (events to every
     // member leave out the read state): keep ours, or start a new conversation read to the end.
     // (applyConversation asks for members where nothing is known; none then is no one.)
     member_ids: conversation.members ? conversation.members.map((m) => m.id) : (known?.member_ids ?? []),
+    member_roles: conversation.members ? rolesOf(conversation.members) : (known?.member_roles ?? {}),
     unread_count: conversation.unread_count ?? known?.unread_count ?? 0,
     last_read_message_id: conversation.last_read_message_id ?? known?.last_read_message_id ?? last?.id ?? 0,
     last_message: newerMessage(known?.last_message, last),
@@ -69,10 +80,15 @@ export function conversationRecord(conversation, known) {
   };
 }
 
+function rolesOf(members) {
+  return Object.fromEntries(members.map((m) => [m.id, m.role ?? "member"]));
+}
+
 /** A conversation from an API answer or a `conversation_update`. */
 export function applyConversation(state, conversation) {
   const known = state.conversations.get(conversation.id);
   if (!conversation.members && !known) return missing(state, conversation.id);
+  state.departed.delete(conversation.id);
   const topics = putUsers(state, usersOf(conversation));
   state.conversations.set(conversation.id, conversationRecord(conversation, known));
   if (state.missingConversations.delete(conversation.id)) topics.push("missing");
@@ -90,6 +106,7 @@ export function applyConversationMessage(state, message) {
   if (message.id <= previous) return topics; // delivered before, or older than what we have
   conversation.last_message = messageRecord(message);
   conversation.updated_at = laterTime(conversation.updated_at, message.created_at);
+  if (message.system) return [...topics, "conversations"]; // never unread, reads nothing
   if (message.sender.id === state.meId) {
     // Sending reads the conversation up to the message sent (see the top).
     if (message.id > conversation.last_read_message_id) {
@@ -168,9 +185,13 @@ export function receiveMessage(state, { message }) {
   return [...applyConversationMessage(state, message), ...applyMessage(state, message)];
 }
 
-/** The `conversation_update` event (`conversation` null: we are no longer a member). */
-export function receiveConversationUpdate(state, { conversation, conversation_id: id }) {
-  return conversation ? applyConversation(state, conversation) : removeConversation(state, id);
+/** The `conversation_update` event (`conversation` null: we are no longer a member, or the
+ * group was deleted). */
+export function receiveConversationUpdate(state, { conversation, conversation_id: id, reason }) {
+  if (conversation) return applyConversation(state, conversation);
+  const known = state.conversations.get(id);
+  if (known) state.departed.set(id, { reason: reason === "deleted" ? "deleted" : "removed", title: conversationTitle(state, known) });
+  return removeConversation(state, id);
 }
 
 function newerMessage(a, b) {
@@ -200,6 +221,12 @@ function activityOf(conversation) {
 export function otherMember(state, conversation) {
   const id = conversation.member_ids.find((m) => m !== state.meId) ?? state.meId;
   return userById(state, id);
+}
+
+/** A member's role in a conversation ("owner" | "admin" | "member"), or null if not a member. */
+export function roleOf(conversation, userId) {
+  if (!conversation?.member_ids.includes(userId)) return null;
+  return conversation.member_roles[userId] ?? "member";
 }
 
 export function conversationTitle(state, conversation) {

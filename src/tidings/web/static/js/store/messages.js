@@ -33,6 +33,11 @@
 // the thread and wherever a reply quotes it (quotes show the message as it now is). A page
 // asked for before an edit can answer after its event: an older version of a message (an older
 // `edited_at`, or not deleted when the record is) does not replace a newer one.
+//
+// A group's system lines ("Alice added Bob") are messages with `system` set (its people by id:
+// `{action, actor_id, target_id, name, role, members_can_add}`) and no content; they are never
+// edited, deleted, reacted to or unread. Their words are made where they are drawn (system.js),
+// from the users map, so a rename shows in them too.
 
 import { putUsers } from "./users.js";
 
@@ -82,6 +87,19 @@ function quoteRecord(quote) {
   };
 }
 
+/** A system line's facts (who did what to whom), its people by id; null for a message. */
+function systemRecord(system) {
+  if (!system) return null;
+  return {
+    action: system.action,
+    actor_id: system.actor?.id ?? null,
+    target_id: system.target?.id ?? null,
+    name: system.name ?? null,
+    role: system.role ?? null,
+    members_can_add: system.members_can_add ?? null,
+  };
+}
+
 /** A message as the store keeps it: its sender (and its quote's) by id. */
 export function messageRecord(message) {
   return {
@@ -96,12 +114,14 @@ export function messageRecord(message) {
     deleted: message.deleted ?? false,
     reactions: (message.reactions ?? []).map((r) => ({ emoji: r.emoji, count: r.count, user_ids: [...r.user_ids] })),
     attachments: message.attachments ?? [],
+    system: systemRecord(message.system),
   };
 }
 
-/** The people a message names (its sender, its quote's sender), for the users map. */
+/** The people a message names (its sender, its quote's sender, a system line's actor and
+ * target), for the users map. */
 export function usersOfMessage(message) {
-  return [message.sender, message.reply_to?.sender];
+  return [message.sender, message.reply_to?.sender, message.system?.actor, message.system?.target];
 }
 
 /** The quote a reply shows of `record` (a message record), as that message now is. */

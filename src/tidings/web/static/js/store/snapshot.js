@@ -2,7 +2,7 @@
 // the store had (people are merged: loaded threads still name them).
 
 import { conversationRecord } from "./conversations.js";
-import { markStale } from "./messages.js";
+import { markStale, usersOfMessage } from "./messages.js";
 import { notificationRecord } from "./notifications.js";
 import { requestRecord } from "./friends.js";
 import { putUsers } from "./users.js";
@@ -12,7 +12,7 @@ export function applySnapshot(state, snapshot) {
   putUsers(state, [
     snapshot.user,
     ...friends,
-    ...conversations.flatMap((c) => [...c.members, c.last_message?.sender]),
+    ...conversations.flatMap((c) => [...c.members, ...(c.last_message ? usersOfMessage(c.last_message) : [])]),
     ...notifications.map((n) => n.actor),
     ...requests.incoming.flatMap((r) => [r.requester, r.addressee]),
     ...requests.outgoing.flatMap((r) => [r.requester, r.addressee]),

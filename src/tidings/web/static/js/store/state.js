@@ -20,6 +20,9 @@ export function createState() {
      * not know: loaders.js fetches them (see conversations.js). */
     missingConversations: new Map(),
     missingSerial: 0,
+    /** conversation id -> {reason: "removed" | "deleted", title}, for conversations gone while
+     * we had them (see conversations.js): why an open one closed. */
+    departed: new Map(),
     /** conversation id -> thread: its loaded messages and our pending sends (see messages.js) */
     threads: new Map(),
     /** notification id -> notification (see notifications.js) */
