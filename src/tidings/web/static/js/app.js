@@ -15,6 +15,7 @@ import { me } from "./store/users.js";
 import { mountBell } from "./views/bell.js";
 import { closeConversation, mountConversation, openConversation, showMessage } from "./views/conversation.js";
 import { mountFriends } from "./views/friends.js";
+import { mountMembers } from "./views/members.js";
 import { mountNewChat } from "./views/newchat.js";
 import { mountSearch } from "./views/search.js";
 import { mountSidebar, setActiveConversation } from "./views/sidebar.js";
@@ -49,6 +50,7 @@ mountConversation();
 mountBell();
 mountFriends();
 mountNewChat();
+mountMembers();
 mountSearch({ showMessage });
 
 // The title counts what the bell counts (stored notifications, conversations with new messages).

@@ -20,6 +20,10 @@
 //
 // Files go with a message through the tray above the composer, and a message's attachments are
 // drawn under its bubble: views/attachments.js.
+//
+// A group's system lines ("Alice added Bob") are drawn as centred lines, in words from the users
+// map (system.js), with no menu. A group deleted while open, or left (or removed from), closes
+// with a short notice on the empty pane; the group's members panel is views/members.js.
 import { deleteMessage, editMessage, markConversationRead, retryMessage, sendMessage, setReaction } from "../actions.js";
 import { attempt, reportError, toast } from "../errors.js";
 import { clockTime, dayKey, dayLabel, fullTime, h, paintAvatar, renderKeyed, testid } from "../dom.js";
@@ -30,6 +34,7 @@ import { hasNewer, isShown, messageKey, pendingMessages, sortedMessages, threadO
 import { userById } from "../store/users.js";
 import { renderMessage } from "../format.js";
 import { go } from "../router.js";
+import { systemText } from "../system.js";
 import { attachmentCountLabel } from "../attachments.js";
 import { composerStatus, discardTray, drawMessageAttachments, mountAttachments, takeAttachments } from "./attachments.js";
 import { attachMentionAutocomplete } from "./mentions.js";
@@ -56,6 +61,7 @@ const replyBar = testid("reply-bar");
 const replyName = testid("reply-bar-name");
 const replyExcerpt = testid("reply-bar-excerpt");
 const jumpButton = testid("jump-latest");
+const membersButton = testid("members-button"); // a group's members panel (views/members.js)
 
 let openId = null;
 let unreadAfter = null; // the read position when the open conversation was opened with unread
@@ -72,6 +78,10 @@ export function mountConversation() {
     if (conversationId === openId) render();
   });
   watch("conversations", () => {
+    if (openId !== null && !state.conversations.has(openId) && state.departed.has(openId)) {
+      leaveDeparted(openId);
+      return;
+    }
     // Only a change to the open conversation itself (a group's name or members, or its
     // arrival): a new message elsewhere, or its last message here, changes nothing in this pane.
     if (openId === null || headerKey() === drawnHeader) return;
@@ -144,6 +154,7 @@ export function mountConversation() {
 
 export function openConversation(id) {
   const changedConversation = id !== openId;
+  departedNotice.hidden = true;
   openId = id;
   if (changedConversation) {
     input.value = "";
@@ -170,6 +181,18 @@ export function closeConversation() {
   setReply(null);
 }
 
+// The empty pane's notice: why the open conversation closed.
+const departedNotice = testid("empty-state").appendChild(h("p", { class: "departed-notice", role: "status", testid: "departed-notice", hidden: true }));
+
+/** The open conversation is gone (deleted, or we are no longer in it): back to the empty pane,
+ * saying why. */
+function leaveDeparted(id) {
+  const { reason, title } = state.departed.get(id);
+  go("#/");
+  departedNotice.textContent = reason === "deleted" ? `“${title}” was deleted.` : `You are no longer in “${title}”.`;
+  departedNotice.hidden = false;
+}
+
 /** Our read position, if the conversation has unread messages (from others, after it). */
 function firstUnreadAfter(conversation) {
   if (!conversation || conversation.unread_count === 0 || !conversation.last_message) return null;
@@ -190,6 +213,7 @@ function renderHeader() {
     titleEl.textContent = "Conversation not found";
     membersEl.textContent = "It may have been removed, or you left it.";
     form.hidden = true;
+    membersButton.hidden = true;
     return;
   }
   form.hidden = false;
@@ -202,6 +226,8 @@ function renderHeader() {
     ? conversation.member_ids.map((id) => (id === state.meId ? "You" : userById(state, id).display_name)).join(", ")
     : `@${otherMember(state, conversation).username}`;
   input.placeholder = `Message ${title}`;
+  membersButton.hidden = !isGroup;
+  membersButton.dataset.conversationId = String(conversation.id);
 }
 
 // History -------------------------------------------------------------------------------------
@@ -341,12 +367,14 @@ function listItems() {
   for (const message of [...sortedMessages(state, openId), ...pending]) {
     const sameDay = previous && dayKey(previous.created_at) === dayKey(message.created_at);
     if (!sameDay) items.push({ key: `day:${dayKey(message.created_at)}`, day: message.created_at });
-    if (!unreadShown && message.id > unreadAfter && message.sender_id !== state.meId) {
+    if (!unreadShown && message.id > unreadAfter && message.sender_id !== state.meId && !message.system) {
       items.push({ key: "unread", unread: true });
       unreadShown = true;
     }
     const grouped =
       sameDay &&
+      !message.system &&
+      !previous.system &&
       previous.sender_id === message.sender_id &&
       Date.parse(message.created_at) - Date.parse(previous.created_at) < GROUP_WITHIN_MS;
     items.push({ key: messageKey(message), message, grouped });
@@ -378,6 +406,7 @@ function render({ toBottom = false } = {}) {
 function create(item) {
   if (item.day) return h("li", { class: "day-divider", role: "separator" }, h("span", { text: dayLabel(item.day) }));
   if (item.unread) return h("li", { class: "unread-divider", role: "separator", testid: "unread-divider" }, h("span", { text: "New messages" }));
+  if (item.message.system) return h("li", { class: "system-line", testid: "system-line" }, h("span", { class: "system-text" }));
   const own = item.message.sender_id === state.meId;
   return h(
     "li",
@@ -433,6 +462,10 @@ function canDelete(message) {
  * (store/messages.js), users too (store/users.js); a pending copy's error changes in place. */
 function update(li, item) {
   if (item.day || item.unread) return;
+  if (item.message.system) {
+    drawSystemLine(li, item.message);
+    return;
+  }
   const { message, grouped } = item;
   const drawn = {
     message,
@@ -496,6 +529,14 @@ function update(li, item) {
     drawnMeta.set(li, meta);
     li.querySelector(".msg-body").lastChild.replaceWith(pending ? stateLine(message) : timeLine(message));
   }
+}
+
+/** A system line: its words (from the users map, so a rename shows) and its time as a tooltip. */
+function drawSystemLine(li, message) {
+  const text = systemText(state, message.system);
+  const span = li.firstChild;
+  if (span.textContent !== text) span.textContent = text;
+  li.title = fullTime(message.created_at);
 }
 
 /** A reply's quote, first in its bubble: the original's sender and start, or that it is deleted. */

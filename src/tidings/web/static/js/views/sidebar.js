@@ -6,6 +6,7 @@ import { h, paintAvatar, renderKeyed, setBadge, shortTime, testid } from "../dom
 import { state, watch } from "../store.js";
 import { conversationTitle, otherMember, sortedConversations } from "../store/conversations.js";
 import { userById } from "../store/users.js";
+import { systemText } from "../system.js";
 
 const list = testid("conversation-list");
 const empty = testid("conversations-empty");
@@ -26,6 +27,7 @@ export function setActiveConversation(id) {
 function preview(conversation) {
   const message = conversation.last_message;
   if (!message) return conversation.type === "group" ? "Group created" : "Say hello 👋";
+  if (message.system) return systemText(state, message.system); // "Alice added Bob"
   const words = message.content.replace(/\s+/g, " ");
   const files = message.attachments ?? [];
   const text = message.deleted ? "message deleted" : words || (files.length ? attachmentSummary(files) : "");
