@@ -195,6 +195,38 @@ export async function searchUsers(q) {
   return users.map((u) => u.id);
 }
 
+// Profile and account -------------------------------------------------------------------------
+
+/** Change our display name and/or bio (`{display_name?, bio?}`); resolves to `{user, bio}`.
+ * Our `user_updated` event follows (to every tab, and to everyone who shows us). */
+export async function updateProfile(changes) {
+  const answer = await api("PATCH", "/api/users/me", changes);
+  update(putUsers, [answer.user]);
+  return answer;
+}
+
+/** Make `file` (a picked image) our avatar: the server crops and resizes it (415 if it is not
+ * an image, 413 if too large). */
+export async function uploadAvatar(file) {
+  const { user } = await api("PUT", "/api/users/me/avatar", file);
+  update(putUsers, [user]);
+}
+
+export async function removeAvatar() {
+  const { user } = await api("DELETE", "/api/users/me/avatar");
+  update(putUsers, [user]);
+}
+
+/** Change our password (our other sessions end; this one goes on under a new cookie). */
+export async function changePassword(currentPassword, newPassword) {
+  await api("POST", "/api/auth/password", { current_password: currentPassword, new_password: newPassword });
+}
+
+/** Delete our account for good (401 if `password` is wrong); the caller then leaves the page. */
+export async function deleteAccount(password) {
+  await api("DELETE", "/api/users/me", { password });
+}
+
 // Session -------------------------------------------------------------------------------------
 
 /** End this session (or, `everywhere`, all of this user's sessions) on the server. */

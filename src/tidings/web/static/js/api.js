@@ -8,11 +8,15 @@ export class ApiError extends Error {
   }
 }
 
-/** `method path` with an optional JSON body; resolves to the JSON answer (null when empty).
+/** `method path` with an optional JSON body (a Blob, such as a picked file, goes as it is,
+ * typed as the file is); resolves to the JSON answer (null when empty).
  * With `signal`, an aborted request rejects with the abort (not an ApiError). */
 export async function api(method, path, body, { signal } = {}) {
   const init = { method, credentials: "same-origin", headers: { Accept: "application/json" }, signal };
-  if (body !== undefined) {
+  if (typeof Blob === "function" && body instanceof Blob) {
+    init.headers["Content-Type"] = body.type || "application/octet-stream";
+    init.body = body;
+  } else if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
   }

@@ -17,8 +17,10 @@ import { closeConversation, mountConversation, openConversation, showMessage } f
 import { mountFriends } from "./views/friends.js";
 import { mountMembers } from "./views/members.js";
 import { mountNewChat } from "./views/newchat.js";
+import { mountProfile } from "./views/profile.js";
 import { mountSearch } from "./views/search.js";
 import { mountSidebar, setActiveConversation } from "./views/sidebar.js";
+import { mountSettings, openSettings } from "./views/settings.js";
 
 installErrorReporting();
 
@@ -81,6 +83,17 @@ async function leave(options) {
   realtime.announceSignOut();
   location.assign("/login");
 }
+// Profile cards open from any name or avatar marked `data-profile-user-id`; settings from the gear.
+mountProfile({ onSettings: openSettings });
+mountSettings({
+  signOutEverywhere: () => leave({ everywhere: true }),
+  // The account is gone (its sessions with it): every tab of this browser goes to sign in.
+  signedOut: () => {
+    realtime.announceSignOut();
+    location.assign("/login");
+  },
+});
+
 testid("sign-out").addEventListener("click", () => leave({ everywhere: false }));
 testid("sign-out-everywhere").addEventListener("click", () => {
   // Other devices' open tabs are signed out live: the server ends their streams.

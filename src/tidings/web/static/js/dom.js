@@ -77,19 +77,36 @@ export function setBadge(el, count, max = 99) {
   el.textContent = count ? (count > max ? `${max}+` : String(count)) : "";
 }
 
-// Avatars: initials on one of eight colours picked by user id (classes, since the CSP forbids
-// inline styles). An avatar already showing them is left alone (lists repaint often).
-const painted = new WeakMap(); // avatar element -> "colour class|initials" it shows
+// Avatars: the person's picture (`avatar_url`), else initials on one of eight colours picked by
+// id (classes, since the CSP forbids inline styles); a deleted account shows a neutral "?". An
+// avatar already showing the same is left alone (lists repaint often). views/avatar.js makes new
+// ones (`avatarNode`).
+const painted = new WeakMap(); // avatar element -> "colour class|initials|picture" it shows
 
+/** Paint `el` (a `.avatar`) for `user` (`{id, display_name, username, avatar_url, deleted}`;
+ * a group passes `{id, avatar_url}` and its name as `label`). */
 export function paintAvatar(el, user, label) {
-  const colour = `av-${(user?.id ?? 0) % 8}`;
-  const text = initials(label ?? user?.display_name ?? user?.username ?? "?");
-  const key = `${colour}|${text}`;
+  const deleted = Boolean(user?.deleted);
+  const colour = deleted ? "av-deleted" : `av-${(user?.id ?? 0) % 8}`;
+  const text = deleted ? "?" : initials(label ?? user?.display_name ?? user?.username ?? "?");
+  const url = deleted ? null : (user?.avatar_url ?? null);
+  const key = `${colour}|${text}|${url ?? ""}`;
   if (painted.get(el) === key) return;
   painted.set(el, key);
   for (const cls of [...el.classList]) if (cls.startsWith("av-") && cls !== colour) el.classList.remove(cls);
   el.classList.add(colour);
-  if (el.textContent !== text) el.textContent = text;
+  el.classList.toggle("has-picture", Boolean(url));
+  if (url) {
+    // The picture is decoration beside a name, as the initials are (alt="").
+    const img = el.querySelector(":scope > img") ?? document.createElement("img");
+    img.alt = "";
+    img.decoding = "async";
+    img.draggable = false;
+    if (img.getAttribute("src") !== url) img.src = url;
+    if (el.firstChild !== img || el.childNodes.length !== 1) el.replaceChildren(img);
+  } else if (el.textContent !== text || el.children.length) {
+    el.textContent = text;
+  }
 }
 
 export function initials(name) {

@@ -9,6 +9,7 @@ import { setConnection } from "./store/connection.js";
 import { applyConversation, forgetMissing } from "./store/conversations.js";
 import { failLoading, mergeHistory, mergeRun, sortedMessages, startLoading, threadOf } from "./store/messages.js";
 import { applySnapshot } from "./store/snapshot.js";
+import { putUsers } from "./store/users.js";
 
 const PAGE = 40;
 const SNAPSHOT_RETRY_MS = 3000;
@@ -181,4 +182,12 @@ export async function searchMessages(q, { before = null, conversationId = null, 
  * oldest first): read on demand, never kept in the store. */
 export function loadEdits(conversationId, messageId) {
   return api("GET", `/api/conversations/${conversationId}/messages/${messageId}/edits`);
+}
+
+/** Someone's profile (`{user, bio, created_at, is_friend, friend_request, mutual_groups,
+ * direct_conversation_id}`): read when their card opens; the person goes in the users map. */
+export async function loadProfile(userId, { signal } = {}) {
+  const profile = await api("GET", `/api/users/${userId}`, undefined, { signal });
+  update(putUsers, [profile.user]);
+  return profile;
 }

@@ -7,7 +7,7 @@ export function createState() {
   return {
     /** The signed-in user's id (their user is in `users`); null until the first snapshot. */
     meId: null,
-    /** user id -> {id, username, display_name} */
+    /** user id -> {id, username, display_name, avatar_url, deleted} (see users.js) */
     users: new Map(),
     /** How many snapshots have been applied (a history page asked for before the last one
      * cannot vouch for what the stream missed: see messages.js). */

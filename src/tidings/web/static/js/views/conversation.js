@@ -37,6 +37,7 @@ import { go } from "../router.js";
 import { systemText } from "../system.js";
 import { attachmentCountLabel } from "../attachments.js";
 import { composerStatus, discardTray, drawMessageAttachments, mountAttachments, takeAttachments } from "./attachments.js";
+import { groupAvatarUser } from "./avatar.js";
 import { attachMentionAutocomplete } from "./mentions.js";
 
 const NEAR_TOP_PX = 120;
@@ -203,7 +204,7 @@ function firstUnreadAfter(conversation) {
 function headerKey() {
   const conversation = state.conversations.get(openId);
   if (!conversation) return `${openId}:none`;
-  return JSON.stringify([openId, conversation.type, conversation.name, conversation.member_ids]);
+  return JSON.stringify([openId, conversation.type, conversation.name, conversation.avatar_url, conversation.member_ids]);
 }
 
 function renderHeader() {
@@ -211,6 +212,7 @@ function renderHeader() {
   const conversation = state.conversations.get(openId);
   if (!conversation) {
     titleEl.textContent = "Conversation not found";
+    showProfileFrom(null);
     membersEl.textContent = "It may have been removed, or you left it.";
     form.hidden = true;
     membersButton.hidden = true;
@@ -220,14 +222,32 @@ function renderHeader() {
   const title = conversationTitle(state, conversation);
   titleEl.textContent = title;
   const isGroup = conversation.type === "group";
-  paintAvatar(avatarEl, isGroup ? { id: conversation.id } : otherMember(state, conversation), isGroup ? title : undefined);
+  paintAvatar(avatarEl, isGroup ? groupAvatarUser(conversation) : otherMember(state, conversation), isGroup ? title : undefined);
   avatarEl.classList.toggle("avatar-group", isGroup);
+  showProfileFrom(isGroup ? null : otherMember(state, conversation));
   membersEl.textContent = isGroup
     ? conversation.member_ids.map((id) => (id === state.meId ? "You" : userById(state, id).display_name)).join(", ")
     : `@${otherMember(state, conversation).username}`;
   input.placeholder = `Message ${title}`;
   membersButton.hidden = !isGroup;
   membersButton.dataset.conversationId = String(conversation.id);
+}
+
+/** In a DM the header's avatar and name open the other person's profile card (profile.js). */
+function showProfileFrom(user) {
+  for (const el of [avatarEl, titleEl]) {
+    if (user) el.dataset.profileUserId = String(user.id);
+    else delete el.dataset.profileUserId;
+  }
+  if (user) {
+    avatarEl.removeAttribute("aria-hidden");
+    avatarEl.setAttribute("role", "button");
+    avatarEl.tabIndex = 0;
+    avatarEl.setAttribute("aria-label", `${user.display_name}: show profile`);
+  } else {
+    avatarEl.setAttribute("aria-hidden", "true");
+    for (const name of ["role", "tabindex", "aria-label"]) avatarEl.removeAttribute(name);
+  }
 }
 
 // History -------------------------------------------------------------------------------------
@@ -415,7 +435,7 @@ function create(item) {
     h(
       "div",
       { class: "msg-body" },
-      own ? null : h("span", { class: "msg-sender", hidden: true }),
+      own ? null : h("button", { class: "msg-sender", type: "button", testid: "message-sender", hidden: true }),
       h(
         "div",
         { class: "bubble" },
@@ -497,11 +517,16 @@ function update(li, item) {
   }
   const sender = userById(state, message.sender_id);
   const avatarEl = li.querySelector(":scope > .avatar");
-  if (avatarEl) paintAvatar(avatarEl, sender);
+  if (avatarEl) {
+    paintAvatar(avatarEl, sender);
+    avatarEl.dataset.profileUserId = String(sender.id); // opens their profile card (profile.js)
+  }
   const senderEl = li.querySelector(".msg-sender");
   if (senderEl) {
     senderEl.hidden = !drawn.group;
     senderEl.textContent = sender.display_name;
+    senderEl.dataset.profileUserId = String(sender.id);
+    senderEl.setAttribute("aria-label", `${sender.display_name}: show profile`);
   }
   const bubble = li.querySelector(".bubble");
   drawQuote(bubble, message.reply_to);

@@ -87,7 +87,8 @@ function personRow(testId) {
       "li",
       { class: "person", testid: testId },
       h("span", { class: "avatar", "aria-hidden": "true" }),
-      h("span", { class: "person-names" }, h("strong"), h("small")),
+      // The name opens the person's profile card (profile.js), by mouse or keyboard.
+      h("span", { class: "person-names", role: "button", tabindex: "0" }, h("strong"), h("small")),
       h("span", { class: "person-actions" }),
     );
 }
@@ -100,6 +101,10 @@ function drawPerson(li, user, actionsKey, actions) {
   paintAvatar(li.querySelector(".avatar"), user);
   li.querySelector("strong").textContent = user.display_name;
   li.querySelector("small").textContent = `@${user.username}`;
+  li.querySelector(".avatar").dataset.profileUserId = String(user.id);
+  const names = li.querySelector(".person-names");
+  names.dataset.profileUserId = String(user.id);
+  names.setAttribute("aria-label", `${user.display_name} (@${user.username}): show profile`);
   if (drawnActions.get(li) !== actionsKey) {
     drawnActions.set(li, actionsKey);
     li.querySelector(".person-actions").replaceChildren(...actions());

@@ -7,6 +7,7 @@ import { state, watch } from "../store.js";
 import { conversationTitle, otherMember, sortedConversations } from "../store/conversations.js";
 import { userById } from "../store/users.js";
 import { systemText } from "../system.js";
+import { groupAvatarUser } from "./avatar.js";
 
 const list = testid("conversation-list");
 const empty = testid("conversations-empty");
@@ -56,7 +57,7 @@ function update(li, conversation) {
   const title = conversationTitle(state, conversation);
   const isGroup = conversation.type === "group";
   const avatarEl = link.querySelector(".avatar");
-  paintAvatar(avatarEl, isGroup ? { id: conversation.id } : otherMember(state, conversation), isGroup ? title : undefined);
+  paintAvatar(avatarEl, isGroup ? groupAvatarUser(conversation) : otherMember(state, conversation), isGroup ? title : undefined);
   avatarEl.classList.toggle("avatar-group", isGroup);
   link.querySelector(".conv-name").textContent = title;
   const when = conversation.last_message?.created_at ?? conversation.updated_at;
