@@ -63,8 +63,12 @@ class Rebuilt:
         if message["sender"]["id"] == self.me:  # your own message reads everything before it
             conversation["unread_count"] = 0
             conversation["last_read_message_id"] = message["id"]
-        elif message["id"] > conversation["last_read_message_id"] and not message["deleted"]:
-            conversation["unread_count"] += 1  # (replayed after its deletion: a placeholder)
+        elif (
+            message["id"] > conversation["last_read_message_id"]
+            and not message["deleted"]  # (replayed after its deletion: a placeholder)
+            and message["system"] is None  # a system line is nobody's unread
+        ):
+            conversation["unread_count"] += 1
 
     def _replace_message(self, message: dict[str, Any]) -> None:
         """An edited or deleted message, wherever it shows: its thread, the sidebar's last
@@ -108,7 +112,7 @@ class Rebuilt:
 
     def _on_conversation_update(self, data: dict[str, Any]) -> None:
         changed = data["conversation"]
-        if changed is None:  # removed
+        if changed is None:  # removed, or the group deleted
             del self.conversations[data["conversation_id"]]
             del self.histories[data["conversation_id"]]
             return
@@ -239,8 +243,18 @@ async def _scenario(alice: ApiUser, bob: ApiUser, carol: ApiUser, dave: ApiUser)
     [notification, *_] = (await bob.ok("GET", "/api/notifications"))["notifications"]
     await bob.ok("POST", f"/api/notifications/{notification['id']}")
     await carol.ok("POST", "/api/notifications/read-all")
+    # The group managed: renamed, described, a member made admin, settings, handed over.
+    base = f"/api/conversations/{group['id']}"
+    await alice.ok("PATCH", base, {"name": "hikers", "description": "Sundays"})
+    await alice.ok("PUT", f"{base}/members/{bob.id}/role", {"role": "admin"})
+    await bob.ok("PATCH", base, {"members_can_add": False})
     await alice.ok("DELETE", f"/api/conversations/{group['id']}/members/{carol.id}", status=204)
     await bob.send(group["id"], "after carol left")
+    await alice.ok("POST", f"{base}/transfer", {"user_id": bob.id})
+    # A second group, deleted by its owner.
+    doomed = await alice.group("doomed", bob, carol)
+    await carol.send(doomed["id"], "unread for alice and bob")
+    await alice.ok("DELETE", f"/api/conversations/{doomed['id']}", status=204)
     await alice.ok("DELETE", f"/api/friends/{carol.id}", status=204)
 
 
@@ -354,7 +368,17 @@ def _assert_agrees(
 ) -> None:
     snapshot, histories = fresh
     name = person.username
-    assert state.conversations == _by_id(snapshot["conversations"]), name
+    fetched = _by_id(snapshot["conversations"])
+    for conversation_id in state.conversations.keys() | fetched.keys():
+        mine, theirs = state.conversations.get(conversation_id), fetched.get(conversation_id)
+        if mine != theirs and mine and theirs:
+            differing = {
+                k: (mine.get(k), theirs.get(k))
+                for k in mine | theirs
+                if mine.get(k) != theirs.get(k)
+            }
+            raise AssertionError(f"{name}: conversation {conversation_id} differs: {differing}")
+    assert state.conversations == fetched, name
     assert state.histories == histories, name
     assert state.notifications == _by_id(snapshot["notifications"]), name
     assert state.unread_notifications == snapshot["notifications_unread_count"]

@@ -22,6 +22,7 @@ from tidings.bootstrap import router as bootstrap_router
 from tidings.collector import SurvivorFreezer
 from tidings.config import Settings
 from tidings.context import build_context, close_context
+from tidings.conversations.group_routes import router as groups_router
 from tidings.conversations.routes import plain_routes as conversation_plain_routes
 from tidings.conversations.routes import router as conversations_router
 from tidings.errors import install_error_handlers
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         accounts_router,
         friends_router,
         conversations_router,
+        groups_router,
         notifications_router,
         attachments_router,
         search_router,

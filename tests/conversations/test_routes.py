@@ -25,6 +25,9 @@ CONVERSATION_FIELDS = {
     "type",
     "name",
     "created_by_id",
+    "description",
+    "avatar_url",
+    "members_can_add",
     "members",
     "last_message",
     "unread_count",
@@ -171,14 +174,22 @@ async def test_adding_and_removing_members(server, make_user):
 
     added = await alice.ok("POST", path, {"user_id": carol.id}, 201)
     assert [m["username"] for m in added["members"]] == ["alice", "bob", "carol"]
+    # The system line ("alice added carol") first, which carol gets too, then the announcement.
     assert await events.new() == {
-        "alice": ["conversation_update"],
-        "bob": ["conversation_update"],
-        "carol": ["conversation_update", "notification"],
+        "alice": ["message", "conversation_update"],
+        "bob": ["message", "conversation_update"],
+        "carol": ["message", "conversation_update", "notification"],
     }
     assert {p.reason for ps in events.payloads.values() for p in ps if hasattr(p, "reason")} == {
         "member_added"
     }
+    line = events.payloads["carol"][0].message
+    assert (line.system.action, line.system.actor.id, line.system.target.id) == (
+        "added",
+        alice.id,
+        carol.id,
+    )
+    assert line.content == "" and line.sender.id == alice.id
     assert (await carol.ok("GET", f"/api/conversations/{group['id']}"))["id"] == group["id"]
 
     assert_error(await alice.post(path, {"user_id": carol.id}), 409, "already_member")
@@ -187,27 +198,31 @@ async def test_adding_and_removing_members(server, make_user):
     assert_error(await dave.post(path, {"user_id": dave.id}), 404, "not_found")
     for body in ({}, {"user_id": "x"}, {"user_id": 0}, {"user_id": carol.id, "role": "admin"}):
         assert_error(await alice.post(path, body), 422, "validation_error")
-    # Only the creator removes others.
-    assert_error(await bob.delete(f"{path}/{carol.id}"), 403, "not_creator")
+    # Only admins remove others.
+    assert_error(await bob.delete(f"{path}/{carol.id}"), 403, "not_admin")
     assert await events.new() == {}
 
     response = await alice.delete(f"{path}/{carol.id}")
     assert response.status_code == 204
     assert await events.new() == {
         "carol": ["conversation_update"],
-        "alice": ["conversation_update"],
-        "bob": ["conversation_update"],
+        "alice": ["message", "conversation_update"],
+        "bob": ["message", "conversation_update"],
     }
     [removed] = events.payloads["carol"]
     assert (removed.reason, removed.conversation) == ("removed", None)
-    assert events.payloads["bob"][0].reason == "member_removed"
+    assert events.payloads["bob"][0].message.system.action == "removed"
+    assert events.payloads["bob"][1].reason == "member_removed"
     assert_error(await carol.get(f"/api/conversations/{group['id']}"), 404, "not_found")
-    assert_error(await alice.delete(f"{path}/{carol.id}"), 404, "not_found")
+    assert_error(await alice.delete(f"{path}/{carol.id}"), 404, "not_a_member")
 
     # Anyone leaves.
     response = await bob.delete(f"{path}/{bob.id}")
     assert response.status_code == 204
-    assert await events.new() == {"bob": ["conversation_update"], "alice": ["conversation_update"]}
+    assert await events.new() == {
+        "bob": ["conversation_update"],
+        "alice": ["message", "conversation_update"],
+    }
     assert await _conversation_ids(bob) == []
     left = await alice.ok("GET", f"/api/conversations/{group['id']}")
     assert [m["username"] for m in left["members"]] == ["alice"]
@@ -282,7 +297,7 @@ async def test_sending_a_message_in_a_dm(server, make_user):
     message = response.json()["message"]
     assert set(message) == {
         *("id", "conversation_id", "sender", "content", "created_at", "client_id"),
-        *("reply_to", "edited_at", "deleted", "reactions", "attachments"),
+        *("reply_to", "edited_at", "deleted", "reactions", "attachments", "system"),
     }
     assert message["client_id"] is None  # sent without one
     assert message["reply_to"] is None and message["edited_at"] is None
@@ -678,10 +693,14 @@ async def test_the_actions_record_their_events(server, make_user, published):
     assert who(created) == [(g, "conversation_update"), ("bob", "notification")]
     with published.during() as added:
         await actions.add_member(server.ctx, me, group.id, carol.id)
-    assert who(added) == [(g, "conversation_update"), ("carol", "notification")]
+    assert who(added) == [(g, "message"), (g, "conversation_update"), ("carol", "notification")]
     with published.during() as removed:
         await actions.remove_member(server.ctx, me, group.id, carol.id)
-    assert who(removed) == [("carol", "conversation_update"), (g, "conversation_update")]
+    assert who(removed) == [
+        ("carol", "conversation_update"),
+        (g, "message"),
+        (g, "conversation_update"),
+    ]
     with published.during() as read:
         await actions.mark_read(server.ctx, await db_user(server, bob), dm_id, None)
     assert who(read) == [("bob", "conversation_update")]

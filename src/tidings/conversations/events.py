@@ -48,17 +48,27 @@ class MessageReactionsEvent(EventData):
     reactions: list[ReactionGroup]
 
 
-ConversationUpdateReason = Literal["created", "read", "member_added", "member_removed", "removed"]
+ConversationUpdateReason = Literal[
+    "created",
+    "read",
+    "member_added",
+    "member_removed",
+    "removed",
+    "updated",
+    "role_changed",
+    "deleted",
+]
 
 
 @durable_event
 class ConversationUpdateEvent(EventData):
     """A conversation's sidebar entry changed.
 
-    ``created``, ``member_added`` and ``member_removed`` go to every member as one event (with
-    the members, without anyone's unread count); ``read`` goes to the reader alone (with their
+    ``created``, ``member_added``, ``member_removed``, ``role_changed`` and ``updated`` (the
+    group's name, description, picture or settings) go to every member as one event (with the
+    members, without anyone's unread count); ``read`` goes to the reader alone (with their
     unread count and read position, without members); ``removed`` to the removed member alone,
-    with ``conversation`` null.
+    and ``deleted`` (the owner deleted the group) to every member, with ``conversation`` null.
     """
 
     type: Literal["conversation_update"] = "conversation_update"

@@ -4,8 +4,19 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Enum, ForeignKey, Index, PrimaryKeyConstraint, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Enum,
+    ForeignKey,
+    Index,
+    PrimaryKeyConstraint,
+    String,
+    Text,
+    true,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tidings.db import Base, UTCDateTime, utcnow
@@ -14,6 +25,16 @@ from tidings.db import Base, UTCDateTime, utcnow
 class ConversationType(enum.StrEnum):
     direct = "direct"
     group = "group"
+
+
+class MemberRole(enum.StrEnum):
+    """What a group member may do: owners everything, admins manage the group and its members
+    (not owners), members talk (and add friends if the group lets them). DM members are all
+    ``member``."""
+
+    owner = "owner"
+    admin = "admin"
+    member = "member"
 
 
 class Conversation(Base):
@@ -31,6 +52,14 @@ class Conversation(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     """Time of the latest activity; the sidebar orders by it."""
+    description: Mapped[str] = mapped_column(Text, default="", server_default="")
+    avatar_key: Mapped[str | None] = mapped_column(String(64))
+    """The group's picture (``tidings.avatars``), if it has one."""
+    members_can_add: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    """Whether plain members may add their friends (admins always may)."""
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """When its owner deleted the group: the row stays (its id is never reused), without
+    members or messages."""
 
 
 class ConversationMember(Base):
@@ -43,6 +72,11 @@ class ConversationMember(Base):
         ForeignKey("user.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    role: Mapped[MemberRole] = mapped_column(
+        Enum(MemberRole, native_enum=False, length=16),
+        default=MemberRole.member,
+        server_default=MemberRole.member.value,
+    )
     last_read_message_id: Mapped[int] = mapped_column(default=0, server_default="0")
     """The member's read position; their unread count is derived from it (messages after it
     from others), never written per member per message."""
@@ -68,6 +102,10 @@ class Message(Base):
     as it is now (edited, or deleted)."""
     edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     """When the content was last changed; the replaced versions are ``MessageEdit`` rows."""
+    system: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    """A system line ("alice added bob"), not a message anyone wrote: ``{"action", "target_id",
+    "name", "role"}``, its sender the person who acted; its content is empty. System lines never
+    count as unread and cannot be edited, deleted, reacted or replied to."""
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     """When the message was deleted: it stays as a placeholder (its place in the timeline and
     in replies), its content, edits, reactions and attachments gone."""

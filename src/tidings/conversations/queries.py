@@ -38,8 +38,9 @@ def _unread_count(
     conversation_id: Any, last_read_message_id: Any, user_id: Any
 ) -> ScalarSelect[int]:
     """A member's unread count, derived: messages after their read position, not theirs, not
-    deleted, counted up to the cap (an index range scan on ``message(conversation_id, id)``). The
-    arguments are values, or the columns of a member row the query correlates with."""
+    deleted, not system lines, counted up to the cap (an index range scan on
+    ``message(conversation_id, id)``). The arguments are values, or the columns of a member row
+    the query correlates with."""
     unread = (
         select(Message.id)
         .where(
@@ -47,6 +48,7 @@ def _unread_count(
             Message.id > last_read_message_id,
             Message.sender_id != user_id,
             Message.deleted_at.is_(None),
+            Message.system.is_(None),
         )
         .limit(UNREAD_COUNT_CAP)
         .correlate(ConversationMember)  # when given its columns: the outer query's member row

@@ -81,24 +81,24 @@ async def get_conversation(
 @router.post(
     "/api/conversations/{conversation_id}/members",
     status_code=status.HTTP_201_CREATED,
-    responses=SIGNED_IN | errors(404, 409),
+    responses=SIGNED_IN | errors(403, 404, 409),
 )
 async def add_member(
     conversation_id: Id, data: MemberAdd, user: CurrentUser, ctx: ContextDep
 ) -> ConversationView:
-    """Add a friend to a group you belong to."""
+    """Add a friend to a group (admins; anyone when the group lets members add people)."""
     return await actions.add_member(ctx, user, conversation_id, data.user_id)
 
 
 @router.delete(
     "/api/conversations/{conversation_id}/members/{user_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=SIGNED_IN | errors(404, 409),
+    responses=SIGNED_IN | errors(403, 404, 409),
 )
 async def remove_member(
     conversation_id: Id, user_id: Id, user: CurrentUser, ctx: ContextDep
 ) -> Response:
-    """Leave a group (your own id), or remove a member from a group you created."""
+    """Leave a group (your own id), or remove a member (admins; owners remove admins too)."""
     await actions.remove_member(ctx, user, conversation_id, user_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 

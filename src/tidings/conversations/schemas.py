@@ -9,7 +9,7 @@ from pydantic import Field, StringConstraints
 
 from tidings.accounts.schemas import UserView
 from tidings.attachments.schemas import AttachmentView
-from tidings.conversations.models import ConversationType
+from tidings.conversations.models import ConversationType, MemberRole
 from tidings.schemas import DbId, Schema, Trimmed, ViewSchema
 
 Id = DbId
@@ -33,6 +33,53 @@ ConversationCreate = Annotated[
 
 class MemberAdd(Schema):
     user_id: Id
+
+
+class GroupUpdate(Schema):
+    """The group settings to change (admins); fields left out stay as they are."""
+
+    name: Annotated[str, Trimmed(100)] | None = None
+    description: Annotated[str, Trimmed(500, allow_empty=True)] | None = None
+    members_can_add: Annotated[
+        bool | None, Field(description="Whether plain members may add their friends.")
+    ] = None
+
+
+class RoleChange(Schema):
+    role: MemberRole
+
+
+class OwnershipTransfer(Schema):
+    user_id: Annotated[Id, Field(description="The member who becomes the owner (you: admin).")]
+
+
+SystemAction = Literal[
+    "created",
+    "added",
+    "removed",
+    "left",
+    "renamed",
+    "role_changed",
+    "ownership_transferred",
+    "description_changed",
+    "avatar_changed",
+    "settings_changed",
+]
+
+
+class SystemLine(ViewSchema):
+    """What a system line in the timeline says: ``actor`` did ``action`` (to ``target``)."""
+
+    action: SystemAction
+    actor: UserView
+    target: UserView | None = None
+    """Who was added, removed, promoted or demoted, or became the owner."""
+    name: str | None = None
+    """The group's new name (``renamed``)."""
+    role: MemberRole | None = None
+    """The target's new role (``role_changed``)."""
+    members_can_add: bool | None = None
+    """The new setting (``settings_changed``)."""
 
 
 ClientId = Annotated[
@@ -129,6 +176,9 @@ class MessageView(ViewSchema):
     reactions: list[ReactionGroup] = Field(default_factory=list)
     """Grouped by emoji, in the order each emoji was first used."""
     attachments: list[AttachmentView] = Field(default_factory=list)
+    system: SystemLine | None = None
+    """Set for a line the server wrote about the group ("alice added bob"), whose ``sender``
+    is the actor and ``content`` empty; null for messages people wrote."""
 
 
 class MessageEnvelope(ViewSchema):
@@ -143,12 +193,22 @@ class MessagePage(ViewSchema):
     """Newer messages exist after this run (pages asked with ``after`` or ``around``)."""
 
 
+class MemberView(UserView):
+    """A member as a conversation lists them: the person and their role there."""
+
+    role: MemberRole
+    joined_at: datetime
+
+
 class ConversationView(ViewSchema):
     id: int
     type: ConversationType
     name: str | None
     created_by_id: int | None
-    members: list[UserView]
+    description: str
+    avatar_url: str | None
+    members_can_add: bool
+    members: list[MemberView]
     last_message: MessageView | None
     unread_count: int
     last_read_message_id: int
@@ -159,7 +219,8 @@ class ConversationChange(ViewSchema):
     """A conversation as a ``conversation_update`` event carries it.
 
     ``members`` is null unless the members changed (reason created, member_added,
-    member_removed). Membership changes go to every member as one event, so they carry no
+    member_removed, role_changed, updated); ``deleted`` carries none of it (the event's
+    ``conversation`` is null). Membership changes go to every member as one event, so they carry no
     per-member state; ``read`` goes to the reader alone and carries theirs.
     """
 
@@ -167,7 +228,10 @@ class ConversationChange(ViewSchema):
     type: ConversationType
     name: str | None
     created_by_id: int | None
-    members: list[UserView] | None
+    description: str
+    avatar_url: str | None
+    members_can_add: bool
+    members: list[MemberView] | None
     last_message: MessageView | None
     unread_count: int | None
     """The addressee's own count (reason ``read``); null in events that go to every member."""

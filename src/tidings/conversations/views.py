@@ -17,11 +17,12 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tidings.accounts import queries as account_queries
 from tidings.accounts.models import User
 from tidings.accounts.schemas import UserView
 from tidings.attachments import links as attachment_links
@@ -39,10 +40,12 @@ from tidings.conversations.schemas import (
     ConversationView,
     EditHistory,
     EditView,
+    MemberView,
     MessagePage,
     MessageView,
     ReactionGroup,
     ReplyQuote,
+    SystemLine,
 )
 from tidings.errors import NotFound
 
@@ -105,6 +108,7 @@ def message_view(
     reply_to: ReplyQuote | None = None,
     reactions: list[ReactionGroup] | None = None,
     attachments: list[AttachmentView] | None = None,
+    system: SystemLine | None = None,
 ) -> MessageView:
     """A message as every answer and event shows it."""
     return MessageView(
@@ -119,7 +123,25 @@ def message_view(
         deleted=message.deleted_at is not None,
         reactions=reactions or [],
         attachments=attachments or [],
+        system=system,
     )
+
+
+def system_line(fields: dict[str, Any], actor: User | UserView, target: User | None) -> SystemLine:
+    """What a stored system line (``Message.system``) shows: the actor is its sender."""
+    return SystemLine(
+        action=fields["action"],
+        actor=_user_view(actor),
+        target=None if target is None else _user_view(target),
+        name=fields.get("name"),
+        role=fields.get("role"),
+        members_can_add=fields.get("members_can_add"),
+    )
+
+
+def avatar_url(key: str | None) -> str | None:
+    # TODO(issue 13): tidings.avatars.avatar_url once profiles land.
+    return None if key is None else f"/api/avatars/{key}"
 
 
 def _user_view(user: User | UserView) -> UserView:
@@ -165,6 +187,10 @@ def full_message_views(session: Session, rows: Sequence[tuple[Message, User]]) -
         }
     files = attachment_links.for_messages(session, list({*ids, *originals}))
     reactions = reaction_groups(session, ids)
+    targets = account_queries.users_by_ids(
+        session,
+        [m.system["target_id"] for m, _ in rows if m.system and m.system.get("target_id")],
+    )
     quotes = {
         original_id: reply_quote(m, u, len(files.get(original_id, ())))
         for original_id, (m, u) in originals.items()
@@ -176,6 +202,9 @@ def full_message_views(session: Session, rows: Sequence[tuple[Message, User]]) -
             reply_to=quotes.get(m.reply_to_id) if m.reply_to_id is not None else None,
             reactions=reactions.get(m.id),
             attachments=files.get(m.id),
+            system=None
+            if m.system is None
+            else system_line(m.system, u, targets.get(m.system.get("target_id") or 0)),
         )
         for m, u in rows
     ]
@@ -191,19 +220,25 @@ def messages_by_ids(session: Session, ids: Sequence[int]) -> dict[int, MessageVi
     return {view.id: view for view in full_message_views(session, [(m, u) for m, u in rows])}
 
 
-def members_of(session: Session, conversation_ids: Sequence[int]) -> dict[int, list[UserView]]:
-    """Each conversation's members, by username."""
-    members: dict[int, list[UserView]] = defaultdict(list)
+def members_of(session: Session, conversation_ids: Sequence[int]) -> dict[int, list[MemberView]]:
+    """Each conversation's members with their roles, by username."""
+    members: dict[int, list[MemberView]] = defaultdict(list)
     if not conversation_ids:
         return members
     rows = session.execute(
-        select(ConversationMember.conversation_id, User)
+        select(ConversationMember.conversation_id, ConversationMember, User)
         .join(User, User.id == ConversationMember.user_id)
         .where(ConversationMember.conversation_id.in_(conversation_ids))
         .order_by(ConversationMember.conversation_id, User.username)
     )
-    for conversation_id, user in rows:
-        members[conversation_id].append(UserView.model_validate(user))
+    for conversation_id, member, user in rows:
+        members[conversation_id].append(
+            MemberView(
+                **UserView.model_validate(user).model_dump(),
+                role=member.role,
+                joined_at=member.joined_at,
+            )
+        )
     return members
 
 
@@ -211,7 +246,7 @@ def _entry(
     model: type[Entry],
     conversation: Conversation,
     *,
-    members: list[UserView] | None,
+    members: list[MemberView] | None,
     last_message: MessageView | None,
     unread_count: int | None,
     last_read_message_id: int | None,
@@ -222,6 +257,9 @@ def _entry(
         type=conversation.type,
         name=conversation.name,
         created_by_id=conversation.created_by_id,
+        description=conversation.description or "",
+        avatar_url=avatar_url(conversation.avatar_key),
+        members_can_add=conversation.members_can_add,
         members=members,
         last_message=last_message,
         unread_count=unread_count,

@@ -1,7 +1,7 @@
 """Writes for conversations, one module per concern; import them from here.
 
 * ``direct``: the direct conversation of two friends (opened once, found after);
-* ``groups``: creating a group, adding and removing members;
+* ``groups``: creating a group, its members and roles, its settings, leaving, deleting it;
 * ``messages``: sending a message (the busiest write: replies, attachments, mentions);
 * ``editing``: editing and deleting a message;
 * ``reactions``: reacting to a message;
@@ -17,7 +17,16 @@ what concerns one member (their read position, their removal) is addressed to th
 
 from tidings.conversations.actions.direct import open_direct
 from tidings.conversations.actions.editing import delete_message, edit_message
-from tidings.conversations.actions.groups import add_member, create_group, remove_member
+from tidings.conversations.actions.groups import (
+    add_member,
+    create_group,
+    delete_group,
+    remove_member,
+    set_group_avatar,
+    set_role,
+    transfer_ownership,
+    update_group,
+)
 from tidings.conversations.actions.messages import NewMessage, send_message
 from tidings.conversations.actions.reactions import set_reaction
 from tidings.conversations.actions.read_marks import mark_read
@@ -26,11 +35,16 @@ __all__ = [
     "NewMessage",
     "add_member",
     "create_group",
+    "delete_group",
     "delete_message",
     "edit_message",
     "mark_read",
     "open_direct",
     "remove_member",
     "send_message",
+    "set_group_avatar",
     "set_reaction",
+    "set_role",
+    "transfer_ownership",
+    "update_group",
 ]

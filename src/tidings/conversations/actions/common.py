@@ -12,7 +12,12 @@ from tidings.accounts.models import User
 from tidings.context import AppContext
 from tidings.conversations import queries, views
 from tidings.conversations.events import ConversationUpdateEvent, ConversationUpdateReason
-from tidings.conversations.models import Conversation, ConversationMember, ConversationType
+from tidings.conversations.models import (
+    Conversation,
+    ConversationMember,
+    ConversationType,
+    MemberRole,
+)
 from tidings.db import utcnow, writes_are_serialized
 from tidings.errors import Forbidden, NotFound
 from tidings.friends import queries as friend_queries
@@ -93,7 +98,8 @@ def create_conversation(
     name: str | None = None,
     direct_key: str | None = None,
 ) -> Conversation:
-    """Insert a conversation of ``creator`` and ``others``; all of them are sent ``created``."""
+    """Insert a conversation of ``creator`` and ``others``; all of them are sent ``created``.
+    A group's creator is its owner."""
     now = utcnow()
     conversation = Conversation(
         type=kind,
@@ -106,8 +112,17 @@ def create_conversation(
     tx.session.add(conversation)
     tx.session.flush()
     member_ids = [creator.id, *others]
+    creator_role = MemberRole.owner if kind == ConversationType.group else MemberRole.member
     tx.session.add_all(
-        [ConversationMember(conversation_id=conversation.id, user_id=uid) for uid in member_ids]
+        [
+            ConversationMember(
+                conversation_id=conversation.id,
+                user_id=uid,
+                role=creator_role if uid == creator.id else MemberRole.member,
+                joined_at=now,
+            )
+            for uid in member_ids
+        ]
     )
     tx.session.flush()
     tx.join(conversation.id, member_ids)

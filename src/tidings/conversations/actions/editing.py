@@ -28,7 +28,9 @@ from tidings.conversations.actions.messages import mentioned_members
 from tidings.conversations.events import MessageDeletedEvent, MessageUpdatedEvent
 from tidings.conversations.models import (
     Conversation,
+    ConversationMember,
     ConversationType,
+    MemberRole,
     Message,
     MessageEdit,
     MessageReaction,
@@ -118,7 +120,7 @@ def _notify_newly_mentioned(
 async def delete_message(
     ctx: AppContext, user: User, conversation_id: int, message_id: int
 ) -> MessageView:
-    """Delete one of your messages (or, in a group you created, anyone's); members get
+    """Delete one of your messages (or, in a group you administer, anyone's); members get
     ``message_deleted``. Deleting a deleted message changes nothing."""
     await limit_conversation_writes(ctx, user, conversation_id)
     return await ctx.writer.run(
@@ -129,11 +131,11 @@ async def delete_message(
 def _delete_message(
     tx: Transaction, user: User, conversation_id: int, message_id: int
 ) -> MessageView:
-    conversation, _ = lock_for_member(tx, conversation_id, user)
+    conversation, member = lock_for_member(tx, conversation_id, user)
     message = message_in(tx, conversation_id, message_id)
-    if not may_delete(conversation, message, user):
+    if not may_delete(conversation, member, message):
         raise Forbidden(
-            "You can only delete your own messages (and anyone's in a group you created).",
+            "You can only delete your own messages (and anyone's in a group you administer).",
             code="not_your_message",
         )
     if message.deleted_at is None:
@@ -200,11 +202,11 @@ def _redact_logged_events(tx: Transaction, message: Message, placeholder: Messag
     )
 
 
-def may_delete(conversation: Conversation, message: Message, user: User) -> bool:
-    """Your own messages; in a group, its creator may delete anyone's (the group's admin until
-    groups have roles)."""
-    return message.sender_id == user.id or (
-        conversation.type == ConversationType.group and conversation.created_by_id == user.id
+def may_delete(conversation: Conversation, member: ConversationMember, message: Message) -> bool:
+    """Your own messages; in a group, its admins and owners may delete anyone's."""
+    return message.sender_id == member.user_id or (
+        conversation.type == ConversationType.group
+        and member.role in (MemberRole.admin, MemberRole.owner)
     )
 
 
@@ -217,4 +219,9 @@ def message_in(tx: Transaction, conversation_id: int, message_id: int) -> Messag
     )
     if message is None:
         raise NotFound(f"Message {message_id} is not in conversation {conversation_id}.")
+    if message.system is not None:
+        raise Conflict(
+            f"Message {message_id} is a system line: it cannot be edited, deleted or reacted to.",
+            code="system_line",
+        )
     return message

@@ -195,6 +195,11 @@ def _quote(tx: Transaction, conversation_id: int, reply_to_id: int) -> ReplyQuot
             code="reply_to_unknown",
         )
     original, sender = row
+    if original.system is not None:
+        raise Unprocessable(
+            f"Message {reply_to_id} is a system line: replies answer messages people wrote.",
+            code="reply_to_system_line",
+        )
     if original.deleted_at is not None:
         raise Unprocessable(f"Message {reply_to_id} was deleted.", code="reply_to_deleted")
     files = attachment_links.for_messages(tx.session, [original.id])
