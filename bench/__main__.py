@@ -1,7 +1,9 @@
 """``python -m bench [scenario ...] [--quick] [--out DIR]``: run the suite, write the report.
 
 Scenarios (issue 5): polling (1), idle (2), latency (3), fanout (4), pushpin (5), writes (6);
-by name or number, all by default. The server runs pinned to the first core, the load
+issue 13: users (7, finding people among 100,000 users, in this process: SQLite, and PostgreSQL
+when ``TIDINGS_BENCH_POSTGRES_URL`` names a database it may empty); by name or number, all by
+default. The server runs pinned to the first core, the load
 generators to the second; the report and charts go to ``--out`` (default ``bench/results``),
 raw data and logs to ``<out>/raw``.
 """
@@ -30,7 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("scenarios", nargs="*", help=f"any of {', '.join(SCENARIOS)} or 1-6")
+    parser.add_argument(
+        "scenarios", nargs="*", help=f"any of {', '.join(SCENARIOS)} or 1-{len(SCENARIOS)}"
+    )
     parser.add_argument("--quick", action="store_true", help="small N, short periods (< 1 min)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="report folder")
     parser.add_argument("--no-charts", action="store_true", help="skip the PNG charts")
@@ -70,6 +74,10 @@ async def _main(run: Run, wanted: list[str]) -> None:
         await capacity.Capacity(run, on_tidings).execute()
     if "pushpin" in wanted:
         await pushpin.scenario(run)
+    if "users" in wanted:
+        from bench import user_search
+
+        await user_search.scenario(run)
 
 
 def main(argv: list[str] | None = None) -> int:

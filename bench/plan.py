@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-SCENARIOS = ("polling", "idle", "latency", "fanout", "pushpin", "writes")
-"""In issue order: 1 polling vs push, 2 idle capacity, 3 latency, 4 fan-out, 5 Pushpin, 6 writes."""
+SCENARIOS = ("polling", "idle", "latency", "fanout", "pushpin", "writes", "users")
+"""In issue order: 1 polling vs push, 2 idle capacity, 3 latency, 4 fan-out, 5 Pushpin, 6 writes;
+7 finding people (issue 13)."""
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,11 @@ class Plan:
     (senders = clients: each client one person, whose session is cached after its first
     request), or None: each request from a person who never sent before (their session read
     from the database first), until the level's share of such people runs out."""
+    user_search_users: int = 100_000
+    user_search_queries: int = 20
+    """Different queries per kind."""
+    user_search_runs: int = 5
+    """Timed runs of each query."""
     streams_per_gen: int = 5000
 
     @property
@@ -79,6 +85,9 @@ QUICK = Plan(
     pushpin_streams=500,
     writes_seconds=2,
     writes_levels=((1, 1), (8, 8), (8, None)),
+    user_search_users=2_000,
+    user_search_queries=5,
+    user_search_runs=2,
 )
 
 

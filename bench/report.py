@@ -101,6 +101,7 @@ def write(run: Run, *, charts: bool = True) -> Path:
         ("fanout", _fanout),
         ("pushpin", _pushpin),
         ("writes", _writes),
+        ("users", _users),
     ):
         if name in r:
             lines += fn(r)
@@ -536,3 +537,9 @@ def _writes(r: dict[str, Any]) -> list[str]:
             f"{_ratio(lv['per_s'], base)} |"
         )
     return [*lines, ""]
+
+
+def _users(r: dict[str, Any]) -> list[str]:
+    from bench import user_search
+
+    return user_search.report_lines(r)

@@ -4,42 +4,46 @@ Writes that change a user's names keep it in step, in their own transaction:
 ``index_user`` after a user is created or renamed, ``unindex_user`` when an account is deleted.
 
 **The index** (``user_search_gram``, migration 0007) is one portable trigram table, the same on
-SQLite and PostgreSQL: a row per (gram, user) for every pg_trgm-style padded trigram of the
-user's username and of each word of their username and display name, after folding (casefold,
-NFKD, combining marks dropped: "Zoë" is found by "zoe"). "alice" gives ``"  a"``, ``" al"``,
-``"ali"``, ``"lic"``, ``"ice"``, ``"ce "``. A typo near the start of a short word leaves it
-no trigram in common with the right one ("dnav" and "danvers"; "alcie" shares only ``" al"``
-with "alice", as do thousands of names), so each word also gives *typo keys*: ``~`` and its
-first four letters less one ("alice": ``"~lic"``, ``"~aic"``, ``"~alc"``, ``"~ali"``; SymSpell's
-deletion neighbourhood, cut to the start): words whose starts are one edit apart (a
-transposition too) share at least one. Neither database's own tool finds what people type:
-pg_trgm's similarity of "alcie" to "alice" is 0.2 (under its 0.3 cut) and of "ob" to "bobby" 0,
-and SQLite's FTS5 trigram tokenizer needs 3 characters and has no similarity at all. The key
-is (gram, user_id), so a gram's users are one range of the primary key (a ``WITHOUT ROWID``
-table on SQLite); on PostgreSQL the column has the "C" collation, so that a range of grams is a
-range of code points (a linguistic collation would sort ``"ob "`` among the ``"ob…"``).
+SQLite and PostgreSQL: a row per (gram, user) for every pg_trgm-style padded trigram of each
+word of the user's username and display name (words split at anything not a letter or digit,
+``_`` too), after folding (casefold, NFKD, combining marks dropped: "Zoë" is found by "zoe").
+"alice" gives ``"  a"``, ``" al"``, ``"ali"``, ``"lic"``, ``"ice"``, ``"ce "``.
 
-**Candidates** (at most a few hundred rows read, whatever the number of users):
+A typo near the start of a short word leaves it no trigram in common with the right one
+("dnav" and "danvers"), or one that thousands of names share ("alcie" and "alice": ``" al"``),
+so each word also gives *typo keys*: ``~`` and its first four letters less one ("alice":
+``"~lic"``, ``"~aic"``, ``"~alc"``, ``"~ali"``; SymSpell's deletion neighbourhood, cut to the
+start of the word). Two words whose starts are one edit apart (a transposition too) share at
+least one key.
 
-* 3 characters or more: the users sharing the most grams and typo keys with the query's
-  words, counted by the
-  database (``GROUP BY user_id ORDER BY count(*) DESC LIMIT 200``). The query's ``"  x"`` grams
-  are left out: one letter at the start of a word is shared by a 26th of everyone, and
-  ``" xy"`` says the same more precisely.
+Neither database's own tool finds what people type: pg_trgm's similarity of "alcie" to "alice"
+is 0.2 (under its 0.3 cut) and of "ob" to "bobby" 0, and SQLite's FTS5 trigram tokenizer needs
+3 characters and has no similarity at all. The key is (gram, user_id), so a gram's users are
+one range of the primary key (a ``WITHOUT ROWID`` table on SQLite); on PostgreSQL the column has
+the "C" collation, so that a range of grams is a range of code points (a linguistic collation
+would sort ``"ob "`` among the ``"ob…"``).
+
+**Candidates** (the index rows of the query's grams are read, a few thousand among 100,000
+users, and a few hundred users handed on):
+
+* 3 characters or more: the users sharing the most grams and typo keys with the query's words,
+  counted by the database (``GROUP BY user_id ORDER BY count(*) DESC LIMIT 200``). The query's
+  ``"  x"`` grams are left out: one letter at the start of a word is shared by a 26th of
+  everyone, and ``" xy"`` says the same more precisely.
 * 1 or 2 characters: the words that start with them (the gram ``"  x"`` or ``" xy"``) and, for 2,
   every word that contains them: the grams that *start* with the two characters (``"ob "``,
   ``"obb"``…), one range scan of the key. That is how ``ob`` finds ``bob``.
 * Always all of the asker's friends, however weak their match, so ranking decides for them and
   no cut can drop them.
 
-**Ranking** (in Python, on the folded username, each name word and the whole display name):
+**Ranking** (in Python, against each folded word of the names and each name's words whole):
 
 1. friends before everyone else (who you are looking for is more likely someone you know);
 2. then how the query matches: exactly (a username, a word or the whole display name equals it),
    then as a prefix, then inside a name (``ob`` in ``bob``), then by similarity only;
 3. then the similarity: the best Damerau-Levenshtein normalized similarity (rapidfuzz) of the
    query to a name or to a name's first ``len(q)`` characters (a typo in what is still being
-   typed: ``danv`` → ``dnav``), the latter counted at 95 %;
+   typed: ``dnav`` for "danvers"), the latter counted at 95 %;
 4. then the shorter username, then the username.
 
 A match that is none of exact, prefix or infix and whose similarity is under ``MIN_SIMILARITY``
@@ -55,6 +59,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import cast
 
+from rapidfuzz import process
 from rapidfuzz.distance import DamerauLevenshtein
 from sqlalchemy import ForeignKey, Index, String, Table, delete, func, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -98,6 +103,8 @@ _users = cast(Table, User.__table__)
 
 def fold(text: str) -> str:
     """Text as the index compares it: casefolded, accents and other combining marks dropped."""
+    if text.isascii():
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
@@ -127,8 +134,8 @@ def _word_grams(word: str) -> set[str]:
 
 def user_grams(username: str, display_name: str) -> set[str]:
     """Every gram the index holds for a user with these names."""
-    names = {fold(username), *words(username), *words(display_name)}
-    return {gram for name in names if name for gram in _word_grams(name)}
+    names = {*words(username), *words(display_name)}
+    return {gram for name in names for gram in _word_grams(name)}
 
 
 def index_user(session: Session, user_id: int, username: str, display_name: str) -> None:
@@ -197,11 +204,16 @@ class Match:
     is_friend: bool
 
 
+def _names(user: User) -> list[str]:
+    """What a query is compared with: each folded word of the user's names, and each name's
+    words as a whole."""
+    username, display = words(user.username), words(user.display_name)
+    return list(dict.fromkeys([*username, *display, " ".join(username), " ".join(display)]))
+
+
 def _score(query: str, user: User) -> tuple[int, float] | None:
     """(how: 3 exact, 2 prefix, 1 infix, 0 similar; similarity), or None if too weak."""
-    username = fold(user.username)
-    display = " ".join(words(user.display_name))
-    names = [username, display, *words(user.username), *words(user.display_name)]
+    names = _names(user)
     if query in names:
         return 3, 1.0
     if any(name.startswith(query) for name in names):
@@ -212,13 +224,11 @@ def _score(query: str, user: User) -> tuple[int, float] | None:
         how = 0
     if len(query) <= 2:
         return (how, 1.0) if how else None
+    similar = DamerauLevenshtein.normalized_similarity
+    whole = process.extractOne(query, names, scorer=similar)
+    start = process.extractOne(query, [name[: len(query)] for name in names], scorer=similar)
     similarity = max(
-        max(
-            DamerauLevenshtein.normalized_similarity(query, name),
-            PREFIX_SIMILARITY_WEIGHT
-            * DamerauLevenshtein.normalized_similarity(query, name[: len(query)]),
-        )
-        for name in names
+        whole[1] if whole else 0.0, PREFIX_SIMILARITY_WEIGHT * start[1] if start else 0.0
     )
     if how == 0 and similarity < MIN_SIMILARITY:
         return None
