@@ -238,7 +238,8 @@ function createMember(m) {
     "li",
     { class: "person member", testid: "member", dataset: { userId: String(m.user.id) } },
     h("span", { class: "avatar", "aria-hidden": "true" }),
-    h("span", { class: "person-names" }, h("strong", { testid: "member-name" }), h("small")),
+    // The name opens the member's profile card (profile.js).
+    h("span", { class: "person-names", role: "button", tabindex: "0", dataset: { profileUserId: String(m.user.id) } }, h("strong", { testid: "member-name" }), h("small")),
     h("span", { class: "role-badge", testid: "member-role" }),
     menuButton,
   );
@@ -249,6 +250,7 @@ function updateMember(li, { user, role }, conversation) {
   paintAvatar(li.querySelector(".avatar"), user);
   li.querySelector("strong").textContent = me ? `${user.display_name} (you)` : user.display_name;
   li.querySelector("small").textContent = `@${user.username}`;
+  li.querySelector(".person-names").setAttribute("aria-label", `${user.display_name} (@${user.username}): show profile`);
   li.classList.toggle("me", me);
   li.dataset.role = role;
   const badge = li.querySelector(".role-badge");

@@ -154,10 +154,12 @@ function drawProfile() {
   );
 }
 
-/** Close the card for somewhere else (the focus goes there, not back to the opener). */
+/** Close the card for somewhere else (the focus goes there, not back to the opener), and any
+ * dialog it was opened from (a group's members panel). */
 function leaveFor() {
   if (shown) shown.restore = false;
   dialog.close();
+  for (const other of document.querySelectorAll("dialog[open]")) other.close();
 }
 
 function button(label, testId, onclick, { primary = false, disabled = false, title } = {}) {
