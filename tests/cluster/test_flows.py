@@ -141,27 +141,30 @@ async def test_every_event_reaches_exactly_its_addressees_on_every_process(
         assert got[alice][0].json["message"]["deleted"] is True
         assert len(got[carol][0].json["notification_ids"]) == 1  # the mention
         await alice.call(n2, "POST", f"{path}/members", {"user_id": dave.id}, 201)
+        # (The system line "alice added dave" first: dave's first event of the group.)
         got = await step(
             {
-                alice: ["conversation_update"],
-                bob: ["conversation_update"],
-                carol: ["conversation_update"],
-                dave: ["conversation_update", "notification"],
+                alice: ["message", "conversation_update"],
+                bob: ["message", "conversation_update"],
+                carol: ["message", "conversation_update"],
+                dave: ["message", "conversation_update", "notification"],
             }
         )
-        assert {f.json["reason"] for f in got[bob]} == {"member_added"}
+        assert got[dave][0].json["message"]["system"]["action"] == "added"
+        assert got[bob][1].json["reason"] == "member_added"
         await alice.call(n0, "DELETE", f"{path}/members/{bob.id}", status=204)
         got = await step(
             {
                 bob: ["conversation_update"],
-                alice: ["conversation_update"],
-                carol: ["conversation_update"],
-                dave: ["conversation_update"],
+                alice: ["message", "conversation_update"],
+                carol: ["message", "conversation_update"],
+                dave: ["message", "conversation_update"],
             }
         )
         assert got[bob][0].json["reason"] == "removed"
         assert got[bob][0].json["conversation"] is None
-        assert got[carol][0].json["reason"] == "member_removed"
+        assert got[carol][0].json["message"]["system"]["action"] == "removed"
+        assert got[carol][1].json["reason"] == "member_removed"
         await dave.call(n1, "POST", f"{path}/messages", {"content": "from dave"}, 201)
         await step({alice: ["message"], carol: ["message"], dave: ["message"]})
 
