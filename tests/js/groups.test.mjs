@@ -109,17 +109,17 @@ describe("a group gone", () => {
 });
 
 describe("system lines", () => {
-  test("a system line is the last message but never unread, and reads nothing", () => {
+  test("a system line is the last message, never unread; ours reads up to it", () => {
     receiveMessage(state, { message: message(5, alice, "Hello", { conversationId: 20 }) });
     const line = systemLine(6, alice, "added", { target: dave });
     receiveMessage(state, { message: line });
     assert.equal(group().last_message.id, 6);
     assert.deepEqual(group().last_message.system, { action: "added", actor_id: alice.id, target_id: dave.id, name: null, role: null, members_can_add: null });
     assert.equal(group().unread_count, 1);
-    // Ours neither: it does not read Alice's message.
+    // Ours (Bob's) reads the group up to it, as the server moves the actor's read position.
     receiveMessage(state, { message: systemLine(7, bob, "renamed", { name: "Novel club" }) });
-    assert.equal(group().unread_count, 1);
-    assert.equal(group().last_read_message_id, 0);
+    assert.equal(group().unread_count, 0);
+    assert.equal(group().last_read_message_id, 7);
     // The people it names are in the users map.
     assert.equal(state.users.get(dave.id).display_name, "Dave Grohl");
   });

@@ -16,7 +16,8 @@
 //
 // Our own message (from any tab or device) reads the conversation up to it: the server marks a
 // sender's message read, and sends no `read` event for it. A system line ("Alice added Bob") is
-// the last message but never unread, and reads nothing.
+// the last message, never unread; its actor (its sender) has read up to it, as if they had sent
+// a message (the server moves their read position too).
 //
 // A message edited, deleted or reacted to (`message_updated`, `message_deleted`,
 // `message_reactions`) that is the last message changes the entry's copy of it, and a reply that
@@ -106,8 +107,9 @@ export function applyConversationMessage(state, message) {
   if (message.id <= previous) return topics; // delivered before, or older than what we have
   conversation.last_message = messageRecord(message);
   conversation.updated_at = laterTime(conversation.updated_at, message.created_at);
-  if (message.system) return [...topics, "conversations"]; // never unread, reads nothing
+  if (message.system && message.sender.id !== state.meId) return [...topics, "conversations"]; // never unread
   if (message.sender.id === state.meId) {
+    // (A system line of yours, "you renamed the group", reads it as your message would.)
     // Sending reads the conversation up to the message sent (see the top).
     if (message.id > conversation.last_read_message_id) {
       conversation.last_read_message_id = message.id;

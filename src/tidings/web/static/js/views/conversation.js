@@ -9,7 +9,7 @@
 //
 // Each message has a menu (the "⋯" button shown on hover or focus, or a long press on a touch
 // screen): reply, react, edit (ours: in place, Enter saves, Escape cancels) and delete (ours, or
-// anyone's in a group we created). A reply shows its quote; clicking the quote goes to the
+// anyone's in a group we administer). A reply shows its quote; clicking the quote goes to the
 // original, loading the history around it if it is not loaded. Reactions show as chips under
 // the message: clicking one adds or takes back ours.
 //
@@ -29,7 +29,7 @@ import { attempt, reportError, toast } from "../errors.js";
 import { clockTime, dayKey, dayLabel, fullTime, h, paintAvatar, renderKeyed, testid } from "../dom.js";
 import { loadAfter, loadAround, loadEdits, loadLatest, loadNewer, loadOlder } from "../loaders.js";
 import { state, watch } from "../store.js";
-import { conversationTitle, otherMember } from "../store/conversations.js";
+import { conversationTitle, otherMember, roleOf } from "../store/conversations.js";
 import { hasNewer, isShown, messageKey, pendingMessages, sortedMessages, threadOf } from "../store/messages.js";
 import { userById } from "../store/users.js";
 import { renderMessage } from "../format.js";
@@ -469,12 +469,12 @@ function reactorNames(message) {
   return (message.reactions ?? []).map((r) => r.user_ids.map((id) => (id === state.meId ? "You" : (state.users.get(id)?.display_name ?? "Someone"))).join(", "));
 }
 
-/** Whether we may delete `message`: ours, or anyone's in a group we created. */
+/** Whether we may delete `message`: ours, or anyone's in a group we administer. */
 function canDelete(message) {
-  if (message.id === undefined || message.deleted) return false;
+  if (message.id === undefined || message.deleted || message.system) return false;
   if (message.sender_id === state.meId) return true;
   const conversation = state.conversations.get(message.conversation_id);
-  return conversation?.type === "group" && conversation.created_by_id === state.meId;
+  return conversation?.type === "group" && ["admin", "owner"].includes(roleOf(conversation, state.meId));
 }
 
 /** Draw a message (or our pending copy of one) into its element, whatever it showed before;
