@@ -219,3 +219,31 @@ async def test_owner_deletes_the_group_and_a_member_leaves(browsing: Browsing, b
     await expect(sidebar_names(a)).to_have_text(["Bob Marley"])
     await expect(a.get_by_test_id("departed-notice")).to_have_text("“Book club” was deleted.")
     await expect(a).to_have_url(re.compile(r"#/$"))
+
+
+async def test_admin_adds_a_friend_from_the_panel(browsing: Browsing, make_user) -> None:
+    alice = await make_user("alice", "Alice Liddell")
+    bob = await make_user("bob", "Bob Marley")
+    carol = await make_user("carol", "Carol King")
+    await alice.befriend(bob)
+    await alice.befriend(carol)
+    group_id = (await alice.group("Book club", bob))["id"]
+    a = await browsing.open_app(await browsing.signed_in(alice), f"/#/c/{group_id}")
+    b = await browsing.open_app(await browsing.signed_in(bob), f"/#/c/{group_id}")
+    c = await browsing.open_app(await browsing.signed_in(carol))
+    await expect(c.get_by_test_id("conversations-empty")).to_be_visible()
+
+    panel = await open_panel(a)
+    await panel.get_by_test_id("add-people-button").click()
+    candidates = panel.get_by_test_id("add-candidate")
+    await expect(candidates).to_have_count(1)  # her friends not in the group: Carol
+    await candidates.get_by_role("button", name="Add Carol King").click()
+    await expect(panel.get_by_test_id("member")).to_have_count(3)
+    await expect(panel.get_by_test_id("add-people-empty")).to_have_text(
+        "All your friends are in this group."
+    )
+    await expect(b.get_by_test_id("system-line").last).to_have_text(
+        "Alice Liddell added Carol King"
+    )
+    await expect(sidebar_names(c)).to_have_text(["Book club"])
+    await expect(c.get_by_test_id("conversation-preview")).to_have_text("Alice Liddell added you")

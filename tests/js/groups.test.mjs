@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { beforeEach, describe, test } from "node:test";
 
+import { may } from "../../src/tidings/web/static/js/groups.js";
 import { conversationTitle, receiveConversationUpdate, receiveMessage, roleOf } from "../../src/tidings/web/static/js/store/conversations.js";
 import { applySnapshot } from "../../src/tidings/web/static/js/store/snapshot.js";
 import { createState } from "../../src/tidings/web/static/js/store/state.js";
@@ -140,5 +141,32 @@ describe("system lines", () => {
     // A rename of the person shows in the line.
     putUsers(state, [{ ...alice, display_name: "Alice L." }]);
     assert.equal(words("left"), "Alice L. left");
+  });
+});
+
+describe("what each role may do (groups.js `may`)", () => {
+  test("the owner: everything; an admin can be demoted, a member promoted", () => {
+    const owner = may(group(), alice.id);
+    assert.deepEqual(owner, { edit: true, add: true, delete: true });
+    assert.deepEqual(may(group(), alice.id, bob.id), { ...owner, promote: false, demote: true, makeOwner: true, transfer: true, remove: true });
+    assert.deepEqual(may(group(), alice.id, carol.id), { ...owner, promote: true, demote: false, makeOwner: true, transfer: true, remove: true });
+  });
+
+  test("an admin: settings, adding, and promoting, demoting or removing members, not the owner", () => {
+    const admin = may(group(), bob.id);
+    assert.deepEqual(admin, { edit: true, add: true, delete: false });
+    assert.deepEqual(may(group(), bob.id, carol.id), { ...admin, promote: true, demote: false, makeOwner: false, transfer: false, remove: true });
+    assert.deepEqual(may(group(), bob.id, alice.id), { ...admin, promote: false, demote: false, makeOwner: false, transfer: false, remove: false });
+  });
+
+  test("a member: adding only while the group lets members add people; nothing to others", () => {
+    assert.deepEqual(may(group(), carol.id), { edit: false, add: false, delete: false });
+    receiveConversationUpdate(state, { reason: "updated", conversation_id: 20, conversation: bookClub({ members_can_add: true }) });
+    assert.equal(may(group(), carol.id).add, true);
+    assert.equal(Object.values(may(group(), carol.id, bob.id)).filter(Boolean).length, 1);
+  });
+
+  test("someone not in the group may do nothing", () => {
+    assert.deepEqual(may(group(), dave.id), { edit: false, add: false, delete: false });
   });
 });
