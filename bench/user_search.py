@@ -176,7 +176,7 @@ async def measure(database_url: str, users: int, per_kind: int, runs: int) -> di
             await ctx.writer.run(_seed_users, first + 1, people[first : first + BATCH])
         await ctx.writer.run(_seed_friends, rng.sample(range(2, users + 1), FRIENDS))
         if not database_url.startswith("sqlite"):
-            await ctx.writer.run(lambda tx: tx.session.execute(text("ANALYZE")))
+            await _vacuum(database_url)
         result["seed_seconds"] = time.perf_counter() - start
         result["index_rows"] = await ctx.db.run_query(
             lambda s: s.scalar(text("SELECT count(*) FROM user_search_gram"))
@@ -213,6 +213,18 @@ async def measure(database_url: str, users: int, per_kind: int, runs: int) -> di
     finally:
         await close_context(ctx)
     return result
+
+
+async def _vacuum(url: str) -> None:
+    """What autovacuum does after a bulk insert: statistics, and the visibility map that lets
+    the gram count read the index alone (18 ms -> 4 ms for one query here without it)."""
+    import asyncpg
+
+    connection = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        await connection.execute("VACUUM ANALYZE")
+    finally:
+        await connection.close()
 
 
 async def _reset_postgres(url: str) -> None:

@@ -71,9 +71,14 @@ async def test_friends_first_yourself_excluded(server, make_user):
     # A friend is ranked whatever the cut, but only if they match at all.
     assert "sammy_friend" not in await _names(me, "wise")
     assert await _names(me, "hamish") == ["sammy_friend"]
+    # A friend only like the query comes after those whose names contain it.
+    sharon = await make_user("sharon")
+    await make_user("shirley")
+    await me.befriend(sharon)
+    assert await _names(me, "shir") == ["shirley", "sharon"]
     # Empty q: your friends, alphabetically.
-    assert await _names(me, "") == ["sammy_friend"]
-    assert await _names(me, "", limit="") == ["sammy_friend"]
+    assert await _names(me, "") == ["sammy_friend", "sharon"]
+    assert await _names(me, "", limit=1) == ["sammy_friend"]
     assert (await _names(friend, "sam"))[0] == "sam"  # their friend, exactly
     assert "sammy_friend" not in await _names(friend, "sammy")
 

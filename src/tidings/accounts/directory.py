@@ -38,13 +38,16 @@ users, and a few hundred users handed on):
 
 **Ranking** (in Python, against each folded word of the names and each name's words whole):
 
-1. friends before everyone else (who you are looking for is more likely someone you know);
-2. then how the query matches: exactly (a username, a word or the whole display name equals it),
+1. the names that contain what was typed (exactly, as a prefix or inside a name) before those
+   that are only similar to it;
+2. in each of these two groups, friends first (who you are looking for is more likely someone
+   you know; but a friend "Sharon" merely like "shir" does not come before a "Shirley");
+3. then how the query matches: exactly (a username, a word or the whole display name equals it),
    then as a prefix, then inside a name (``ob`` in ``bob``), then by similarity only;
-3. then the similarity: the best Damerau-Levenshtein normalized similarity (rapidfuzz) of the
+4. then the similarity: the best Damerau-Levenshtein normalized similarity (rapidfuzz) of the
    query to a name or to a name's first ``len(q)`` characters (a typo in what is still being
    typed: ``dnav`` for "danvers"), the latter counted at 95 %;
-4. then the shorter username, then the username.
+5. then the shorter username, then the username.
 
 A match that is none of exact, prefix or infix and whose similarity is under ``MIN_SIMILARITY``
 (two thirds: one edit in three letters, two in six) is dropped; a query of 1 or 2 characters
@@ -254,14 +257,14 @@ def search(session: Session, q: str, asker_id: int, limit: int) -> list[Match]:
     ids.discard(asker_id)
     if not ids:
         return []
-    ranked: list[tuple[tuple[bool, int, float, int, str], Match]] = []
+    ranked: list[tuple[tuple[bool, bool, int, float, int, str], Match]] = []
     for user in _users_by_ids(session, sorted(ids)):
         score = _score(query, user)
         if score is None:
             continue
         how, similarity = score
         is_friend = user.id in friends
-        key = (not is_friend, -how, -similarity, len(user.username), user.username)
+        key = (how == 0, not is_friend, -how, -similarity, len(user.username), user.username)
         ranked.append((key, Match(user, is_friend)))
     ranked.sort(key=lambda pair: pair[0])
     return [match for _, match in ranked[:limit]]
