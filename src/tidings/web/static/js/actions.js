@@ -188,10 +188,12 @@ export async function removeFriend(userId) {
   update(applyFriendUpdate, { friend: userById(state, userId), status: "removed" });
 }
 
-/** Search people by username prefix; resolves to their ids (the people go in the users map). */
-export async function searchUsers(q) {
-  const users = await api("GET", `/api/users?q=${encodeURIComponent(q)}&limit=10`);
-  update(putUsers, users);
+/** Find people by username or display name (prefix, infix, typos; friends first); resolves to
+ * their ids, best first (the people go in the users map; whether they are friends, the store
+ * knows). `signal` aborts the request. */
+export async function searchUsers(q, { limit = 10, signal } = {}) {
+  const users = await api("GET", `/api/users?q=${encodeURIComponent(q)}&limit=${limit}`, undefined, { signal });
+  update(putUsers, users.map(({ is_friend: _, ...user }) => user));
   return users.map((u) => u.id);
 }
 

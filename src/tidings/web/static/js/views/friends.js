@@ -2,13 +2,14 @@
 // Everything is drawn from the store (kept current by `friend_request` and `friend_update`
 // events and by the answers to our own requests); each list keeps one row per person or
 // request, updated in place. A failed action says why in the view's own error line.
-import { answerFriendRequest, directConversation, removeFriend, searchUsers, sendFriendRequest } from "../actions.js";
-import { attempt, showIn } from "../errors.js";
+import { answerFriendRequest, directConversation, removeFriend, sendFriendRequest } from "../actions.js";
+import { attempt, reportError, showIn } from "../errors.js";
 import { h, paintAvatar, renderKeyed, setBadge, testid } from "../dom.js";
 import { go } from "../router.js";
 import { state, watch } from "../store.js";
 import { incomingRequests, outgoingRequests, relation, sortedFriends } from "../store/friends.js";
 import { userById } from "../store/users.js";
+import { navigable, peopleSearch } from "./people.js";
 
 const CONFIRM_MS = 5000;
 
@@ -27,32 +28,31 @@ const requestsBadge = testid("requests-badge");
 
 let found = []; // user ids, in the order the search answered
 let searched = ""; // the query `found` answers
-let searchTimer = null;
-let searchSeq = 0;
+
+// Search as you type: results replace the previous ones when they arrive (friends first, marked).
+const people = peopleSearch({
+  onChange: onSearchChange,
+  describeError: (e) => reportError("Couldn't search", e, () => {}),
+});
 
 export function mountFriends() {
   watch("friends", render);
   watch("users", render);
-  search.addEventListener("input", () => {
-    clearTimeout(searchTimer);
-    searchTimer = setTimeout(runSearch, 200);
-  });
+  search.addEventListener("input", () => people.set(search.value));
+  navigable(search, results, (li) => li.querySelector(".person-actions button") ?? li.querySelector(".person-names"));
 }
 
-async function runSearch() {
-  const q = search.value.trim().toLowerCase();
-  const seq = ++searchSeq;
-  if (!q) {
+function onSearchChange() {
+  showIn(error, people.error ? `Couldn't search: ${people.error}` : null);
+  if (!people.query) {
     found = [];
     searched = "";
-    renderResults();
-    return;
+  } else if (people.done) {
+    found = people.results;
+    searched = people.query;
+  } else {
+    return; // the previous results stay until the answer to this query replaces them
   }
-  const ids = await attempt("Couldn't search", () => searchUsers(q), error);
-  if (ids === undefined || seq !== searchSeq) return;
-  found = ids;
-  searched = q;
-  showIn(error, null);
   renderResults();
 }
 
@@ -129,7 +129,7 @@ function resultActions(userId, rel) {
 function renderResults() {
   if (searched && found.length === 0) {
     renderKeyed(results, [searched], () => "none", () => h("li", { class: "muted" }), (li, q) => {
-      li.textContent = `Nobody's username starts with “${q}”.`;
+      li.textContent = `Nobody found for “${q}”.`;
     });
     return;
   }
