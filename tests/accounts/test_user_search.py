@@ -7,12 +7,15 @@ from pathlib import Path
 from typing import Any
 
 from alembic import command
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, text, update
 
 from tests.api_helpers import assert_error
 from tests.support.api import ApiUser
+from tidings.accounts import directory
 from tidings.accounts.directory import user_grams
+from tidings.accounts.models import User
 from tidings.migrations import alembic_config
+from tidings.realtime.transaction import Transaction
 
 
 async def _search(user: ApiUser, q: str, **params: Any) -> list[dict[str, Any]]:
@@ -81,6 +84,23 @@ async def test_friends_first_yourself_excluded(server, make_user):
     assert await _names(me, "", limit=1) == ["sammy_friend"]
     assert (await _names(friend, "sam"))[0] == "sam"  # their friend, exactly
     assert "sammy_friend" not in await _names(friend, "sammy")
+
+
+async def test_renaming_reindexes_and_unindexing_hides(server, make_user):
+    me = await make_user("searcher")
+    zed = await make_user("zed", "Zed Old")
+    writer = server.ctx.writer
+
+    def rename(tx: Transaction) -> None:  # as a display-name change does
+        tx.session.execute(update(User).where(User.id == zed.id).values(display_name="Quentin New"))
+        directory.index_user(tx.session, zed.id, "zed", "Quentin New")
+
+    await writer.run(rename)
+    assert await _names(me, "quentin") == ["zed"]
+    assert await _names(me, "old") == []
+    await writer.run(lambda tx: directory.unindex_user(tx.session, zed.id))
+    assert await _names(me, "zed") == []
+    assert await _names(me, "quentin") == []
 
 
 async def test_bad_queries(server, make_user):
