@@ -137,6 +137,10 @@ def test_migration_indexes_existing_users(tmp_path: Path):
         for user_id, gram in rows:
             by_user.setdefault(user_id, set()).add(gram)
         assert by_user == {1: user_grams("alice", "Alice Liddell"), 2: user_grams("bob", "Bob")}
-        assert {"  a", " al", "ali", "lic", "ice", "ce ", " li"} <= by_user[1]
+        assert {"  a", " al", "ali", "lic", "ice", "ce ", " li", "~lic", "~ali"} <= by_user[1]
+        with engine.begin() as connection:
+            command.downgrade(alembic_config(connection), "0006")
+            tables = connection.execute(text("SELECT name FROM sqlite_master")).scalars().all()
+        assert not [name for name in tables if name.startswith("user_search")]
     finally:
         engine.dispose()
