@@ -225,9 +225,14 @@ function renderHeader() {
   paintAvatar(avatarEl, isGroup ? groupAvatarUser(conversation) : otherMember(state, conversation), isGroup ? title : undefined);
   avatarEl.classList.toggle("avatar-group", isGroup);
   showProfileFrom(isGroup ? null : otherMember(state, conversation));
+  const other = isGroup ? null : otherMember(state, conversation);
   membersEl.textContent = isGroup
     ? conversation.member_ids.map((id) => (id === state.meId ? "You" : userById(state, id).display_name)).join(", ")
-    : `@${otherMember(state, conversation).username}`;
+    : other.deleted
+      ? "This account was deleted: its messages stay, nothing more can be sent."
+      : `@${other.username}`;
+  // A DM with a deleted account is read-only (the server refuses sends: 409 user_deleted).
+  form.hidden = Boolean(other?.deleted);
   input.placeholder = `Message ${title}`;
   membersButton.hidden = !isGroup;
   membersButton.dataset.conversationId = String(conversation.id);
