@@ -13,6 +13,8 @@ from fastapi import FastAPI
 
 import tidings.events  # noqa: F401  (registers every domain's events: the stream's OpenAPI lists them)
 from tidings import __version__
+from tidings.accounts.profile_routes import AVATAR_UPLOAD_PATH
+from tidings.accounts.profile_routes import router as profiles_router
 from tidings.accounts.routes import router as accounts_router
 from tidings.accounts.streams import AccountStreamSessions
 from tidings.attachments import actions as attachment_actions
@@ -91,6 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.router.routes.extend(conversation_plain_routes)
     for router in (
         accounts_router,
+        profiles_router,
         friends_router,
         conversations_router,
         groups_router,
@@ -109,7 +112,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         body_timeout_seconds=settings.body_timeout_seconds,
         # Uploads: their own size limit (enforced while reading) and time for the whole body,
         # in front of the module's tables (a view of them: what is added there still counts).
-        limits_by_path=ChainMap({UPLOAD_PATH: settings.max_upload_bytes}, BODY_LIMITS_BY_PATH),
+        limits_by_path=ChainMap(
+            {UPLOAD_PATH: settings.max_upload_bytes, AVATAR_UPLOAD_PATH: settings.max_avatar_bytes},
+            BODY_LIMITS_BY_PATH,
+        ),
         timeouts_by_path=ChainMap(
             {UPLOAD_PATH: settings.upload_timeout_seconds}, BODY_TIMEOUTS_BY_PATH
         ),

@@ -117,6 +117,8 @@ class Settings(BaseSettings):
     Content-Length says so, or while it is read once it passes this."""
     upload_timeout_seconds: float = 600.0
     """An upload's whole body must arrive within this (408 otherwise)."""
+    max_avatar_bytes: int = 10 * 1024 * 1024
+    """Largest avatar upload (10 MiB; a user's or a group's): 413 past it."""
     max_image_pixels: int = 50_000_000
     """Larger images (width x height, from their header) are refused with 413 before decoding
     (a WebP: more than a fifth of it). A decode takes up to ~8 bytes per allowed pixel."""

@@ -66,6 +66,7 @@ async def build_context(settings: Settings, metrics: Metrics | None = None) -> A
     await writer.start()
     sessions = SessionCache(settings.session_cache_seconds)
     hub.sessions_ended_listeners.append(sessions.sessions_ended)
+    hub.users_changed_listeners.append(sessions.users_changed)
     metrics.db_queries.set_function(lambda: db.query_count)
     metrics.write_batches.set_function(lambda: writer.batches)
     metrics.writes.set_function(lambda: writer.actions)

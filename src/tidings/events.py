@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
+import tidings.accounts.events
 import tidings.conversations.events
 import tidings.friends.events
 import tidings.notifications.events
@@ -24,6 +25,7 @@ from tidings.realtime.events import (
 from tidings.realtime.stream import CONTROL_EVENT_TYPES
 
 DOMAIN_EVENT_MODULES = (
+    tidings.accounts.events,
     tidings.conversations.events,
     tidings.friends.events,
     tidings.notifications.events,

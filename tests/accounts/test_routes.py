@@ -46,7 +46,13 @@ async def test_register_answers_the_user_and_an_httponly_lax_session_cookie(serv
         )
         assert response.status_code == 201, response.text
         user = response.json()["user"]
-        assert user == {"id": user["id"], "username": "alice_1", "display_name": "Alice"}
+        assert user == {
+            "id": user["id"],
+            "username": "alice_1",
+            "display_name": "Alice",
+            "avatar_url": None,
+            "deleted": False,
+        }
         cookie = response.headers["set-cookie"]
         assert cookie.startswith(f"{COOKIE}=")
         assert "HttpOnly" in cookie

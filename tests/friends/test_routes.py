@@ -213,7 +213,9 @@ async def test_friend_lists_are_sorted_by_username(make_user):
         await alice.befriend(await make_user(name))
     friends = await alice.ok("GET", "/api/friends")
     assert [f["username"] for f in friends] == ["bob", "mia", "zoe"]
-    assert all(set(f) == {"id", "username", "display_name"} for f in friends)
+    assert all(
+        set(f) == {"id", "username", "display_name", "avatar_url", "deleted"} for f in friends
+    )
 
 
 async def test_concurrent_requests_and_answers_make_one_friendship(server, make_user):

@@ -115,7 +115,7 @@ def _delete_session(tx: Transaction, token_hash: str) -> None:
     tx.session.execute(delete(AuthSession).where(AuthSession.token_hash == token_hash))
 
 
-def _end_every_session(tx: Transaction, user_id: int) -> list[str]:
+def end_every_session(tx: Transaction, user_id: int) -> list[str]:
     """Delete every session of the user in this transaction; return their keys."""
     # RETURNING, not a SELECT first: a session committed in between is deleted *and* named.
     deleted = tx.session.scalars(
@@ -126,7 +126,7 @@ def _end_every_session(tx: Transaction, user_id: int) -> list[str]:
 
 async def logout_everywhere(ctx: AppContext, user_id: int) -> None:
     """End every session of the user, this one included, and all their open streams."""
-    ended = await ctx.writer.run(_end_every_session, user_id)
+    ended = await ctx.writer.run(end_every_session, user_id)
     await ctx.hub.end_sessions(user_id, ended)
 
 
@@ -150,5 +150,5 @@ def _change_password(
     db_user = tx.session.get(User, user_id)
     assert db_user is not None
     db_user.password_hash = new_hash
-    ended = _end_every_session(tx, user_id)
+    ended = end_every_session(tx, user_id)
     return ended, _new_session(tx, user_id, ttl_seconds)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tidings.db import Base, UTCDateTime, utcnow
@@ -19,6 +19,13 @@ class User(Base):
     display_name: Mapped[str] = mapped_column(String(64))
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    bio: Mapped[str] = mapped_column(Text, default="", server_default="")
+    avatar_key: Mapped[str | None] = mapped_column(String(64))
+    """The picture (``tidings.avatars``: the SHA-256 of its stored WebP), if there is one."""
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """When the account was deleted: the row stays, so its messages keep a sender (shown as
+    "Deleted user"), with its username anonymised (``deleted-<id>``, which no sign-up can
+    take), no password, bio or avatar (``accounts/deletion.py``)."""
 
 
 class AuthSession(Base):

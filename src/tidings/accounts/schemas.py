@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
 from tidings.schemas import WHITE_SPACE_CLASS, Schema, Trimmed, ViewSchema, trim
 
@@ -25,10 +26,44 @@ Password = Annotated[str, Field(min_length=8, max_length=256)]
 DisplayName = Annotated[str, Trimmed(64)]
 
 
+DELETED_USER_NAME = "Deleted user"
+"""How a deleted account is shown (its messages stay, attributed to it)."""
+
+
 class UserView(ViewSchema):
+    """A person as every response and event shows them; built from a ``User`` row with
+    ``UserView.model_validate(user)`` (the avatar's URL and the deleted flag derived here)."""
+
     id: int
     username: str
     display_name: str
+    avatar_url: str | None = None
+    """``/api/avatars/{key}``: immutable, cacheable; null without an avatar."""
+    deleted: bool = False
+    """The account was deleted: display_name is "Deleted user", no avatar."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_user_row(cls, value: Any) -> Any:
+        # A ``User`` row (or its detached snapshot in the session cache) has ``avatar_key`` and
+        # ``deleted_at`` where the view has ``avatar_url`` and ``deleted``.
+        if isinstance(value, dict) or not hasattr(value, "deleted_at"):
+            return value
+        if value.deleted_at is not None:
+            return {
+                "id": value.id,
+                "username": value.username,
+                "display_name": DELETED_USER_NAME,
+                "avatar_url": None,
+                "deleted": True,
+            }
+        return {
+            "id": value.id,
+            "username": value.username,
+            "display_name": value.display_name,
+            "avatar_url": avatar_url(value.avatar_key),
+            "deleted": False,
+        }
 
 
 class UserCreate(Schema):
@@ -57,3 +92,57 @@ class UserMatch(UserView):
     """A person found by ``GET /api/users``, and whether they are your friend."""
 
     is_friend: bool
+
+
+AVATAR_PATH = "/api/avatars/"
+
+
+def avatar_url(key: str | None) -> str | None:
+    """The URL an avatar is served at (``GET /api/avatars/{key}``), or None without one."""
+    return None if key is None else AVATAR_PATH + key
+
+
+Bio = Annotated[str, Trimmed(300, allow_empty=True)]
+
+
+class ProfileUpdate(Schema):
+    """``PATCH /api/users/me``: what to change (a field left out stays as it is)."""
+
+    display_name: DisplayName | None = None
+    bio: Annotated[Bio, Field(description="0-300 characters (trimmed)")] | None = None
+
+
+class ProfileEnvelope(ViewSchema):
+    user: UserView
+    bio: str
+
+
+class FriendRequestRef(ViewSchema):
+    """A pending friend request between the viewer and the person shown."""
+
+    id: int
+    direction: Literal["incoming", "outgoing"]
+
+
+class GroupRef(ViewSchema):
+    id: int
+    name: str
+
+
+class ProfileView(ViewSchema):
+    """``GET /api/users/{id}``: a person as the viewer sees them. A deleted account shows as
+    "Deleted user" with nothing else (no bio, friendship, groups or DM)."""
+
+    user: UserView
+    bio: str
+    created_at: datetime
+    is_friend: bool
+    friend_request: FriendRequestRef | None
+    mutual_groups: list[GroupRef]
+    """Groups both are in, by name."""
+    direct_conversation_id: int | None
+    """The viewer's DM with them, if there is one."""
+
+
+class AccountDeletion(Schema):
+    password: Annotated[str, Field(min_length=1, max_length=256)]

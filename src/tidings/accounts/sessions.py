@@ -5,7 +5,9 @@ session's expiry, ``SESSION_CACHE_SECONDS`` (5 minutes by default) after the loo
 ending anywhere. Ending a session (logout, password change, "sign out everywhere") sends the
 hub's end-of-sessions control to every process, which drops those keys here; after the broker
 may have lost a control (a Redis outage), the whole cache is dropped. The cached ``User`` is a
-detached snapshot, read-only to its users.
+detached snapshot, read-only to its users: a change to the user (profile, avatar, deletion)
+sends the hub's users-changed control, which drops every cached session of theirs, so the next
+request reads the user afresh.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ class SessionCache:
         self.ttl_seconds = ttl_seconds
         self.max_entries = max_entries
         self._entries: OrderedDict[str, tuple[User, float, datetime]] = OrderedDict()
+        self._keys_by_user: dict[int, set[str]] = {}
         self.generation = 0
         """Bumped whenever sessions end: a lookup begun before cannot cache its answer."""
 
@@ -34,7 +37,7 @@ class SessionCache:
             return None
         user, fresh_until, expires_at = entry
         if time.monotonic() >= fresh_until or utcnow() >= expires_at:
-            del self._entries[key]
+            self._drop(key)
             return None
         return user
 
@@ -43,16 +46,41 @@ class SessionCache:
         ended since, this one may be among them, and it is not cached."""
         if self.ttl_seconds <= 0 or generation != self.generation:
             return
+        self._drop(key)
         self._entries[key] = (user, time.monotonic() + self.ttl_seconds, expires_at)
-        self._entries.move_to_end(key)
+        self._keys_by_user.setdefault(user.id, set()).add(key)
         while len(self._entries) > self.max_entries:
-            self._entries.popitem(last=False)
+            self._drop(next(iter(self._entries)))
 
     def sessions_ended(self, keys: set[str] | None) -> None:
         """Forget these sessions (None: every session, since some may have ended unheard)."""
         self.generation += 1
         if keys is None:
             self._entries.clear()
+            self._keys_by_user.clear()
             return
         for key in keys:
-            self._entries.pop(key, None)
+            self._drop(key)
+
+    def users_changed(self, user_ids: set[int] | None) -> None:
+        """Forget every session of these users (None: of everyone): their cached ``User`` is
+        out of date."""
+        self.generation += 1
+        if user_ids is None:
+            self._entries.clear()
+            self._keys_by_user.clear()
+            return
+        for user_id in user_ids:
+            for key in tuple(self._keys_by_user.get(user_id, ())):
+                self._drop(key)
+
+    def _drop(self, key: str) -> None:
+        entry = self._entries.pop(key, None)
+        if entry is None:
+            return
+        user_id = entry[0].id
+        keys = self._keys_by_user.get(user_id)
+        if keys is not None:
+            keys.discard(key)
+            if not keys:
+                del self._keys_by_user[user_id]

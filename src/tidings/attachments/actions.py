@@ -16,10 +16,10 @@ An upload, in order (the order is what makes blobs safe to share and to sweep):
    (``links.claim``).
 
 The sweep deletes unsent attachments older than ``ATTACHMENT_ORPHAN_SECONDS``, then the blobs
-no attachment uses and no upload touched within ``BLOB_GRACE``: their bytes are discarded and
-their rows deleted in one transaction, which holds the rows' locks (PostgreSQL) or the write
-lock (SQLite) meanwhile, so an upload touching the same blob waits for it and then stores the
-bytes again.
+no attachment (nor any other holder, ``holders.py``: avatars) uses and no upload touched
+within ``BLOB_GRACE``: their bytes are discarded and their rows deleted in one transaction,
+which holds the rows' locks (PostgreSQL) or the write lock (SQLite) meanwhile, so an upload
+touching the same blob waits for it and then stores the bytes again.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ from starlette.requests import ClientDisconnect
 from tidings.accounts.models import User
 from tidings.attachments import views
 from tidings.attachments.filenames import safe_filename
+from tidings.attachments.holders import blob_holders
 from tidings.attachments.images import UnsupportedMedia, decode_gate
 from tidings.attachments.models import Attachment, AttachmentBlob
 from tidings.attachments.schemas import AttachmentView
@@ -126,7 +127,7 @@ async def upload(
             sha256, size = await asyncio.to_thread(hash_file, staged)
             blobs.append(_Blob(*await asyncio.to_thread(hash_file, thumbnail), thumbnail))
         blobs.insert(0, _Blob(sha256, size, staged))
-        await ctx.writer.run(_touch_blobs, [(blob.sha256, blob.size) for blob in blobs])
+        await ctx.writer.run(touch_blobs, [(blob.sha256, blob.size) for blob in blobs])
         for blob in blobs:
             if not await store.contains(blob.sha256):
                 await store.store_file(blob.sha256, blob.path)
@@ -199,7 +200,7 @@ def hash_file(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-def _touch_blobs(tx: Transaction, blobs: Sequence[tuple[str, int]]) -> None:
+def touch_blobs(tx: Transaction, blobs: Sequence[tuple[str, int]]) -> None:
     """Register the blobs, or mark them used now if they are registered."""
     session = tx.session
     dialect = session.get_bind().dialect.name
@@ -283,12 +284,14 @@ def _delete_orphans(session: Session, created_before: datetime) -> int:
 
 def _lock_unused_blobs(session: Session, touched_before: datetime) -> list[str]:
     attachment, sha256 = _attachment_table.c, _blob_table.c.sha256
+    held_elsewhere = [~exists().where(column == sha256) for column in blob_holders()]
     query = (
         select(sha256)
         .where(
             _blob_table.c.touched_at < touched_before,
             ~exists().where(attachment.blob_sha256 == sha256),
             ~exists().where(attachment.thumbnail_sha256 == sha256),
+            *held_elsewhere,
         )
         .limit(SWEEP_BATCH)
         # Other processes sweeping at the same time take other blobs.

@@ -24,10 +24,11 @@ from __future__ import annotations
 import asyncio
 import warnings
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 from PIL import ExifTags, Image, ImageOps
 
@@ -47,6 +48,9 @@ _TURNING = range(2, 9)
 _PIL_FORMATS = {JPEG: "JPEG", PNG: "PNG", GIF: "GIF", WEBP: "WEBP"}
 _KEPT_INFO = ("icc_profile", "transparency")
 """What of an image's ``info`` its re-encoding keeps (the rest is metadata)."""
+
+
+T = TypeVar("T")
 
 
 class UnsupportedMedia(ApiError):
@@ -84,12 +88,15 @@ class DecodeGate:
             self._semaphore.release()
 
     async def run(self, source: Path, media: MediaType, max_pixels: int) -> ProcessedImage:
-        """``process_image`` in a thread once a slot is free. The slot is held until the thread
-        ends, even if the upload is cancelled meanwhile (a decode cannot be stopped)."""
+        """``process_image`` in a thread once a slot is free."""
+        return await self.call(process_image, source, media, max_pixels)
+
+    async def call(self, decode: Callable[..., T], *args: Any) -> T:
+        """``decode(*args)`` (a blocking decode: ``process_image``, an avatar's) in a thread
+        once a slot is free. The slot is held until the thread ends, even if the request is
+        cancelled meanwhile (a decode cannot be stopped)."""
         await self._acquire()
-        decoding = asyncio.get_running_loop().run_in_executor(
-            None, process_image, source, media, max_pixels
-        )
+        decoding = asyncio.get_running_loop().run_in_executor(None, decode, *args)
         decoding.add_done_callback(lambda _: self._semaphore.release())
         return await asyncio.shield(decoding)
 

@@ -70,6 +70,9 @@ EVENT_OVERHEAD_BYTES: Final = 32
 
 END_SESSIONS: Final = "end_sessions"
 """Control: close the streams opened with these sessions (``sessions``: a list of keys)."""
+USERS_CHANGED: Final = "users_changed"
+"""Control: these users (``users``: a list of ids) changed; what a process keeps of them (the
+cache of signed-in sessions) is dropped. Their streams stay open."""
 
 
 FILL_PAGE_POSITIONS: Final = 2000
@@ -316,6 +319,9 @@ class Hub:
         self.sessions_ended_listeners: list[Callable[[set[str] | None], None]] = []
         """Called with the session keys that ended anywhere (None: maybe any, after the broker
         may have lost a control), e.g. to drop them from a cache of signed-in sessions."""
+        self.users_changed_listeners: list[Callable[[set[int]], None]] = []
+        """Called with the ids of users that changed anywhere (``users_changed``). After the
+        broker may have lost a control, the sessions-ended listeners get None instead."""
         metrics.streams_open.set_function(self.subscriber_count)
 
     async def start(self) -> None:
@@ -451,8 +457,26 @@ class Hub:
             self.metrics.broker_errors.inc()
             logger.warning("publishing the end of sessions failed", exc_info=True)
 
+    async def users_changed(self, user_ids: Sequence[int]) -> None:
+        """Tell every process (this one included) that these users changed, after the commit
+        that changed them. Never raises: if the broker cannot carry it, every process drops
+        its whole session cache when the broker is back (catch-up)."""
+        if not user_ids:
+            return
+        control = {"type": USERS_CHANGED, "users": list(user_ids)}
+        try:
+            await self.broker.publish_control(user_ids[0], control)
+        except Exception:
+            self.metrics.broker_errors.inc()
+            logger.warning("publishing a change of users failed", exc_info=True)
+
     def on_control(self, user_id: int, control: Mapping[str, Any]) -> None:
         """Apply a control that reached this process for ``user_id``'s streams."""
+        if control.get("type") == USERS_CHANGED:
+            changed = {u for u in control.get("users") or () if type(u) is int}
+            for changed_listener in self.users_changed_listeners:
+                changed_listener(changed)
+            return
         if control.get("type") != END_SESSIONS:
             logger.warning("ignored an unknown control %r", control.get("type"))
             return

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, insert, literal_column, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from tidings.accounts.models import User
@@ -28,7 +28,7 @@ from tidings.conversations.actions.common import (
     limit_conversation_writes,
 )
 from tidings.conversations.events import MessageEvent
-from tidings.conversations.models import ConversationMember, Message
+from tidings.conversations.models import ConversationMember, ConversationType, Message
 from tidings.conversations.schemas import MessageView, ReplyQuote
 from tidings.db import Prepared, utcnow, writes_are_serialized
 from tidings.errors import Conflict, NotFound, Unprocessable
@@ -101,6 +101,21 @@ _LOCK_IF_MEMBER = Prepared(
     )
     .with_for_update(key_share=True, of=conversation_table)
 )
+_user_table = cast(Table, User.__table__)
+_DELETED_PARTNER = Prepared(
+    # A DM whose other member deleted their account takes no more messages. One primary-key
+    # read for a group (its type), two more rows for a DM.
+    select(_member_table.c.user_id)
+    .join(conversation_table, conversation_table.c.id == _member_table.c.conversation_id)
+    .join(_user_table, _user_table.c.id == _member_table.c.user_id)
+    .where(
+        conversation_table.c.id == bindparam("conversation_id"),
+        conversation_table.c.type == literal_column(f"'{ConversationType.direct.value}'"),
+        _member_table.c.conversation_id == bindparam("conversation_id"),
+        _member_table.c.user_id != bindparam("user_id"),
+        _user_table.c.deleted_at.is_not(None),
+    )
+)
 _NEW_MESSAGE: dict[str, Any] = {
     "conversation_id": bindparam("conversation_id"),
     "sender_id": bindparam("user_id"),
@@ -145,6 +160,8 @@ def _send_message(
     check = _IS_MEMBER if writes_are_serialized(session) else _LOCK_IF_MEMBER
     if check.first(session, ids) is None:
         raise NotFound(f"Conversation {conversation_id} not found.")
+    if _DELETED_PARTNER.first(session, ids) is not None:
+        raise Conflict("The other person deleted their account.", code="user_deleted")
     quote = _quote(tx, conversation_id, new.reply_to_id) if new.reply_to_id else None
     now = utcnow()
     inserted = _INSERT_MESSAGE.first(

@@ -9,7 +9,8 @@ Channel layout (the prefix is ``tidings`` unless ``REDIS_PREFIX`` says otherwise
   ``[[type, data], ...]``, typing, presence). A process subscribes to the channels of the users
   whose streams it holds.
 * ``<prefix>:control`` carries controls to every process: "these sessions of user U ended"
-  (``c``; rare, and every process may cache those sessions) and "catch up".
+  and "these users changed" (``c``; rare, and every process may cache those sessions and
+  users) and "catch up".
 
 A process hands its own batches to its hub directly (no round trip through Redis; they keep
 flowing while Redis is away); the copy that comes back is recognised by its origin and skipped.

@@ -1,0 +1,122 @@
+"""Deleting an account: the person goes, their messages stay (from "Deleted user").
+
+The ``user`` row is kept, as the sender of their messages and reactions (and a DM's other
+member), but anonymised: username ``deleted-<id>`` (not a valid username, so nobody can sign up
+with it or sign in as it, and the old name is free to register again), display name
+"Deleted user", no password (``!``, which no argon2 hash matches), bio or avatar, ``deleted_at``
+set. In the same transaction: every session ends, the person leaves every group by the rules of
+leaving (``groups.leave_all_groups``: successors, system lines), friendships, friend requests,
+their notifications and unsent uploads are deleted, and they leave the search index. DMs stay:
+the other side sees "Deleted user" and cannot send there any more (409 ``user_deleted``).
+
+Who is told: former friends get ``friend_update`` (removed) and, for a pending request, its
+cancellation; everyone who showed the person (``profiles.audience``, computed before anything is
+deleted) gets ``user_updated`` with ``deleted: true``. After the commit the sessions' streams
+close on every process, and every process drops the person's cached sessions.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, or_, select
+
+from tidings.accounts import directory
+from tidings.accounts import queries as account_queries
+from tidings.accounts.actions import end_every_session
+from tidings.accounts.events import UserUpdatedEvent
+from tidings.accounts.models import User
+from tidings.accounts.passwords import verify_password
+from tidings.accounts.profiles import audience
+from tidings.accounts.schemas import DELETED_USER_NAME, UserView
+from tidings.attachments.models import Attachment
+from tidings.context import AppContext
+from tidings.conversations.actions.groups import leave_all_groups
+from tidings.db import utcnow
+from tidings.errors import NotFound, Unauthorized
+from tidings.friends import views as friend_views
+from tidings.friends.events import FriendRequestEvent, FriendUpdateEvent
+from tidings.friends.models import FriendRequest, FriendRequestStatus, Friendship
+from tidings.notifications.models import Notification
+from tidings.realtime.transaction import Transaction
+
+UNUSABLE_PASSWORD = "!"
+"""Not an argon2 hash: no password verifies against it."""
+
+
+def deleted_username(user_id: int) -> str:
+    """The username a deleted account keeps (a hyphen: no sign-up can choose it)."""
+    return f"deleted-{user_id}"
+
+
+async def delete_account(ctx: AppContext, user: User, password: str) -> None:
+    """Delete ``user``'s account (401 ``invalid_credentials`` for a wrong password)."""
+    if not await verify_password(ctx.password_hasher, user.password_hash, password):
+        raise Unauthorized("The password is wrong.", code="invalid_credentials")
+    ended = await ctx.writer.run(_delete_account, user.id)
+    await ctx.hub.end_sessions(user.id, ended)
+    await ctx.hub.users_changed([user.id])
+
+
+def _delete_account(tx: Transaction, user_id: int) -> list[str]:
+    session = tx.session
+    account_queries.lock_users(session, [user_id])
+    user = session.get(User, user_id)
+    if user is None or user.deleted_at is not None:
+        raise NotFound("Your account no longer exists.")
+    told = [u for u in audience(session, user_id) if u != user_id]
+    # By the rules of leaving, as the person they were (the groups' system lines name them
+    # as their members knew them, until user_updated renames them there too).
+    leave_all_groups(tx, user)
+    user.username = deleted_username(user_id)
+    user.display_name = DELETED_USER_NAME
+    user.password_hash = UNUSABLE_PASSWORD
+    user.bio = ""
+    user.avatar_key = None
+    user.deleted_at = utcnow()
+    session.flush()
+    _end_friendships(tx, user)
+    session.execute(delete(Notification).where(Notification.user_id == user_id))
+    session.execute(
+        delete(Attachment).where(Attachment.uploader_id == user_id, Attachment.message_id.is_(None))
+    )
+    ended = end_every_session(tx, user_id)
+    directory.unindex_user(session, user_id)
+    tx.emit_to(told, UserUpdatedEvent(user=UserView.model_validate(user)))
+    return ended
+
+
+def _end_friendships(tx: Transaction, user: User) -> None:
+    """Former friends see the friendship end; pending requests are cancelled for the other
+    side; then every friendship and request row of the user goes."""
+    session = tx.session
+    friend_ids = list(
+        session.scalars(select(Friendship.friend_id).where(Friendship.user_id == user.id))
+    )
+    pending = list(
+        session.scalars(
+            select(FriendRequest).where(
+                or_(FriendRequest.requester_id == user.id, FriendRequest.addressee_id == user.id),
+                FriendRequest.status == FriendRequestStatus.pending,
+            )
+        )
+    )
+    account_queries.lock_users(session, friend_ids)
+    gone = UserView.model_validate(user)
+    for friend_id in friend_ids:
+        tx.emit(friend_id, FriendUpdateEvent(friend=gone, status="removed"))
+    for request in pending:
+        request.status = FriendRequestStatus.cancelled
+        request.responded_at = utcnow()
+    session.flush()
+    for request, view in zip(pending, friend_views.views_of(session, pending), strict=True):
+        other = request.addressee_id if request.requester_id == user.id else request.requester_id
+        tx.emit(other, FriendRequestEvent(request=view))
+    session.execute(
+        delete(Friendship).where(
+            or_(Friendship.user_id == user.id, Friendship.friend_id == user.id)
+        )
+    )
+    session.execute(
+        delete(FriendRequest).where(
+            or_(FriendRequest.requester_id == user.id, FriendRequest.addressee_id == user.id)
+        )
+    )
