@@ -20,6 +20,7 @@ import {
 } from "./store/conversations.js";
 import { applyFriendUpdate, receiveFriendRequest } from "./store/friends.js";
 import { receiveNotification, receiveNotificationsRead } from "./store/notifications.js";
+import { receiveUserUpdated } from "./store/users.js";
 
 export const EVENT_REDUCERS = {
   message: receiveMessage,
@@ -31,6 +32,7 @@ export const EVENT_REDUCERS = {
   notification_read: receiveNotificationsRead,
   friend_request: receiveFriendRequest,
   friend_update: applyFriendUpdate,
+  user_updated: receiveUserUpdated,
 };
 
 /** Send every event `realtime` delivers where it belongs. */

@@ -29,6 +29,7 @@ export const EVENT_TYPES = [
   "friend_request",
   "friend_update",
   "notification_read",
+  "user_updated",
 ];
 
 const BACKOFF_FIRST_MS = 500;
