@@ -162,6 +162,25 @@ class Rebuilt:
         else:
             del self.friends[friend["id"]]
 
+    def _on_user_updated(self, data: dict[str, Any]) -> None:
+        """Someone shown changed: every place that shows them (the client keeps one map of
+        users; here, each copy of them in the state)."""
+        user = data["user"]
+        _put_user(self.__dict__, user)
+
+
+def _put_user(value: Any, user: dict[str, Any]) -> None:
+    """Update every view of ``user`` (a dict with its id, username and display name; a member
+    view keeps its role) within ``value``."""
+    if isinstance(value, dict):
+        if value.get("id") == user["id"] and {"username", "display_name"} <= value.keys():
+            value.update(user)
+        for item in value.values():
+            _put_user(item, user)
+    elif isinstance(value, list):
+        for item in value:
+            _put_user(item, user)
+
 
 def _png() -> bytes:
     buffer = io.BytesIO()
@@ -256,6 +275,10 @@ async def _scenario(alice: ApiUser, bob: ApiUser, carol: ApiUser, dave: ApiUser)
     await carol.send(doomed["id"], "unread for alice and bob")
     await alice.ok("DELETE", f"/api/conversations/{doomed['id']}", status=204)
     await alice.ok("DELETE", f"/api/friends/{carol.id}", status=204)
+    # alice renamed and pictured: everyone who shows her (friends, co-members) redraws her.
+    await alice.ok("PATCH", "/api/users/me", {"display_name": "Alice A.", "bio": "hi"})
+    pictured = await alice.client.put("/api/users/me/avatar", content=_png())
+    assert pictured.status_code == 200, pictured.text
 
 
 async def _replayed(session: AsyncSession, user_id: int, after: int) -> list[tuple[str, str, str]]:
