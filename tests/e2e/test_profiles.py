@@ -1,12 +1,15 @@
 """Profiles in the browser: a display name and avatar changed in settings show in a friend's
-open tab (sidebar, header, timeline, reply quotes) without a reload; a profile card opens from a
-sender's name and its "Message" opens the DM; the password changed and the account deleted from
-settings, with a wrong password said in place."""
+open tab (sidebar, header, timeline, reply quotes) without a reload, and a file that is not a
+picture is refused in place; a profile card opens from a sender's name and its "Message" opens
+the DM; a stranger's card sends a friend request; the password changed, the data downloaded and
+the account deleted from settings, with a wrong password said in place."""
 
 from __future__ import annotations
 
+import json
 import re
 
+import anyio
 import pytest
 from playwright.async_api import Page, expect
 
@@ -61,9 +64,17 @@ async def test_name_and_avatar_change_reach_a_friends_open_tab(
     await settings.get_by_label("Bio").fill("Down the rabbit hole.")
     await settings.get_by_test_id("settings-save-profile").click()
     await expect(settings.get_by_test_id("settings-profile-status")).to_have_text("Saved.")
-    await settings.get_by_test_id("settings-avatar-input").set_input_files(
+    # Not a picture: the server's refusal (415) is said in place, nothing changes.
+    avatar_input = settings.get_by_test_id("settings-avatar-input")
+    await avatar_input.set_input_files(
+        files=[{"name": "notes.png", "mimeType": "image/png", "buffer": b"not a picture"}]
+    )
+    await expect(settings.get_by_test_id("settings-avatar-error")).not_to_be_empty()
+    await expect(settings.get_by_test_id("settings-avatar")).to_have_text("AP")
+    await avatar_input.set_input_files(
         files=[{"name": "me.png", "mimeType": "image/png", "buffer": image("PNG", (640, 480))}]
     )
+    await expect(settings.get_by_test_id("settings-avatar-error")).to_be_hidden()
     await expect(settings.get_by_test_id("settings-avatar-status")).to_have_text("Picture changed.")
     own = settings.get_by_test_id("settings-avatar").locator("img")
     await expect(own).to_have_attribute("src", AVATAR_URL)
@@ -192,6 +203,14 @@ async def test_password_change_and_account_deletion_in_settings(
         assert response.status_code == 200, response.text
     finally:
         await relogin.aclose()
+
+    # Her data, as a JSON download.
+    async with a.expect_download() as download_info:
+        await settings.get_by_test_id("settings-export").click()
+    download = await download_info.value
+    assert download.suggested_filename == "tidings-export-alice.json"
+    exported = json.loads(await anyio.Path(await download.path()).read_text())
+    assert "Remember me" in json.dumps(exported)
 
     # Deleting: the password is asked for; a wrong one is said in place.
     await settings.get_by_test_id("settings-delete-start").click()
