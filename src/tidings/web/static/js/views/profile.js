@@ -35,7 +35,9 @@ export function mountProfile({ onSettings } = {}) {
     const el = event.target.closest?.("[data-profile-user-id]");
     if (!el || dialog?.contains(el)) return;
     event.preventDefault();
-    openProfile(Number(el.dataset.profileUserId), el);
+    // The focus goes back to what opened the card, or (a timeline avatar, which takes no focus)
+    // to where it was.
+    openProfile(Number(el.dataset.profileUserId), el.tabIndex >= 0 ? el : document.activeElement);
   });
   // A profile link that is not a button (a name in a list, the header's avatar) opens on Enter
   // (or Space, as buttons do).
@@ -76,10 +78,6 @@ export async function openProfile(userId, opener = document.activeElement) {
   shown.profile = profile;
   drawProfile();
   drawActions();
-}
-
-export function closeProfile() {
-  if (dialog?.open) dialog.close();
 }
 
 function build() {
