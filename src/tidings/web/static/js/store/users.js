@@ -2,6 +2,8 @@
 // objects; each reducer puts them here on the way in (`putUsers`) and keeps only the id. Views
 // draw names and avatars from here by id, so a `user_updated` event (a new display name or
 // avatar, or an account deleted) changes them everywhere at once through the "users" topic.
+// Users carry no version: a read answered after a change's event but made before it (a history
+// page, a search) can bring back the earlier name until the next change or snapshot.
 //
 // Reducers in store/*.js take the state and a payload, change only that state (no DOM, no
 // network, no clock) and return the topics they changed (store.js tells whoever watches them).
