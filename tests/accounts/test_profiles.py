@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -17,6 +18,7 @@ from tests.support.server import LiveServer
 from tests.support.sse import open_stream
 from tidings.accounts.models import User
 from tidings.accounts.sessions import SessionCache
+from tidings.attachments import actions as attachment_actions
 from tidings.db import utcnow
 
 
@@ -283,3 +285,31 @@ async def test_a_profile_as_others_see_it(make_user):
     assert by_alice["friend_request"] == {"id": request["request"]["id"], "direction": "incoming"}
     assert_error(await alice.get("/api/users/99999"), 404, "unknown_user")
     assert_error(await alice.get("/api/users/0"), 422, "validation_error")
+
+
+async def test_the_sweep_keeps_a_shown_avatar_and_takes_one_nobody_shows(server, make_user):
+    alice = await make_user("alice")
+    response = await alice.client.put("/api/users/me/avatar", content=_jpeg(64, 64))
+    url = response.json()["user"]["avatar_url"]
+    key = url.removeprefix("/api/avatars/")
+    store = server.ctx.attachment_store
+
+    async def sweep() -> None:
+        # Long after the upload: only what an avatar column holds survives.
+        later = utcnow() + timedelta(days=2)
+        await attachment_actions.sweep(server.ctx.db, store, now=later, orphan_age=timedelta(0))
+
+    await sweep()
+    assert await store.contains(key)
+    assert (await alice.get(url)).status_code == 200
+    await alice.ok("DELETE", "/api/users/me/avatar")
+    await sweep()
+    assert not await store.contains(key)
+
+
+async def test_a_new_display_name_is_found_by_search(make_user):
+    alice, bob = await make_user("alice"), await make_user("bob")
+    await alice.ok("PATCH", "/api/users/me", {"display_name": "Wilhelmina Quux"})
+    found = await bob.ok("GET", "/api/users?q=wilhelmina")
+    assert [u["id"] for u in found] == [alice.id]
+    assert found[0]["display_name"] == "Wilhelmina Quux"

@@ -70,7 +70,11 @@ async def update_profile(
     return await profiles.update_profile(ctx, user, data)
 
 
-@router.put(AVATAR_UPLOAD_PATH, responses=SIGNED_IN | AVATAR_ERRORS, openapi_extra=AVATAR_BODY)
+@router.put(
+    AVATAR_UPLOAD_PATH,
+    responses=SIGNED_IN | errors(429) | AVATAR_ERRORS,
+    openapi_extra=AVATAR_BODY,
+)
 async def set_avatar(request: Request, user: CurrentUser, ctx: ContextDep) -> UserEnvelope:
     """Set your avatar from an image (the raw body)."""
     body = await request.body()

@@ -24,6 +24,7 @@ from tidings.accounts.schemas import (
     ProfileView,
     UserView,
 )
+from tidings.attachments.actions import upload_limit
 from tidings.context import AppContext
 from tidings.conversations.models import Conversation, ConversationMember, ConversationType
 from tidings.errors import NotFound
@@ -78,7 +79,13 @@ def _update_profile(tx: Transaction, user_id: int, data: ProfileUpdate) -> Profi
 async def set_avatar(
     ctx: AppContext, user: User, body: bytes, content_type: str | None
 ) -> UserView:
-    """Make ``body`` the user's avatar (``avatars.store_avatar``: 415, 413) and announce it."""
+    """Make ``body`` the user's avatar (``avatars.store_avatar``: 415, 413) and announce it.
+    Limited with uploads (``RATE_LIMIT_UPLOAD``): each one is decoded."""
+    await ctx.limiter.hit(
+        upload_limit(ctx.settings.rate_limit_upload),
+        str(user.id),
+        detail="You are uploading too many files. Wait a while.",
+    )
     key = await avatars.store_avatar(ctx, body, content_type)
     view = await ctx.writer.run(_set_avatar_key, user.id, key)
     await ctx.hub.users_changed([user.id])
