@@ -56,12 +56,11 @@ async def export_account(ctx: AppContext, user_id: int) -> AsyncIterator[bytes]:
         after: Any = None
         first = True
         while True:
-            rows, after = await ctx.db.run_query(page, user_id, after)
-            if rows:
-                text = b", ".join(_dumps(row) for row in rows)
+            text, count, after = await ctx.db.run_query(page, user_id, after)
+            if count:
                 yield text if first else b", " + text
                 first = False
-            if len(rows) < EXPORT_PAGE:
+            if count < EXPORT_PAGE:
                 break
         yield b"]"
     yield b"}\n"
@@ -142,18 +141,19 @@ def _paged(
     keys: Sequence[InstrumentedAttribute[Any]],
     mine: Callable[[int], ColumnElement[bool]],
     convert: Callable[[Row], Row] = lambda row: row,
-) -> Callable[[Session, int, Any], tuple[list[Row], Any]]:
+) -> Callable[[Session, int, Any], tuple[bytes, int, Any]]:
     """A reader of one long section: ``EXPORT_PAGE`` rows after ``after`` (the values of
-    ``keys``, unique together, of the last row read; None for the first page), and the values
-    to continue after."""
+    ``keys``, unique together, of the last row read; None for the first page), as JSON
+    (comma-separated objects), how many, and the values to continue after."""
 
-    def page(session: Session, user_id: int, after: Any) -> tuple[list[Row], Any]:
+    def page(session: Session, user_id: int, after: Any) -> tuple[bytes, int, Any]:
         query = select(*columns).where(mine(user_id)).order_by(*keys).limit(EXPORT_PAGE)
         if after is not None:
             query = query.where(tuple_(*keys) > tuple_(*after))
         rows = [dict(row._mapping) for row in session.execute(query)]
         last = tuple(rows[-1][key.key] for key in keys) if rows else after
-        return [convert(row) for row in rows], last
+        # Encoded here: in the query thread on SQLite, not in the event loop.
+        return b", ".join(_dumps(convert(row)) for row in rows), len(rows), last
 
     return page
 
@@ -162,7 +162,7 @@ def _enum_values(row: Row) -> Row:
     return {k: getattr(v, "value", v) for k, v in row.items()}
 
 
-_PAGED: list[tuple[str, Callable[[Session, int, Any], tuple[list[Row], Any]]]] = [
+_PAGED: list[tuple[str, Callable[[Session, int, Any], tuple[bytes, int, Any]]]] = [
     (
         "messages",
         _paged(
