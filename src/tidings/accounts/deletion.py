@@ -58,7 +58,10 @@ async def delete_account(ctx: AppContext, user: User, password: str) -> None:
 
 def _delete_account(tx: Transaction, user_id: int) -> list[str]:
     session = tx.session
-    account_queries.lock_users(session, [user_id])
+    # The user and their friends, locked together in id order (as removing a friend locks
+    # both): one at a time would deadlock against a friend removing them meanwhile.
+    friend_ids = _friend_ids(tx, user_id)
+    account_queries.lock_users(session, [user_id, *friend_ids])
     user = session.get(User, user_id)
     if user is None or user.deleted_at is not None:
         raise NotFound("Your account no longer exists.")
@@ -84,13 +87,17 @@ def _delete_account(tx: Transaction, user_id: int) -> list[str]:
     return ended
 
 
+def _friend_ids(tx: Transaction, user_id: int) -> list[int]:
+    return list(
+        tx.session.scalars(select(Friendship.friend_id).where(Friendship.user_id == user_id))
+    )
+
+
 def _end_friendships(tx: Transaction, user: User) -> None:
     """Former friends see the friendship end; pending requests are cancelled for the other
     side; then every friendship and request row of the user goes."""
     session = tx.session
-    friend_ids = list(
-        session.scalars(select(Friendship.friend_id).where(Friendship.user_id == user.id))
-    )
+    friend_ids = _friend_ids(tx, user.id)
     pending = list(
         session.scalars(
             select(FriendRequest).where(
@@ -99,7 +106,6 @@ def _end_friendships(tx: Transaction, user: User) -> None:
             )
         )
     )
-    account_queries.lock_users(session, friend_ids)
     gone = UserView.model_validate(user)
     for friend_id in friend_ids:
         tx.emit(friend_id, FriendUpdateEvent(friend=gone, status="removed"))
