@@ -24,6 +24,7 @@ from tidings.bootstrap import router as bootstrap_router
 from tidings.collector import SurvivorFreezer
 from tidings.config import Settings
 from tidings.context import build_context, close_context
+from tidings.conversations.group_routes import GROUP_AVATAR_PATH
 from tidings.conversations.group_routes import router as groups_router
 from tidings.conversations.routes import plain_routes as conversation_plain_routes
 from tidings.conversations.routes import router as conversations_router
@@ -113,7 +114,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Uploads: their own size limit (enforced while reading) and time for the whole body,
         # in front of the module's tables (a view of them: what is added there still counts).
         limits_by_path=ChainMap(
-            {UPLOAD_PATH: settings.max_upload_bytes, AVATAR_UPLOAD_PATH: settings.max_avatar_bytes},
+            {
+                UPLOAD_PATH: settings.max_upload_bytes,
+                AVATAR_UPLOAD_PATH: settings.max_avatar_bytes,
+                GROUP_AVATAR_PATH: settings.max_avatar_bytes,
+            },
             BODY_LIMITS_BY_PATH,
         ),
         timeouts_by_path=ChainMap(

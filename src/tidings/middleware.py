@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Mapping
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers
@@ -153,7 +155,8 @@ class RequestMetricsMiddleware:
 
 BODY_LIMITS_BY_PATH: dict[str, int] = {
     # Routes whose bodies may exceed MAX_BODY_BYTES, path -> bytes (the upload route's comes
-    # from its setting, MAX_UPLOAD_BYTES: app.py).
+    # from its setting, MAX_UPLOAD_BYTES: app.py). A path with ids names them ``{id}``:
+    # "/api/conversations/{id}/avatar" (see ``_by_path``).
 }
 """The one place a route gets a larger request body limit than ``max_body_bytes``."""
 
@@ -195,14 +198,27 @@ class RequestBodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.limits_by_path.get(scope["path"], self.max_body_bytes)
+        limit = _by_path(self.limits_by_path, scope["path"], self.max_body_bytes)
         declared = Headers(scope=scope).get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await _refuse_body(scope, send, 413, limit)
             return
-        timeout = self.timeouts_by_path.get(scope["path"], self.body_timeout_seconds)
+        timeout = _by_path(self.timeouts_by_path, scope["path"], self.body_timeout_seconds)
         deadline = asyncio.get_running_loop().time() + timeout
         await _GuardedBody(scope, receive, send, limit, deadline).run(self.app)
+
+
+T = TypeVar("T", int, float)
+_ID_SEGMENT = re.compile(r"/[0-9]{1,19}(?=/|$)")
+
+
+def _by_path(table: Mapping[str, T], path: str, default: T) -> T:
+    """The path's entry in ``table``: by the path itself, else with its numeric segments
+    written ``{id}`` (one regex, and only for paths with a digit)."""
+    found = table.get(path)
+    if found is None and any(c.isdigit() for c in path):
+        found = table.get(_ID_SEGMENT.sub("/{id}", path))
+    return default if found is None else found
 
 
 async def _refuse_body(scope: Scope, send: Send, status: int, limit: int) -> None:

@@ -3,8 +3,11 @@ lines, and who each change reaches (live and on a replay), bystanders included."
 
 from __future__ import annotations
 
+import io
+import os
 from typing import Any
 
+from PIL import Image
 from sqlalchemy import select
 
 from tests.api_helpers import EventLog, assert_error, friends
@@ -17,6 +20,12 @@ async def _group(make_user: Any) -> tuple[ApiUser, ApiUser, ApiUser, ApiUser, di
     """alice (owner) with bob and carol in a group; dave, alice's friend, in no group."""
     alice, bob, carol, dave = await friends(make_user, "alice", "bob", "carol", "dave")
     return alice, bob, carol, dave, await alice.group("g", bob, carol)
+
+
+def _noise_png(width: int, height: int) -> bytes:
+    out = io.BytesIO()
+    Image.frombytes("RGB", (width, height), os.urandom(width * height * 3)).save(out, "PNG")
+    return out.getvalue()
 
 
 def _base(group: dict[str, Any]) -> str:
@@ -333,3 +342,38 @@ async def test_each_change_reaches_exactly_the_members_live_and_on_a_replay(serv
             ], name
         finally:
             await replay.close()
+
+
+async def test_admins_set_the_groups_picture_and_members_may_not(server, make_user):
+    alice, bob, carol, _dave, group = await _group(make_user)
+    base = _base(group)
+    picture = _noise_png(300, 200)  # larger than the default body limit: the upload's own
+    assert len(picture) > server.ctx.settings.max_body_bytes
+    # A member is refused before anything is decoded, whatever the body.
+    response = await bob.client.put(f"{base}/avatar", content=b"not an image")
+    assert_error(response, 403, "not_admin")
+    events = await EventLog.start(server)
+    response = await alice.client.put(
+        f"{base}/avatar", content=picture, headers={"content-type": "image/png"}
+    )
+    assert response.status_code == 200, response.text
+    url = response.json()["avatar_url"]
+    assert url and url.startswith("/api/avatars/")
+    assert await events.new() == {
+        name: ["message", "conversation_update"] for name in ("alice", "bob", "carol")
+    }
+    assert events.payloads["bob"][0].message.system.action == "avatar_changed"
+    assert events.payloads["bob"][1].conversation.avatar_url == url
+    served = await carol.get(url)
+    assert (served.status_code, served.headers["content-type"]) == (200, "image/webp")
+    assert_error(
+        await alice.client.put(f"{base}/avatar", content=b"GIF89a nope"), 415, "not_an_image"
+    )
+    removed = await alice.ok("DELETE", f"{base}/avatar")
+    assert removed["avatar_url"] is None
+    dm = await alice.dm(_dave)
+    assert_error(
+        await alice.client.put(f"/api/conversations/{dm['id']}/avatar", content=picture),
+        409,
+        "not_a_group",
+    )

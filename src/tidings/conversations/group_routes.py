@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response, status
+from fastapi import APIRouter, Path, Request, Response, status
 
 from tidings.accounts.deps import CurrentUser
+from tidings.accounts.profile_routes import AVATAR_BODY, AVATAR_ERRORS
 from tidings.conversations import actions
 from tidings.conversations.schemas import (
     ConversationView,
@@ -21,6 +22,8 @@ from tidings.schemas import MAX_ID
 
 router = APIRouter(tags=["groups"])
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
+GROUP_AVATAR_PATH = "/api/conversations/{id}/avatar"
+"""How the request body limits name the group picture's upload (``middleware._by_path``)."""
 
 
 @router.patch(
@@ -65,3 +68,28 @@ async def transfer_ownership(
 ) -> ConversationView:
     """Hand the group over (its owner): the member named becomes the owner, you an admin."""
     return await actions.transfer_ownership(ctx, user, conversation_id, data.user_id)
+
+
+@router.put(
+    "/api/conversations/{conversation_id}/avatar",
+    responses=SIGNED_IN | errors(403, 404, 409, 429) | AVATAR_ERRORS,
+    openapi_extra=AVATAR_BODY,
+)
+async def set_group_avatar(
+    conversation_id: Id, request: Request, user: CurrentUser, ctx: ContextDep
+) -> ConversationView:
+    """Set the group's picture from an image, the raw body (admins)."""
+    body = await request.body()
+    return await actions.set_group_avatar(
+        ctx, user, conversation_id, body, request.headers.get("content-type")
+    )
+
+
+@router.delete(
+    "/api/conversations/{conversation_id}/avatar", responses=SIGNED_IN | errors(403, 404, 409)
+)
+async def remove_group_avatar(
+    conversation_id: Id, user: CurrentUser, ctx: ContextDep
+) -> ConversationView:
+    """Remove the group's picture (admins)."""
+    return await actions.set_group_avatar(ctx, user, conversation_id, None, None)

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from tidings.accounts import queries as account_queries
 from tidings.accounts.models import User
-from tidings.accounts.schemas import UserView
+from tidings.accounts.schemas import UserView, avatar_url
 from tidings.attachments import links as attachment_links
 from tidings.attachments.schemas import AttachmentView
 from tidings.conversations import queries
@@ -137,11 +137,6 @@ def system_line(fields: dict[str, Any], actor: User | UserView, target: User | N
         role=fields.get("role"),
         members_can_add=fields.get("members_can_add"),
     )
-
-
-def avatar_url(key: str | None) -> str | None:
-    # TODO(issue 13): tidings.avatars.avatar_url once profiles land.
-    return None if key is None else f"/api/avatars/{key}"
 
 
 def _user_view(user: User | UserView) -> UserView:

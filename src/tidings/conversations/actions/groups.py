@@ -21,9 +21,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
+from tidings import avatars
 from tidings.accounts import queries as account_queries
 from tidings.accounts.models import User
+from tidings.attachments.actions import upload_limit
 from tidings.attachments.models import Attachment
 from tidings.context import AppContext
 from tidings.conversations import queries, views
@@ -405,10 +408,28 @@ def _update_group(
 
 
 async def set_group_avatar(
-    ctx: AppContext, user: User, conversation_id: int, avatar_key: str | None
+    ctx: AppContext, user: User, conversation_id: int, image: bytes | None, content_type: str | None
 ) -> ConversationView:
-    """Set (a stored avatar's key) or remove (None) the group's picture (admins)."""
-    return await ctx.writer.run(_set_group_avatar, user, conversation_id, avatar_key)
+    """Set the group's picture from an uploaded image (``avatars.store_avatar``: 415, 413), or
+    remove it (``image`` None); admins. Whether ``user`` may is checked before the image is
+    decoded, and again in the write. Uploads count against ``RATE_LIMIT_UPLOAD``."""
+    if image is None:
+        return await ctx.writer.run(_set_group_avatar, user, conversation_id, None)
+    await ctx.db.run_query(_check_may_set_avatar, user, conversation_id)
+    await ctx.limiter.hit(
+        upload_limit(ctx.settings.rate_limit_upload),
+        str(user.id),
+        detail="You are uploading too many files. Wait a while.",
+    )
+    key = await avatars.store_avatar(ctx, image, content_type)
+    return await ctx.writer.run(_set_group_avatar, user, conversation_id, key)
+
+
+def _check_may_set_avatar(session: Session, user: User, conversation_id: int) -> None:
+    conversation, member = queries.conversation_for_member(session, conversation_id, user.id)
+    if conversation.type != ConversationType.group:
+        raise Conflict("A direct conversation has no picture to set.", code="not_a_group")
+    _require(member, MemberRole.admin, "change the group's picture")
 
 
 def _set_group_avatar(
