@@ -4,6 +4,7 @@ and a removed member's sidebar dropping the group."""
 
 from __future__ import annotations
 
+import io
 import re
 
 import pytest
@@ -247,3 +248,45 @@ async def test_admin_adds_a_friend_from_the_panel(browsing: Browsing, make_user)
     )
     await expect(sidebar_names(c)).to_have_text(["Book club"])
     await expect(c.get_by_test_id("conversation-preview")).to_have_text("Alice Liddell added you")
+
+
+async def test_group_picture_set_live_and_a_refusal_shown_in_the_panel(
+    browsing: Browsing, book_club
+) -> None:
+    alice, bob, _carol, group_id = book_club
+    a = await browsing.open_app(await browsing.signed_in(alice), f"/#/c/{group_id}")
+    b = await browsing.open_app(await browsing.signed_in(bob), f"/#/c/{group_id}")
+    panel = await open_panel(a)
+    picture = panel.get_by_test_id("group-avatar-input")
+
+    # Not an image: the server's 415 shows in the panel; nothing changes.
+    await picture.set_input_files(
+        {"name": "notes.png", "mimeType": "image/png", "buffer": b"not a picture at all"}
+    )
+    await expect(panel.get_by_test_id("members-error")).to_be_visible()
+    await expect(panel.get_by_test_id("members-error")).not_to_be_empty()
+    await expect(panel.get_by_test_id("group-avatar-remove")).to_be_hidden()
+
+    # A picture: the panel, Bob's sidebar and header show it; the error goes.
+    await picture.set_input_files({"name": "club.png", "mimeType": "image/png", "buffer": png()})
+    await expect(panel.get_by_test_id("members-error")).to_be_hidden()
+    await expect(panel.get_by_test_id("group-avatar-remove")).to_be_visible()
+    sidebar_picture = b.get_by_test_id("conversation-item").locator(".avatar img")
+    await expect(sidebar_picture).to_have_attribute("src", re.compile(r"^/api/avatars/"))
+    await expect(b.get_by_test_id("conversation-avatar").locator("img")).to_have_count(1)
+    await expect(b.get_by_test_id("system-line").last).to_have_text(
+        "Alice Liddell changed the group's picture"
+    )
+
+    # Removed again: initials.
+    await panel.get_by_test_id("group-avatar-remove").click()
+    await expect(sidebar_picture).to_have_count(0)
+    await expect(panel.get_by_test_id("group-avatar-remove")).to_be_hidden()
+
+
+def png() -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), (40, 120, 230)).save(buffer, "PNG")
+    return buffer.getvalue()
