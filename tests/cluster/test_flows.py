@@ -141,17 +141,17 @@ async def test_every_event_reaches_exactly_its_addressees_on_every_process(
         assert got[alice][0].json["message"]["deleted"] is True
         assert len(got[carol][0].json["notification_ids"]) == 1  # the mention
         await alice.call(n2, "POST", f"{path}/members", {"user_id": dave.id}, 201)
-        # (The system line "alice added dave" first: dave's first event of the group.)
+        # (The announcement, then the system line "alice added dave".)
         got = await step(
             {
-                alice: ["message", "conversation_update"],
-                bob: ["message", "conversation_update"],
-                carol: ["message", "conversation_update"],
-                dave: ["message", "conversation_update", "notification"],
+                alice: ["conversation_update", "message"],
+                bob: ["conversation_update", "message"],
+                carol: ["conversation_update", "message"],
+                dave: ["conversation_update", "message", "notification"],
             }
         )
-        assert got[dave][0].json["message"]["system"]["action"] == "added"
-        assert got[bob][1].json["reason"] == "member_added"
+        assert got[dave][1].json["message"]["system"]["action"] == "added"
+        assert got[bob][0].json["reason"] == "member_added"
         await alice.call(n0, "DELETE", f"{path}/members/{bob.id}", status=204)
         got = await step(
             {

@@ -219,7 +219,7 @@ async def test_only_the_owner_deletes_the_group_and_it_goes_for_everyone(server,
     assert_error(await bob.delete(base), 403, "not_owner")
     events = await EventLog.start(server)
     await alice.ok("DELETE", base, status=204)
-    # The bell's notifications about the group ("alice added you") are read and gone.
+    # The bell's notifications about the group ("alice added you") are read.
     assert await events.new() == {
         "alice": ["conversation_update"],
         "bob": ["conversation_update", "notification_read"],

@@ -174,16 +174,16 @@ async def test_adding_and_removing_members(server, make_user):
 
     added = await alice.ok("POST", path, {"user_id": carol.id}, 201)
     assert [m["username"] for m in added["members"]] == ["alice", "bob", "carol"]
-    # The system line ("alice added carol") first, which carol gets too, then the announcement.
+    # The announcement, then the system line ("alice added carol"), which carol gets too.
     assert await events.new() == {
-        "alice": ["message", "conversation_update"],
-        "bob": ["message", "conversation_update"],
-        "carol": ["message", "conversation_update", "notification"],
+        "alice": ["conversation_update", "message"],
+        "bob": ["conversation_update", "message"],
+        "carol": ["conversation_update", "message", "notification"],
     }
     assert {p.reason for ps in events.payloads.values() for p in ps if hasattr(p, "reason")} == {
         "member_added"
     }
-    line = events.payloads["carol"][0].message
+    line = events.payloads["carol"][1].message
     assert (line.system.action, line.system.actor.id, line.system.target.id) == (
         "added",
         alice.id,
@@ -693,7 +693,7 @@ async def test_the_actions_record_their_events(server, make_user, published):
     assert who(created) == [(g, "conversation_update"), ("bob", "notification")]
     with published.during() as added:
         await actions.add_member(server.ctx, me, group.id, carol.id)
-    assert who(added) == [(g, "message"), (g, "conversation_update"), ("carol", "notification")]
+    assert who(added) == [(g, "conversation_update"), (g, "message"), ("carol", "notification")]
     with published.during() as removed:
         await actions.remove_member(server.ctx, me, group.id, carol.id)
     assert who(removed) == [

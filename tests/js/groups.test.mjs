@@ -115,7 +115,7 @@ describe("system lines", () => {
     const line = systemLine(6, alice, "added", { target: dave });
     receiveMessage(state, { message: line });
     assert.equal(group().last_message.id, 6);
-    assert.deepEqual(group().last_message.system, { action: "added", actor_id: alice.id, target_id: dave.id, name: null, role: null, members_can_add: null });
+    assert.deepEqual(group().last_message.system, { action: "added", actor_id: alice.id, target_id: dave.id, name: null, role: null, members_can_add: null, removed: null });
     assert.equal(group().unread_count, 1);
     // Ours (Bob's) reads the group up to it, as the server moves the actor's read position.
     receiveMessage(state, { message: systemLine(7, bob, "renamed", { name: "Novel club" }) });
@@ -137,6 +137,8 @@ describe("system lines", () => {
     assert.equal(words("ownership_transferred", { target_id: bob.id }), "Alice Liddell made you the owner");
     assert.equal(words("created", { name: "Book club" }), "Alice Liddell created the group “Book club”");
     assert.equal(words("settings_changed", { members_can_add: true }), "Alice Liddell let every member add people");
+    assert.equal(words("avatar_changed", { removed: false }), "Alice Liddell changed the group's picture");
+    assert.equal(words("avatar_changed", { removed: true }), "Alice Liddell removed the group's picture");
     assert.equal(systemText(state, { action: "left", actor_id: bob.id, target_id: null, name: null, role: null }), "You left");
     // A rename of the person shows in the line.
     putUsers(state, [{ ...alice, display_name: "Alice L." }]);

@@ -80,6 +80,8 @@ class SystemLine(ViewSchema):
     """The target's new role (``role_changed``)."""
     members_can_add: bool | None = None
     """The new setting (``settings_changed``)."""
+    removed: bool | None = None
+    """Whether the picture was removed rather than changed (``avatar_changed``)."""
 
 
 ClientId = Annotated[

@@ -136,6 +136,7 @@ def system_line(fields: dict[str, Any], actor: User | UserView, target: User | N
         name=fields.get("name"),
         role=fields.get("role"),
         members_can_add=fields.get("members_can_add"),
+        removed=fields.get("removed"),
     )
 
 

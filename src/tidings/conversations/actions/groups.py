@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from tidings import avatars
@@ -168,7 +168,7 @@ async def add_member(
     """Add a friend of ``user`` to a group: admins may, members when the group lets them.
 
     The new member has read everything before they joined (their unread count starts at 0) and
-    gets the group's events from this write on (the system line announcing them first): none
+    gets the group's events from this write on (the announcement, then the system line): none
     from before.
     """
     return await ctx.writer.run(_add_member, user, conversation_id, new_id)
@@ -195,9 +195,10 @@ def _add_member(tx: Transaction, user: User, conversation_id: int, new_id: int) 
     )
     tx.session.flush()
     tx.join(conversation_id, [new_id])
+    # The announcement first: the new member's tabs learn of the group before its first line.
+    announce_membership(tx, conversation, "member_added")
     post_system_line(tx, conversation, user, "added", target=_user(tx, new_id))
     _read_up_to_now(tx, conversation, new_id)
-    announce_membership(tx, conversation, "member_added")
     notification_actions.notify(
         tx, [new_id], NotificationType.added_to_group, user, conversation_id=conversation_id
     )
@@ -470,8 +471,11 @@ def _delete_group(tx: Transaction, user: User, conversation_id: int) -> None:
 
 
 def _delete_contents(tx: Transaction, conversation: Conversation) -> None:
-    """A group nobody is in any more: its messages, files and notifications go; the row stays,
-    marked deleted (the unread notifications about it are read first, and their owners told)."""
+    """A group nobody is in any more: its messages and files go; the row stays, marked deleted.
+
+    The notifications about it stay in their owners' bells, read (their tabs are told), as
+    clients hold them: a notification no event takes back is not deleted behind a client's back.
+    A mention's link to its message is cleared as the message goes."""
     session, conversation_id = tx.session, conversation.id
     about_it = Notification.conversation_id == conversation_id
     readers = session.scalars(
@@ -479,7 +483,7 @@ def _delete_contents(tx: Transaction, conversation: Conversation) -> None:
     ).all()
     for reader in sorted(readers):
         notification_actions.mark_read_where(tx, reader, about_it)
-    session.execute(delete(Notification).where(about_it))
+    session.execute(update(Notification).where(about_it).values(message_id=None))
     session.execute(delete(Attachment).where(Attachment.conversation_id == conversation_id))
     conversation.last_message_id = None
     session.flush()

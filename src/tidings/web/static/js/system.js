@@ -7,7 +7,7 @@ import { userById } from "./store/users.js";
 
 const ROLE_WORDS = { owner: "an owner", admin: "an admin", member: "a regular member" };
 
-/** A system line record (`{action, actor_id, target_id, name, role, members_can_add}`) in words. */
+/** A system line record (`{action, actor_id, target_id, name, role, members_can_add, removed}`) in words. */
 export function systemText(state, system) {
   const actor = nameOf(state, system.actor_id, "You");
   const target = nameOf(state, system.target_id, "you");
@@ -29,7 +29,7 @@ export function systemText(state, system) {
     case "description_changed":
       return `${actor} changed the group's description`;
     case "avatar_changed":
-      return `${actor} changed the group's picture`;
+      return system.removed ? `${actor} removed the group's picture` : `${actor} changed the group's picture`;
     case "settings_changed":
       return system.members_can_add ? `${actor} let every member add people` : `${actor} let only admins add people`;
     case "deleted":

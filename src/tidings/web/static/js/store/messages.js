@@ -35,7 +35,7 @@
 // `edited_at`, or not deleted when the record is) does not replace a newer one.
 //
 // A group's system lines ("Alice added Bob") are messages with `system` set (its people by id:
-// `{action, actor_id, target_id, name, role, members_can_add}`) and no content; they are never
+// `{action, actor_id, target_id, name, role, members_can_add, removed}`) and no content; they are never
 // edited, deleted, reacted to or unread. Their words are made where they are drawn (system.js),
 // from the users map, so a rename shows in them too.
 
@@ -97,6 +97,7 @@ function systemRecord(system) {
     name: system.name ?? null,
     role: system.role ?? null,
     members_can_add: system.members_can_add ?? null,
+    removed: system.removed ?? null,
   };
 }
 
