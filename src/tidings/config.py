@@ -138,6 +138,8 @@ class Settings(BaseSettings):
     """Uploads per user."""
     rate_limit_search: str = "120/minute"
     """Message searches per user (searching as you type asks a few times per word)."""
+    rate_limit_user_search: str = "300/minute"
+    """Searches for people per user (the new-chat and add-friend dialogs ask as you type)."""
 
     event_retention_seconds: int = 24 * 3600
     """How long the event log keeps events: a client away longer gets ``resync``."""

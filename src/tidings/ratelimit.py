@@ -87,6 +87,7 @@ class Limits:
     login_per_name_and_address: Limit
     login_per_address: Limit
     search: Limit
+    user_search: Limit
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Limits:
@@ -107,6 +108,7 @@ class Limits:
                 RateLimitItemPerSecond(settings.login_attempts_per_address, login_window),
             ),
             search=Limit("search", parse(settings.rate_limit_search)),
+            user_search=Limit("user-search", parse(settings.rate_limit_user_search)),
         )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from alembic import command
 from sqlalchemy import create_engine, text, update
 
@@ -144,3 +145,13 @@ def test_migration_indexes_existing_users(tmp_path: Path):
         assert not [name for name in tables if name.startswith("user_search")]
     finally:
         engine.dispose()
+
+
+@pytest.mark.settings(rate_limit_user_search="3/minute")
+async def test_searches_for_people_are_limited_per_user(make_user):
+    alice, bob = await make_user("alice"), await make_user("bob")
+    for _ in range(3):
+        await alice.ok("GET", "/api/users?q=bo")
+    response = await alice.client.get("/api/users?q=bo")
+    assert_error(response, 429, "rate_limited")
+    await bob.ok("GET", "/api/users?q=al")  # his own count

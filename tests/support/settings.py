@@ -16,6 +16,7 @@ GENEROUS_LIMITS = {
     "rate_limit_friend_request": "1000000/second",
     "rate_limit_friend_request_target": "1000000/second",
     "rate_limit_search": "1000000/second",
+    "rate_limit_user_search": "1000000/second",
     "friend_request_cooldown_seconds": 0,
 }
 """Rate limits no behaviour test reaches; tests of the limits set strict ones (settings marker).

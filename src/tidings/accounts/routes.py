@@ -105,7 +105,7 @@ async def change_password(
     return UserEnvelope(user=UserView.model_validate(user))
 
 
-@router.get("/api/users", responses=SIGNED_IN)
+@router.get("/api/users", responses=SIGNED_IN | errors(429))
 async def search_users(
     user: CurrentUser,
     ctx: ContextDep,
@@ -122,6 +122,9 @@ async def search_users(
     """People by username and display name: exact, prefix, infix and similar matches, your
     friends first (yourself and deleted accounts left out); an empty ``q``: your friends, by
     username. How they are found and ranked: ``tidings.accounts.directory``."""
+    await ctx.limiter.hit(
+        ctx.limiter.limits.user_search, str(user.id), detail="Too many searches. Wait a moment."
+    )
     matches = await ctx.db.run_query(directory.search, q, user.id, limit)
     return [
         UserMatch.model_validate(
