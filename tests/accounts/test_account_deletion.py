@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
+import pytest
 from sqlalchemy import func, select
 
 from tests.api_helpers import EventLog, assert_error
 from tests.support.api import PASSWORD
+from tests.support.server import LiveServer
 from tests.support.sse import open_stream
 from tidings.accounts.models import AuthSession, User
 from tidings.attachments.models import Attachment
@@ -176,3 +180,57 @@ async def test_deleting_needs_the_password_in_the_body(make_user):
     response = await alice.client.request("DELETE", "/api/users/me", json={})
     assert_error(response, 422, "validation_error")
     assert (await alice.get("/api/auth/me")).status_code == 200
+
+
+async def test_two_owners_deleting_their_accounts_at_once_on_two_processes_leave_an_owner(
+    server, make_user
+):
+    """Each deletion leaves the group under the group's lock, as a leave does: two owners'
+    deletions on two processes at once cannot both see the other stay as the owner (each group
+    ends with an owner; before, most ended with none)."""
+    if not server.settings.database_url.startswith("postgresql"):
+        pytest.skip("SQLite serializes every write: no two deletions overlap")
+    groups = []
+    for i in range(4):
+        first, middle, second = [await make_user(f"{n}{i}") for n in ("first", "middle", "second")]
+        await first.befriend(middle)
+        group = await first.group(f"club{i}", middle)
+        await middle.befriend(second)
+        await middle.ok(
+            "POST", f"/api/conversations/{group['id']}/members", {"user_id": second.id}, 201
+        )
+        await first.ok(
+            "PUT", f"/api/conversations/{group['id']}/members/{second.id}/role", {"role": "owner"}
+        )
+        # No friend in common: the two deletions lock no user row in common.
+        await middle.ok("DELETE", f"/api/friends/{first.id}", status=204)
+        groups.append((group["id"], first, middle, second))
+    other = LiveServer(server.settings)
+    await other.start()
+    try:
+        clients = [
+            httpx.AsyncClient(base_url=other.url, cookies=second.client.cookies, timeout=30)
+            for _, _, _, second in groups
+        ]
+        try:
+            responses = await asyncio.gather(
+                *(
+                    request
+                    for (_, first, _, _), there in zip(groups, clients, strict=True)
+                    for request in (
+                        first.client.request(
+                            "DELETE", "/api/users/me", json={"password": PASSWORD}
+                        ),
+                        there.request("DELETE", "/api/users/me", json={"password": PASSWORD}),
+                    )
+                )
+            )
+        finally:
+            for client in clients:
+                await client.aclose()
+    finally:
+        await other.stop()
+    assert [r.status_code for r in responses] == [204] * len(responses)
+    for group_id, _, middle, _ in groups:
+        members = (await middle.ok("GET", f"/api/conversations/{group_id}"))["members"]
+        assert [(m["id"], m["role"]) for m in members] == [(middle.id, "owner")]

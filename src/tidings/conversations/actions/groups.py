@@ -281,9 +281,12 @@ def _leave(
 
 def leave_all_groups(tx: Transaction, user: User) -> None:
     """``user`` leaves every group they are in, by the rules of leaving (their account is being
-    deleted): each group sees them leave, and gets a new owner if it needs one."""
-    rows = tx.session.execute(
-        select(Conversation, ConversationMember)
+    deleted): each group sees them leave, and gets a new owner if it needs one.
+
+    Each group is left under its lock (in id order), as a leave through the API is: two owners
+    deleting their accounts at once on two processes must not each see the other stay."""
+    group_ids = tx.session.scalars(
+        select(Conversation.id)
         .join(ConversationMember, ConversationMember.conversation_id == Conversation.id)
         .where(
             ConversationMember.user_id == user.id,
@@ -291,7 +294,11 @@ def leave_all_groups(tx: Transaction, user: User) -> None:
         )
         .order_by(Conversation.id)
     ).all()
-    for conversation, member in rows:
+    for group_id in group_ids:
+        try:
+            conversation, member = lock_for_member(tx, group_id, user)
+        except NotFound:
+            continue  # removed from it, or it was deleted, before the lock was ours
         _leave(tx, conversation, member, user)
 
 
