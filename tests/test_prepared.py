@@ -21,14 +21,15 @@ _INSERT_USER = Prepared(
         display_name=bindparam("name"),
         password_hash=bindparam("name"),
         created_at=bindparam("now"),
+        bio=bindparam("bio"),  # (a Python-side default: a compiled statement needs its value)
     )
     .returning(_users.c.id)
 )
 
 
 def _insert_twice(session: Session) -> tuple[int, int]:
-    (first,) = _INSERT_USER.first(session, {"name": "prepared", "now": utcnow()})
-    (again,) = _INSERT_USER.first(session, {"name": "prepared", "now": utcnow()})
+    (first,) = _INSERT_USER.first(session, {"name": "prepared", "now": utcnow(), "bio": ""})
+    (again,) = _INSERT_USER.first(session, {"name": "prepared", "now": utcnow(), "bio": ""})
     return first, again
 
 

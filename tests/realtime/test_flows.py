@@ -165,17 +165,19 @@ async def test_members_added_and_removed(world: World) -> None:
     )
     await world.received()
     await alice.ok("POST", f"/api/conversations/{group['id']}/members", {"user_id": dave.id}, 201)
+    # The announcement and the system line ("alice added dave"), which dave gets too.
     assert await world.received() == expect(
         world,
-        alice=["conversation_update"],
-        bob=["conversation_update"],
-        dave=["conversation_update", "notification"],
+        alice=["conversation_update", "message"],
+        bob=["conversation_update", "message"],
+        dave=["conversation_update", "message", "notification"],
     )
     await alice.ok("DELETE", f"/api/conversations/{group['id']}/members/{dave.id}", status=204)
+    # Dave is told he was removed; the others get the system line and the announcement.
     assert await world.received() == expect(
         world,
-        alice=["conversation_update"],
-        bob=["conversation_update"],
+        alice=["message", "conversation_update"],
+        bob=["message", "conversation_update"],
         dave=["conversation_update"],
     )
     # Dave is out: the group's messages no longer reach him; Alice and Bob get them.
