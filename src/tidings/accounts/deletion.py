@@ -7,7 +7,8 @@ with it or sign in as it, and the old name is free to register again), display n
 set. In the same transaction: every session ends, the person leaves every group by the rules of
 leaving (``groups.leave_all_groups``: successors, system lines), friendships, friend requests,
 their notifications and unsent uploads are deleted, and they leave the search index. DMs stay:
-the other side sees "Deleted user" and cannot send there any more (409 ``user_deleted``).
+the other side sees "Deleted user" and cannot send there any more (the DM is closed:
+``conversation.closed_at``; 409 ``user_deleted``).
 
 Who is told: former friends get ``friend_update`` (removed) and, for a pending request, its
 cancellation; everyone who showed the person (``profiles.audience``, computed before anything is
@@ -17,7 +18,7 @@ close on every process, and every process drops the person's cached sessions.
 
 from __future__ import annotations
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, or_, select, update
 
 from tidings.accounts import directory
 from tidings.accounts import queries as account_queries
@@ -30,6 +31,7 @@ from tidings.accounts.schemas import DELETED_USER_NAME, UserView
 from tidings.attachments.models import Attachment
 from tidings.context import AppContext
 from tidings.conversations.actions.groups import leave_all_groups
+from tidings.conversations.models import Conversation, ConversationMember, ConversationType
 from tidings.db import utcnow
 from tidings.errors import NotFound, Unauthorized
 from tidings.friends import views as friend_views
@@ -80,6 +82,19 @@ def _delete_account(tx: Transaction, user_id: int) -> list[str]:
     session.execute(delete(Notification).where(Notification.user_id == user_id))
     session.execute(
         delete(Attachment).where(Attachment.uploader_id == user_id, Attachment.message_id.is_(None))
+    )
+    # Their DMs take no more messages (the send path's member check reads this).
+    session.execute(
+        update(Conversation)
+        .where(
+            Conversation.type == ConversationType.direct,
+            Conversation.id.in_(
+                select(ConversationMember.conversation_id).where(
+                    ConversationMember.user_id == user_id
+                )
+            ),
+        )
+        .values(closed_at=utcnow())
     )
     ended = end_every_session(tx, user_id)
     directory.unindex_user(session, user_id)

@@ -57,6 +57,9 @@ class Conversation(Base):
     """The group's picture (``tidings.avatars``), if it has one."""
     members_can_add: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     """Whether plain members may add their friends (admins always may)."""
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """When the DM's other member deleted their account: it takes no more messages (the send
+    path's member check reads it with the membership: no statement of its own)."""
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     """When its owner deleted the group: the row stays (its id is never reused), without
     members or messages."""

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, literal_column, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from tidings.accounts.models import User
@@ -28,7 +28,7 @@ from tidings.conversations.actions.common import (
     limit_conversation_writes,
 )
 from tidings.conversations.events import MessageEvent
-from tidings.conversations.models import ConversationMember, ConversationType, Message
+from tidings.conversations.models import ConversationMember, Message
 from tidings.conversations.schemas import MessageView, ReplyQuote
 from tidings.db import Prepared, utcnow, writes_are_serialized
 from tidings.errors import Conflict, NotFound, Unprocessable
@@ -87,34 +87,21 @@ async def send_message(
 _member_table = cast(Table, ConversationMember.__table__)
 _message_table = cast(Table, Message.__table__)
 _IS_MEMBER = Prepared(
-    select(_member_table.c.user_id).where(
-        _member_table.c.conversation_id == bindparam("conversation_id"),
+    select(conversation_table.c.closed_at)
+    .join(_member_table, _member_table.c.conversation_id == conversation_table.c.id)
+    .where(
+        conversation_table.c.id == bindparam("conversation_id"),
         _member_table.c.user_id == bindparam("user_id"),
     )
 )
 _LOCK_IF_MEMBER = Prepared(
-    select(conversation_table.c.id)
+    select(conversation_table.c.closed_at)
     .join(_member_table, _member_table.c.conversation_id == conversation_table.c.id)
     .where(
         conversation_table.c.id == bindparam("conversation_id"),
         _member_table.c.user_id == bindparam("user_id"),
     )
     .with_for_update(key_share=True, of=conversation_table)
-)
-_user_table = cast(Table, User.__table__)
-_DELETED_PARTNER = Prepared(
-    # A DM whose other member deleted their account takes no more messages. One primary-key
-    # read for a group (its type), two more rows for a DM.
-    select(_member_table.c.user_id)
-    .join(conversation_table, conversation_table.c.id == _member_table.c.conversation_id)
-    .join(_user_table, _user_table.c.id == _member_table.c.user_id)
-    .where(
-        conversation_table.c.id == bindparam("conversation_id"),
-        conversation_table.c.type == literal_column(f"'{ConversationType.direct.value}'"),
-        _member_table.c.conversation_id == bindparam("conversation_id"),
-        _member_table.c.user_id != bindparam("user_id"),
-        _user_table.c.deleted_at.is_not(None),
-    )
 )
 _NEW_MESSAGE: dict[str, Any] = {
     "conversation_id": bindparam("conversation_id"),
@@ -158,9 +145,10 @@ def _send_message(
     # One statement: the member check, and on PostgreSQL the conversation's row lock (every
     # write to a conversation takes it first: see common.lock_for_member).
     check = _IS_MEMBER if writes_are_serialized(session) else _LOCK_IF_MEMBER
-    if check.first(session, ids) is None:
+    member = check.first(session, ids)
+    if member is None:
         raise NotFound(f"Conversation {conversation_id} not found.")
-    if _DELETED_PARTNER.first(session, ids) is not None:
+    if member[0] is not None:  # closed: a DM whose other member deleted their account
         raise Conflict("The other person deleted their account.", code="user_deleted")
     quote = _quote(tx, conversation_id, new.reply_to_id) if new.reply_to_id else None
     now = utcnow()

@@ -3,7 +3,7 @@
 ``conversation_member.role`` (owner / admin / member): each group's creator becomes its owner;
 a group whose creator has left gets its longest-standing member as owner (so every group has
 one). ``conversation`` gains ``description``, ``avatar_key``, ``members_can_add`` (true: what
-groups allowed so far) and ``deleted_at``; ``message`` gains ``system`` (a system line's JSON).
+groups allowed so far), ``deleted_at`` and ``closed_at`` (a DM whose other member is gone); ``message`` gains ``system`` (a system line's JSON).
 
 Columns are added with ``ADD COLUMN`` on both databases: ``message`` is not recreated, so the
 search index's triggers (0006) stay.
@@ -69,6 +69,7 @@ def upgrade() -> None:
     op.add_column(
         "conversation", sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=True)
     )
+    op.add_column("conversation", sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True))
     op.add_column("message", sa.Column("system", sa.JSON(), nullable=True))
     op.execute(OWNERS_FROM_CREATORS)
     op.execute(OWNERS_FOR_ORPHANED_GROUPS)
@@ -76,6 +77,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_column("message", "system")
-    for column in ("deleted_at", "members_can_add", "avatar_key", "description"):
+    for column in ("closed_at", "deleted_at", "members_can_add", "avatar_key", "description"):
         op.drop_column("conversation", column)
     op.drop_column("conversation_member", "role")
