@@ -109,10 +109,14 @@ export function paintAvatar(el, user, label) {
   }
 }
 
+const graphemeSegmenter = new Intl.Segmenter(undefined, { granularity: "grapheme" });
+/** The user-perceived characters of `text` (an emoji, a letter with its accent: one each). */
+const graphemes = (text) => Array.from(graphemeSegmenter.segment(text), (s) => s.segment);
+
 export function initials(name) {
   const words = name.trim().split(/\s+/).filter(Boolean);
-  const letters = words.length > 1 ? words[0][0] + words[words.length - 1][0] : name.slice(0, 2);
-  return [...letters].slice(0, 2).join("").toUpperCase();
+  const letters = words.length > 1 ? [graphemes(words[0])[0], graphemes(words[words.length - 1])[0]] : graphemes(name.trim()).slice(0, 2);
+  return letters.join("").toUpperCase();
 }
 
 const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
