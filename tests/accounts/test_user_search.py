@@ -155,3 +155,24 @@ async def test_searches_for_people_are_limited_per_user(make_user):
     response = await alice.client.get("/api/users?q=bo")
     assert_error(response, 429, "rate_limited")
     await bob.ok("GET", "/api/users?q=al")  # his own count
+
+
+async def test_a_two_letter_name_is_found_exactly_among_many_alike(server, make_user):
+    """Among more names starting with "al" and ending in "al" than the candidates' cuts, a
+    display name that is exactly "Al" is still found, first (it was cut: the gram ranges are
+    read in user id order, and it came last)."""
+    me = await make_user("searcher")
+    many = directory.CANDIDATES * 2 + 10
+
+    def seed(tx: Transaction) -> None:
+        names = [f"al{i:04d}x" for i in range(many)] + [f"x{i:04d}al" for i in range(many)]
+        for name in names:
+            user = User(username=name, display_name=name, password_hash="!")
+            tx.session.add(user)
+            tx.session.flush()
+            directory.index_user(tx.session, user.id, user.username, user.display_name)
+
+    await server.ctx.writer.run(seed)
+    al = await make_user("zz_last", "Al")
+    assert (await _names(me, "al"))[0] == al.username
+    assert (await _names(me, "Al", limit=1)) == [al.username]

@@ -30,7 +30,9 @@ users, and a few hundred users handed on):
   counted by the database (``GROUP BY user_id ORDER BY count(*) DESC LIMIT 200``). The query's
   ``"  x"`` grams are left out: one letter at the start of a word is shared by a 26th of
   everyone, and ``" xy"`` says the same more precisely.
-* 1 or 2 characters: the words that start with them (the gram ``"  x"`` or ``" xy"``) and, for 2,
+* 1 or 2 characters: first those with a word that may be exactly them (a word starting and
+  one ending with them: ``" xy"`` and ``"xy "``), then the words that start with them (the gram
+  ``"  x"`` or ``" xy"``) and, for 2,
   every word that contains them: the grams that *start* with the two characters (``"ob "``,
   ``"obb"``…), one range scan of the key. That is how ``ob`` finds ``bob``.
 * Always all of the asker's friends, however weak their match, so ranking decides for them and
@@ -169,10 +171,24 @@ def _candidate_ids(session: Session, query: str) -> list[int]:
     if len(query) <= 2:
         word = query_words[0]
         prefix_gram = ("  " + word)[-3:]  # "  o" or " ob": a word starting with it
+        suffix_gram = f" {word} "[-3:]  # " o " or "ob ": a word ending with it
+        # First those with a word that may be it exactly (one starting and one ending with
+        # it): the cuts below read in user id order, and would drop a late "Al" for "al".
+        # (A join of the two ranges, both in user id order: a merge join on PostgreSQL.)
+        ending = _grams.alias("ending")
         found = list(
             session.scalars(
-                select(_grams.c.user_id).where(_grams.c.gram == prefix_gram).limit(CANDIDATES)
+                select(_grams.c.user_id)
+                .join(
+                    ending,
+                    (ending.c.user_id == _grams.c.user_id) & (ending.c.gram == suffix_gram),
+                )
+                .where(_grams.c.gram == prefix_gram)
+                .limit(CANDIDATES)
             )
+        )
+        found += session.scalars(
+            select(_grams.c.user_id).where(_grams.c.gram == prefix_gram).limit(CANDIDATES)
         )
         if len(word) == 2:
             # Every gram that starts with the two characters: a word containing them.
