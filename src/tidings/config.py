@@ -91,7 +91,7 @@ class Settings(BaseSettings):
     rate_limit_register: str = "10/hour"
     """Registrations per client address."""
     rate_limit_send: str = "30/10 seconds"
-    """Messages per user and conversation."""
+    """Messages, edits, reactions and group changes per user and conversation (one budget)."""
     rate_limit_friend_request: str = "30/hour"
     """Friend requests per sender."""
     rate_limit_friend_request_target: str = "3/day"

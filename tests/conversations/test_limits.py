@@ -45,3 +45,32 @@ async def test_edits_deletions_and_reactions_share_the_senders_budget(server, ma
     ):
         assert_error(response, 429, "rate_limited")
     await bob.ok("PUT", f"{path}/reactions/🎉")  # his own budget
+
+
+@pytest.mark.settings(rate_limit_send="4/minute")
+async def test_group_changes_share_the_senders_budget(server, make_user):
+    """Each change to a group is a system line and an announcement (its members included) to
+    every member, as a message is: an admin toggling a setting, renaming or changing roles in
+    a loop is limited like one sending (leaving never is)."""
+    alice, bob, carol = await make_user("alice"), await make_user("bob"), await make_user("carol")
+    await alice.befriend(bob)
+    await alice.befriend(carol)
+    group = await alice.group("club", bob)
+    base = f"/api/conversations/{group['id']}"
+    await alice.ok("PATCH", base, {"name": "club 2"})
+    await alice.ok("PUT", f"{base}/members/{bob.id}/role", {"role": "admin"})
+    await alice.ok("POST", f"{base}/members", {"user_id": carol.id}, 201)
+    await alice.ok("DELETE", f"{base}/members/{carol.id}", status=204)
+    for response in (
+        await alice.client.patch(base, json={"members_can_add": False}),
+        await alice.client.put(f"{base}/members/{bob.id}/role", json={"role": "member"}),
+        await alice.post(f"{base}/members", {"user_id": carol.id}),
+        await alice.post(f"{base}/transfer", {"user_id": bob.id}),
+        await alice.post(f"{base}/messages", {"content": "and a message"}),
+    ):
+        assert_error(response, 429, "rate_limited")
+    # bob has a budget of his own, and alice may still leave.
+    await bob.ok("PATCH", base, {"description": "bob's"})
+    await alice.ok("DELETE", f"{base}/members/{alice.id}", status=204)
+    members = (await bob.ok("GET", base))["members"]
+    assert [(m["username"], m["role"]) for m in members] == [("bob", "owner")]

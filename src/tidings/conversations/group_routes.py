@@ -27,7 +27,8 @@ GROUP_AVATAR_PATH = "/api/conversations/{id}/avatar"
 
 
 @router.patch(
-    "/api/conversations/{conversation_id}", responses=SIGNED_IN | errors(403, 404, 409, 422)
+    "/api/conversations/{conversation_id}",
+    responses=SIGNED_IN | errors(403, 404, 409, 422, 429),
 )
 async def update_group(
     conversation_id: Id, data: GroupUpdate, user: CurrentUser, ctx: ContextDep
@@ -49,7 +50,7 @@ async def delete_group(conversation_id: Id, user: CurrentUser, ctx: ContextDep) 
 
 @router.put(
     "/api/conversations/{conversation_id}/members/{user_id}/role",
-    responses=SIGNED_IN | errors(403, 404, 409, 422),
+    responses=SIGNED_IN | errors(403, 404, 409, 422, 429),
 )
 async def set_role(
     conversation_id: Id, user_id: Id, data: RoleChange, user: CurrentUser, ctx: ContextDep
@@ -61,7 +62,7 @@ async def set_role(
 
 @router.post(
     "/api/conversations/{conversation_id}/transfer",
-    responses=SIGNED_IN | errors(403, 404, 409, 422),
+    responses=SIGNED_IN | errors(403, 404, 409, 422, 429),
 )
 async def transfer_ownership(
     conversation_id: Id, data: OwnershipTransfer, user: CurrentUser, ctx: ContextDep

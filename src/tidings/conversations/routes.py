@@ -81,7 +81,7 @@ async def get_conversation(
 @router.post(
     "/api/conversations/{conversation_id}/members",
     status_code=status.HTTP_201_CREATED,
-    responses=SIGNED_IN | errors(403, 404, 409),
+    responses=SIGNED_IN | errors(403, 404, 409, 429),
 )
 async def add_member(
     conversation_id: Id, data: MemberAdd, user: CurrentUser, ctx: ContextDep
@@ -93,7 +93,7 @@ async def add_member(
 @router.delete(
     "/api/conversations/{conversation_id}/members/{user_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=SIGNED_IN | errors(403, 404, 409),
+    responses=SIGNED_IN | errors(403, 404, 409, 429),
 )
 async def remove_member(
     conversation_id: Id, user_id: Id, user: CurrentUser, ctx: ContextDep

@@ -12,7 +12,9 @@ Who may do what (``MemberRole``):
 
 Every change is one transaction that writes a system line in the timeline ("alice added bob":
 a ``message`` event) and announces the group as it now is to every member (one
-``conversation_update`` for the channel: members with their roles included).
+``conversation_update`` for the channel: members with their roles included). So, like a
+message, each change but leaving and deleting counts against the sender's ``RATE_LIMIT_SEND``
+in that group (a picture: ``RATE_LIMIT_UPLOAD``).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from tidings.conversations import queries, views
 from tidings.conversations.actions.common import (
     announce_membership,
     create_conversation,
+    limit_conversation_writes,
     lock_for_member,
     require_friends,
 )
@@ -171,6 +174,7 @@ async def add_member(
     gets the group's events from this write on (the announcement, then the system line): none
     from before.
     """
+    await limit_conversation_writes(ctx, user, conversation_id)
     return await ctx.writer.run(_add_member, user, conversation_id, new_id)
 
 
@@ -216,8 +220,11 @@ async def remove_member(ctx: AppContext, user: User, conversation_id: int, membe
     owners admins too; an owner cannot be removed).
 
     The removed member is told (``removed``) and gets none of the group's events after this
-    write; the others get the system line and ``member_removed``.
+    write; the others get the system line and ``member_removed``. Leaving is never limited;
+    removing someone shares the sender's budget (``limit_conversation_writes``).
     """
+    if member_id != user.id:
+        await limit_conversation_writes(ctx, user, conversation_id)
     await ctx.writer.run(_remove_member, user, conversation_id, member_id)
 
 
@@ -310,6 +317,7 @@ async def set_role(
 ) -> ConversationView:
     """Make a member an admin or an admin a member (admins), or make someone an owner or an
     owner something else (owners; the last owner cannot step down: 409 ``last_owner``)."""
+    await limit_conversation_writes(ctx, user, conversation_id)
     return await ctx.writer.run(_set_role, user, conversation_id, member_id, role)
 
 
@@ -353,6 +361,7 @@ async def transfer_ownership(
 ) -> ConversationView:
     """Hand the group over: ``new_owner_id`` becomes an owner and ``user`` (an owner) an admin,
     in one write."""
+    await limit_conversation_writes(ctx, user, conversation_id)
     return await ctx.writer.run(_transfer_ownership, user, conversation_id, new_owner_id)
 
 
@@ -383,6 +392,7 @@ async def update_group(
     """Rename the group, change its description or whether members may add people (admins).
     Each change is a system line; members get one ``updated`` announcement. Nothing changed:
     nothing written or sent."""
+    await limit_conversation_writes(ctx, user, conversation_id)
     return await ctx.writer.run(_update_group, user, conversation_id, changes)
 
 
