@@ -13,7 +13,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from tests.support.settings import postgres_url, redis_url
+from tests.support.settings import redis_url
 
 
 def services_required() -> bool:
@@ -54,7 +54,7 @@ async def require_postgres(database: str) -> str:
     """A SQLAlchemy URL of ``database`` on the test PostgreSQL server, created if missing."""
     import asyncpg
 
-    url = postgres_url()
+    url = os.environ.get("TIDINGS_TEST_POSTGRES_URL")  # the server's, not a worker's database
     if not url:
         missing("no PostgreSQL: TIDINGS_TEST_POSTGRES_URL is not set (source scripts/services)")
     assert url is not None

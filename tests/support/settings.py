@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from tidings.config import Settings
 
@@ -24,7 +26,14 @@ The sign-in limits keep their defaults: tests of sign-in read them from the sett
 
 
 def postgres_url() -> str | None:
-    return os.environ.get("TIDINGS_TEST_POSTGRES_URL")
+    """The test database's URL; under pytest-xdist, a database of each worker's own (the
+    configured name with ``_gw0``, ``_gw1``... appended: ``reset_postgres`` creates it)."""
+    url = os.environ.get("TIDINGS_TEST_POSTGRES_URL")
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if url and worker:
+        parts = urlsplit(url)
+        url = urlunsplit(parts._replace(path=f"{parts.path}_{worker}"))
+    return url
 
 
 def redis_url() -> str | None:
@@ -67,7 +76,17 @@ async def reset_postgres(url: str) -> None:
     import asyncpg
 
     dsn = url.replace("postgresql+asyncpg://", "postgresql://")
-    connection = await asyncpg.connect(dsn)
+    try:
+        connection = await asyncpg.connect(dsn)
+    except asyncpg.InvalidCatalogNameError:  # a worker's own database, on its first use
+        parts = urlsplit(dsn)
+        server = await asyncpg.connect(urlunsplit(parts._replace(path="/postgres")))
+        try:
+            with contextlib.suppress(asyncpg.DuplicateDatabaseError):
+                await server.execute(f'CREATE DATABASE "{parts.path.lstrip("/")}"')
+        finally:
+            await server.close()
+        connection = await asyncpg.connect(dsn)
     try:
         await connection.execute("DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public")
     finally:
