@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import insert, text
 from sqlalchemy.orm import Session
 
-from bench.write_cost import in_process_settings
+from bench.write_cost import in_process_settings, reset_postgres
 from tidings.accounts.models import User
 from tidings.context import build_context, close_context
 from tidings.conversations import actions
@@ -292,16 +292,6 @@ def to_markdown(result: dict[str, Any], database: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-async def _reset_postgres(url: str) -> None:
-    import asyncpg
-
-    connection = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
-    try:
-        await connection.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
-    finally:
-        await connection.close()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.search", description=__doc__)
     parser.add_argument("--postgres", help="a PostgreSQL URL (its database is emptied)")
@@ -313,7 +303,7 @@ def main() -> None:
         sqlite_url = f"sqlite+aiosqlite:///{tmp}/search.db"
         sections.append(to_markdown(asyncio.run(measure(sqlite_url, args.messages)), "SQLite"))
     if args.postgres:
-        asyncio.run(_reset_postgres(args.postgres))
+        asyncio.run(reset_postgres(args.postgres))
         result = asyncio.run(measure(args.postgres, args.messages))
         sections.append(to_markdown(result, "PostgreSQL"))
     body = "# Message search on a large history\n\n" + "\n".join(sections)

@@ -28,7 +28,7 @@ from sqlalchemy import insert, text
 from sqlalchemy.orm import Session
 
 from bench.plan import Run, percentile
-from bench.write_cost import in_process_settings
+from bench.write_cost import in_process_settings, reset_postgres
 from tidings.accounts import directory
 from tidings.accounts.models import User
 from tidings.context import build_context, close_context
@@ -227,16 +227,6 @@ async def _vacuum(url: str) -> None:
         await connection.close()
 
 
-async def _reset_postgres(url: str) -> None:
-    import asyncpg
-
-    connection = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
-    try:
-        await connection.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
-    finally:
-        await connection.close()
-
-
 async def measure_all(
     users: int, per_kind: int, runs: int, postgres: str | None
 ) -> dict[str, dict[str, Any]]:
@@ -246,7 +236,7 @@ async def measure_all(
         url = f"sqlite+aiosqlite:///{tmp}/users.db"
         results["SQLite"] = await measure(url, users, per_kind, runs)
     if postgres:
-        await _reset_postgres(postgres)
+        await reset_postgres(postgres)
         results["PostgreSQL"] = await measure(postgres, users, per_kind, runs)
     return results
 

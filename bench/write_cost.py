@@ -200,14 +200,15 @@ def main() -> None:
         sqlite_url = f"sqlite+aiosqlite:///{tmp}/cost.db"
         sections.append(to_markdown(asyncio.run(measure(sqlite_url)), "SQLite"))
     if args.postgres:
-        asyncio.run(_reset_postgres(args.postgres))
+        asyncio.run(reset_postgres(args.postgres))
         sections.append(to_markdown(asyncio.run(measure(args.postgres)), "PostgreSQL"))
     body = "# What one group message writes\n\n" + "\n".join(sections)
     args.out.write_text(body)
     print(body)
 
 
-async def _reset_postgres(url: str) -> None:
+async def reset_postgres(url: str) -> None:
+    """Empty a PostgreSQL database (its public schema) for a measurement."""
     import asyncpg
 
     connection = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
