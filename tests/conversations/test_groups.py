@@ -121,7 +121,7 @@ async def test_whether_members_may_add_people_is_the_groups_choice(make_user):
 async def test_handing_ownership_over(make_user):
     alice, bob, _carol, _dave, group = await _group(make_user)
     base = _base(group)
-    assert_error(await alice.post(f"{base}/transfer", {"user_id": alice.id}), 422, "is_you")
+    assert_error(await alice.post(f"{base}/transfer", {"user_id": alice.id}), 409, "is_you")
     assert_error(await alice.post(f"{base}/transfer", {"user_id": 999}), 404, "not_a_member")
     handed = await alice.ok("POST", f"{base}/transfer", {"user_id": bob.id})
     assert _roles(handed) == {"alice": "admin", "bob": "owner", "carol": "member"}

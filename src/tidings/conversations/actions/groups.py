@@ -371,7 +371,7 @@ def _transfer_ownership(
     conversation, member = _lock_group(tx, conversation_id, user)
     _require(member, MemberRole.owner, "hand ownership over")
     if new_owner_id == user.id:
-        raise Unprocessable("You are the owner already: name another member.", code="is_you")
+        raise Conflict("You are the owner already: name another member.", code="is_you")
     target = _membership(tx, conversation_id, new_owner_id)
     target.role = MemberRole.owner
     member.role = MemberRole.admin
