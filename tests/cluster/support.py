@@ -180,6 +180,48 @@ def assert_in_order(frames: Sequence[SSEFrame], after: int = 0) -> None:
     assert not ids or ids[0] > after, ids
 
 
+async def step(expected: dict[Person, list[str]]) -> dict[Person, list[SSEFrame]]:
+    """Every tab of each listed person gets exactly these events next (the frames of the last
+    tab of each)."""
+    received: dict[Person, list[SSEFrame]] = {}
+    for person, types in expected.items():
+        for tab in person.tabs:
+            received[person] = await tab.expect(types)
+    return received
+
+
+async def barrier(sentinel: Person, node: ServerProcess, people: Iterable[Person]) -> None:
+    """A last event for each person (a friend request from ``sentinel``): had anyone received
+    something a test did not list, it would come first and fail that person's ``expect``."""
+    for person in people:
+        await sentinel.call(
+            node, "POST", "/api/friends/request", {"username": person.username}, 201
+        )
+        await step({person: ["friend_request", "notification"]})
+
+
+async def tabs_agree_then_replay(
+    person: Person, nodes: Sequence[ServerProcess]
+) -> tuple[list[SSEFrame], list[SSEFrame]]:
+    """Check that the person's tabs, on whichever processes, received the same frames in log
+    order; then replay from where their first tab started, on a process other than that tab's.
+    Returns (what the first tab received, what the replay gave)."""
+    first = person.tabs[0]
+    reference = first.frames
+    assert_in_order(reference)
+    for tab in person.tabs[1:]:
+        assert [(f.id, f.event, f.data) for f in tab.frames] == [
+            (f.id, f.event, f.data) for f in reference
+        ], person.username
+    other = next(node for node in nodes if node is not first.node)
+    started = str((first.connected or {})["last_event_id"])
+    replay = await person.open_tab(other, started)
+    await replay.wait_connected()
+    replayed = await replay.reader.next_events(len(reference))
+    assert [(f.id, f.event) for f in replayed] == [(f.id, f.event) for f in reference]
+    return reference, replayed
+
+
 async def close_all(people: Iterable[Person]) -> None:
     for person in people:
         with contextlib.suppress(Exception):

@@ -10,7 +10,14 @@ from __future__ import annotations
 import asyncio
 
 from tests.cluster.conftest import StartCluster
-from tests.cluster.support import Person, assert_in_order, close_all
+from tests.cluster.support import (
+    Person,
+    assert_in_order,
+    barrier,
+    close_all,
+    step,
+    tabs_agree_then_replay,
+)
 
 
 async def test_every_event_reaches_exactly_its_addressees_on_every_process(
@@ -40,14 +47,6 @@ async def test_every_event_reaches_exactly_its_addressees_on_every_process(
             for node in nodes:
                 tab = await person.open_tab(node)
                 assert (await tab.wait_connected())["last_event_id"] == "0"
-
-        async def step(expected: dict[Person, list[str]]) -> dict[Person, list]:
-            """Every tab of each listed person gets exactly these events next."""
-            received: dict[Person, list] = {}
-            for person, types in expected.items():
-                for tab in person.tabs:
-                    received[person] = await tab.expect(types)
-            return received
 
         # Friend request and accept.
         request = await alice.call(n2, "POST", "/api/friends/request", {"username": "bob"}, 201)
@@ -170,26 +169,13 @@ async def test_every_event_reaches_exactly_its_addressees_on_every_process(
 
         # The barrier: a last event for everyone. Had anyone received anything not listed
         # above (eve anything at all, bob the last group message), it would come first.
-        for person in (alice, bob, carol, dave, eve):
-            await sentinel.call(
-                n1, "POST", "/api/friends/request", {"username": person.username}, 201
-            )
-            await step({person: ["friend_request", "notification"]})
+        await barrier(sentinel, n1, (alice, bob, carol, dave, eve))
 
         # Each person's tabs, on whichever processes, saw the same sequence in log order, and it
         # is what the log replays on yet another process (except that the deleted reply shows
         # as its placeholder wherever it was: a deletion takes its text out of the log).
         for person in (alice, bob, carol, dave, eve):
-            reference = person.tabs[0].frames
-            assert_in_order(reference)
-            for tab in person.tabs[1:]:
-                assert [(f.id, f.event, f.data) for f in tab.frames] == [
-                    (f.id, f.event, f.data) for f in reference
-                ]
-            replay = await person.open_tab(n2 if person.tabs[0].node is not n2 else n1, "0")
-            await replay.wait_connected()
-            replayed = await replay.reader.next_events(len(reference))
-            assert [(f.id, f.event) for f in replayed] == [(f.id, f.event) for f in reference]
+            reference, replayed = await tabs_agree_then_replay(person, [n2, n1])
             for shown, again in zip(reference, replayed, strict=True):
                 assert again.data == shown.data or (
                     "@carol yes" in shown.data and "@carol yes" not in again.data

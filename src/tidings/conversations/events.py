@@ -64,11 +64,12 @@ ConversationUpdateReason = Literal[
 class ConversationUpdateEvent(EventData):
     """A conversation's sidebar entry changed.
 
-    ``created``, ``member_added``, ``member_removed``, ``role_changed`` and ``updated`` (the
-    group's name, description, picture or settings) go to every member as one event (with the
-    members, without anyone's unread count); ``read`` goes to the reader alone (with their
-    unread count and read position, without members); ``removed`` to the removed member alone,
-    and ``deleted`` (the owner deleted the group) to every member, with ``conversation`` null.
+    ``created``, ``member_added``, ``member_removed`` and ``role_changed`` go to every member as
+    one event (with the members, without anyone's unread count), ``updated`` (the group's name,
+    description, picture or settings) likewise but without the members (unchanged); ``read``
+    goes to the reader alone (with their unread count and read position, without members);
+    ``removed`` to the removed member alone, and ``deleted`` (the owner deleted the group) to
+    every member, with ``conversation`` null.
     """
 
     type: Literal["conversation_update"] = "conversation_update"

@@ -221,7 +221,7 @@ class ConversationChange(ViewSchema):
     """A conversation as a ``conversation_update`` event carries it.
 
     ``members`` is null unless the members changed (reason created, member_added,
-    member_removed, role_changed, updated); ``deleted`` carries none of it (the event's
+    member_removed, role_changed); ``deleted`` carries none of it (the event's
     ``conversation`` is null). Membership changes go to every member as one event, so they carry no
     per-member state; ``read`` goes to the reader alone and carries theirs.
     """

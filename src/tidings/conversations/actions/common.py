@@ -79,10 +79,16 @@ def require_friends(tx: Transaction, user: User, other_ids: Sequence[int]) -> No
 
 
 def announce_membership(
-    tx: Transaction, conversation: Conversation, reason: ConversationUpdateReason
+    tx: Transaction,
+    conversation: Conversation,
+    reason: ConversationUpdateReason,
+    *,
+    with_members: bool = True,
 ) -> None:
-    """One event for every member (as of this transaction): the conversation and its members."""
-    view = views.conversation_change(tx.session, conversation, with_members=True)
+    """One event for every member (as of this transaction): the conversation, and its members
+    unless they did not change (``with_members=False``: a group's name, description, picture or
+    settings, whose event then costs the same for 3 members or 10,000)."""
+    view = views.conversation_change(tx.session, conversation, with_members=with_members)
     tx.emit_to_channel(
         conversation.id,
         ConversationUpdateEvent(conversation_id=conversation.id, reason=reason, conversation=view),

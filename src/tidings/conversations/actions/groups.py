@@ -202,17 +202,10 @@ def _add_member(tx: Transaction, user: User, conversation_id: int, new_id: int) 
     # The announcement first: the new member's tabs learn of the group before its first line.
     announce_membership(tx, conversation, "member_added")
     post_system_line(tx, conversation, user, "added", target=_user(tx, new_id))
-    _read_up_to_now(tx, conversation, new_id)
     notification_actions.notify(
         tx, [new_id], NotificationType.added_to_group, user, conversation_id=conversation_id
     )
     return views.conversation_view(tx.session, conversation_id, user.id)
-
-
-def _read_up_to_now(tx: Transaction, conversation: Conversation, user_id: int) -> None:
-    member = tx.session.get(ConversationMember, (conversation.id, user_id))
-    if member is not None and conversation.last_message_id is not None:
-        member.last_read_message_id = conversation.last_message_id
 
 
 async def remove_member(ctx: AppContext, user: User, conversation_id: int, member_id: int) -> None:
@@ -421,7 +414,7 @@ def _update_group(
         changed = True
     if changed:
         tx.session.flush()
-        announce_membership(tx, conversation, "updated")
+        announce_membership(tx, conversation, "updated", with_members=False)
     return views.conversation_view(tx.session, conversation_id, user.id)
 
 
@@ -459,7 +452,7 @@ def _set_group_avatar(
         conversation.avatar_key = avatar_key
         post_system_line(tx, conversation, user, "avatar_changed", removed=avatar_key is None)
         tx.session.flush()
-        announce_membership(tx, conversation, "updated")
+        announce_membership(tx, conversation, "updated", with_members=False)
     return views.conversation_view(tx.session, conversation_id, user.id)
 
 
