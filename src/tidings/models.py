@@ -3,6 +3,7 @@
 from tidings.accounts.directory import UserSearchGram
 from tidings.accounts.models import AuthSession, User
 from tidings.attachments.models import Attachment, AttachmentBlob, AttachmentBlobChunk
+from tidings.blocks.models import Block
 from tidings.conversations.models import Conversation, ConversationMember, Message
 from tidings.db import Base
 from tidings.friends.models import FriendRequest, Friendship
@@ -15,6 +16,7 @@ __all__ = [
     "AttachmentBlobChunk",
     "AuthSession",
     "Base",
+    "Block",
     "Conversation",
     "ConversationMember",
     "EventRecord",

@@ -23,7 +23,8 @@ def test_every_event_model_a_domain_declares_is_registered() -> None:
     for module in events.DOMAIN_EVENT_MODULES:
         for value in vars(module).values():
             if isinstance(value, type) and issubclass(value, EventData) and value is not EventData:
-                assert value in events.EVENT_MODELS, f"{value.__qualname__} is not registered"
+                known = (*events.EVENT_MODELS, *events.EPHEMERAL_EVENT_MODELS)
+                assert value in known, f"{value.__qualname__} is not registered"
     assert set(events.EVENT_TYPES) <= set(durable_event_types())
 
 
@@ -32,3 +33,11 @@ def test_web_client_listens_to_every_event_type() -> None:
     block = re.search(r"export const EVENT_TYPES = \[(.*?)\];", source, re.S)
     assert block is not None
     assert sorted(re.findall(r'"(\w+)"', block.group(1))) == sorted(events.EVENT_TYPES)
+    block = re.search(r"export const EPHEMERAL_EVENT_TYPES = \[(.*?)\];", source, re.S)
+    assert block is not None
+    assert sorted(re.findall(r'"(\w+)"', block.group(1))) == sorted(events.EPHEMERAL_EVENT_TYPES)
+
+
+def test_ephemeral_and_durable_event_types_are_apart() -> None:
+    assert not set(events.EVENT_TYPES) & set(events.EPHEMERAL_EVENT_TYPES)
+    assert {"typing", "presence", "read_receipt"} <= set(events.EPHEMERAL_EVENT_TYPES)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from tidings.accounts.schemas import UserView
+from tidings.accounts.schemas import Settings, UserView
 from tidings.realtime.events import EventData, durable_event
 
 
@@ -16,3 +16,11 @@ class UserUpdatedEvent(EventData):
 
     type: Literal["user_updated"] = "user_updated"
     user: UserView
+
+
+@durable_event
+class SettingsUpdatedEvent(EventData):
+    """The user changed their settings: every tab applies them (notifications, sound, ...)."""
+
+    type: Literal["settings_updated"] = "settings_updated"
+    settings: Settings

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, String, Text, false, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tidings.db import Base, UTCDateTime, utcnow
@@ -26,6 +26,16 @@ class User(Base):
     """When the account was deleted: the row stays, so its messages keep a sender (shown as
     "Deleted user"), with its username anonymised (``deleted-<id>``, which no sign-up can
     take), no password, bio or avatar (``accounts/deletion.py``)."""
+    # Attention settings (``accounts/settings.py``), applied by the server and by every tab.
+    hide_presence: Mapped[bool] = mapped_column(default=False, server_default=false())
+    """Others see this user as offline, with no "last seen"."""
+    send_read_receipts: Mapped[bool] = mapped_column(default=True, server_default=true())
+    """Others see how far this user has read (receipts); off: they see nothing."""
+    desktop_notifications: Mapped[bool] = mapped_column(default=True, server_default=true())
+    notification_sound: Mapped[bool] = mapped_column(default=True, server_default=true())
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """When the user was last online: kept by the presence tracker and written in batches
+    (``realtime/presence.py``), never per connect."""
 
 
 class AuthSession(Base):

@@ -146,3 +146,26 @@ class ProfileView(ViewSchema):
 
 class AccountDeletion(Schema):
     password: Annotated[str, Field(min_length=1, max_length=256)]
+
+
+class Settings(ViewSchema):
+    """A user's attention settings: the server applies the first two, every tab the others."""
+
+    hide_presence: bool
+    """Others see you as offline, with no "last seen"."""
+    send_read_receipts: bool
+    """Others see how far you have read; off, they see nothing of it."""
+    desktop_notifications: bool
+    """A system notification when a message or notification arrives with no tab visible
+    (the browser's permission is asked separately, from a click)."""
+    notification_sound: bool
+    """A short sound with it."""
+
+
+class SettingsUpdate(Schema):
+    """Settings to change; those left out stay."""
+
+    hide_presence: bool | None = None
+    send_read_receipts: bool | None = None
+    desktop_notifications: bool | None = None
+    notification_sound: bool | None = None

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Literal
 
+from tidings.accounts.schemas import UserView
 from tidings.conversations.schemas import ConversationChange, MessageView, ReactionGroup
-from tidings.realtime.events import EventData, durable_event
+from tidings.realtime.events import EventData, durable_event, ephemeral_event
 
 
 @durable_event
@@ -76,3 +77,28 @@ class ConversationUpdateEvent(EventData):
     conversation_id: int
     reason: ConversationUpdateReason
     conversation: ConversationChange | None
+
+
+@ephemeral_event
+class TypingEvent(EventData):
+    """``user`` is typing in the conversation (``active``), or stopped (cleared their draft, or
+    sent). Ephemeral: it goes to the other members' open streams only, and a client forgets it
+    after ``expires_in_ms`` unless another one comes."""
+
+    type: Literal["typing"] = "typing"
+    conversation_id: int
+    user: UserView
+    active: bool
+    expires_in_ms: int
+
+
+@ephemeral_event
+class ReadReceiptEvent(EventData):
+    """``user_id`` has read the conversation up to ``last_read_message_id``. Ephemeral: to the
+    other members' open streams (DMs and small groups); a (re)connecting client fetches the
+    current receipts (``GET /api/conversations/{id}/receipts``)."""
+
+    type: Literal["read_receipt"] = "read_receipt"
+    conversation_id: int
+    user_id: int
+    last_read_message_id: int

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -15,11 +15,15 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     String,
     Text,
+    false,
     true,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tidings.db import Base, UTCDateTime, utcnow
+
+MUTED_FOREVER = datetime(9999, 12, 31, tzinfo=UTC)
+"""``muted_until`` of a conversation muted until its member unmutes it."""
 
 
 class ConversationType(enum.StrEnum):
@@ -60,6 +64,9 @@ class Conversation(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     """When the DM's other member deleted their account: it takes no more messages (the send
     path's member check reads it with the membership: no statement of its own)."""
+    blocked: Mapped[bool] = mapped_column(default=False, server_default=false())
+    """A DM whose two members are in a block (either way): it takes no messages. Kept by
+    ``blocks/actions.py``; read by the send path's member check with the membership."""
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     """When its owner deleted the group: the row stays (its id is never reused), without
     members or messages."""
@@ -83,6 +90,9 @@ class ConversationMember(Base):
     last_read_message_id: Mapped[int] = mapped_column(default=0, server_default="0")
     """The member's read position; their unread count is derived from it (messages after it
     from others), never written per member per message."""
+    muted_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """Muted (null: not muted; ``MUTED_FOREVER``: until unmuted): unread still counts, but no
+    bell entry, sound or system notification, except for a mention."""
 
 
 class Message(Base):

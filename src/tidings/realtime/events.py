@@ -59,6 +59,26 @@ def durable_event(model: E) -> E:
     return model
 
 
+_ephemeral: dict[str, type[EventData]] = {}
+
+
+def ephemeral_event(model: E) -> E:
+    """Register an ephemeral event model (class decorator): sent with ``Hub.send_ephemeral``,
+    never logged or replayed. Registered so that the stream's documentation and the web client
+    know every type; its name must be new among durable and ephemeral events."""
+    name = model.event_type()
+    known = _ephemeral.get(name) or _durable.get(name)
+    if known is not None and known is not model:
+        raise ValueError(f"event type {name!r} is already registered by {known.__qualname__}")
+    _ephemeral[name] = model
+    return model
+
+
+def ephemeral_event_models() -> tuple[type[EventData], ...]:
+    """The registered ephemeral event models, in registration order."""
+    return tuple(_ephemeral.values())
+
+
 def durable_event_models() -> tuple[type[EventData], ...]:
     """The registered durable event models, in registration order."""
     return tuple(_durable.values())

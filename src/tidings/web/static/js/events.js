@@ -33,6 +33,9 @@ export const EVENT_REDUCERS = {
   friend_request: receiveFriendRequest,
   friend_update: applyFriendUpdate,
   user_updated: receiveUserUpdated,
+  // Issue 14 (in progress): settings and blocks reach the store once their views exist.
+  settings_updated: () => [],
+  block_update: () => [],
 };
 
 /** Send every event `realtime` delivers where it belongs. */

@@ -30,7 +30,12 @@ export const EVENT_TYPES = [
   "friend_update",
   "notification_read",
   "user_updated",
+  "settings_updated",
+  "block_update",
 ];
+
+/** Events for open streams only (typing, presence, receipts): never replayed, no `id:`. */
+export const EPHEMERAL_EVENT_TYPES = ["typing", "read_receipt", "presence"];
 
 const BACKOFF_FIRST_MS = 500;
 const BACKOFF_MAX_MS = 10000;
