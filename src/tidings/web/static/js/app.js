@@ -5,6 +5,7 @@
 import { signOut } from "./actions.js";
 import { paintAvatar, testid } from "./dom.js";
 import { installErrorReporting, reportError } from "./errors.js";
+import { mountEphemeral } from "./ephemeral.js";
 import { registerEvents } from "./events.js";
 import { loadSnapshot, watchMissing } from "./loaders.js";
 import { RealtimeClient } from "./realtime.js";
@@ -47,6 +48,8 @@ watch("connection", () => {
   statusEl.title = `Live updates: ${STATUS_TEXT[status]}`;
 });
 
+// Presence, typing and receipts: fetched on each stream open, timers, our own activity.
+mountEphemeral();
 mountSidebar();
 mountConversation();
 mountBell();

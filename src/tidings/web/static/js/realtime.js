@@ -11,7 +11,10 @@
 // origin, an old browser) every tab simply holds its own stream.
 //
 // Ordering and duplicates (held until the snapshot, then only newer frames, each once) are
-// ordering.js's `EventOrder`, which this class feeds with every frame it hears.
+// ordering.js's `EventOrder`, which this class feeds with every durable frame it hears.
+// Ephemeral frames (typing, presence, receipts: no id, never replayed) bypass it: relayed to
+// the other tabs like the others, delivered at once (held or not: no snapshot covers them), and
+// never moving the position a stream resumes from.
 //
 // Reconnects are ours, not the browser's: any stream error closes the EventSource and a new one
 // is opened after an exponential backoff with jitter, from the last event id. A `resync` frame
@@ -135,6 +138,9 @@ export class RealtimeClient {
     for (const type of EVENT_TYPES) {
       source.addEventListener(type, (e) => this.#fromStream({ kind: "event", type, id: e.lastEventId, data: e.data }));
     }
+    for (const type of EPHEMERAL_EVENT_TYPES) {
+      source.addEventListener(type, (e) => this.#fromStream({ kind: "ephemeral", type, data: e.data }));
+    }
     source.addEventListener("resync", (e) => this.#fromStream({ kind: "resync", id: e.lastEventId }));
     // The server is shedding load: come back no sooner than it asks.
     source.addEventListener("overloaded", (e) => {
@@ -180,6 +186,7 @@ export class RealtimeClient {
   #fromChannel(message) {
     switch (message.kind) {
       case "event":
+      case "ephemeral":
       case "resync":
         // A tab with a stream of its own hears everything there: relays would be duplicates.
         if (!this.#owner()) this.#take(message);
@@ -197,6 +204,10 @@ export class RealtimeClient {
   }
 
   #take(frame) {
+    if (frame.kind === "ephemeral") {
+      this.#deliver(frame);
+      return;
+    }
     const accepted = this.order.accept(frame);
     if (accepted) this.#deliver(accepted);
   }

@@ -35,5 +35,13 @@ export function createState() {
     /** friend request id -> request, addressed to us / sent by us (pending only) */
     incoming: new Map(),
     outgoing: new Map(),
+    // Ephemeral (never in a snapshot or a replay; fetched again on each stream open):
+    /** user id -> {status, last_seen_at, serial} (see presence.js) */
+    presence: new Map(),
+    presenceSerial: 0,
+    /** conversation id -> Map user id -> when their typing runs out, ms (see typing.js) */
+    typing: new Map(),
+    /** conversation id -> Map user id -> last read message id (see receipts.js) */
+    receipts: new Map(),
   };
 }

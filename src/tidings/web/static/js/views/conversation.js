@@ -24,6 +24,11 @@
 // A group's system lines ("Alice added Bob") are drawn as centred lines, in words from the users
 // map (system.js), with no menu. A group deleted while open, or left (or removed from), closes
 // with a short notice on the empty pane; the group's members panel is views/members.js.
+//
+// Attention (issue 14): the header shows the DM partner's presence ("online", "last seen 5 min
+// ago") or how many of a group are online (views/presence.js); "alice is typing…" shows above
+// the composer (views/typing.js) and our own typing is signalled as the draft changes
+// (ephemeral.js); "Seen" / "Seen by N" is an item after our last message (views/receipts.js).
 import { deleteMessage, editMessage, markConversationRead, retryMessage, sendMessage, setReaction } from "../actions.js";
 import { attempt, reportError, toast } from "../errors.js";
 import { clockTime, dayKey, dayLabel, fullTime, h, paintAvatar, renderKeyed, testid } from "../dom.js";
@@ -39,6 +44,10 @@ import { attachmentCountLabel } from "../attachments.js";
 import { composerStatus, discardTray, drawMessageAttachments, mountAttachments, takeAttachments } from "./attachments.js";
 import { groupAvatarUser } from "./avatar.js";
 import { attachMentionAutocomplete } from "./mentions.js";
+import { draftChanged, draftSent, setOpenConversation } from "../ephemeral.js";
+import { drawHeaderPresence } from "./presence.js";
+import { closeSeenList, createReceipt, receiptItem, updateReceipt } from "./receipts.js";
+import { mountTyping, showTypingIn } from "./typing.js";
 
 const NEAR_TOP_PX = 120;
 const NEAR_BOTTOM_PX = 120;
@@ -63,6 +72,8 @@ const replyName = testid("reply-bar-name");
 const replyExcerpt = testid("reply-bar-excerpt");
 const jumpButton = testid("jump-latest");
 const membersButton = testid("members-button"); // a group's members panel (views/members.js)
+const presenceEl = h("p", { class: "presence-line", testid: "conversation-presence" }); // under the members line
+membersEl.after(presenceEl);
 
 let openId = null;
 let unreadAfter = null; // the read position when the open conversation was opened with unread
@@ -94,6 +105,14 @@ export function mountConversation() {
     renderHeader();
     render();
   });
+  // Presence changes, and "last seen 5 min ago" ages.
+  const drawPresence = () => openId !== null && drawHeaderPresence(presenceEl, avatarEl, state.conversations.get(openId));
+  watch("presence", drawPresence);
+  setInterval(drawPresence, 60000);
+  watch("receipts", (conversationId) => {
+    if (conversationId === openId) render();
+  });
+  mountTyping(replyBar);
   watch("resynced", () => {
     if (openId === null) return;
     render();
@@ -121,7 +140,10 @@ export function mountConversation() {
       closePopup({ refocus: true });
     }
   });
-  input.addEventListener("input", () => updateSendButton());
+  input.addEventListener("input", () => {
+    updateSendButton();
+    if (openId !== null) draftChanged(openId, input.value);
+  });
   // Files picked, dropped on the pane or pasted go in the tray above the composer.
   mountAttachments({
     pane: view,
@@ -156,8 +178,12 @@ export function mountConversation() {
 export function openConversation(id) {
   const changedConversation = id !== openId;
   departedNotice.hidden = true;
+  if (changedConversation) leaveDraft();
   openId = id;
+  setOpenConversation(id);
+  showTypingIn(id);
   if (changedConversation) {
+    closeSeenList();
     input.value = "";
     discardTray();
     sendButton.disabled = true;
@@ -175,11 +201,19 @@ export function openConversation(id) {
 }
 
 export function closeConversation() {
+  leaveDraft();
   openId = null;
+  setOpenConversation(null);
+  showTypingIn(null);
   discardTray();
   closePopup();
   editingId = null;
   setReply(null);
+}
+
+/** We leave the open conversation's draft: if we were typing there, we no longer are. */
+function leaveDraft() {
+  if (openId !== null && input.value.trim()) draftChanged(openId, "");
 }
 
 // The empty pane's notice: why the open conversation closed.
@@ -216,6 +250,7 @@ function renderHeader() {
     membersEl.textContent = "It may have been removed, or you left it.";
     form.hidden = true;
     membersButton.hidden = true;
+    drawHeaderPresence(presenceEl, avatarEl, null);
     return;
   }
   form.hidden = false;
@@ -236,6 +271,7 @@ function renderHeader() {
   input.placeholder = `Message ${title}`;
   membersButton.hidden = !isGroup;
   membersButton.dataset.conversationId = String(conversation.id);
+  drawHeaderPresence(presenceEl, avatarEl, conversation);
 }
 
 /** In a DM the header's avatar and name open the other person's profile card (profile.js). */
@@ -405,6 +441,10 @@ function listItems() {
     items.push({ key: messageKey(message), message, grouped });
     previous = message;
   }
+  // "Seen" after our last message (if it is loaded: not in a run short of the newest).
+  const receipt = pending.length || hasNewer(state, openId) ? null : receiptItem(openId);
+  const at = receipt ? items.findIndex((item) => item.message?.id === receipt.receipt.messageId) : -1;
+  if (at >= 0) items.splice(at + 1, 0, receipt);
   return items;
 }
 
@@ -431,6 +471,7 @@ function render({ toBottom = false } = {}) {
 function create(item) {
   if (item.day) return h("li", { class: "day-divider", role: "separator" }, h("span", { text: dayLabel(item.day) }));
   if (item.unread) return h("li", { class: "unread-divider", role: "separator", testid: "unread-divider" }, h("span", { text: "New messages" }));
+  if (item.receipt) return createReceipt(item);
   if (item.message.system) return h("li", { class: "system-line", testid: "system-line" }, h("span", { class: "system-text" }));
   const own = item.message.sender_id === state.meId;
   return h(
@@ -486,6 +527,10 @@ function canDelete(message) {
  * nothing to do if what it was drawn from is the same. Records are replaced when they change
  * (store/messages.js), users too (store/users.js); a pending copy's error changes in place. */
 function update(li, item) {
+  if (item.receipt) {
+    updateReceipt(li, item);
+    return;
+  }
   if (item.day || item.unread) return;
   if (item.message.system) {
     drawSystemLine(li, item.message);
@@ -937,6 +982,7 @@ function send() {
   sendButton.disabled = true;
   const replyMessage = replyTo === null ? null : threadOf(state, openId).messages.get(replyTo);
   setReply(null);
+  draftSent(openId);
   if (hasNewer(state, openId)) jumpToLatest();
   sendMessage(openId, content, { replyTo: replyMessage ?? null, attachments });
   scroller.scrollTop = scroller.scrollHeight;

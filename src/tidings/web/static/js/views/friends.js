@@ -10,6 +10,7 @@ import { state, watch } from "../store.js";
 import { incomingRequests, outgoingRequests, relation, sortedFriends } from "../store/friends.js";
 import { userById } from "../store/users.js";
 import { navigable, peopleSearch } from "./people.js";
+import { paintPresence, presenceSuffix } from "./presence.js";
 
 const CONFIRM_MS = 5000;
 
@@ -38,6 +39,7 @@ const people = peopleSearch({
 export function mountFriends() {
   watch("friends", render);
   watch("users", render);
+  watch("presence", render);
   search.addEventListener("input", () => people.set(search.value));
   navigable(search, results, (li) => li.querySelector(".person-actions button") ?? li.querySelector(".person-names"));
 }
@@ -99,12 +101,13 @@ function drawPerson(li, user, actionsKey, actions) {
   li.dataset.userId = String(user.id);
   li.dataset.username = user.username;
   paintAvatar(li.querySelector(".avatar"), user);
+  paintPresence(li.querySelector(".avatar"), user.id);
   li.querySelector("strong").textContent = user.display_name;
   li.querySelector("small").textContent = `@${user.username}`;
   li.querySelector(".avatar").dataset.profileUserId = String(user.id);
   const names = li.querySelector(".person-names");
   names.dataset.profileUserId = String(user.id);
-  names.setAttribute("aria-label", `${user.display_name} (@${user.username}): show profile`);
+  names.setAttribute("aria-label", `${user.display_name} (@${user.username})${presenceSuffix(user.id)}: show profile`);
   if (drawnActions.get(li) !== actionsKey) {
     drawnActions.set(li, actionsKey);
     li.querySelector(".person-actions").replaceChildren(...actions());

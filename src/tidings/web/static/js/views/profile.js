@@ -6,11 +6,13 @@
 // What the card shows comes from two places: the profile (GET /api/users/{id}: bio, mutual
 // groups), read each time the card opens, and the store, for what events keep current while it
 // is open: the person's name and avatar ("users": `user_updated`), where we stand with them
-// ("friends") and our DM with them ("conversations").
+// ("friends") and our DM with them ("conversations"), and their presence ("presence": online,
+// away or last seen, fetched when the card opens: ephemeral.js).
 //
 // A modal <dialog>: the rest of the page is inert while it is open, Tab cycles inside it,
 // Escape closes it, and the focus goes back to what opened it.
 import { answerFriendRequest, directConversation, sendFriendRequest } from "../actions.js";
+import { showPresenceOf } from "../ephemeral.js";
 import { attempt, showIn } from "../errors.js";
 import { h, paintAvatar, renderKeyed } from "../dom.js";
 import { loadProfile } from "../loaders.js";
@@ -20,6 +22,7 @@ import { directWith } from "../store/conversations.js";
 import { relation } from "../store/friends.js";
 import { userById } from "../store/users.js";
 import { trapFocus } from "./focus.js";
+import { paintPresence, presenceWords } from "./presence.js";
 
 let dialog = null;
 let parts = null; // the card's elements (see build)
@@ -49,6 +52,7 @@ export function mountProfile({ onSettings } = {}) {
     openProfile(Number(el.dataset.profileUserId), el);
   });
   watch("users", () => shown && drawPerson());
+  watch("presence", () => shown && drawPerson());
   watch("friends", () => shown && drawActions());
   watch("conversations", () => shown && drawActions());
 }
@@ -58,6 +62,7 @@ export async function openProfile(userId, opener = document.activeElement) {
   if (!dialog) build();
   shown = { userId, profile: null, opener, restore: true };
   dialog.dataset.userId = String(userId);
+  showPresenceOf(userId);
   showIn(parts.error, null);
   parts.status.hidden = false;
   parts.status.textContent = "Loading…";
@@ -85,6 +90,7 @@ function build() {
     avatar: h("span", { class: "avatar avatar-lg", "aria-hidden": "true", testid: "profile-avatar" }),
     name: h("h2", { id: "profile-name", testid: "profile-name" }),
     username: h("p", { class: "profile-username", testid: "profile-username" }),
+    presence: h("p", { class: "profile-presence", testid: "profile-presence" }),
     status: h("p", { class: "muted", role: "status" }),
     bio: h("p", { class: "profile-bio", testid: "profile-bio", hidden: true }),
     groups: h("section", { class: "profile-groups", hidden: true }),
@@ -105,7 +111,7 @@ function build() {
         h("span", { class: "profile-kicker", text: "Profile" }),
         h("button", { class: "icon-btn", type: "button", testid: "profile-close", "aria-label": "Close", onclick: () => dialog.close() }, "✕"),
       ),
-      h("div", { class: "profile-top" }, parts.avatar, h("div", { class: "profile-names" }, parts.name, parts.username)),
+      h("div", { class: "profile-top" }, parts.avatar, h("div", { class: "profile-names" }, parts.name, parts.username, parts.presence)),
       parts.status,
       parts.bio,
       parts.groups,
@@ -132,6 +138,11 @@ function drawPerson() {
   parts.name.textContent = user.display_name;
   parts.username.hidden = user.deleted;
   parts.username.textContent = `@${user.username}`;
+  paintPresence(parts.avatar, user.id);
+  const self = user.id === state.meId;
+  parts.presence.hidden = user.deleted || self;
+  parts.presence.textContent = self ? "" : presenceWords(user.id).replace(/^./, (c) => c.toUpperCase());
+  parts.presence.dataset.status = self ? "" : (state.presence.get(user.id)?.status ?? "offline");
   dialog.classList.toggle("deleted", user.deleted);
 }
 

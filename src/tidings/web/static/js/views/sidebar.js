@@ -1,13 +1,17 @@
 // The conversation list: ordered by latest activity, with preview, time and unread badge, all
 // derived by the store (store/conversations.js) from `message` and `conversation_update` events.
 // One entry per conversation, updated in place; an entry that changes place keeps focus.
+// A DM's avatar shows the other person's presence (views/presence.js), and an entry says
+// "typing…" instead of its preview while someone types there.
 import { attachmentSummary } from "../attachments.js";
 import { h, paintAvatar, renderKeyed, setBadge, shortTime, testid } from "../dom.js";
 import { state, watch } from "../store.js";
 import { conversationTitle, otherMember, sortedConversations } from "../store/conversations.js";
+import { typingText, typistsIn } from "../store/typing.js";
 import { userById } from "../store/users.js";
 import { systemText } from "../system.js";
 import { groupAvatarUser } from "./avatar.js";
+import { paintPresence, presenceSuffix } from "./presence.js";
 
 const list = testid("conversation-list");
 const empty = testid("conversations-empty");
@@ -16,6 +20,8 @@ let activeId = null;
 export function mountSidebar() {
   watch("conversations", render);
   watch("users", render);
+  watch("presence", render);
+  watch("typing", render);
   // Times like "Mon" go stale as days pass: refresh them once a minute (no requests).
   setInterval(render, 60000);
 }
@@ -59,20 +65,27 @@ function update(li, conversation) {
   const avatarEl = link.querySelector(".avatar");
   paintAvatar(avatarEl, isGroup ? groupAvatarUser(conversation) : otherMember(state, conversation), isGroup ? title : undefined);
   avatarEl.classList.toggle("avatar-group", isGroup);
+  const partner = isGroup ? null : otherMember(state, conversation).id;
+  paintPresence(avatarEl, partner);
   link.querySelector(".conv-name").textContent = title;
   const when = conversation.last_message?.created_at ?? conversation.updated_at;
   const time = link.querySelector("time");
   time.textContent = shortTime(when);
   time.dateTime = when;
+  const typists = typistsIn(state, conversation.id);
+  const typing = typists.length ? (isGroup ? typingText(typists.map((id) => userById(state, id).display_name)) : "typing…") : "";
   const text = preview(conversation);
-  link.querySelector(".conv-preview").textContent = text;
+  const previewEl = link.querySelector(".conv-preview");
+  previewEl.textContent = typing || text;
+  previewEl.classList.toggle("typing", Boolean(typing));
   setBadge(link.querySelector(".badge"), conversation.unread_count);
   link.classList.toggle("unread", conversation.unread_count > 0);
   link.classList.toggle("active", conversation.id === activeId);
   if (conversation.id === activeId) link.setAttribute("aria-current", "page");
   else link.removeAttribute("aria-current");
   const unread = conversation.unread_count ? `, ${conversation.unread_count} unread` : "";
-  link.setAttribute("aria-label", `${title}${unread}: ${text}`);
+  const online = partner === null ? "" : presenceSuffix(partner);
+  link.setAttribute("aria-label", `${title}${online}${unread}: ${text}`);
 }
 
 function render() {

@@ -1,0 +1,32 @@
+// Read receipts: how far the other members of a conversation have read (conversation id ->
+// Map user id -> last read message id). From `GET /api/conversations/{id}/receipts` (the open
+// conversation, on opening it and on each stream open) and `read_receipt` events (ephemeral).
+// Read positions only move forward, so a late answer and an event merge by taking the larger.
+
+/** The fetched receipts of conversation `id` (`[{user_id, last_read_message_id}]`). */
+export function applyReceipts(state, id, receipts) {
+  let changed = false;
+  for (const r of receipts) changed = advance(state, id, r.user_id, r.last_read_message_id) || changed;
+  return changed ? [`receipts:${id}`] : [];
+}
+
+/** The `read_receipt` event. */
+export function receiveReadReceipt(state, { conversation_id: id, user_id: userId, last_read_message_id: upTo }) {
+  return advance(state, id, userId, upTo) ? [`receipts:${id}`] : [];
+}
+
+function advance(state, id, userId, upTo) {
+  if (userId === state.meId) return false;
+  let readers = state.receipts.get(id);
+  if (!readers) state.receipts.set(id, (readers = new Map()));
+  if ((readers.get(userId) ?? -1) >= upTo) return false;
+  readers.set(userId, upTo);
+  return true;
+}
+
+/** The ids of the members who have read message `messageId` of conversation `id`. */
+export function seenBy(state, id, messageId) {
+  const readers = state.receipts.get(id);
+  if (!readers) return [];
+  return [...readers].filter(([userId, upTo]) => upTo >= messageId && userId !== state.meId).map(([userId]) => userId);
+}
