@@ -11,6 +11,7 @@ import { applyConversation, directWith, receiveMessageDeleted, receiveMessageUpd
 import { applyFriendRequest, applyFriendUpdate } from "./store/friends.js";
 import { addPending, failPending, quoteOf, retryPending, settlePending, threadOf, toggleOwnReaction } from "./store/messages.js";
 import { markNotificationRead, unmarkNotificationRead } from "./store/notifications.js";
+import { applySettings, receiveBlockUpdate } from "./store/settings.js";
 import { putUsers, userById } from "./store/users.js";
 
 // Messages ------------------------------------------------------------------------------------
@@ -51,6 +52,8 @@ export function retryMessage(conversationId, clientId) {
   return post(pending);
 }
 
+const BLOCK_CODES = new Set(["blocked", "you_blocked"]);
+
 async function post({ conversation_id: id, client_id: clientId, content, reply_to: replyTo, attachments = [] }) {
   const body = { content, client_id: clientId };
   if (replyTo) body.reply_to_id = replyTo.id;
@@ -60,6 +63,10 @@ async function post({ conversation_id: id, client_id: clientId, content, reply_t
     update(settlePending, id, clientId, message);
   } catch (error) {
     reportError("Couldn't send a message", error, (reason) => update(failPending, id, clientId, reason));
+    // A block (either way) refuses every send: the composer says so too (views/conversation.js).
+    if (error instanceof ApiError && BLOCK_CODES.has(error.code)) {
+      document.dispatchEvent(new CustomEvent("tidings:send-refused", { detail: { conversationId: id, reason: error.message, code: error.code } }));
+    }
   }
 }
 
@@ -227,6 +234,35 @@ export async function changePassword(currentPassword, newPassword) {
 /** Delete our account for good (401 if `password` is wrong); the caller then leaves the page. */
 export async function deleteAccount(password) {
   await api("DELETE", "/api/users/me", { password });
+}
+
+// Settings, mutes and blocks -------------------------------------------------------------------
+
+/** Change some of our settings (`{desktop_notifications?: bool, ...}`); every tab hears
+ * `settings_updated`. */
+export async function updateSettings(changes) {
+  update(applySettings, await api("PATCH", "/api/users/me/settings", changes));
+}
+
+/** Mute a conversation until `until` (a Date), or, null, until we unmute it. */
+export async function muteConversation(id, until) {
+  const conversation = await api("PUT", `/api/conversations/${id}/mute`, { until: until ? until.toISOString() : null });
+  update(applyConversation, conversation);
+}
+
+export async function unmuteConversation(id) {
+  update(applyConversation, await api("DELETE", `/api/conversations/${id}/mute`));
+}
+
+/** Block someone: they can no longer message us, ask to be friends or add us to groups. */
+export async function blockUser(userId) {
+  const { block } = await api("PUT", `/api/blocks/${userId}`);
+  update(receiveBlockUpdate, { user: block.user, blocked: true });
+}
+
+export async function unblockUser(userId) {
+  await api("DELETE", `/api/blocks/${userId}`);
+  update(receiveBlockUpdate, { user: userById(state, userId), blocked: false });
 }
 
 // Session -------------------------------------------------------------------------------------

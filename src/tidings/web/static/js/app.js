@@ -7,10 +7,12 @@ import { paintAvatar, testid } from "./dom.js";
 import { installErrorReporting, reportError } from "./errors.js";
 import { mountEphemeral } from "./ephemeral.js";
 import { registerEvents } from "./events.js";
-import { loadSnapshot, watchMissing } from "./loaders.js";
+import { loadAttention, loadSnapshot, watchMissing } from "./loaders.js";
+import { mountNotifier } from "./notifier.js";
 import { RealtimeClient } from "./realtime.js";
 import { currentRoute, onRoute } from "./router.js";
-import { state, watch } from "./store.js";
+import { state, update, watch } from "./store.js";
+import { nextMuteEnd } from "./store/conversations.js";
 import { bellCount } from "./store/notifications.js";
 import { me } from "./store/users.js";
 import { mountBell } from "./views/bell.js";
@@ -36,6 +38,8 @@ const STATUS_TEXT = {
 
 const realtime = new RealtimeClient({ scope: document.body.dataset.userId });
 registerEvents(realtime);
+// Our settings and blocks, on start and on every stream open (their events may have been missed).
+realtime.on("status", (status) => status === "connected" && loadAttention());
 // Listen to the leader tab before fetching, so nothing relayed meanwhile is missed.
 realtime.listen();
 watchMissing();
@@ -57,6 +61,18 @@ mountFriends();
 mountNewChat();
 mountMembers();
 mountSearch({ showMessage });
+mountNotifier(realtime, { scope: document.body.dataset.userId, showMessage });
+
+// A timed mute ends by itself: what depends on it (the sidebar, the bell) is drawn again then.
+let muteTimer = null;
+function watchMuteEnds() {
+  clearTimeout(muteTimer);
+  const end = nextMuteEnd(state);
+  if (end === null) return;
+  // (setTimeout's longest wait is about 24.8 days: a later end is looked at again then.)
+  muteTimer = setTimeout(() => update(() => ["conversations"]), Math.min(end - Date.now() + 50, 2 ** 31 - 1));
+}
+watch("conversations", watchMuteEnds);
 
 // The title counts what the bell counts (stored notifications, conversations with new messages).
 function showCount() {

@@ -26,6 +26,7 @@ import { receiveNotification, receiveNotificationsRead } from "./store/notificat
 import { receivePresence } from "./store/presence.js";
 import { receiveReadReceipt } from "./store/receipts.js";
 import { receiveTyping, stopTypingOnMessage } from "./store/typing.js";
+import { receiveBlockUpdate, receiveSettingsUpdated } from "./store/settings.js";
 import { receiveUserUpdated } from "./store/users.js";
 
 export const EVENT_REDUCERS = {
@@ -39,9 +40,8 @@ export const EVENT_REDUCERS = {
   friend_request: receiveFriendRequest,
   friend_update: applyFriendUpdate,
   user_updated: receiveUserUpdated,
-  // Issue 14 (in progress): settings and blocks reach the store once their views exist.
-  settings_updated: () => [],
-  block_update: () => [],
+  settings_updated: receiveSettingsUpdated,
+  block_update: receiveBlockUpdate,
 };
 
 export const EPHEMERAL_REDUCERS = {

@@ -9,6 +9,7 @@ import { setConnection } from "./store/connection.js";
 import { applyConversation, forgetMissing } from "./store/conversations.js";
 import { failLoading, mergeHistory, mergeRun, sortedMessages, startLoading, threadOf } from "./store/messages.js";
 import { applySnapshot } from "./store/snapshot.js";
+import { applyBlocks, applySettings } from "./store/settings.js";
 import { putUsers } from "./store/users.js";
 
 const PAGE = 40;
@@ -190,4 +191,17 @@ export async function loadProfile(userId, { signal } = {}) {
   const profile = await api("GET", `/api/users/${userId}`, undefined, { signal });
   update(putUsers, [profile.user]);
   return profile;
+}
+
+/**
+ * Our settings and the people we block (store/settings.js): fetched on start and on every
+ * stream open, as their events may have been missed while the stream was away. A failure is
+ * reported to the console only: the defaults stand in meanwhile, and the next open tries again.
+ */
+export async function loadAttention() {
+  const [settings, blocks] = await Promise.allSettled([api("GET", "/api/users/me/settings"), api("GET", "/api/blocks")]);
+  if (settings.status === "fulfilled") update(applySettings, settings.value);
+  else reportError("Couldn't load your settings", settings.reason, () => {});
+  if (blocks.status === "fulfilled") update(applyBlocks, blocks.value.blocks);
+  else reportError("Couldn't load the people you block", blocks.reason, () => {});
 }

@@ -1,6 +1,7 @@
 // Conversations: the sidebar's entries. A conversation is kept as
 // `{id, type, name, description, avatar_url, members_can_add, created_by_id, member_ids,
-// member_roles, last_message, unread_count, last_read_message_id, updated_at}`, its last message
+// member_roles, last_message, unread_count, last_read_message_id, updated_at, muted_until,
+// blocked}`, its last message
 // as messages.js keeps messages (its sender by id); `member_roles` is member id -> "owner" |
 // "admin" | "member" (a group's roles; a DM's two members are both "member").
 //
@@ -24,6 +25,13 @@
 // is the last message shows its quote as the quoted message now is. A deleted message stays the
 // last message (shown as deleted); one that was unread (from someone else, after our read
 // position, and not deleted before as far as we know) counts one unread message fewer.
+//
+// `muted_until` is ours (an ISO time; `MUTED_FOREVER`, 9999-12-31, until we unmute; null: not
+// muted), brought by our own `muted` and `read` events and by API answers (other events leave
+// it out: null there means "not said"); a timed mute ends by itself: `isMuted` compares it with
+// the time. A muted conversation still counts unread messages, but gives no bell entry (nor
+// sound or system notification: notifier.js). `blocked` (a DM only): one of its two members
+// blocks the other; nothing can be sent in it.
 //
 // An event about a conversation the store does not know (and cannot show: a `read` or a
 // `message` has no members) puts its id in `missingConversations`, for loaders.js to fetch, with
@@ -78,6 +86,8 @@ export function conversationRecord(conversation, known) {
     last_read_message_id: conversation.last_read_message_id ?? known?.last_read_message_id ?? last?.id ?? 0,
     last_message: newerMessage(known?.last_message, last),
     updated_at: laterTime(known?.updated_at, conversation.updated_at),
+    muted_until: conversation.muted_until === undefined ? (known?.muted_until ?? null) : conversation.muted_until,
+    blocked: conversation.blocked ?? known?.blocked ?? false,
   };
 }
 
@@ -190,11 +200,15 @@ export function receiveMessage(state, { message }) {
 /** The `conversation_update` event (`conversation` null: we are no longer a member, or the
  * group was deleted). */
 export function receiveConversationUpdate(state, { conversation, conversation_id: id, reason }) {
+  // Our mute comes with our own `muted` and `read` events only (see the top).
+  if (conversation && !OWN_REASONS.has(reason)) conversation = { ...conversation, muted_until: undefined };
   if (conversation) return applyConversation(state, conversation);
   const known = state.conversations.get(id);
   if (known) state.departed.set(id, { reason: reason === "deleted" ? "deleted" : "removed", title: conversationTitle(state, known) });
   return removeConversation(state, id);
 }
+
+const OWN_REASONS = new Set(["muted", "read"]);
 
 function newerMessage(a, b) {
   if (!a) return b ?? null;
@@ -244,9 +258,35 @@ export function directWith(state, userId) {
   return null;
 }
 
-/** Conversations with unread messages, latest message first: the bell's derived entries. */
-export function unreadConversations(state) {
+/** When a mute meaning "until I unmute" ends (the server's `MUTED_FOREVER`). */
+export const MUTED_FOREVER = "9999-12-31T00:00:00Z";
+
+/** Whether `conversation` is muted at `now` (ms): a timed mute ends by itself. */
+export function isMuted(conversation, now = Date.now()) {
+  const until = conversation?.muted_until;
+  return Boolean(until) && Date.parse(until) > now;
+}
+
+/** Whether a mute is "until I unmute" rather than timed. */
+export function mutedForever(conversation) {
+  return Boolean(conversation?.muted_until) && Date.parse(conversation.muted_until) >= Date.parse(MUTED_FOREVER);
+}
+
+/** The earliest time (ms) after `now` at which a timed mute ends, or null: views redraw then. */
+export function nextMuteEnd(state, now = Date.now()) {
+  let next = null;
+  for (const c of state.conversations.values()) {
+    if (!isMuted(c, now) || mutedForever(c)) continue;
+    const end = Date.parse(c.muted_until);
+    if (next === null || end < next) next = end;
+  }
+  return next;
+}
+
+/** Conversations with unread messages, latest message first: the bell's derived entries (a
+ * muted one has none: its mentions come as stored notifications). */
+export function unreadConversations(state, now = Date.now()) {
   return [...state.conversations.values()]
-    .filter((c) => c.unread_count > 0 && c.last_message)
+    .filter((c) => c.unread_count > 0 && c.last_message && !isMuted(c, now))
     .sort((a, b) => Date.parse(b.last_message.created_at) - Date.parse(a.last_message.created_at) || b.last_message.id - a.last_message.id);
 }

@@ -68,7 +68,8 @@ export function sortedNotifications(state) {
   return [...state.notifications.values()].sort((a, b) => b.id - a.id);
 }
 
-/** The bell's count: unread stored notifications plus conversations with unread messages. */
-export function bellCount(state) {
-  return state.unreadCount + unreadConversations(state).length;
+/** The bell's count: unread stored notifications plus conversations with unread messages
+ * (muted ones left out). */
+export function bellCount(state, now = Date.now()) {
+  return state.unreadCount + unreadConversations(state, now).length;
 }

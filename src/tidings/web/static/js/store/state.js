@@ -43,5 +43,9 @@ export function createState() {
     typing: new Map(),
     /** conversation id -> Map user id -> last read message id (see receipts.js) */
     receipts: new Map(),
+    /** Our settings (see settings.js); null until fetched. */
+    settings: null,
+    /** Ids of the people we block (see settings.js). */
+    blockedIds: new Set(),
   };
 }

@@ -43,6 +43,7 @@ import { systemText } from "../system.js";
 import { attachmentCountLabel } from "../attachments.js";
 import { composerStatus, discardTray, drawMessageAttachments, mountAttachments, takeAttachments } from "./attachments.js";
 import { groupAvatarUser } from "./avatar.js";
+import { controlsKey, drawControls, mountControls } from "./conversation_controls.js";
 import { attachMentionAutocomplete } from "./mentions.js";
 import { draftChanged, draftSent, setOpenConversation } from "../ephemeral.js";
 import { drawHeaderPresence } from "./presence.js";
@@ -113,6 +114,10 @@ export function mountConversation() {
     if (conversationId === openId) render();
   });
   mountTyping(replyBar);
+  // Whom we block: a blocked DM's Unblock button (views/conversation_controls.js).
+  watch("blocks", () => {
+    if (openId !== null && headerKey() !== drawnHeader) renderHeader();
+  });
   watch("resynced", () => {
     if (openId === null) return;
     render();
@@ -144,6 +149,7 @@ export function mountConversation() {
     updateSendButton();
     if (openId !== null) draftChanged(openId, input.value);
   });
+  mountControls({ form, input, sendButton });
   // Files picked, dropped on the pane or pasted go in the tray above the composer.
   mountAttachments({
     pane: view,
@@ -238,7 +244,7 @@ function firstUnreadAfter(conversation) {
 function headerKey() {
   const conversation = state.conversations.get(openId);
   if (!conversation) return `${openId}:none`;
-  return JSON.stringify([openId, conversation.type, conversation.name, conversation.avatar_url, conversation.member_ids]);
+  return JSON.stringify([openId, conversation.type, conversation.name, conversation.avatar_url, conversation.member_ids, controlsKey(conversation)]);
 }
 
 function renderHeader() {
@@ -251,6 +257,7 @@ function renderHeader() {
     form.hidden = true;
     membersButton.hidden = true;
     drawHeaderPresence(presenceEl, avatarEl, null);
+    drawControls(null);
     return;
   }
   form.hidden = false;
@@ -272,6 +279,7 @@ function renderHeader() {
   membersButton.hidden = !isGroup;
   membersButton.dataset.conversationId = String(conversation.id);
   drawHeaderPresence(presenceEl, avatarEl, conversation);
+  drawControls(conversation); // the mute menu; a blocked DM's composer
 }
 
 /** In a DM the header's avatar and name open the other person's profile card (profile.js). */

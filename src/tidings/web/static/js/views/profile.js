@@ -11,7 +11,7 @@
 //
 // A modal <dialog>: the rest of the page is inert while it is open, Tab cycles inside it,
 // Escape closes it, and the focus goes back to what opened it.
-import { answerFriendRequest, directConversation, sendFriendRequest } from "../actions.js";
+import { answerFriendRequest, blockUser, directConversation, sendFriendRequest, unblockUser } from "../actions.js";
 import { showPresenceOf } from "../ephemeral.js";
 import { attempt, showIn } from "../errors.js";
 import { h, paintAvatar, renderKeyed } from "../dom.js";
@@ -20,6 +20,7 @@ import { go } from "../router.js";
 import { state, watch } from "../store.js";
 import { directWith } from "../store/conversations.js";
 import { relation } from "../store/friends.js";
+import { isBlocked } from "../store/settings.js";
 import { userById } from "../store/users.js";
 import { trapFocus } from "./focus.js";
 import { paintPresence, presenceWords } from "./presence.js";
@@ -55,6 +56,7 @@ export function mountProfile({ onSettings } = {}) {
   watch("presence", () => shown && drawPerson());
   watch("friends", () => shown && drawActions());
   watch("conversations", () => shown && drawActions());
+  watch("blocks", () => shown && drawActions());
 }
 
 /** Open `userId`'s card; the focus goes back to `opener` when it closes. */
@@ -203,6 +205,15 @@ async function message(el, userId) {
   go(`#/c/${id}`);
 }
 
+/** Block `user` (`on`) or unblock them, once confirmed. */
+function confirmBlock(el, user, on) {
+  const question = on
+    ? `Block ${user.display_name}? They won't be able to message you, send you friend requests, add you to groups or find you in search. Your friendship ends.`
+    : `Unblock ${user.display_name}? They can message you and send you friend requests again.`;
+  if (!confirm(question)) return;
+  act(el, on ? "Couldn't block" : "Couldn't unblock", () => (on ? blockUser(user.id) : unblockUser(user.id)));
+}
+
 const drawnActions = { key: null };
 
 function drawActions() {
@@ -210,7 +221,8 @@ function drawActions() {
   const user = userById(state, userId);
   const rel = relation(state, userId);
   const dmId = directWith(state, userId)?.id ?? profile?.direct_conversation_id ?? null;
-  const key = JSON.stringify([userId, state.meId, user.deleted, typeof rel === "object" && rel ? rel.id : rel, dmId, Boolean(profile)]);
+  const blocked = isBlocked(state, userId);
+  const key = JSON.stringify([userId, state.meId, user.deleted, typeof rel === "object" && rel ? rel.id : rel, dmId, Boolean(profile), blocked]);
   if (drawnActions.key === key && parts.actions.childElementCount) return;
   drawnActions.key = key;
   const items = [];
@@ -229,12 +241,19 @@ function drawActions() {
     } else {
       items.push(button("Message", "profile-message", null, { disabled: true, title: "Become friends to send messages" }));
     }
-    if (rel === "requested") items.push(button("Request sent", "profile-request-sent", null, { disabled: true }));
+    if (blocked) {
+      // (No friend request either way while we block them: the server refuses it.)
+    } else if (rel === "requested") items.push(button("Request sent", "profile-request-sent", null, { disabled: true }));
     else if (rel && typeof rel === "object") {
       items.push(button("Accept", "profile-accept", (e) => act(e.currentTarget, "Couldn't accept the request", () => answerFriendRequest(rel.id, "accept")), { primary: true }));
     } else if (rel === null) {
       items.push(button("Add friend", "profile-add-friend", (e) => act(e.currentTarget, "Couldn't send the friend request", () => sendFriendRequest(user.username)), { primary: true }));
     }
+    items.push(
+      blocked
+        ? button("Unblock", "profile-unblock", (e) => confirmBlock(e.currentTarget, user, false))
+        : button("Block…", "profile-block", (e) => confirmBlock(e.currentTarget, user, true)),
+    );
   }
   const focused = parts.actions.contains(document.activeElement);
   parts.actions.replaceChildren(...items);

@@ -1,17 +1,24 @@
 // Settings (a dialog, from the gear by our name): our profile (display name, bio, avatar), our
-// password, signing out everywhere, downloading our data, and deleting the account.
+// password, notifications (system notifications and sound while no tab is visible, and the
+// browser's permission, asked from a click), privacy (hiding our presence, sending read
+// receipts), the people we block, signing out everywhere, downloading our data, and deleting
+// the account.
+//
+// The notification and privacy switches save as they are flipped (PATCH /api/users/me/settings);
+// every tab hears `settings_updated` and draws them from the store (store/settings.js).
 //
 // Our name and avatar are drawn from the store, so the change shows here, in this page and in
 // every tab that shows us once the server answers (and its `user_updated` event arrives). Each
 // part has its own error line (errors.js): a wrong password is said there, it does not sign us
 // out as another 401 would.
 import { ApiError } from "../api.js";
-import { changePassword, deleteAccount, removeAvatar, updateProfile, uploadAvatar } from "../actions.js";
+import { changePassword, deleteAccount, removeAvatar, unblockUser, updateProfile, updateSettings, uploadAvatar } from "../actions.js";
 import { reportError, showIn } from "../errors.js";
-import { h, paintAvatar, testid } from "../dom.js";
+import { h, paintAvatar, renderKeyed, testid } from "../dom.js";
 import { loadProfile } from "../loaders.js";
 import { state, watch } from "../store.js";
-import { me } from "../store/users.js";
+import { settingsOf } from "../store/settings.js";
+import { me, userById } from "../store/users.js";
 import { trapFocus } from "./focus.js";
 
 const NAME_MAX = 64;
@@ -31,7 +38,9 @@ let opener = null;
 export function mountSettings({ signOutEverywhere, signedOut }) {
   hooks = { signOutEverywhere, signedOut };
   testid("settings-button")?.addEventListener("click", () => openSettings());
-  watch("users", () => dialog?.open && drawMe());
+  watch("users", () => dialog?.open && (drawMe(), drawBlocked()));
+  watch("settings", () => dialog?.open && drawSettings());
+  watch("blocks", () => dialog?.open && drawBlocked());
 }
 
 /** Open the settings, filled with our profile as it now is. */
@@ -50,6 +59,8 @@ export async function openSettings() {
   el.bio.disabled = true; // until our bio is read
   countBio();
   drawMe();
+  drawSettings();
+  drawBlocked();
   if (!dialog.open) dialog.showModal();
   el.name.focus();
   const profile = await loadProfile(state.meId).catch((error) => {
@@ -186,6 +197,7 @@ function build() {
         profileForm,
       ),
       h("section", { class: "settings-section", "aria-labelledby": "settings-password-title" }, h("h3", { id: "settings-password-title", text: "Password" }), el.passwordForm),
+      buildAttention(),
       h(
         "section",
         { class: "settings-section", "aria-labelledby": "settings-account-title" },
@@ -251,6 +263,130 @@ async function dropAvatar() {
   const done = await run(el.removeAvatar, el.avatarError, "Couldn't remove your picture", () => removeAvatar());
   el.avatarStatus.textContent = done ? "Picture removed." : "";
   el.uploadAvatar.focus();
+}
+
+// Notifications, privacy, blocked people -------------------------------------------------------
+
+const SWITCHES = [
+  ["desktop_notifications", "Desktop notifications while Tidings is in the background", "settings-desktop-notifications"],
+  ["notification_sound", "Play a sound with them", "settings-notification-sound"],
+  ["hide_presence", "Hide when I'm online", "settings-hide-presence"],
+  ["send_read_receipts", "Let others see when I've read their messages", "settings-read-receipts"],
+];
+
+const PERMISSION_TEXT = {
+  granted: "This browser shows Tidings' notifications.",
+  denied: "This browser blocks Tidings' notifications: allow them in the site's settings (the icon left of the address).",
+  default: "This browser hasn't been asked yet.",
+  unsupported: "This browser can't show notifications.",
+};
+
+function permission() {
+  return typeof Notification === "function" ? Notification.permission : "unsupported";
+}
+
+function toggle(key, label, testId) {
+  const box = h("input", { type: "checkbox", id: testId, testid: testId, onchange: () => saveSwitch(key, box) });
+  el.switches[key] = box;
+  return h("label", { class: "settings-toggle", for: testId }, box, h("span", { text: label }));
+}
+
+function buildAttention() {
+  el.switches = {};
+  const [notifications, sound, presence, receipts] = SWITCHES.map(([key, label, testId]) => toggle(key, label, testId));
+  el.permission = h("p", { class: "settings-permission", role: "status", testid: "settings-permission" });
+  el.allow = h("button", { class: "btn btn-sm", type: "button", testid: "settings-allow-notifications", text: "Allow notifications in this browser", onclick: askPermission });
+  el.attentionError = h("p", { class: "form-error", role: "alert", testid: "settings-attention-error", hidden: true });
+  el.blockedList = h("ul", { class: "blocked-list", testid: "settings-blocked-list" });
+  el.blockedEmpty = h("p", { class: "settings-permission", testid: "settings-blocked-empty", text: "You haven't blocked anyone." });
+  el.blockedError = h("p", { class: "form-error", role: "alert", testid: "settings-blocked-error", hidden: true });
+  return h(
+    "div",
+    null,
+    h(
+      "section",
+      { class: "settings-section", "aria-labelledby": "settings-notifications-title", testid: "settings-notifications" },
+      h("h3", { id: "settings-notifications-title", text: "Notifications" }),
+      notifications,
+      sound,
+      h("div", { class: "settings-row" }, el.allow),
+      el.permission,
+    ),
+    h(
+      "section",
+      { class: "settings-section", "aria-labelledby": "settings-privacy-title", testid: "settings-privacy" },
+      h("h3", { id: "settings-privacy-title", text: "Privacy" }),
+      presence,
+      receipts,
+      el.attentionError,
+    ),
+    h(
+      "section",
+      { class: "settings-section", "aria-labelledby": "settings-blocked-title", testid: "settings-blocked" },
+      h("h3", { id: "settings-blocked-title", text: "Blocked people" }),
+      el.blockedList,
+      el.blockedEmpty,
+      el.blockedError,
+    ),
+  );
+}
+
+function drawSettings() {
+  const settings = settingsOf(state);
+  for (const [key, box] of Object.entries(el.switches)) {
+    if (!box.disabled) box.checked = settings[key];
+  }
+  const now = permission();
+  el.permission.textContent = PERMISSION_TEXT[now] ?? PERMISSION_TEXT.default;
+  el.permission.dataset.permission = now;
+  el.allow.hidden = now !== "default";
+}
+
+async function saveSwitch(key, box) {
+  const value = box.checked;
+  box.disabled = true;
+  showIn(el.attentionError, null);
+  try {
+    await updateSettings({ [key]: value });
+  } catch (error) {
+    box.checked = !value;
+    reportError("Couldn't save the setting", error, el.attentionError);
+  } finally {
+    box.disabled = false;
+    drawSettings();
+  }
+}
+
+/** Ask the browser (from this click: browsers refuse to ask otherwise). */
+async function askPermission() {
+  if (typeof Notification !== "function") return drawSettings();
+  el.allow.disabled = true;
+  try {
+    await Notification.requestPermission();
+  } finally {
+    el.allow.disabled = false;
+    drawSettings();
+  }
+}
+
+function drawBlocked() {
+  const people = [...state.blockedIds].map((id) => userById(state, id)).sort((a, b) => a.display_name.localeCompare(b.display_name));
+  el.blockedEmpty.hidden = people.length > 0;
+  renderKeyed(
+    el.blockedList,
+    people,
+    (u) => u.id,
+    (u) => h("li", { testid: "settings-blocked-person", dataset: { userId: String(u.id) } }, h("span"), h("button", { class: "btn btn-sm", type: "button", testid: "settings-unblock", text: "Unblock", onclick: (e) => unblockFromList(e.currentTarget, u.id) })),
+    (li, u) => {
+      li.firstChild.textContent = `${u.display_name} (@${u.username})`;
+    },
+  );
+}
+
+async function unblockFromList(button, userId) {
+  const user = userById(state, userId);
+  if (!confirm(`Unblock ${user.display_name}? They can message you and send you friend requests again.`)) return;
+  await run(button, el.blockedError, "Couldn't unblock", () => unblockUser(userId));
 }
 
 // Password and sessions ---------------------------------------------------------------------

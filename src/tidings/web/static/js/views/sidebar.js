@@ -6,7 +6,7 @@
 import { attachmentSummary } from "../attachments.js";
 import { h, paintAvatar, renderKeyed, setBadge, shortTime, testid } from "../dom.js";
 import { state, watch } from "../store.js";
-import { conversationTitle, otherMember, sortedConversations } from "../store/conversations.js";
+import { conversationTitle, isMuted, otherMember, sortedConversations } from "../store/conversations.js";
 import { typingText, typistsIn } from "../store/typing.js";
 import { userById } from "../store/users.js";
 import { systemText } from "../system.js";
@@ -51,7 +51,7 @@ function create(conversation) {
     h(
       "span",
       { class: "conv-body" },
-      h("span", { class: "conv-top" }, h("span", { class: "conv-name", testid: "conversation-name" }), h("time", { class: "conv-time", testid: "conversation-time" })),
+      h("span", { class: "conv-top" }, h("span", { class: "conv-name", testid: "conversation-name" }), h("span", { class: "conv-muted", testid: "muted-icon", title: "Muted", "aria-hidden": "true", hidden: true, text: "🔕" }), h("time", { class: "conv-time", testid: "conversation-time" })),
       h("span", { class: "conv-bottom" }, h("span", { class: "conv-preview", testid: "conversation-preview" }), h("span", { class: "badge", testid: "unread-badge", hidden: true })),
     ),
   );
@@ -80,12 +80,16 @@ function update(li, conversation) {
   previewEl.classList.toggle("typing", Boolean(typing));
   setBadge(link.querySelector(".badge"), conversation.unread_count);
   link.classList.toggle("unread", conversation.unread_count > 0);
+  // Muted: still counted, quieter (no bell entry, sound or system notification).
+  const muted = isMuted(conversation);
+  link.classList.toggle("muted", muted);
+  link.querySelector(".conv-muted").hidden = !muted;
   link.classList.toggle("active", conversation.id === activeId);
   if (conversation.id === activeId) link.setAttribute("aria-current", "page");
   else link.removeAttribute("aria-current");
   const unread = conversation.unread_count ? `, ${conversation.unread_count} unread` : "";
   const online = partner === null ? "" : presenceSuffix(partner);
-  link.setAttribute("aria-label", `${title}${online}${unread}: ${text}`);
+  link.setAttribute("aria-label", `${title}${muted ? " (muted)" : ""}${online}${unread}: ${text}`);
 }
 
 function render() {

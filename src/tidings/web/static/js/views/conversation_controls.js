@@ -1,0 +1,132 @@
+// The open conversation's mute menu (the bell in its header) and, in a blocked DM, the composer
+// turned off with a line saying why; drawn by views/conversation.js from the store.
+//
+// The menu mutes for an hour, 8 hours, a week or until unmuted, or unmutes; the answer (and our
+// `muted` event, in every tab) brings `muted_until`, and the sidebar shows the muted icon. A DM
+// in which one member blocks the other (`blocked`) cannot be written to: the composer is
+// disabled under "You can't message each other", and whoever blocks has an Unblock button
+// there. A send the server refuses for a block (409 `blocked` / `you_blocked`: one started
+// before the block was known here) says the server's words in the composer's error line.
+import { muteConversation, unblockUser, unmuteConversation } from "../actions.js";
+import { attempt, showIn } from "../errors.js";
+import { h, testid } from "../dom.js";
+import { state } from "../store.js";
+import { isMuted, mutedForever, otherMember } from "../store/conversations.js";
+import { isBlocked } from "../store/settings.js";
+
+const HOUR_MS = 3600000;
+const MUTE_CHOICES = [
+  { label: "Mute for 1 hour", testId: "mute-1h", ms: HOUR_MS },
+  { label: "Mute for 8 hours", testId: "mute-8h", ms: 8 * HOUR_MS },
+  { label: "Mute for 1 week", testId: "mute-1w", ms: 7 * 24 * HOUR_MS },
+  { label: "Until I unmute", testId: "mute-forever", ms: null },
+];
+
+let el = null; // see mountControls
+let shownId = null;
+
+/** Build the header's mute button and menu and the blocked line (`form`, `input`, `sendButton`:
+ * the composer's parts). */
+export function mountControls({ form, input, sendButton }) {
+  const header = testid("conversation-view").querySelector(".pane-head");
+  el = { form, input, sendButton };
+  el.button = h("button", { class: "icon-btn mute-btn", type: "button", testid: "mute-button", "aria-haspopup": "menu", "aria-expanded": "false", onclick: () => toggleMenu() });
+  el.menu = h("div", { class: "mute-menu", role: "menu", testid: "mute-menu", hidden: true });
+  header.insertBefore(el.button, testid("members-button"));
+  header.append(el.menu);
+  el.blockedText = h("p", { testid: "composer-blocked-text", text: "You can't message each other." });
+  el.unblock = h("button", { class: "btn btn-sm", type: "button", testid: "composer-unblock", text: "Unblock", onclick: () => unblockHere() });
+  el.blocked = h("div", { class: "composer-blocked", role: "status", testid: "composer-blocked", hidden: true }, el.blockedText, el.unblock);
+  el.error = h("p", { class: "form-error composer-error", role: "alert", testid: "composer-error", hidden: true });
+  form.before(el.blocked, el.error);
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && !el.menu.hidden) {
+      closeMenu();
+      el.button.focus();
+    }
+  });
+  document.addEventListener("pointerdown", (event) => {
+    if (!el.menu.hidden && !el.menu.contains(event.target) && !el.button.contains(event.target)) closeMenu();
+  });
+  document.addEventListener("tidings:send-refused", ({ detail }) => {
+    if (detail.conversationId === shownId) showIn(el.error, detail.reason);
+  });
+}
+
+/** What the controls show depends on (for the header's redraw key). */
+export function controlsKey(conversation) {
+  if (!conversation) return null;
+  const other = conversation.type === "direct" ? otherMember(state, conversation).id : null;
+  return [conversation.muted_until, isMuted(conversation), conversation.blocked, other !== null && isBlocked(state, other)];
+}
+
+/** Draw the controls for `conversation` (null: none open, or not found). */
+export function drawControls(conversation) {
+  if (conversation?.id !== shownId) {
+    showIn(el.error, null);
+    closeMenu();
+  }
+  shownId = conversation?.id ?? null;
+  el.button.hidden = !conversation;
+  if (!conversation) {
+    el.blocked.hidden = true;
+    return;
+  }
+  const muted = isMuted(conversation);
+  el.button.classList.toggle("on", muted);
+  el.button.textContent = muted ? "🔕" : "🔔";
+  const label = muted ? (mutedForever(conversation) ? "Muted until you unmute" : `Muted until ${new Date(conversation.muted_until).toLocaleString()}`) : "Mute notifications";
+  el.button.title = label;
+  el.button.setAttribute("aria-label", label);
+  const blocked = conversation.type === "direct" && conversation.blocked;
+  el.blocked.hidden = !blocked;
+  const other = conversation.type === "direct" ? otherMember(state, conversation) : null;
+  el.unblock.hidden = !(blocked && other && isBlocked(state, other.id));
+  el.unblock.disabled = false;
+  el.blockedText.textContent = el.unblock.hidden ? "You can't message each other." : `You can't message each other: you blocked ${other.display_name}.`;
+  if (!blocked) showIn(el.error, null);
+  el.input.disabled = blocked;
+  el.form.classList.toggle("disabled", blocked);
+  if (blocked) el.sendButton.disabled = true;
+  for (const button of el.form.querySelectorAll("button")) if (button !== el.sendButton) button.disabled = blocked;
+}
+
+function toggleMenu() {
+  if (el.menu.hidden) openMenu();
+  else closeMenu();
+}
+
+function openMenu() {
+  const conversation = state.conversations.get(shownId);
+  if (!conversation) return;
+  const items = MUTE_CHOICES.map(({ label, testId, ms }) =>
+    h("button", { type: "button", role: "menuitem", testid: testId, text: label, onclick: () => choose(() => muteConversation(shownId, ms === null ? null : new Date(Date.now() + ms))) }),
+  );
+  if (isMuted(conversation)) items.push(h("button", { type: "button", role: "menuitem", testid: "unmute", text: "Unmute", onclick: () => choose(() => unmuteConversation(shownId)) }));
+  el.menu.replaceChildren(...items);
+  el.menu.hidden = false;
+  el.button.setAttribute("aria-expanded", "true");
+  el.menu.querySelector("button").focus();
+}
+
+function closeMenu() {
+  if (!el || el.menu.hidden) return;
+  el.menu.hidden = true;
+  el.button.setAttribute("aria-expanded", "false");
+}
+
+async function choose(action) {
+  closeMenu();
+  el.button.focus();
+  await attempt("Couldn't change the conversation's notifications", action);
+}
+
+async function unblockHere() {
+  const conversation = state.conversations.get(shownId);
+  if (!conversation) return;
+  const other = otherMember(state, conversation);
+  if (!confirm(`Unblock ${other.display_name}? They can message you and send you friend requests again.`)) return;
+  el.unblock.disabled = true;
+  await attempt("Couldn't unblock", () => unblockUser(other.id), el.error);
+  el.unblock.disabled = false;
+}
