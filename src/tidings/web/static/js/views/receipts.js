@@ -49,6 +49,7 @@ export function updateReceipt(li, { receipt }) {
   if (!button) {
     button = h("button", { class: "link-btn", type: "button", testid: "seen-by", "aria-haspopup": "true", "aria-expanded": "false" });
     button.addEventListener("click", () => {
+      listenForClosing();
       listOpen = listOpen === messageId ? null : messageId;
       if (listOpen !== null) refreshReceipts(conversationId);
       drawList(li, button, receiptOf.get(li));
@@ -74,6 +75,20 @@ function drawList(li, button, { messageId, readers }) {
   }
   const names = readers.map((id) => userById(state, id).display_name).sort((a, b) => a.localeCompare(b));
   list.replaceChildren(...names.map((name) => h("li", { text: name })));
+}
+
+let listening = false;
+
+/** A click elsewhere or Escape closes the list (listened for once a list was opened). */
+function listenForClosing() {
+  if (listening) return;
+  listening = true;
+  document.addEventListener("pointerdown", (event) => {
+    if (listOpen !== null && !event.target.closest?.("[data-testid=read-receipt]")) closeSeenList();
+  });
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && listOpen !== null) closeSeenList();
+  });
 }
 
 /** Close an open "Seen by" list (a click elsewhere, Escape, another conversation). */
