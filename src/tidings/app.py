@@ -20,12 +20,15 @@ from tidings.accounts.streams import AccountStreamSessions
 from tidings.attachments import actions as attachment_actions
 from tidings.attachments.routes import UPLOAD_PATH
 from tidings.attachments.routes import router as attachments_router
+from tidings.blocks.routes import router as blocks_router
 from tidings.bootstrap import router as bootstrap_router
 from tidings.collector import SurvivorFreezer
 from tidings.config import Settings
 from tidings.context import build_context, close_context
+from tidings.conversations.attention_routes import router as attention_router
 from tidings.conversations.group_routes import GROUP_AVATAR_PATH
 from tidings.conversations.group_routes import router as groups_router
+from tidings.conversations.mute_routes import router as mute_router
 from tidings.conversations.routes import plain_routes as conversation_plain_routes
 from tidings.conversations.routes import router as conversations_router
 from tidings.errors import install_error_handlers
@@ -40,6 +43,7 @@ from tidings.middleware import (
 )
 from tidings.notifications.routes import router as notifications_router
 from tidings.operations import router as operations_router
+from tidings.presence.routes import router as presence_router
 from tidings.realtime import log
 from tidings.realtime.endpoint import EVENTS_PATH, mount_event_stream
 from tidings.realtime.metrics import Metrics
@@ -96,8 +100,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         accounts_router,
         profiles_router,
         friends_router,
+        blocks_router,
         conversations_router,
         groups_router,
+        mute_router,
+        attention_router,
+        presence_router,
         notifications_router,
         attachments_router,
         search_router,

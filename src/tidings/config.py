@@ -140,6 +140,22 @@ class Settings(BaseSettings):
     """Message searches per user (searching as you type asks a few times per word)."""
     rate_limit_user_search: str = "300/minute"
     """Searches for people per user (the new-chat and add-friend dialogs ask as you type)."""
+    rate_limit_attention: str = "120/minute"
+    """Typing signals and activity reports per user (a tab sends one every few seconds while
+    its person types; more is a script)."""
+
+    # Presence (README, "Presence, typing and receipts").
+    presence_grace_seconds: float = 15.0
+    """A user whose last stream closed stays online this long: a reload, a flapping network
+    or a reconnect storm within it announces nothing."""
+    presence_away_seconds: float = 300.0
+    """With streams open but no activity for this long, a user is away."""
+    presence_hold_seconds: float = 60.0
+    """How long a process's claim that a user has a stream there lasts unless renewed (every
+    third of it): a process that dies stops counting after this."""
+    presence_group_limit: int = 100
+    """Members of conversations up to this size see each other's presence, typing and read
+    receipts live; in larger groups presence and receipts are asked for, typing is not sent."""
 
     event_retention_seconds: int = 24 * 3600
     """How long the event log keeps events: a client away longer gets ``resync``."""

@@ -12,6 +12,7 @@ from tidings.attachments.storage import BlobStore, open_store
 from tidings.config import Settings
 from tidings.db import Database
 from tidings.migrations import upgrade_to_head
+from tidings.presence.tracker import PresenceConfig, PresenceTracker
 from tidings.ratelimit import RateLimiter
 from tidings.realtime import log
 from tidings.realtime.gate import StreamGate
@@ -32,6 +33,7 @@ class AppContext:
     limiter: RateLimiter
     stream_gate: StreamGate
     attachment_store: BlobStore
+    presence: PresenceTracker
 
 
 async def build_context(settings: Settings, metrics: Metrics | None = None) -> AppContext:
@@ -67,6 +69,20 @@ async def build_context(settings: Settings, metrics: Metrics | None = None) -> A
     sessions = SessionCache(settings.session_cache_seconds)
     hub.sessions_ended_listeners.append(sessions.sessions_ended)
     hub.users_changed_listeners.append(sessions.users_changed)
+    presence = PresenceTracker.for_deployment(
+        settings.redis_url,
+        settings.redis_prefix,
+        hub,
+        db,
+        PresenceConfig(
+            grace_seconds=settings.presence_grace_seconds,
+            away_seconds=settings.presence_away_seconds,
+            hold_seconds=settings.presence_hold_seconds,
+            group_limit=settings.presence_group_limit,
+        ),
+        metrics,
+    )
+    await presence.start()
     metrics.db_queries.set_function(lambda: db.query_count)
     metrics.write_batches.set_function(lambda: writer.batches)
     metrics.writes.set_function(lambda: writer.actions)
@@ -85,13 +101,15 @@ async def build_context(settings: Settings, metrics: Metrics | None = None) -> A
             settings.stream_open_wait_seconds,
         ),
         attachment_store=open_store(settings, db),
+        presence=presence,
     )
 
 
 async def close_context(ctx: AppContext) -> None:
-    """Stop the writer (its queued writes first), the hub, the limiter, the attachment store
-    and the database."""
+    """Stop the writer (its queued writes first), presence, the hub, the limiter, the
+    attachment store and the database."""
     await ctx.writer.stop()
+    await ctx.presence.stop()
     await ctx.hub.stop()
     await ctx.limiter.close()
     await ctx.attachment_store.close()

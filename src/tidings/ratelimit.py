@@ -88,6 +88,7 @@ class Limits:
     login_per_address: Limit
     search: Limit
     user_search: Limit
+    attention: Limit
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Limits:
@@ -109,6 +110,7 @@ class Limits:
             ),
             search=Limit("search", parse(settings.rate_limit_search)),
             user_search=Limit("user-search", parse(settings.rate_limit_user_search)),
+            attention=Limit("attention", parse(settings.rate_limit_attention)),
         )
 
 

@@ -10,6 +10,11 @@ from typing import Any
 
 import httpx
 
+ATTENTION_EVENTS = frozenset({"presence", "typing", "read_receipt"})
+"""Ephemeral events that streams get as people come and go: ``next`` leaves them out unless
+asked (``attention=True``), so that a test of other events is not at the mercy of who opened
+a stream when."""
+
 
 @dataclass
 class SSEFrame:
@@ -90,8 +95,11 @@ class EventStreamReader:
             self._opened.set()
             self.ended.set()
 
-    async def next(self, timeout: float = 10, *, skip_heartbeats: bool = True) -> SSEFrame:
-        """The next frame (by default, the next that is not a heartbeat comment)."""
+    async def next(
+        self, timeout: float = 10, *, skip_heartbeats: bool = True, attention: bool = False
+    ) -> SSEFrame:
+        """The next frame (by default, the next that is not a heartbeat comment, nor a
+        presence, typing or read receipt event)."""
         async with asyncio.timeout(timeout):
             while True:
                 item = await self.frames.get()
@@ -100,6 +108,8 @@ class EventStreamReader:
                 if item.comment is not None and skip_heartbeats:
                     continue
                 if item.retry is not None and not item.data:
+                    continue
+                if not attention and item.id is None and item.event in ATTENTION_EVENTS:
                     continue
                 return item
 

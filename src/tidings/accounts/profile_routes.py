@@ -12,13 +12,15 @@ from tidings import (
     avatars,
     plain_routes,  # noqa: F401  (registers the {name:db_id} path convertor)
 )
-from tidings.accounts import deletion, export, profiles
+from tidings.accounts import deletion, export, profiles, settings
 from tidings.accounts.deps import CurrentUser
 from tidings.accounts.schemas import (
     AccountDeletion,
     ProfileEnvelope,
     ProfileUpdate,
     ProfileView,
+    Settings,
+    SettingsUpdate,
     UserEnvelope,
 )
 from tidings.attachments.queries import ServedBlob
@@ -68,6 +70,19 @@ async def update_profile(
 ) -> ProfileEnvelope:
     """Change your display name and/or bio (a field left out stays as it is)."""
     return await profiles.update_profile(ctx, user, data)
+
+
+@router.get("/api/users/me/settings", responses=SIGNED_IN)
+async def get_settings(user: CurrentUser, ctx: ContextDep) -> Settings:
+    """Your attention settings: presence, read receipts, desktop notifications, sound."""
+    return await ctx.db.run_query(settings.read_settings, user.id)
+
+
+@router.patch("/api/users/me/settings", responses=SIGNED_IN)
+async def update_settings(data: SettingsUpdate, user: CurrentUser, ctx: ContextDep) -> Settings:
+    """Change some of your settings (those left out stay). Every tab of yours is told
+    (``settings_updated``); hiding your presence shows you offline to everyone at once."""
+    return await settings.update_settings(ctx, user, data)
 
 
 @router.put(

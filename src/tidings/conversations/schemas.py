@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import AwareDatetime, BeforeValidator, Field, StringConstraints
 
 from tidings.accounts.schemas import UserView
 from tidings.attachments.schemas import AttachmentView
@@ -13,6 +13,14 @@ from tidings.conversations.models import ConversationType, MemberRole
 from tidings.schemas import DbId, Schema, Trimmed, ViewSchema
 
 Id = DbId
+
+
+def _json_datetime(value: object) -> object:
+    # Lax mode would take a number for a Unix time, which the schema ("date-time": a string)
+    # refuses.
+    if value is not None and not isinstance(value, str):
+        raise ValueError("must be a date-time string, such as 2030-01-31T18:00:00Z")
+    return value
 
 
 class DirectConversationCreate(Schema):
@@ -139,6 +147,17 @@ class MessageReactions(ViewSchema):
     reactions: list[ReactionGroup]
 
 
+class MuteUpdate(Schema):
+    until: Annotated[
+        AwareDatetime | None,
+        BeforeValidator(_json_datetime),
+        Field(
+            description="When the mute ends (with its UTC offset; within a year from now), or "
+            "null: until you unmute it."
+        ),
+    ] = None
+
+
 class ReadMark(Schema):
     message_id: Id | None = None
 
@@ -214,6 +233,12 @@ class ConversationView(ViewSchema):
     last_message: MessageView | None
     unread_count: int
     last_read_message_id: int
+    muted_until: datetime | None
+    """Until when you muted it (no bell entry, sound or system notification, except for a
+    mention of you; unread still counts): null if not muted (or the mute has ended),
+    9999-12-31T00:00:00Z until you unmute it."""
+    blocked: bool
+    """A DM whose two members are in a block (either way): it takes no messages."""
     updated_at: datetime
 
 
@@ -239,6 +264,11 @@ class ConversationChange(ViewSchema):
     """The addressee's own count (reason ``read``); null in events that go to every member."""
     last_read_message_id: int | None
     """The addressee's own read position (reason ``read``); null like ``unread_count``."""
+    muted_until: datetime | None
+    """The addressee's own mute (reasons ``muted`` and ``read``: null there means not muted);
+    null, and to be ignored, in events that go to every member."""
+    blocked: bool
+    """A DM whose two members are in a block (either way): it takes no messages."""
     updated_at: datetime
 
 
@@ -250,3 +280,20 @@ class ConversationList(ViewSchema):
 class MarkReadResult(ViewSchema):
     conversation: ConversationView
     notifications_unread_count: int
+
+
+class TypingSignal(Schema):
+    """``POST /api/conversations/{id}/typing``: typing (the default) or stopped."""
+
+    active: bool = True
+
+
+class Receipt(ViewSchema):
+    """A member has read the conversation up to ``last_read_message_id``."""
+
+    user_id: int
+    last_read_message_id: int
+
+
+class ReceiptList(ViewSchema):
+    receipts: list[Receipt]

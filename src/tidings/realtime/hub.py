@@ -322,6 +322,9 @@ class Hub:
         self.users_changed_listeners: list[Callable[[set[int]], None]] = []
         """Called with the ids of users that changed anywhere (``users_changed``). After the
         broker may have lost a control, the sessions-ended listeners get None instead."""
+        self.local_users_listeners: list[Callable[[int, bool], None]] = []
+        """Called with ``(user_id, True)`` when a user's first stream on this process has
+        opened, ``(user_id, False)`` when their last one here has gone (``presence/``)."""
         metrics.streams_open.set_function(self.subscriber_count)
 
     async def start(self) -> None:
@@ -407,7 +410,20 @@ class Hub:
                     await self.broker.unwatch(user_id)
             raise
         await self._notify_count_changed()
+        if len(self._subscribers.get(user_id, ())) == 1:
+            self._tell_local_users(user_id, True)
         return subscriber
+
+    def local_users(self) -> list[int]:
+        """The users with a stream on this process."""
+        return list(self._subscribers)
+
+    def _tell_local_users(self, user_id: int, present: bool) -> None:
+        for listener in self.local_users_listeners:
+            try:
+                listener(user_id, present)
+            except Exception:
+                logger.exception("a local users listener failed")
 
     def _make_room(self, subscribers: dict[Subscriber, None]) -> None:
         """Close the oldest open streams of a user so that one more fits the per-user cap."""
@@ -424,6 +440,7 @@ class Hub:
             if not subscribers:
                 del self._subscribers[subscriber.user_id]
                 self._drop_spans(subscriber.user_id)
+                self._tell_local_users(subscriber.user_id, False)
 
     async def unsubscribe(self, subscriber: Subscriber) -> None:
         subscribers = self._subscribers.get(subscriber.user_id)
@@ -435,6 +452,7 @@ class Hub:
         if not subscribers:
             del self._subscribers[subscriber.user_id]
             self._drop_spans(subscriber.user_id)
+            self._tell_local_users(subscriber.user_id, False)
             try:
                 await self.broker.unwatch(subscriber.user_id)
             except Exception:

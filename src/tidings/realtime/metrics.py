@@ -58,6 +58,11 @@ class Metrics:
             "Times a process read events from the log that the broker had not brought",
             registry=self.registry,
         )
+        self.presence_events = Counter(
+            "tidings_presence_events",
+            "Presence events sent (one per addressee of a change of status)",
+            registry=self.registry,
+        )
         self.broker_errors = Counter(
             "tidings_broker_errors", "Failed broker operations", registry=self.registry
         )

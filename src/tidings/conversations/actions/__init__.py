@@ -6,6 +6,8 @@
 * ``editing``: editing and deleting a message;
 * ``reactions``: reacting to a message;
 * ``read_marks``: marking a conversation read;
+* ``muting``: muting a conversation for yourself, and unmuting it;
+* ``attention``: typing signals and read receipts (ephemeral: no database write);
 * ``common``: what they share (the conversation's lock, the friends check, creation, the
   membership announcement).
 
@@ -15,6 +17,7 @@ conversation's channel, stored once whatever the member count (``tx.emit_to_chan
 what concerns one member (their read position, their removal) is addressed to them.
 """
 
+from tidings.conversations.actions.attention import receipts, signal_typing
 from tidings.conversations.actions.direct import open_direct
 from tidings.conversations.actions.editing import delete_message, edit_message
 from tidings.conversations.actions.groups import (
@@ -28,6 +31,7 @@ from tidings.conversations.actions.groups import (
     update_group,
 )
 from tidings.conversations.actions.messages import NewMessage, send_message
+from tidings.conversations.actions.muting import set_mute
 from tidings.conversations.actions.reactions import set_reaction
 from tidings.conversations.actions.read_marks import mark_read
 
@@ -40,11 +44,14 @@ __all__ = [
     "edit_message",
     "mark_read",
     "open_direct",
+    "receipts",
     "remove_member",
     "send_message",
     "set_group_avatar",
+    "set_mute",
     "set_reaction",
     "set_role",
+    "signal_typing",
     "transfer_ownership",
     "update_group",
 ]

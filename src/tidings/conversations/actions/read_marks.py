@@ -1,4 +1,5 @@
-"""Marking a conversation read: the reader's position moves, their other tabs are told."""
+"""Marking a conversation read: the reader's position moves, their other tabs are told, and
+the other members get a read receipt (``attention.announce_read``: ephemeral, after commit)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from sqlalchemy import select
 from tidings.accounts.models import User
 from tidings.context import AppContext
 from tidings.conversations import queries, views
+from tidings.conversations.actions import attention
 from tidings.conversations.actions.common import conversation_lock, lock_for_member
 from tidings.conversations.events import ConversationUpdateEvent
 from tidings.conversations.models import Message
@@ -22,14 +24,18 @@ async def mark_read(
     ctx: AppContext, user: User, conversation_id: int, message_id: int | None
 ) -> MarkReadResult:
     """Mark the conversation read up to ``message_id`` (default: its latest message)."""
-    return await ctx.writer.run(
+    result, moved = await ctx.writer.run(
         _mark_read, user, conversation_id, message_id, locks=conversation_lock(conversation_id)
     )
+    if moved:
+        position = result.conversation.last_read_message_id
+        await attention.announce_read(ctx, user, conversation_id, position)
+    return result
 
 
 def _mark_read(
     tx: Transaction, user: User, conversation_id: int, message_id: int | None
-) -> MarkReadResult:
+) -> tuple[MarkReadResult, bool]:
     # The conversation's lock, as a send takes it: the read event's unread count and last
     # message are those of its place in the log, never older than a message before it.
     conversation, member = lock_for_member(tx, conversation_id, user)
@@ -62,7 +68,8 @@ def _mark_read(
                 conversation_id=conversation_id, reason="read", conversation=views.own_change(view)
             ),
         )
-    return MarkReadResult(
+    result = MarkReadResult(
         conversation=view,
         notifications_unread_count=notification_queries.unread_count(tx.session, user.id),
     )
+    return result, member.last_read_message_id != before
