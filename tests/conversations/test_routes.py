@@ -32,6 +32,8 @@ CONVERSATION_FIELDS = {
     "last_message",
     "unread_count",
     "last_read_message_id",
+    "muted_until",
+    "blocked",
     "updated_at",
 }
 

@@ -6,12 +6,14 @@ with it or sign in as it, and the old name is free to register again), display n
 "Deleted user", no password (``!``, which no argon2 hash matches), bio or avatar, ``deleted_at``
 set. In the same transaction: every session ends, the person leaves every group by the rules of
 leaving (``groups.leave_all_groups``: successors, system lines), friendships, friend requests,
-their notifications and unsent uploads are deleted, and they leave the search index. DMs stay:
-the other side sees "Deleted user" and cannot send there any more (the DM is closed:
-``conversation.closed_at``; 409 ``user_deleted``).
+their notifications and unsent uploads are deleted, so are the blocks either way, and they
+leave the search index. DMs stay: the other side sees "Deleted user" and cannot send there any
+more (the DM is closed: ``conversation.closed_at``; 409 ``user_deleted``; a DM ``blocked``
+stays so).
 
 Who is told: former friends get ``friend_update`` (removed) and, for a pending request, its
-cancellation; everyone who showed the person (``profiles.audience``, computed before anything is
+cancellation; whoever had blocked them, ``block_update`` (no longer blocked: there is nobody to
+block); everyone who showed the person (``profiles.audience``, computed before anything is
 deleted) gets ``user_updated`` with ``deleted: true``. After the commit the sessions' streams
 close on every process, and every process drops the person's cached sessions.
 """
@@ -29,6 +31,8 @@ from tidings.accounts.passwords import verify_password
 from tidings.accounts.profiles import audience
 from tidings.accounts.schemas import DELETED_USER_NAME, UserView
 from tidings.attachments.models import Attachment
+from tidings.blocks.events import BlockUpdateEvent
+from tidings.blocks.models import Block
 from tidings.context import AppContext
 from tidings.conversations.actions.groups import leave_all_groups
 from tidings.conversations.models import Conversation, ConversationMember, ConversationType
@@ -79,6 +83,7 @@ def _delete_account(tx: Transaction, user_id: int) -> list[str]:
     user.deleted_at = utcnow()
     session.flush()
     _end_friendships(tx, user)
+    _end_blocks(tx, user)
     session.execute(delete(Notification).where(Notification.user_id == user_id))
     session.execute(
         delete(Attachment).where(Attachment.uploader_id == user_id, Attachment.message_id.is_(None))
@@ -106,6 +111,16 @@ def _friend_ids(tx: Transaction, user_id: int) -> list[int]:
     return list(
         tx.session.scalars(select(Friendship.friend_id).where(Friendship.user_id == user_id))
     )
+
+
+def _end_blocks(tx: Transaction, user: User) -> None:
+    """Blocks either way go; those who had blocked the person see them leave their list."""
+    session = tx.session
+    blockers = list(session.scalars(select(Block.blocker_id).where(Block.blocked_id == user.id)))
+    session.execute(
+        delete(Block).where(or_(Block.blocker_id == user.id, Block.blocked_id == user.id))
+    )
+    tx.emit_to(blockers, BlockUpdateEvent(user=UserView.model_validate(user), blocked=False))
 
 
 def _end_friendships(tx: Transaction, user: User) -> None:

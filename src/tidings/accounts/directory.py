@@ -2,6 +2,8 @@
 
 Writes that change a user's names keep it in step, in their own transaction:
 ``index_user`` after a user is created or renamed, ``unindex_user`` when an account is deleted.
+Someone who blocked the asker is never found (``blocks``); whom the asker blocked still is (so
+they can be unblocked from their profile).
 
 **The index** (``user_search_gram``, migration 0007) is one portable trigram table, the same on
 SQLite and PostgreSQL: a row per (gram, user) for every pg_trgm-style padded trigram of each
@@ -70,6 +72,7 @@ from sqlalchemy import ForeignKey, Index, String, Table, delete, func, insert, s
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from tidings.accounts.models import User
+from tidings.blocks import queries as block_queries
 from tidings.db import Base
 from tidings.friends.models import Friendship
 
@@ -271,6 +274,7 @@ def search(session: Session, q: str, asker_id: int, limit: int) -> list[Match]:
         return []
     ids = set(_candidate_ids(session, query)) | friends
     ids.discard(asker_id)
+    ids -= block_queries.blockers_of(session, asker_id)  # who blocked you is not found
     if not ids:
         return []
     ranked: list[tuple[tuple[bool, bool, int, float, int, str], Match]] = []

@@ -1,7 +1,8 @@
 """``GET /api/users/me/export``: everything of yours, as one JSON file, streamed.
 
-The document is one object: ``profile``, ``friends``, ``friend_requests``, ``conversations``
-(id, type, name, your role, when you joined), ``messages`` (yours, with their conversation),
+The document is one object: ``profile``, ``friends``, ``friend_requests``, ``blocks`` (whom
+you blocked, since when), ``conversations`` (id, type, name, your role, when you joined, until
+when you muted it), ``messages`` (yours, with their conversation),
 ``reactions`` (yours), ``notifications`` (yours) and ``attachments`` (the metadata of your
 uploads; their files are at their URLs). It is written section by section, and the long ones
 (messages, reactions, notifications, attachments) a page of ``EXPORT_PAGE`` rows at a time, each
@@ -23,6 +24,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 from tidings.accounts.models import User
 from tidings.accounts.schemas import avatar_url
 from tidings.attachments.models import Attachment
+from tidings.blocks.models import Block
 from tidings.context import AppContext
 from tidings.conversations.models import (
     Conversation,
@@ -81,7 +83,7 @@ def _user_ref(user: User) -> Row:
 
 
 def _head(session: Session, user_id: int) -> Row:
-    """The short sections: profile, friends, friend requests, conversations."""
+    """The short sections: profile, friends, friend requests, blocks, conversations."""
     user = session.get(User, user_id)
     assert user is not None
     friends = session.execute(
@@ -97,6 +99,12 @@ def _head(session: Session, user_id: int) -> Row:
         .join(addressee, addressee.id == FriendRequest.addressee_id)
         .where(or_(FriendRequest.requester_id == user_id, FriendRequest.addressee_id == user_id))
         .order_by(FriendRequest.id)
+    ).all()
+    blocks = session.execute(
+        select(User, Block.created_at)
+        .join(Block, Block.blocked_id == User.id)
+        .where(Block.blocker_id == user_id)
+        .order_by(Block.created_at, User.id)
     ).all()
     conversations = session.execute(
         select(Conversation, ConversationMember)
@@ -123,6 +131,7 @@ def _head(session: Session, user_id: int) -> Row:
             }
             for request, by, to in requests
         ],
+        "blocks": [{**_user_ref(blocked), "since": since} for blocked, since in blocks],
         "conversations": [
             {
                 "id": conversation.id,
@@ -130,6 +139,7 @@ def _head(session: Session, user_id: int) -> Row:
                 "name": conversation.name,
                 "role": member.role.value,
                 "joined_at": member.joined_at,
+                "muted_until": member.muted_until,
             }
             for conversation, member in conversations
         ],

@@ -25,6 +25,7 @@ from tidings.accounts.schemas import (
     UserView,
 )
 from tidings.attachments.actions import upload_limit
+from tidings.blocks import queries as block_queries
 from tidings.context import AppContext
 from tidings.conversations.models import Conversation, ConversationMember, ConversationType
 from tidings.errors import NotFound
@@ -133,6 +134,7 @@ def profile_view(session: Session, viewer_id: int, user_id: int) -> ProfileView:
             friend_request=None,
             mutual_groups=[],
             direct_conversation_id=None,
+            blocked=False,
         )
     request = None
     if user_id != viewer_id:
@@ -165,4 +167,5 @@ def profile_view(session: Session, viewer_id: int, user_id: int) -> ProfileView:
         friend_request=request,
         mutual_groups=[GroupRef(id=g.id, name=g.name or "") for g in groups],
         direct_conversation_id=direct_id,
+        blocked=block_queries.has_blocked(session, viewer_id, user_id),
     )

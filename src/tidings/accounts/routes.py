@@ -120,7 +120,8 @@ async def search_users(
     limit: Annotated[int, Query(ge=1, le=50), blank_means(20)] = 20,
 ) -> list[UserMatch]:
     """People by username and display name: exact, prefix, infix and similar matches, your
-    friends first (yourself and deleted accounts left out); an empty ``q``: your friends, by
+    friends first (yourself, deleted accounts and whoever blocked you left out); an empty
+    ``q``: your friends, by
     username. How they are found and ranked: ``tidings.accounts.directory``."""
     await ctx.limiter.hit(
         ctx.limiter.limits.user_search, str(user.id), detail="Too many searches. Wait a moment."

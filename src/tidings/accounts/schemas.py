@@ -142,6 +142,8 @@ class ProfileView(ViewSchema):
     """Groups both are in, by name."""
     direct_conversation_id: int | None
     """The viewer's DM with them, if there is one."""
+    blocked: bool
+    """The viewer blocked them."""
 
 
 class AccountDeletion(Schema):

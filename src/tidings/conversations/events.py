@@ -58,6 +58,9 @@ ConversationUpdateReason = Literal[
     "updated",
     "role_changed",
     "deleted",
+    "blocked",
+    "unblocked",
+    "muted",
 ]
 
 
@@ -70,7 +73,10 @@ class ConversationUpdateEvent(EventData):
     description, picture or settings) likewise but without the members (unchanged); ``read``
     goes to the reader alone (with their unread count and read position, without members);
     ``removed`` to the removed member alone, and ``deleted`` (the owner deleted the group) to
-    every member, with ``conversation`` null.
+    every member, with ``conversation`` null. ``blocked`` and ``unblocked`` go to both members
+    of a DM when a block between them starts or ends (its ``blocked`` flag; no members, no read
+    state); ``muted`` to the member who muted or unmuted it alone, with their ``muted_until``
+    (and their read state, as ``read``).
     """
 
     type: Literal["conversation_update"] = "conversation_update"

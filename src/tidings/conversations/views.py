@@ -47,6 +47,7 @@ from tidings.conversations.schemas import (
     ReplyQuote,
     SystemLine,
 )
+from tidings.db import utcnow
 from tidings.errors import NotFound
 
 Entry = TypeVar("Entry", ConversationView, ConversationChange)
@@ -246,6 +247,7 @@ def _entry(
     last_message: MessageView | None,
     unread_count: int | None,
     last_read_message_id: int | None,
+    muted_until: datetime | None,
 ) -> Entry:
     """The sidebar entry: the one builder of both its shapes."""
     return model(
@@ -260,8 +262,18 @@ def _entry(
         last_message=last_message,
         unread_count=unread_count,
         last_read_message_id=last_read_message_id,
+        muted_until=muted_until,
+        blocked=conversation.blocked,
         updated_at=conversation.updated_at,
     )
+
+
+def current_mute(muted_until: datetime | None) -> datetime | None:
+    """A member's mute as views show it: null once a timed mute has ended (it ends by itself:
+    nothing is written when it does)."""
+    if muted_until is None or muted_until <= utcnow():
+        return None
+    return muted_until
 
 
 def conversation_views(
@@ -280,6 +292,7 @@ def conversation_views(
             last_message=last.get(c.last_message_id) if c.last_message_id else None,
             unread_count=unread,
             last_read_message_id=m.last_read_message_id,
+            muted_until=current_mute(m.muted_until),
         )
         for c, m, unread in rows
     ]
@@ -316,12 +329,13 @@ def conversation_change(
         last_message=last_message,
         unread_count=None,
         last_read_message_id=None,
+        muted_until=None,
     )
 
 
 def own_change(view: ConversationView) -> ConversationChange:
-    """A member's own entry as an event addressed to them alone carries it (``read``): their
-    read state, without the members (unchanged)."""
+    """A member's own entry as an event addressed to them alone carries it (``read``,
+    ``muted``): their read state and mute, without the members (unchanged)."""
     return ConversationChange(**{**dict(view), "members": None})
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import delete, select
 from tidings.accounts import queries as account_queries
 from tidings.accounts.models import User
 from tidings.accounts.schemas import UserView
+from tidings.blocks import rules as block_rules
 from tidings.context import AppContext
 from tidings.db import utcnow
 from tidings.errors import Conflict, NotFound, TooManyRequests, Unprocessable
@@ -27,6 +28,8 @@ async def send_request(
     """Ask ``username`` to be friends; if they already asked you, this accepts their request.
 
     The value is the request and whether it was newly created (False: it was accepted).
+    Refused (409 ``blocked`` / ``you_blocked``) between two people in a block: a block cancels
+    their pending requests, so none is left to accept either.
     Limited per sender and per sender and addressee (``RATE_LIMIT_FRIEND_REQUEST*``), and
     refused for ``FRIEND_REQUEST_COOLDOWN_SECONDS`` after the addressee declined the last one.
     """
@@ -53,6 +56,7 @@ def _send_request(
     if target.id == user.id:
         raise Unprocessable("You cannot send a friend request to yourself.", code="self_request")
     account_queries.lock_users(tx.session, [user.id, target.id])
+    block_rules.refuse_blocked(tx.session, user, [target.id], block_rules.FRIEND_REQUESTS)
     if queries.are_friends(tx.session, user.id, target.id):
         raise Conflict(f"You are already friends with {target.username}.", code="already_friends")
     if queries.pending_request(tx.session, user.id, target.id) is not None:

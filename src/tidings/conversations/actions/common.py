@@ -1,5 +1,5 @@
-"""What the conversation writes share: the conversation's lock, the friends check, creating a
-conversation, and announcing a membership change to every member."""
+"""What the conversation writes share: the conversation's lock, the friends (and blocks) check,
+creating a conversation, and announcing a membership change to every member."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import cast
 from sqlalchemy import Table, select
 
 from tidings.accounts.models import User
+from tidings.blocks import rules as block_rules
 from tidings.context import AppContext
 from tidings.conversations import queries, views
 from tidings.conversations.events import ConversationUpdateEvent, ConversationUpdateReason
@@ -62,13 +63,18 @@ def lock_for_member(
     return queries.conversation_for_member(tx.session, conversation_id, user.id)
 
 
-def require_friends(tx: Transaction, user: User, other_ids: Sequence[int]) -> None:
-    """404 for an unknown user, 403 for one who is not ``user``'s friend."""
+def require_friends(
+    tx: Transaction, user: User, other_ids: Sequence[int], *, purpose: block_rules.Purpose
+) -> None:
+    """404 for an unknown user, 409 for one in a block with ``user`` (``you_blocked`` /
+    ``blocked``: a block also ends the friendship, and this says why), 403 for one who is not
+    ``user``'s friend."""
     unknown = set(other_ids) - set(
         (tx.session.scalars(select(User.id).where(User.id.in_(set(other_ids))))).all()
     )
     if unknown:
         raise NotFound(f"No user with id {min(unknown)}.", code="unknown_user")
+    block_rules.refuse_blocked(tx.session, user, other_ids, purpose)
     friends = friend_queries.friend_ids_among(tx.session, user.id, other_ids)
     strangers = sorted(set(other_ids) - friends)
     if strangers:

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from tidings.accounts import queries as account_queries
 from tidings.accounts.models import User
+from tidings.blocks import rules as block_rules
 from tidings.context import AppContext
 from tidings.conversations import views
 from tidings.conversations.actions.common import create_conversation, require_friends
@@ -47,7 +48,7 @@ def _open_direct(tx: Transaction, user: User, other_id: int) -> tuple[Conversati
     existing = tx.session.scalar(select(Conversation).where(Conversation.direct_key == key))
     if existing is not None:
         return views.conversation_view(tx.session, existing.id, user.id), False
-    require_friends(tx, user, [other_id])
+    require_friends(tx, user, [other_id], purpose=block_rules.MESSAGES)
     conversation = create_conversation(
         tx, user, [other_id], kind=ConversationType.direct, direct_key=key
     )

@@ -17,6 +17,7 @@ from sqlalchemy import delete, select
 
 from tidings.accounts.models import User
 from tidings.attachments import links as attachment_links
+from tidings.blocks import rules as block_rules
 from tidings.context import AppContext
 from tidings.conversations import views
 from tidings.conversations.actions.common import (
@@ -47,7 +48,8 @@ from tidings.realtime.transaction import Transaction
 async def edit_message(
     ctx: AppContext, user: User, conversation_id: int, message_id: int, content: str
 ) -> MessageView:
-    """Change the text of one of your messages; members get ``message_updated``."""
+    """Change the text of one of your messages; members get ``message_updated``. Refused in a
+    DM with a block (409 ``blocked`` / ``you_blocked``); deleting stays allowed there."""
     await limit_conversation_writes(ctx, user, conversation_id)
     return await ctx.writer.run(
         _edit_message,
@@ -62,7 +64,9 @@ async def edit_message(
 def _edit_message(
     tx: Transaction, user: User, conversation_id: int, message_id: int, content: str
 ) -> MessageView:
-    lock_for_member(tx, conversation_id, user)
+    conversation, _ = lock_for_member(tx, conversation_id, user)
+    if conversation.blocked:  # an edit reaches the other person as a message does
+        block_rules.refuse_in_blocked_direct(tx.session, user, conversation_id, block_rules.EDITS)
     message = message_in(tx, conversation_id, message_id)
     if message.sender_id != user.id:
         raise Forbidden("You can only edit your own messages.", code="not_your_message")

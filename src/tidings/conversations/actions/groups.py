@@ -30,6 +30,7 @@ from tidings.accounts import queries as account_queries
 from tidings.accounts.models import User
 from tidings.attachments.actions import upload_limit
 from tidings.attachments.models import Attachment
+from tidings.blocks import rules as block_rules
 from tidings.context import AppContext
 from tidings.conversations import queries, views
 from tidings.conversations.actions.common import (
@@ -69,7 +70,7 @@ async def create_group(
 
 def _create_group(tx: Transaction, user: User, name: str, others: list[int]) -> ConversationView:
     account_queries.lock_users(tx.session, [user.id, *others])
-    require_friends(tx, user, others)
+    require_friends(tx, user, others, purpose=block_rules.GROUP_ADDS)
     conversation = create_conversation(tx, user, others, kind=ConversationType.group, name=name)
     view = views.conversation_view(tx.session, conversation.id, user.id)
     notification_actions.notify(
@@ -170,6 +171,10 @@ async def add_member(
 ) -> ConversationView:
     """Add a friend of ``user`` to a group: admins may, members when the group lets them.
 
+    Not someone in a block with ``user`` (409 ``blocked`` / ``you_blocked``). A block between
+    the new member and someone else in the group does not stop it: a group is shared, and
+    whoever blocked can leave it (their mentions stay silent either way).
+
     The new member has read everything before they joined (their unread count starts at 0) and
     gets the group's events from this write on (the announcement, then the system line): none
     from before.
@@ -187,7 +192,7 @@ def _add_member(tx: Transaction, user: User, conversation_id: int, new_id: int) 
     existing = queries.member_ids(tx.session, conversation_id)
     if new_id in existing:
         raise Conflict(f"User {new_id} is already a member.", code="already_member")
-    require_friends(tx, user, [new_id])
+    require_friends(tx, user, [new_id], purpose=block_rules.GROUP_ADDS)
     tx.session.add(
         ConversationMember(
             conversation_id=conversation_id,

@@ -6,7 +6,11 @@ the message the first one stored and answers with it, storing and announcing not
 
 A send may also answer another message (``reply_to_id``), carry the sender's uploads
 (``attachment_ids``) and mention members (``@username``: each gets a ``mention``
-notification). A plain text message pays for none of these.
+notification, unless they blocked the sender). A plain text message pays for none of these.
+
+A DM whose members are in a block (``conversation.blocked``, read by the member check with
+``closed_at``: no statement of its own) takes no messages: 409 ``blocked`` or ``you_blocked``,
+which only that refusal spends a read on.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from tidings.accounts.models import User
 from tidings.attachments import links as attachment_links
+from tidings.blocks import queries as block_queries
+from tidings.blocks import rules as block_rules
 from tidings.context import AppContext
 from tidings.conversations import views
 from tidings.conversations.actions.common import (
@@ -87,7 +93,7 @@ async def send_message(
 _member_table = cast(Table, ConversationMember.__table__)
 _message_table = cast(Table, Message.__table__)
 _IS_MEMBER = Prepared(
-    select(conversation_table.c.closed_at)
+    select(conversation_table.c.closed_at, conversation_table.c.blocked)
     .join(_member_table, _member_table.c.conversation_id == conversation_table.c.id)
     .where(
         conversation_table.c.id == bindparam("conversation_id"),
@@ -95,7 +101,7 @@ _IS_MEMBER = Prepared(
     )
 )
 _LOCK_IF_MEMBER = Prepared(
-    select(conversation_table.c.closed_at)
+    select(conversation_table.c.closed_at, conversation_table.c.blocked)
     .join(_member_table, _member_table.c.conversation_id == conversation_table.c.id)
     .where(
         conversation_table.c.id == bindparam("conversation_id"),
@@ -148,8 +154,11 @@ def _send_message(
     member = check.first(session, ids)
     if member is None:
         raise NotFound(f"Conversation {conversation_id} not found.")
-    if member[0] is not None:  # closed: a DM whose other member deleted their account
+    closed_at, blocked = member
+    if closed_at is not None:  # closed: a DM whose other member deleted their account
         raise Conflict("The other person deleted their account.", code="user_deleted")
+    if blocked:  # a DM whose members are in a block: only now ask who blocked whom
+        block_rules.refuse_in_blocked_direct(session, user, conversation_id, block_rules.MESSAGES)
     quote = _quote(tx, conversation_id, new.reply_to_id) if new.reply_to_id else None
     now = utcnow()
     inserted = _INSERT_MESSAGE.first(
@@ -212,7 +221,8 @@ def _quote(tx: Transaction, conversation_id: int, reply_to_id: int) -> ReplyQuot
 
 
 def mentioned_members(tx: Transaction, user: User, conversation_id: int, content: str) -> list[int]:
-    """The members other than ``user`` whose ``@username`` is in ``content``."""
+    """The members other than ``user`` whose ``@username`` is in ``content`` (but those who
+    blocked ``user``). A mention notifies even in a conversation its member muted."""
     names = {name.lower() for name in MENTION.findall(NOT_TEXT.sub(" ", content))}
     if not names:
         return []
@@ -224,6 +234,8 @@ def mentioned_members(tx: Transaction, user: User, conversation_id: int, content
                 ConversationMember.conversation_id == conversation_id,
                 User.username.in_(names),
                 User.id != user.id,
+                # Someone who blocked the sender is not told (in a group they share).
+                block_queries.not_blocked_by(User.id, user.id),
             )
             .order_by(User.id)
         )

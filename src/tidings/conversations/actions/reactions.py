@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import delete, func, select
 
 from tidings.accounts.models import User
+from tidings.blocks import rules as block_rules
 from tidings.context import AppContext
 from tidings.conversations import views
 from tidings.conversations.actions.common import (
@@ -44,7 +45,7 @@ async def set_reaction(
 def _set_reaction(
     tx: Transaction, user: User, conversation_id: int, message_id: int, emoji: str, on: bool
 ) -> MessageReactions:
-    lock_for_member(tx, conversation_id, user)
+    conversation, _ = lock_for_member(tx, conversation_id, user)
     message = message_in(tx, conversation_id, message_id)
     session = tx.session
     mine = (
@@ -55,6 +56,8 @@ def _set_reaction(
     there = session.scalar(select(MessageReaction.user_id).where(*mine)) is not None
     changed = on != there
     if changed and on:
+        if conversation.blocked:  # taking a reaction back stays allowed
+            block_rules.refuse_in_blocked_direct(session, user, conversation_id, block_rules.EDITS)
         if message.deleted_at is not None:
             raise Conflict(f"Message {message_id} was deleted.", code="message_deleted")
         used = session.scalar(
