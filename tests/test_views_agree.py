@@ -16,7 +16,7 @@ import io
 import json
 import shutil
 import subprocess
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +35,12 @@ class Rebuilt:
     """One person's state, from a snapshot and the events after it (the client's reducers,
     written out in Python: ``src/tidings/web/static/js/store``)."""
 
-    def __init__(self, me: int, snapshot: dict[str, Any]) -> None:
+    def __init__(
+        self, me: int, snapshot: dict[str, Any], attention: tuple[dict[str, Any], set[int]]
+    ) -> None:
         self.me = me
+        self.settings = dict(attention[0])
+        self.blocked = set(attention[1])
         self.conversations = {c["id"]: c for c in snapshot["conversations"]}
         self.histories: dict[int, dict[int, dict[str, Any]]] = {
             c["id"]: {} for c in snapshot["conversations"]
@@ -119,8 +123,11 @@ class Rebuilt:
         known = self.conversations.get(changed["id"])
         new = known is None
         last = changed["last_message"]
+        # Your mute comes with your own events (`muted`, `read`); others say nothing of it.
+        own = data["reason"] in ("muted", "read")
         self.conversations[changed["id"]] = {
             **changed,
+            "muted_until": changed["muted_until"] if own or new else known["muted_until"],
             "members": changed["members"] if changed["members"] is not None else known["members"],
             "unread_count": _first(
                 changed["unread_count"], known and known["unread_count"], default=0
@@ -161,6 +168,15 @@ class Rebuilt:
                     del self.requests[request_id]
         else:
             del self.friends[friend["id"]]
+
+    def _on_settings_updated(self, data: dict[str, Any]) -> None:
+        self.settings = data["settings"]
+
+    def _on_block_update(self, data: dict[str, Any]) -> None:
+        if data["blocked"]:
+            self.blocked.add(data["user"]["id"])
+        else:
+            self.blocked.discard(data["user"]["id"])
 
     def _on_user_updated(self, data: dict[str, Any]) -> None:
         """Someone shown changed: every place that shows them (the client keeps one map of
@@ -205,6 +221,14 @@ async def _fresh(user: ApiUser) -> tuple[dict[str, Any], dict[int, dict[int, dic
         assert not page["has_more"]
         histories[conversation["id"]] = {m["id"]: m for m in page["messages"]}
     return snapshot, histories
+
+
+async def _attention(user: ApiUser) -> tuple[dict[str, Any], set[int]]:
+    """Your settings and whom you block: fetched apart from the snapshot (on every stream open
+    in the web client), kept current by ``settings_updated`` and ``block_update``."""
+    settings = await user.ok("GET", "/api/users/me/settings")
+    blocks = await user.ok("GET", "/api/blocks")
+    return settings, {b["user"]["id"] for b in blocks["blocks"]}
 
 
 def _by_id(items: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
@@ -281,6 +305,22 @@ async def _scenario(alice: ApiUser, bob: ApiUser, carol: ApiUser, dave: ApiUser)
     pictured = await alice.client.put("/api/users/me/avatar", content=_png())
     assert pictured.status_code == 200, pictured.text
     await alice.ok("DELETE", f"/api/friends/{carol.id}", status=204)
+    # Attention (issue 14): settings changed; conversations muted (until unmuted, for a week,
+    # one unmuted again); a DM blocked and unblocked, someone blocked for good.
+    await alice.ok("PATCH", "/api/users/me/settings", {"desktop_notifications": False})
+    await alice.ok("PATCH", "/api/users/me/settings", {"hide_presence": True})
+    await bob.ok("PUT", f"/api/conversations/{dm['id']}/mute", {"until": None})
+    week = (datetime.now(UTC) + timedelta(days=7)).isoformat()
+    await bob.ok("PUT", f"/api/conversations/{group['id']}/mute", {"until": week})
+    await alice.ok("PUT", f"/api/conversations/{dm['id']}/mute", {"until": None})
+    await alice.ok("DELETE", f"/api/conversations/{dm['id']}/mute")
+    await alice.send(dm["id"], "still there?")  # to bob, muted: counted all the same
+    talk = await carol.dm(dave)
+    await carol.send(talk["id"], "hi dave")
+    await dave.ok("PUT", f"/api/blocks/{carol.id}")
+    await dave.ok("PUT", f"/api/blocks/{alice.id}")
+    await dave.ok("DELETE", f"/api/blocks/{carol.id}", status=204)
+    await dave.ok("PUT", f"/api/blocks/{carol.id}")
 
 
 async def _replayed(session: AsyncSession, user_id: int, after: int) -> list[tuple[str, str, str]]:
@@ -298,6 +338,7 @@ async def _replay_in_the_client(
     snapshot: dict[str, Any],
     events: list[tuple[str | None, str, str]],
     fresh: tuple[dict[str, Any], dict[int, dict[int, dict[str, Any]]]],
+    attention: tuple[tuple[dict[str, Any], set[int]], tuple[dict[str, Any], set[int]]],
 ) -> None:
     """The web client's own reducers (``tests/js/replay.mjs``) replay these events on the first
     snapshot and must build the state the fresh snapshot and history pages give."""
@@ -311,10 +352,18 @@ async def _replay_in_the_client(
         }
         for conversation_id, history in histories.items()
     }
+    (settings, blocked), (fresh_settings, fresh_blocked) = attention
     replay = {
         "snapshot": snapshot,
+        "settings": settings,
+        "blocked": sorted(blocked),
         "events": [{"type": event_type, "data": _json(data)} for _, event_type, data in events],
-        "fresh": {"snapshot": fresh_snapshot, "histories": pages},
+        "fresh": {
+            "snapshot": fresh_snapshot,
+            "histories": pages,
+            "settings": fresh_settings,
+            "blocked": sorted(fresh_blocked),
+        },
     }
     await asyncio.to_thread(path.write_text, json.dumps(replay, indent=1))
     done = await asyncio.to_thread(
@@ -336,10 +385,12 @@ async def test_the_state_rebuilt_from_events_equals_a_fresh_fetch(
     alice, bob, carol, dave = people
     starts: dict[str, str] = {}
     first_snapshots: dict[str, dict[str, Any]] = {}
+    first_attention: dict[str, tuple[dict[str, Any], set[int]]] = {}
     streams: dict[str, EventStreamReader] = {}
     for person in people:
         snapshot = await person.ok("GET", "/api/bootstrap")
         first_snapshots[person.username] = snapshot
+        first_attention[person.username] = await _attention(person)
         starts[person.username] = snapshot["last_event_id"]
         streams[person.username] = await open_stream(
             person.client, last_event_id=snapshot["last_event_id"]
@@ -363,16 +414,21 @@ async def test_the_state_rebuilt_from_events_equals_a_fresh_fetch(
                     redacted += 1
             assert not any(text in data for _, _, data in replay for text in TAKEN_BACK)
             fresh = await _fresh(person)
+            attention = (first_attention[person.username], await _attention(person))
             for events in (live, replay):
-                state = Rebuilt(person.id, copy.deepcopy(first_snapshots[person.username]))
+                state = Rebuilt(
+                    person.id, copy.deepcopy(first_snapshots[person.username]), attention[0]
+                )
                 for _, event_type, data in events:
                     state.apply(event_type, _json(data))
                 _assert_agrees(person, state, fresh)
+                assert (state.settings, state.blocked) == attention[1], person.username
                 await _replay_in_the_client(
                     tmp_path / f"{person.username}.json",
                     first_snapshots[person.username],
                     events,
                     fresh,
+                    attention,
                 )
                 seen |= state.seen
         assert seen == set(EVENT_TYPES)  # the scenario covered every type

@@ -4,10 +4,12 @@
 //
 //   node tests/js/replay.mjs <file.json>
 //
-// The file holds `{snapshot, histories?, events: [{type, data}], fresh: {snapshot, histories}}`:
-// the snapshot (`/api/bootstrap`) the person started from, then every event their stream
-// delivered after it, in order, then a fresh snapshot and a fresh page of history
-// (`{messages, has_more}`) per conversation in it, keyed by conversation id.
+// The file holds `{snapshot, histories?, settings?, blocked?, events: [{type, data}], fresh:
+// {snapshot, histories, settings?, blocked?}}`: the snapshot (`/api/bootstrap`) the person
+// started from, then every event their stream delivered after it, in order, then a fresh
+// snapshot and a fresh page of history (`{messages, has_more}`) per conversation in it, keyed by
+// conversation id. `settings` (`GET /api/users/me/settings`) and `blocked` (the ids of
+// `GET /api/blocks`) are what the client fetches apart from the snapshot, on each stream open.
 //
 // Replayed: the first snapshot, then each event through events.js's EVENT_REDUCERS, with every
 // conversation open (a thread) from the moment it is known, as if on screen: the starting
@@ -26,6 +28,7 @@ import { isDeepStrictEqual } from "node:util";
 
 import { EVENT_REDUCERS } from "../../src/tidings/web/static/js/events.js";
 import { mergeHistory } from "../../src/tidings/web/static/js/store/messages.js";
+import { applySettings } from "../../src/tidings/web/static/js/store/settings.js";
 import { applySnapshot } from "../../src/tidings/web/static/js/store/snapshot.js";
 import { createState } from "../../src/tidings/web/static/js/store/state.js";
 
@@ -41,9 +44,16 @@ function open(state, id, page) {
   mergeHistory(state, id, page, { older: false });
 }
 
-function replayed({ snapshot, histories = {}, events }) {
+/** What the client fetches apart from the snapshot (loaders.js loadAttention). */
+function attention(state, { settings, blocked }) {
+  if (settings) applySettings(state, settings);
+  if (blocked) state.blockedIds = new Set(blocked);
+}
+
+function replayed({ snapshot, histories = {}, events, ...rest }) {
   const state = createState();
   applySnapshot(state, snapshot);
+  attention(state, rest);
   for (const { id } of snapshot.conversations) {
     if (!(id in histories)) fail(`no history for conversation ${id} of the starting snapshot`);
     open(state, id, histories[id]);
@@ -60,9 +70,10 @@ function replayed({ snapshot, histories = {}, events }) {
   return state;
 }
 
-function fresh({ snapshot, histories }) {
+function fresh({ snapshot, histories, ...rest }) {
   const state = createState();
   applySnapshot(state, snapshot);
+  attention(state, rest);
   for (const [id, page] of Object.entries(histories)) open(state, Number(id), page);
   return state;
 }
