@@ -29,6 +29,8 @@
 // ago") or how many of a group are online (views/presence.js); "alice is typing…" shows above
 // the composer (views/typing.js) and our own typing is signalled as the draft changes
 // (ephemeral.js); "Seen" / "Seen by N" is an item after our last message (views/receipts.js).
+// The header's bell mutes the conversation, and a blocked DM's composer is off with a line
+// saying why (views/conversation_controls.js).
 import { deleteMessage, editMessage, markConversationRead, retryMessage, sendMessage, setReaction } from "../actions.js";
 import { attempt, reportError, toast } from "../errors.js";
 import { clockTime, dayKey, dayLabel, fullTime, h, paintAvatar, renderKeyed, testid } from "../dom.js";

@@ -9,6 +9,8 @@
 // ("friends") and our DM with them ("conversations"), and their presence ("presence": online,
 // away or last seen, fetched when the card opens: ephemeral.js).
 //
+// Block (or Unblock), confirmed first, is on anyone else's card ("blocks": whom we block).
+//
 // A modal <dialog>: the rest of the page is inert while it is open, Tab cycles inside it,
 // Escape closes it, and the focus goes back to what opened it.
 import { answerFriendRequest, blockUser, directConversation, sendFriendRequest, unblockUser } from "../actions.js";
