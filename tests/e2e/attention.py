@@ -7,7 +7,7 @@ script ``HOOKS`` makes ``document.visibilityState`` (and ``document.hidden``) an
 wraps ``window.Notification`` so each system notification raised is recorded in
 ``window.__notifications`` (title, body, tag) while the real one is still made, and kept in
 ``window.__notificationObjects`` (a test clicks one by dispatching ``click`` on it: a headless
-browser shows none to click).
+browser shows none to click); ``window.__tones`` counts the notification sounds played.
 """
 
 from __future__ import annotations
@@ -25,6 +25,12 @@ HOOKS = """
   window.__testSetHidden = (value) => {
     hidden = value;
     document.dispatchEvent(new Event("visibilitychange"));
+  };
+  window.__tones = 0;
+  const oscillator = BaseAudioContext.prototype.createOscillator;
+  BaseAudioContext.prototype.createOscillator = function (...args) {
+    window.__tones += 1;
+    return oscillator.apply(this, args);
   };
   window.__notifications = [];
   window.__notificationObjects = [];

@@ -141,6 +141,30 @@ async def test_friend_requests_notify_and_the_settings_turn_notifications_off(
     assert len(await raised(tab) + await raised(other)) == 1
 
 
+async def test_a_sound_plays_with_it_unless_turned_off(
+    browsing: Browsing, server: LiveServer, alice_bob_dm
+) -> None:
+    alice, bob, dm = alice_bob_dm
+    context = await with_hooks(await browsing.signed_in(bob), server.url)
+    tab = await browsing.open_app(context)
+    await tab.keyboard.press("Shift")  # browsers start audio only after the person did something
+    await hide(tab)
+    await alice.send(dm, "Ding")
+    await preview_shown(tab, "Ding")
+    assert await tab.evaluate("window.__tones") == 1
+
+    await bob.ok("PATCH", "/api/users/me/settings", {"notification_sound": False})
+    await show(tab)
+    await tab.get_by_test_id("settings-button").click()
+    await expect(tab.get_by_test_id("settings-notification-sound")).not_to_be_checked()
+    await tab.get_by_test_id("settings-close").click()
+    await hide(tab)
+    await alice.send(dm, "Silent")
+    await preview_shown(tab, "Silent")
+    assert [n["body"] for n in await raised(tab)] == ["Ding", "Silent"]
+    assert await tab.evaluate("window.__tones") == 1
+
+
 async def test_the_permission_is_asked_from_a_click_never_on_load(
     browsing: Browsing, server: LiveServer, make_user
 ) -> None:
