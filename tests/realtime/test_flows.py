@@ -192,3 +192,31 @@ async def test_reading_a_conversation_updates_only_the_reader(world: World) -> N
     await world.received()
     await bob.ok("POST", f"/api/conversations/{dm['id']}/read")
     assert await world.received() == expect(world, bob=["conversation_update"])
+
+
+async def test_muting_updates_only_the_member_s_tabs(world: World) -> None:
+    alice, bob = world["alice"].api, world["bob"].api
+    dm = await alice.dm(bob)
+    await world.received()
+    await bob.ok("PUT", f"/api/conversations/{dm['id']}/mute", {"until": None})
+    assert await world.received() == expect(world, bob=["conversation_update"])
+    await bob.ok("DELETE", f"/api/conversations/{dm['id']}/mute")
+    assert await world.received() == expect(world, bob=["conversation_update"])
+
+
+async def test_blocking_and_unblocking(world: World) -> None:
+    """The blocker's tabs get block_update; both get the friendship's end and the DM's
+    closing (a bystander friend of both, carol, nothing)."""
+    alice, bob = world["alice"].api, world["bob"].api
+    await alice.dm(bob)
+    await world.received()
+    await bob.ok("PUT", f"/api/blocks/{alice.id}")
+    assert await world.received() == expect(
+        world,
+        bob=["friend_update", "conversation_update", "block_update"],
+        alice=["friend_update", "conversation_update"],
+    )
+    await bob.ok("DELETE", f"/api/blocks/{alice.id}", status=204)
+    assert await world.received() == expect(
+        world, bob=["conversation_update", "block_update"], alice=["conversation_update"]
+    )
