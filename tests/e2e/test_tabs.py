@@ -148,7 +148,9 @@ async def test_a_message_sent_in_one_tab_shows_once_in_every_tab(
         await route.fulfill(response=response)
 
     await sender.route("**/api/conversations/*/messages", hold_the_answer)
-    async with sender.expect_response(lambda r: r.request.method == "POST") as answer:
+    async with sender.expect_response(
+        lambda r: r.request.method == "POST" and r.url.endswith("/messages")
+    ) as answer:
         await composer.fill("Held up")
         await composer.press("Enter")
         await expect(other.get_by_test_id("message-text").last).to_have_text("Held up")

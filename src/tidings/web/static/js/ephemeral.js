@@ -174,6 +174,9 @@ export function mountEphemeral() {
   });
   for (const topic of ["friends", "conversations", "session"]) watch(topic, fetchNewlyShown);
   watch("typing", scheduleExpiry);
-  for (const type of ["keydown", "pointerdown", "focus"]) window.addEventListener(type, onActivity, { capture: true, passive: true });
+  // Keys and pointers anywhere in the page, and the window coming to the front (not a field
+  // being focused by the page itself).
+  for (const type of ["keydown", "pointerdown"]) window.addEventListener(type, onActivity, { capture: true, passive: true });
+  window.addEventListener("focus", onActivity);
   document.addEventListener("visibilitychange", onActivity);
 }
