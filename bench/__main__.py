@@ -2,10 +2,11 @@
 
 Scenarios (issue 5): polling (1), idle (2), latency (3), fanout (4), pushpin (5), writes (6);
 issue 13: users (7, finding people among 100,000 users, in this process: SQLite, and PostgreSQL
-when ``TIDINGS_BENCH_POSTGRES_URL`` names a database it may empty); by name or number, all by
-default. The server runs pinned to the first core, the load
-generators to the second; the report and charts go to ``--out`` (default ``bench/results``),
-raw data and logs to ``<out>/raw``.
+when ``TIDINGS_BENCH_POSTGRES_URL`` names a database it may empty); issue 14: presence (8,
+streams of people with friends opening and closing: events sent, server CPU; a wrong event makes
+the run exit with status 1). By name or number, all by default. The server runs pinned to the
+first core, the load generators to the second; the report and charts go to ``--out`` (default
+``bench/results``), raw data and logs to ``<out>/raw``.
 """
 
 from __future__ import annotations
@@ -78,6 +79,10 @@ async def _main(run: Run, wanted: list[str]) -> None:
         from bench import user_search
 
         await user_search.scenario(run)
+    if "presence" in wanted:
+        from bench import presence
+
+        await presence.scenario(run)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -130,7 +135,9 @@ def main(argv: list[str] | None = None) -> int:
 
     report.write(run, charts=not args.no_charts)
     run.say(f"done in {time.monotonic() - started:.0f}s: {out / 'report.md'}")
-    return 0
+    for failure in run.failures:
+        run.say(f"FAILED: {failure}")
+    return 1 if run.failures else 0
 
 
 if __name__ == "__main__":

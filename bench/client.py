@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 PROBE = re.compile(rb'"content":"b\|(\d+)\|(\d+)"')
 """The latency probe inside a message event's JSON payload."""
 ANY_PROBE = re.compile(rb"b\|(\d+)\|(\d+)")
+PRESENCE = re.compile(rb'"user_id":(\d+),"status":"(\w+)"')
+"""Whose status a ``presence`` event's payload announces, and which."""
 
 
 def probe_content(msg_id: int, sched_ns: int) -> str:
@@ -39,6 +41,8 @@ class StreamStats:
     frames: int = 0
     message_frames: int = 0
     arrivals: list[Arrival] = field(default_factory=list)
+    presence: dict[tuple[int, int, str], int] = field(default_factory=dict)
+    """(stream's user, user announced, status) -> ``presence`` frames received."""
 
 
 class SSEStream(asyncio.Protocol):
@@ -159,6 +163,11 @@ class SSEStream(asyncio.Protocol):
                     stats.arrivals.append(
                         Arrival(int(m.group(1)), self.user_id, int(m.group(2)), now)
                     )
+            elif b"event: presence\n" in frame:
+                p = PRESENCE.search(frame)
+                subject, status = (int(p.group(1)), p.group(2).decode()) if p else (0, "?")
+                key = (self.user_id, subject, status)  # unreadable: user 0, status "?"
+                stats.presence[key] = stats.presence.get(key, 0) + 1
             elif b"event: connected" in frame and not self.opened.done():
                 self.opened.set_result(self.status)
         if start:

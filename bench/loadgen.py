@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import os
+import random
 import resource
 import sys
 import time
@@ -123,6 +124,120 @@ class Worker:
             "heartbeats": s.heartbeats,
             "frames": s.frames,
             "message_frames": s.message_frames,
+        }
+
+    # -- presence (bench.presence) -------------------------------------------------------------
+
+    async def _stream(self, c: dict[str, Any], uid: int, token: str) -> SSEStream:
+        """One more stream of ``uid`` (with the ``open`` command's host, port and src), opened."""
+        loop = asyncio.get_running_loop()
+        req = stream_request(f"{c['host']}:{c['port']}", "/api/events", token, "tidings_session")
+        src = c.get("src")
+        _, proto = await loop.create_connection(
+            lambda: SSEStream(req, uid, self.stats),
+            c["host"],
+            c["port"],
+            local_addr=(src, 0) if src else None,
+        )
+        try:
+            await asyncio.wait_for(proto.opened, 30)
+        except BaseException:
+            proto.close()
+            raise
+        return proto
+
+    def _by_user(self) -> dict[int, list[SSEStream]]:
+        by_user: dict[int, list[SSEStream]] = {}
+        for s in self.streams:
+            if not s.closed:
+                by_user.setdefault(s.user_id, []).append(s)
+        return by_user
+
+    async def cmd_held_by_user(self, c: dict[str, Any]) -> dict[str, Any]:
+        """How many open streams each user has here."""
+        return {"held": {str(u): len(ss) for u, ss in self._by_user().items()}}
+
+    async def cmd_presence(self, c: dict[str, Any]) -> dict[str, Any]:
+        """The ``presence`` frames received since the last call, as ``[stream's user, user
+        announced, status, frames]``; the count starts again from zero."""
+        got, self.stats.presence = self.stats.presence, {}
+        return {"frames": [[r, s, status, n] for (r, s, status), n in got.items()]}
+
+    async def cmd_close_users(self, c: dict[str, Any]) -> dict[str, Any]:
+        """Close every stream of these users."""
+        leaving = {int(u) for u in c["uids"]}
+        victims = [s for s in self.streams if s.user_id in leaving]
+        self.streams = [s for s in self.streams if s.user_id not in leaving]
+        for s in victims:
+            s.close()
+        await asyncio.sleep(0.05)
+        return {"closed": len(victims), "held": len(self.streams)}
+
+    async def cmd_churn(self, c: dict[str, Any]) -> dict[str, Any]:
+        """For ``duration_s``: ``concurrency`` loops each close one stream of a user with more
+        than one and open it again (the user never has none); meanwhile each of ``flap_uids``
+        in turn, spread over the period, closes all its streams and opens as many again at
+        once. ``tokens``: {uid: session cookie value}; ``flap_gaps``: [uid, ms from the first
+        close to the last reopen]."""
+        rng = random.Random(int(c.get("seed", 1)))
+        tokens = {int(u): t for u, t in c["tokens"].items()}
+        flap_uids = [int(u) for u in c.get("flap_uids", ())]
+        duration = float(c["duration_s"])
+        by_user = self._by_user()
+        churned = [u for u, ss in by_user.items() if len(ss) >= 2 and u not in set(flap_uids)]
+        busy: set[int] = set()
+        cycles = errors = 0
+        open_ms: list[float] = []
+        flap_gaps: list[list[float]] = []
+        error_texts: list[str] = []
+        start = time.monotonic()
+        stop_at = start + duration
+
+        async def reopen(uid: int) -> None:
+            nonlocal errors
+            t0 = time.monotonic()
+            try:
+                by_user[uid].append(await self._stream(c, uid, tokens[uid]))
+                open_ms.append((time.monotonic() - t0) * 1000)
+            except (OSError, TimeoutError, ConnectionError) as exc:
+                errors += 1
+                if len(error_texts) < 5:
+                    error_texts.append(f"{type(exc).__name__}: {exc}")
+
+        async def churner() -> None:
+            nonlocal cycles
+            while churned and time.monotonic() < stop_at:
+                uid = rng.choice(churned)
+                if uid in busy:
+                    await asyncio.sleep(0)
+                    continue
+                busy.add(uid)
+                streams = by_user[uid]
+                streams.pop(rng.randrange(len(streams))).close()
+                await reopen(uid)
+                cycles += 1
+                busy.discard(uid)
+
+        async def flapper() -> None:
+            every = duration / max(1, len(flap_uids))
+            for k, uid in enumerate(flap_uids):
+                await asyncio.sleep(max(0.0, start + k * every - time.monotonic()))
+                streams, by_user[uid] = by_user.get(uid, []), []
+                t0 = time.monotonic()
+                for s in streams:
+                    s.close()
+                await asyncio.gather(*(reopen(uid) for _ in streams))
+                flap_gaps.append([uid, (time.monotonic() - t0) * 1000])
+
+        await asyncio.gather(flapper(), *(churner() for _ in range(int(c["concurrency"]))))
+        self.streams = [s for ss in by_user.values() for s in ss]
+        return {
+            "cycles": cycles,
+            "errors": errors,
+            "error_texts": error_texts,
+            "elapsed_s": time.monotonic() - start,
+            "open_ms": open_ms,
+            "flap_gaps": flap_gaps,
         }
 
     async def cmd_arrivals(self, c: dict[str, Any]) -> dict[str, Any]:

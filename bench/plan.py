@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-SCENARIOS = ("polling", "idle", "latency", "fanout", "pushpin", "writes", "users")
+SCENARIOS = ("polling", "idle", "latency", "fanout", "pushpin", "writes", "users", "presence")
 """In issue order: 1 polling vs push, 2 idle capacity, 3 latency, 4 fan-out, 5 Pushpin, 6 writes;
-7 finding people (issue 13)."""
+7 finding people (issue 13); 8 presence under churn (issue 14)."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,17 @@ class Plan:
     user_search_runs: int = 5
     """Timed runs of each query."""
     streams_per_gen: int = 5000
+    presence_users: int = 1000
+    presence_streams_per_user: int = 5
+    presence_friends: int = 50
+    """Each user's friends: the ``friends / 2`` users after them and before them (mod N)."""
+    presence_churn_s: float = 20.0
+    presence_churn_concurrency: int = 50
+    """Close-and-reopen loops at once, over all load generators."""
+    presence_flaps: int = 50
+    """Users who close all their streams and reopen them within the grace period."""
+    presence_leavers: int = 200
+    presence_grace_s: float = 5.0
 
     @property
     def dm_pairs(self) -> int:
@@ -88,6 +99,12 @@ QUICK = Plan(
     user_search_users=2_000,
     user_search_queries=5,
     user_search_runs=2,
+    presence_users=100,
+    presence_churn_s=3.0,
+    presence_churn_concurrency=10,
+    presence_flaps=10,
+    presence_leavers=20,
+    presence_grace_s=2.0,
 )
 
 
@@ -104,6 +121,8 @@ class Run:
     charts: dict[str, list[str]] = field(default_factory=dict)
     code_states: list[str] = field(default_factory=list)
     """The git state each server started from (commits can land during a run)."""
+    failures: list[str] = field(default_factory=list)
+    """Correctness checks that did not hold (not timings): the run exits non-zero."""
 
     @property
     def raw(self) -> Path:

@@ -102,6 +102,7 @@ def write(run: Run, *, charts: bool = True) -> Path:
         ("pushpin", _pushpin),
         ("writes", _writes),
         ("users", _users),
+        ("presence", _presence),
     ):
         if name in r:
             lines += fn(r)
@@ -543,3 +544,9 @@ def _users(r: dict[str, Any]) -> list[str]:
     from bench import user_search
 
     return user_search.report_lines(r)
+
+
+def _presence(r: dict[str, Any]) -> list[str]:
+    from bench import presence
+
+    return presence.report_lines(r)
