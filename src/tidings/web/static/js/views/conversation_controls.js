@@ -22,6 +22,24 @@ const MUTE_CHOICES = [
   { label: "Until I unmute", testId: "mute-forever", ms: null },
 ];
 
+const BELL = "M12 22a2.5 2.5 0 0 0 2.45-2h-4.9A2.5 2.5 0 0 0 12 22zm7-6V11a7 7 0 0 0-5.5-6.84V3.5a1.5 1.5 0 0 0-3 0v.66A7 7 0 0 0 5 11v5l-2 2v1h18v-1z";
+const BELL_OFF =
+  "M20 18.69 7.84 6.14 5.27 3.49 4 4.76l2.8 2.8v.01c-.52.99-.8 2.16-.8 3.42v5l-2 2v1h13.73l2 2L21 19.72l-1-1.03zM12 22c1.11 0 2-.89 2-2h-4c0 1.11.89 2 2 2zm6-7.32V11c0-3.08-1.64-5.64-4.5-6.32V4c0-.83-.67-1.5-1.5-1.5s-1.5.67-1.5 1.5v.68c-.15.03-.29.08-.42.12-.1.03-.2.07-.3.11-.23.09-.46.2-.68.31L18 14.68z";
+
+/** A bell icon (`off`: struck through, a muted conversation), decorative. */
+export function bellIcon(off, size = 22) {
+  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("width", String(size));
+  svg.setAttribute("height", String(size));
+  svg.setAttribute("aria-hidden", "true");
+  const shape = document.createElementNS("http://www.w3.org/2000/svg", "path");
+  shape.setAttribute("fill", "currentColor");
+  shape.setAttribute("d", off ? BELL_OFF : BELL);
+  svg.append(shape);
+  return svg;
+}
+
 let el = null; // see mountControls
 let shownId = null;
 
@@ -74,7 +92,10 @@ export function drawControls(conversation) {
   }
   const muted = isMuted(conversation);
   el.button.classList.toggle("on", muted);
-  el.button.textContent = muted ? "🔕" : "🔔";
+  if (el.button.dataset.muted !== String(muted)) {
+    el.button.dataset.muted = String(muted);
+    el.button.replaceChildren(bellIcon(muted));
+  }
   const label = muted ? (mutedForever(conversation) ? "Muted until you unmute" : `Muted until ${new Date(conversation.muted_until).toLocaleString()}`) : "Mute notifications";
   el.button.title = label;
   el.button.setAttribute("aria-label", label);
@@ -86,6 +107,7 @@ export function drawControls(conversation) {
   el.blockedText.textContent = el.unblock.hidden ? "You can't message each other." : `You can't message each other: you blocked ${other.display_name}.`;
   if (!blocked) showIn(el.error, null);
   el.input.disabled = blocked;
+  if (blocked) el.input.placeholder = "You can't message each other";
   el.form.classList.toggle("disabled", blocked);
   if (blocked) el.sendButton.disabled = true;
   for (const button of el.form.querySelectorAll("button")) if (button !== el.sendButton) button.disabled = blocked;

@@ -11,6 +11,7 @@ import { typingText, typistsIn } from "../store/typing.js";
 import { userById } from "../store/users.js";
 import { systemText } from "../system.js";
 import { groupAvatarUser } from "./avatar.js";
+import { bellIcon } from "./conversation_controls.js";
 import { paintPresence, presenceSuffix } from "./presence.js";
 
 const list = testid("conversation-list");
@@ -51,7 +52,7 @@ function create(conversation) {
     h(
       "span",
       { class: "conv-body" },
-      h("span", { class: "conv-top" }, h("span", { class: "conv-name", testid: "conversation-name" }), h("span", { class: "conv-muted", testid: "muted-icon", title: "Muted", "aria-hidden": "true", hidden: true, text: "🔕" }), h("time", { class: "conv-time", testid: "conversation-time" })),
+      h("span", { class: "conv-top" }, h("span", { class: "conv-name", testid: "conversation-name" }), h("span", { class: "conv-muted", testid: "muted-icon", title: "Muted", "aria-hidden": "true", hidden: true }, bellIcon(true, 14)), h("time", { class: "conv-time", testid: "conversation-time" })),
       h("span", { class: "conv-bottom" }, h("span", { class: "conv-preview", testid: "conversation-preview" }), h("span", { class: "badge", testid: "unread-badge", hidden: true })),
     ),
   );
