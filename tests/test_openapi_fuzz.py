@@ -48,6 +48,8 @@ REFUSES_SCHEMA_VALID_INPUT = {
     "that is not exactly one emoji",
     "DELETE /api/conversations/{conversation_id}/messages/{message_id}/reactions/{emoji}": "text "
     "that is not exactly one emoji",
+    "PUT /api/conversations/{conversation_id}/mute": "an end of the mute that is past or more "
+    "than a year ahead",
 }
 """Operations whose schema-valid input can still be refused with 422 (each with its own ``code``):
 what the schema cannot say, since it depends on who asks. ``positive_data_acceptance`` expects
