@@ -323,8 +323,8 @@ class Hub:
         """Called with the ids of users that changed anywhere (``users_changed``). After the
         broker may have lost a control, the sessions-ended listeners get None instead."""
         self.local_users_listeners: list[Callable[[int, bool], None]] = []
-        """Called with ``(user_id, True)`` when a user's first stream on this process has
-        opened, ``(user_id, False)`` when their last one here has gone (``presence/``)."""
+        """Called with ``(user_id, True)`` when a stream of a user has opened on this process
+        (each time), ``(user_id, False)`` when their last one here has gone (``presence/``)."""
         metrics.streams_open.set_function(self.subscriber_count)
 
     async def start(self) -> None:
@@ -410,8 +410,9 @@ class Hub:
                     await self.broker.unwatch(user_id)
             raise
         await self._notify_count_changed()
-        if len(self._subscribers.get(user_id, ())) == 1:
-            self._tell_local_users(user_id, True)
+        # Every open says so (the listeners keep their own set): with several streams of a
+        # user opening at once, the first to finish is not always the first to have begun.
+        self._tell_local_users(user_id, True)
         return subscriber
 
     def local_users(self) -> list[int]:
