@@ -12,7 +12,8 @@ from tidings.realtime.events import EventData, durable_event
 class BlockUpdateEvent(EventData):
     """The user (every tab of theirs) blocked ``user`` (``blocked``) or unblocked them. The
     blocked person is not told; their DM with the user says it takes no messages
-    (``conversation_update`` reason ``blocked``)."""
+    (``conversation_update`` reason ``blocked``). Also sent, ``blocked`` false, to whoever had
+    blocked an account that is deleted (its blocks go with it)."""
 
     type: Literal["block_update"] = "block_update"
     user: UserView
