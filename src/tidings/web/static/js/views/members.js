@@ -1,8 +1,9 @@
 // The members panel of a group (the header's "Members" button): the group's picture, name and
-// description, its members with their roles (ours marked), and what we may do there, as the
-// server's rules allow (groups.js `may`): admins edit the name, description, picture and whether
-// members may add people, add friends, promote and demote; admins remove members, owners remove
-// admins too, make owners and hand the group over; anyone leaves; owners delete it. Destructive
+// description, its members with their roles (ours marked) and presence (views/presence.js),
+// and what we may do there, as the server's rules allow (groups.js `may`): admins edit the name,
+// description, picture and whether members may add people, add friends, promote and demote;
+// admins remove members, owners remove admins too, make owners and hand the group over; anyone
+// leaves; owners delete it. Destructive
 // steps (remove, leave, delete, hand over) ask first, in a confirmation dialog.
 //
 // A modal <dialog>: the browser keeps the focus in it and closes it on Escape (a member's menu,
@@ -17,6 +18,7 @@ import { state, update, watch } from "../store.js";
 import { conversationTitle, receiveConversationUpdate, roleOf } from "../store/conversations.js";
 import { sortedFriends } from "../store/friends.js";
 import { userById } from "../store/users.js";
+import { paintPresence, presenceSuffix } from "./presence.js";
 
 const ROLE_LABEL = { owner: "Owner", admin: "Admin" };
 const RANK = { owner: 0, admin: 1, member: 2 };
@@ -151,7 +153,7 @@ export function mountMembers() {
   });
   leaveButton.addEventListener("click", leave);
   deleteButton.addEventListener("click", remove);
-  for (const topic of ["conversations", "users", "friends"]) {
+  for (const topic of ["conversations", "users", "friends", "presence"]) {
     watch(topic, () => {
       if (dialog.open) render();
     });
@@ -248,9 +250,10 @@ function createMember(m) {
 function updateMember(li, { user, role }, conversation) {
   const me = user.id === state.meId;
   paintAvatar(li.querySelector(".avatar"), user);
+  paintPresence(li.querySelector(".avatar"), user.id);
   li.querySelector("strong").textContent = me ? `${user.display_name} (you)` : user.display_name;
   li.querySelector("small").textContent = `@${user.username}`;
-  li.querySelector(".person-names").setAttribute("aria-label", `${user.display_name} (@${user.username}): show profile`);
+  li.querySelector(".person-names").setAttribute("aria-label", `${user.display_name} (@${user.username})${presenceSuffix(user.id)}: show profile`);
   li.classList.toggle("me", me);
   li.dataset.role = role;
   const badge = li.querySelector(".role-badge");
