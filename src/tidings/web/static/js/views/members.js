@@ -3,8 +3,8 @@
 // and what we may do there, as the server's rules allow (groups.js `may`): admins edit the name,
 // description, picture and whether members may add people, add friends, promote and demote;
 // admins remove members, owners remove admins too, make owners and hand the group over; anyone
-// leaves; owners delete it. Destructive
-// steps (remove, leave, delete, hand over) ask first, in a confirmation dialog.
+// leaves; owners delete it. Destructive steps (remove, leave, delete, hand over) ask first, in a
+// confirmation dialog.
 //
 // A modal <dialog>: the browser keeps the focus in it and closes it on Escape (a member's menu,
 // when open, takes the Escape first); the focus goes back to the button that opened it. It
