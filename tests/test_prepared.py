@@ -21,15 +21,24 @@ _INSERT_USER = Prepared(
         display_name=bindparam("name"),
         password_hash=bindparam("name"),
         created_at=bindparam("now"),
-        bio=bindparam("bio"),  # (a Python-side default: a compiled statement needs its value)
+        # Python-side defaults: a compiled statement needs their values.
+        bio=bindparam("bio"),
+        hide_presence=bindparam("off"),
+        send_read_receipts=bindparam("on"),
+        desktop_notifications=bindparam("on"),
+        notification_sound=bindparam("on"),
     )
     .returning(_users.c.id)
 )
 
 
 def _insert_twice(session: Session) -> tuple[int, int]:
-    (first,) = _INSERT_USER.first(session, {"name": "prepared", "now": utcnow(), "bio": ""})
-    (again,) = _INSERT_USER.first(session, {"name": "prepared", "now": utcnow(), "bio": ""})
+    (first,) = _INSERT_USER.first(
+        session, {"name": "prepared", "now": utcnow(), "bio": "", "on": True, "off": False}
+    )
+    (again,) = _INSERT_USER.first(
+        session, {"name": "prepared", "now": utcnow(), "bio": "", "on": True, "off": False}
+    )
     return first, again
 
 

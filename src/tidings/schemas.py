@@ -13,6 +13,7 @@ from pydantic import (
     Field,
     GetCoreSchemaHandler,
     GetJsonSchemaHandler,
+    Strict,
     StringConstraints,
     field_validator,
 )
@@ -36,6 +37,10 @@ def _json_integer(value: object) -> object:
 
 DbId = Annotated[int, Field(ge=1, le=MAX_ID), BeforeValidator(_json_integer)]
 """A row id in a request body."""
+
+JsonBool = Annotated[bool, Strict()]
+"""A boolean in a request body: ``true`` or ``false`` (lax mode would take 0, 1 and "yes",
+which the schema, "boolean", refuses)."""
 
 WHITE_SPACE = "\t\n\v\f\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B)))
 WHITE_SPACE += "\u2028\u2029\u202f\u205f\u3000"

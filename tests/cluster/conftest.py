@@ -8,7 +8,7 @@ the suite runs in. Without those services they skip with the reason, or fail whe
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 
 import pytest
@@ -33,10 +33,15 @@ async def start_cluster(services: tuple[str, str], tmp_path: Path) -> AsyncItera
     database_url, redis_url = services
     clusters: list[Cluster] = []
 
-    async def start(count: int, *, redis_urls: Sequence[str] | None = None) -> Cluster:
+    async def start(
+        count: int,
+        *,
+        redis_urls: Sequence[str] | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> Cluster:
         cluster = Cluster(database_url, redis_url, tmp_path)
         clusters.append(cluster)
-        return await cluster.start(count, redis_urls=redis_urls)
+        return await cluster.start(count, redis_urls=redis_urls, env=env)
 
     yield start
     for cluster in clusters:

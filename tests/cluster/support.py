@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -42,13 +42,20 @@ class Cluster:
         self.log_dir = log_dir
         self.nodes: list[ServerProcess] = []
 
-    async def start(self, count: int, *, redis_urls: Sequence[str] | None = None) -> Cluster:
-        """Reset the database and start ``count`` processes (the first one migrates it)."""
+    async def start(
+        self,
+        count: int,
+        *,
+        redis_urls: Sequence[str] | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> Cluster:
+        """Reset the database and start ``count`` processes (the first one migrates it), with
+        ``env`` added to each one's environment (settings, e.g. ``PRESENCE_GRACE_SECONDS``)."""
         await reset_postgres(self.database_url)
         for index in range(count):
             redis_url = redis_urls[index] if redis_urls else self.redis_url
-            env = node_env(self.database_url, redis_url, self.prefix)
-            self.nodes.append(ServerProcess(env, log=self.log_dir / f"node{index}.log"))
+            node = node_env(self.database_url, redis_url, self.prefix, **(env or {}))
+            self.nodes.append(ServerProcess(node, log=self.log_dir / f"node{index}.log"))
         await self.nodes[0].start()
         await asyncio.gather(*(node.start() for node in self.nodes[1:]))
         return self

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
-from tidings.schemas import WHITE_SPACE_CLASS, Schema, Trimmed, ViewSchema, trim
+from tidings.schemas import WHITE_SPACE_CLASS, JsonBool, Schema, Trimmed, ViewSchema, trim
 
 
 def _normalize_username(value: str) -> str:
@@ -167,7 +167,7 @@ class Settings(ViewSchema):
 class SettingsUpdate(Schema):
     """Settings to change; those left out stay."""
 
-    hide_presence: bool | None = None
-    send_read_receipts: bool | None = None
-    desktop_notifications: bool | None = None
-    notification_sound: bool | None = None
+    hide_presence: JsonBool | None = None
+    send_read_receipts: JsonBool | None = None
+    desktop_notifications: JsonBool | None = None
+    notification_sound: JsonBool | None = None

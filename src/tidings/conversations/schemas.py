@@ -10,7 +10,7 @@ from pydantic import AwareDatetime, BeforeValidator, Field, StringConstraints
 from tidings.accounts.schemas import UserView
 from tidings.attachments.schemas import AttachmentView
 from tidings.conversations.models import ConversationType, MemberRole
-from tidings.schemas import DbId, Schema, Trimmed, ViewSchema
+from tidings.schemas import DbId, JsonBool, Schema, Trimmed, ViewSchema
 
 Id = DbId
 
@@ -49,7 +49,7 @@ class GroupUpdate(Schema):
     name: Annotated[str, Trimmed(100)] | None = None
     description: Annotated[str, Trimmed(500, allow_empty=True)] | None = None
     members_can_add: Annotated[
-        bool | None, Field(description="Whether plain members may add their friends.")
+        JsonBool | None, Field(description="Whether plain members may add their friends.")
     ] = None
 
 
@@ -285,7 +285,7 @@ class MarkReadResult(ViewSchema):
 class TypingSignal(Schema):
     """``POST /api/conversations/{id}/typing``: typing (the default) or stopped."""
 
-    active: bool = True
+    active: JsonBool = True
 
 
 class Receipt(ViewSchema):
