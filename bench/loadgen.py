@@ -128,15 +128,15 @@ class Worker:
 
     # -- presence (bench.presence) -------------------------------------------------------------
 
-    async def _stream(self, c: dict[str, Any], uid: int, token: str) -> SSEStream:
-        """One more stream of ``uid`` (with the ``open`` command's host, port and src), opened."""
+    async def _stream(self, c: dict[str, Any], uid: int, token: str, port: int) -> SSEStream:
+        """One more stream of ``uid`` to ``port`` (the command's host and src), opened."""
         loop = asyncio.get_running_loop()
-        req = stream_request(f"{c['host']}:{c['port']}", "/api/events", token, "tidings_session")
+        req = stream_request(f"{c['host']}:{port}", "/api/events", token, "tidings_session")
         src = c.get("src")
         _, proto = await loop.create_connection(
             lambda: SSEStream(req, uid, self.stats),
             c["host"],
-            c["port"],
+            port,
             local_addr=(src, 0) if src else None,
         )
         try:
@@ -177,8 +177,8 @@ class Worker:
         """For ``duration_s``: ``concurrency`` loops each close one stream of a user with more
         than one and open it again (the user never has none); meanwhile each of ``flap_uids``
         in turn, spread over the period, closes all its streams and opens as many again at
-        once. ``tokens``: {uid: session cookie value}; ``flap_gaps``: [uid, ms from the first
-        close to the last reopen]."""
+        once, each stream to the server it was on. ``tokens``: {uid: session cookie value};
+        ``flap_gaps``: [uid, ms from the first close to the last reopen]."""
         rng = random.Random(int(c.get("seed", 1)))
         tokens = {int(u): t for u, t in c["tokens"].items()}
         flap_uids = [int(u) for u in c.get("flap_uids", ())]
@@ -193,11 +193,15 @@ class Worker:
         start = time.monotonic()
         stop_at = start + duration
 
-        async def reopen(uid: int) -> None:
+        def port_of(stream: SSEStream) -> int:
+            assert stream.transport is not None
+            return int(stream.transport.get_extra_info("peername")[1])
+
+        async def reopen(uid: int, port: int) -> None:
             nonlocal errors
             t0 = time.monotonic()
             try:
-                by_user[uid].append(await self._stream(c, uid, tokens[uid]))
+                by_user[uid].append(await self._stream(c, uid, tokens[uid], port))
                 open_ms.append((time.monotonic() - t0) * 1000)
             except (OSError, TimeoutError, ConnectionError) as exc:
                 errors += 1
@@ -213,8 +217,10 @@ class Worker:
                     continue
                 busy.add(uid)
                 streams = by_user[uid]
-                streams.pop(rng.randrange(len(streams))).close()
-                await reopen(uid)
+                victim = streams.pop(rng.randrange(len(streams)))
+                port = port_of(victim)
+                victim.close()
+                await reopen(uid, port)
                 cycles += 1
                 busy.discard(uid)
 
@@ -224,9 +230,10 @@ class Worker:
                 await asyncio.sleep(max(0.0, start + k * every - time.monotonic()))
                 streams, by_user[uid] = by_user.get(uid, []), []
                 t0 = time.monotonic()
+                ports = [port_of(s) for s in streams]
                 for s in streams:
                     s.close()
-                await asyncio.gather(*(reopen(uid) for _ in streams))
+                await asyncio.gather(*(reopen(uid, port) for port in ports))
                 flap_gaps.append([uid, (time.monotonic() - t0) * 1000])
 
         await asyncio.gather(flapper(), *(churner() for _ in range(int(c["concurrency"]))))

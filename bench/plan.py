@@ -54,6 +54,8 @@ class Plan:
     """Users who close all their streams and reopen them within the grace period."""
     presence_leavers: int = 200
     presence_grace_s: float = 5.0
+    presence_processes: int = 3
+    """Server processes on PostgreSQL + Redis (when configured)."""
 
     @property
     def dm_pairs(self) -> int:

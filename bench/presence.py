@@ -30,8 +30,11 @@ read every second for the peak rate.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import itertools
 import math
+import os
+import secrets
 import sqlite3
 import time
 from collections.abc import Awaitable, Callable
@@ -69,27 +72,72 @@ def _seed_friends(db_path: Any, users: int, friends: int) -> None:
         db.close()
 
 
+async def _seed_postgres(url: str, users: int, friends: int) -> dict[int, str]:
+    """The same users, sessions and friendships on PostgreSQL (asyncpg); their tokens."""
+    import asyncpg
+
+    tokens = {u: secrets.token_urlsafe(24) for u in range(1, users + 1)}
+    connection = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        async with connection.transaction():
+            await connection.executemany(
+                'INSERT INTO "user" (id, username, display_name, password_hash, created_at)'
+                " VALUES ($1, $2, $3, $4, now())",
+                [
+                    (
+                        u,
+                        f"bench{u}",
+                        f"Bench user {u}",
+                        seed.PASSWORD_HASH,
+                    )
+                    for u in tokens
+                ],
+            )
+            await connection.executemany(
+                "INSERT INTO auth_session (token_hash, user_id, created_at, expires_at)"
+                " VALUES ($1, $2, now(), now() + interval '7 days')",
+                [(hashlib.sha256(t.encode()).hexdigest(), u) for u, t in tokens.items()],
+            )
+            await connection.executemany(
+                "INSERT INTO friendship (user_id, friend_id, created_at) VALUES ($1, $2, now())",
+                [(u, f) for u in tokens for f in friends_of(u, users, friends)],
+            )
+        await connection.execute("ANALYZE")
+    finally:
+        await connection.close()
+    return tokens
+
+
 def _spread(users: int, count: int, offset: int) -> list[int]:
     """``count`` users evenly spread over ``1..users``."""
     return sorted({(k * users // count + offset) % users + 1 for k in range(count)})
 
 
 class PresenceBench:
-    def __init__(self, run: Run) -> None:
+    def __init__(self, run: Run, postgres: str | None = None, redis: str | None = None) -> None:
         self.run = run
         plan = run.plan
         self.n = plan.presence_users
         self.per_user = plan.presence_streams_per_user
         self.f = plan.presence_friends
         self.grace = plan.presence_grace_s
-        self.server = TidingsServer(
-            run.raw / "presence",
-            run.server_core,
-            extra_env={
-                "PRESENCE_GRACE_SECONDS": str(self.grace),
-                "PRESENCE_AWAY_SECONDS": "3600",
-            },
-        )
+        self.postgres = postgres
+        env = {"PRESENCE_GRACE_SECONDS": str(self.grace), "PRESENCE_AWAY_SECONDS": "3600"}
+        if postgres and redis:
+            env |= {
+                "DATABASE_URL": postgres,
+                "REDIS_URL": redis,
+                "REDIS_PREFIX": f"bench-presence-{os.getpid()}",
+            }
+            nodes = plan.presence_processes
+            self.backend = f"PostgreSQL + Redis, {nodes} server processes"
+        else:
+            nodes = 1
+            self.backend = "SQLite, one server process (memory hub and presence store)"
+        self.servers = [
+            TidingsServer(run.raw / f"presence{k}", run.server_core, extra_env=env)
+            for k in range(nodes)
+        ]
         streams = self.n * self.per_user
         self.gen_count = max(2, math.ceil(streams / plan.streams_per_gen))
         self.tokens: dict[int, str] = {}
@@ -107,13 +155,22 @@ class PresenceBench:
             f"presence: {self.n:,} users x {self.per_user} streams, {self.f} friends each, "
             f"grace {self.grace:g} s, {self.gen_count} load generators"
         )
-        await self.server.start()
-        run.code_states.append(self.server.code)
+        run.say(f"presence: {self.backend}")
         try:
+            if self.postgres:
+                from bench.write_cost import reset_postgres
+
+                await reset_postgres(self.postgres)
+            for server in self.servers:  # one at a time: the first migrates the database
+                await server.start()
+            run.code_states.append(self.servers[0].code)
             t0 = time.monotonic()
-            self.tokens = await asyncio.to_thread(self._seed)
+            if self.postgres:
+                self.tokens = await _seed_postgres(self.postgres, self.n, self.f)
+            else:
+                self.tokens = await asyncio.to_thread(self._seed)
             run.say(f"presence: seeded in {time.monotonic() - t0:.1f}s (direct SQL inserts)")
-            self.rss0 = self.server.rss()
+            self.rss0 = self._rss()
             async with Pool(self.gen_count, run.load_core) as pool:
                 self.pool = pool
                 sampler = asyncio.create_task(self._sample())
@@ -126,8 +183,11 @@ class PresenceBench:
                 finally:
                     sampler.cancel()
         finally:
-            self.server.stop()
+            for server in self.servers:
+                server.stop()
         return {
+            "backend": self.backend,
+            "processes": len(self.servers),
             "users": self.n,
             "streams_per_user": self.per_user,
             "friends": self.f,
@@ -139,18 +199,31 @@ class PresenceBench:
         }
 
     def _seed(self) -> dict[int, str]:
-        seeded = seed.seed(self.server.db_path, self.n, [], [])
-        _seed_friends(self.server.db_path, self.n, self.f)
+        db_path = self.servers[0].db_path
+        seeded = seed.seed(db_path, self.n, [], [])
+        _seed_friends(db_path, self.n, self.f)
         return seeded.tokens
 
     # -- measuring -----------------------------------------------------------------------------
 
     async def _counter(self) -> float:
-        return (await self.server.metrics()).get(COUNTER, 0.0)
+        """Presence events sent, by every server process."""
+        replies = await asyncio.gather(*(server.metrics() for server in self.servers))
+        return sum(m.get(COUNTER, 0.0) for m in replies)
+
+    def _cpu(self) -> float:
+        return sum(server.cpu() for server in self.servers)
+
+    def _rss(self) -> int:
+        return sum(server.rss() for server in self.servers)
+
+    def port_of(self, user: int, stream: int) -> int:
+        """The server process a user's stream goes to: a user's streams spread over them."""
+        return self.servers[(user + stream) % len(self.servers)].port
 
     async def _sample(self) -> None:
         while True:
-            self.samples.append((time.monotonic(), await self._counter(), self.server.cpu()))
+            self.samples.append((time.monotonic(), await self._counter(), self._cpu()))
             await asyncio.sleep(1.0)
 
     async def _frames(self) -> Frames:
@@ -183,9 +256,9 @@ class PresenceBench:
         spent doing what is measured (until its last expected event), and ``settle_s``: the
         time it then waited for unexpected ones. Adds the counter's and the CPU's deltas."""
         await self._frames()  # drop anything before
-        m0, cpu0, t0 = await self._counter(), self.server.cpu(), time.monotonic()
+        m0, cpu0, t0 = await self._counter(), self._cpu(), time.monotonic()
         out = await body(m0)
-        m1, cpu1, t1 = await self._counter(), self.server.cpu(), time.monotonic()
+        m1, cpu1, t1 = await self._counter(), self._cpu(), time.monotonic()
         busy = out.get("busy_s", t1 - t0)
         peak = 0.0
         window = [s for s in self.samples if t0 <= s[0] <= t1]
@@ -199,7 +272,7 @@ class PresenceBench:
             busy_s=busy,
             cpu_s=cpu1 - cpu0,
             cpu_pct=(cpu1 - cpu0) / (t1 - t0) * 100,
-            rss=self.server.rss(),
+            rss=self._rss(),
         )
         self.phases[name] = out
         self.run.say(
@@ -221,24 +294,27 @@ class PresenceBench:
     # -- phases --------------------------------------------------------------------------------
 
     async def _open(self, users: list[int]) -> dict[str, Any]:
-        parts: list[list[list[Any]]] = [[] for _ in range(self.gen_count)]
+        """Open each user's streams, spread over the server processes."""
+        parts: dict[tuple[int, int], list[list[Any]]] = {}
         for u in users:
-            parts[self.gen_of(u)] += [[u, self.tokens[u]]] * self.per_user
+            for k in range(self.per_user):
+                parts.setdefault((self.gen_of(u), self.port_of(u, k)), []).append(
+                    [u, self.tokens[u]]
+                )
         t0 = time.monotonic()
         replies = await asyncio.gather(
             *(
-                g.call(
+                self.pool.gens[gen].call(
                     "open",
                     timeout=600,
-                    host=self.server.host,
-                    port=self.server.port,
-                    src=g.src,
-                    concurrency=100,
+                    host=self.servers[0].host,
+                    port=port,
+                    src=self.pool.gens[gen].src,
+                    concurrency=max(1, 100 // len(self.servers)),
                     timeout_s=300,
                     users=part,
                 )
-                for g, part in zip(self.pool.gens, parts, strict=True)
-                if part
+                for (gen, port), part in parts.items()
             )
         )
         return {
@@ -291,8 +367,7 @@ class PresenceBench:
                     g.call(
                         "churn",
                         timeout=plan.presence_churn_s + 120,
-                        host=self.server.host,
-                        port=self.server.port,
+                        host=self.servers[0].host,
                         src=g.src,
                         duration_s=plan.presence_churn_s,
                         concurrency=per_gen,
@@ -431,32 +506,57 @@ def _first(frames: Frames, count: int = 5) -> str:
 
 
 async def scenario(run: Run) -> None:
-    """``python -m bench presence``: the plan's sizes; a failed check fails the run."""
-    bench = PresenceBench(run)
-    result = await bench.execute()
-    run.results["presence"] = result
-    run.failures += result["failures"]
+    """``python -m bench presence``: the plan's sizes on SQLite, and on PostgreSQL + Redis with
+    several server processes when ``TIDINGS_BENCH_POSTGRES_URL`` (a database it may empty) and
+    ``TIDINGS_BENCH_REDIS_URL`` are set; a failed check fails the run."""
+    runs = [await PresenceBench(run).execute()]
+    postgres = os.environ.get("TIDINGS_BENCH_POSTGRES_URL")
+    redis = os.environ.get("TIDINGS_BENCH_REDIS_URL")
+    if postgres and redis:
+        runs.append(await PresenceBench(run, postgres, redis).execute())
+    run.results["presence"] = {"runs": runs}
+    for result in runs:
+        run.failures += [f"{result['backend']}: {f}" for f in result["failures"]]
     (run.out / "presence.md").write_text("\n".join(report_lines(run.results)) + "\n")
 
 
 def report_lines(r: dict[str, Any]) -> list[str]:
     """The report's section (bench/report.py), also written to ``presence.md``."""
-    d = r["presence"]
-    p = d["phases"]
+    runs = r["presence"]["runs"]
+    d = runs[0]
     lines = [
         "## 8. Presence under churn",
         "",
         f"{d['users']:,} users with {d['streams_per_user']} streams each "
         f"({d['users'] * d['streams_per_user']:,} streams, {d['generators']} load generators), "
         f"{d['friends']} friends each (user i and the {d['friends'] // 2} after it, mod "
-        f"{d['users']:,}, both ways); one server process, SQLite, memory hub and presence "
-        f"store, grace period {d['grace_s']:g} s (away after an hour: no one turns away during "
-        "the run). *Events* is the server's `tidings_presence_events` (one per addressee of a "
-        "change, with or without a stream), *frames* the `presence` frames the streams "
-        "received. Events/s over the phase's busy time (until its last expected event; the "
-        "leave phase's includes the grace period); peak: the highest one-second rate. Server "
-        "CPU from /proc over the whole phase, including the wait for unexpected events "
-        f"(grace + 2 s after churn). Server RSS before any stream {d['rss0'] / 2**20:.0f} MiB.",
+        f"{d['users']:,}, both ways), grace period {d['grace_s']:g} s (away after an hour: no "
+        "one turns away during the run). *Events* is the servers' `tidings_presence_events` "
+        "(one per addressee of a change, with or without a stream), *frames* the `presence` "
+        "frames the streams received. Events/s over the phase's busy time (until its last "
+        "expected event; the leave phase's includes the grace period); peak: the highest "
+        "one-second rate. Server CPU from /proc (all server processes; not PostgreSQL's or "
+        "Redis's) over the whole phase, including the wait for unexpected events (grace + 2 s "
+        "after churn). The checks are described in `bench/presence.py`; one that fails makes "
+        "`python -m bench` exit 1.",
+        "",
+    ]
+    for d in runs:
+        lines += _run_lines(d)
+    if not any(d["processes"] > 1 for d in runs):
+        lines += [
+            "PostgreSQL + Redis: not run (set `TIDINGS_BENCH_POSTGRES_URL` and "
+            "`TIDINGS_BENCH_REDIS_URL`).",
+            "",
+        ]
+    return lines
+
+
+def _run_lines(d: dict[str, Any]) -> list[str]:
+    p = d["phases"]
+    lines = [
+        f"**{d['backend']}**: server RSS before any stream {d['rss0'] / 2**20:.0f} MiB"
+        + (", a user's streams spread over the processes." if d["processes"] > 1 else "."),
         "",
         "| phase | what happens | events (expected) | events/s (peak) | frames (expected) "
         "| streams/s | server CPU | RSS |",

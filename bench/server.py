@@ -74,7 +74,8 @@ class TidingsServer:
             "LOGIN_ATTEMPTS_PER_ADDRESS": "1000000",
             **self.extra_env,
         }
-        env.pop("REDIS_URL", None)
+        if "REDIS_URL" not in self.extra_env:
+            env.pop("REDIS_URL", None)
         if self.traced:  # bench.traced_server must be importable from the server's cwd
             env["PYTHONPATH"] = os.pathsep.join(filter(None, [_ROOT, env.get("PYTHONPATH")]))
         module = "bench.traced_server" if self.traced else "tidings.cli"
