@@ -4,7 +4,7 @@ notifies; a timed mute ends by itself."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import update
@@ -79,6 +79,20 @@ async def test_a_timed_mute(server, make_user):
     assert await events.new() == {"bob": ["conversation_update"]}
 
 
+async def test_a_mute_given_with_an_offset_is_answered_and_announced_in_utc(server, make_user):
+    alice, bob = await friends(make_user, "alice", "bob")
+    group = await alice.group("g", bob)
+    until = (datetime.now(UTC) + timedelta(hours=8)).replace(microsecond=0)
+    far_east = until.astimezone(timezone(timedelta(hours=14))).isoformat()
+    events = await EventLog.start(server)
+    muted = await bob.ok("PUT", _mute_path(group), {"until": far_east})
+    listed = await bob.ok("GET", f"/api/conversations/{group['id']}")
+    # The answer and the stored event say it as the snapshot does (not in the asker's offset).
+    assert muted["muted_until"] == listed["muted_until"] == until.isoformat().replace("+00:00", "Z")
+    assert await events.new() == {"bob": ["conversation_update"]}
+    assert events.payloads["bob"][0].conversation.muted_until.utcoffset() == timedelta(0)
+
+
 async def test_the_limits_of_until(server, make_user):
     alice, bob = await friends(make_user, "alice", "bob")
     dm = await alice.dm(bob)
@@ -88,6 +102,7 @@ async def test_the_limits_of_until(server, make_user):
         ((now + timedelta(days=400)).isoformat(), "mute_until_invalid"),
         ("2030-01-01T10:00:00", "validation_error"),  # no offset: whose 10:00?
         (1893456000, "validation_error"),  # a number is not a date-time
+        ("1893456000", "validation_error"),  # nor a string of digits
         ("next week", "validation_error"),
     ]:
         response = await alice.client.put(_mute_path(dm), json={"until": until})

@@ -20,6 +20,9 @@ def _json_datetime(value: object) -> object:
     # refuses.
     if value is not None and not isinstance(value, str):
         raise ValueError("must be a date-time string, such as 2030-01-31T18:00:00Z")
+    if isinstance(value, str) and value.strip().lstrip("+-").replace(".", "", 1).isdigit():
+        # ... and a string of digits ("1893456000") for one too.
+        raise ValueError("must be a date-time string, such as 2030-01-31T18:00:00Z")
     return value
 
 

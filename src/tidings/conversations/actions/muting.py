@@ -8,7 +8,7 @@ it does, and views show ``muted_until`` null once it has passed.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from tidings.accounts.models import User
 from tidings.context import AppContext
@@ -34,6 +34,7 @@ async def set_mute(
     422 ``mute_until_invalid`` for an ``until`` in the past or more than a year ahead.
     """
     if on and until is not None:
+        until = until.astimezone(UTC)  # as every view and event says a time: in UTC
         now = utcnow()
         if until <= now:
             raise Unprocessable(
