@@ -8,7 +8,7 @@ import { batches, shownUserIds } from "../../src/tidings/web/static/js/ephemeral
 import { EPHEMERAL_REDUCERS, EVENT_REDUCERS } from "../../src/tidings/web/static/js/events.js";
 import { EPHEMERAL_EVENT_TYPES, RealtimeClient } from "../../src/tidings/web/static/js/realtime.js";
 import { applyPresence, countOnline, lastSeenText, presenceOf, presenceText, receivePresence } from "../../src/tidings/web/static/js/store/presence.js";
-import { applyReceipts, receiveReadReceipt, seenBy } from "../../src/tidings/web/static/js/store/receipts.js";
+import { applyReceipts, receiveReadReceipt, seenBy, senderHasRead } from "../../src/tidings/web/static/js/store/receipts.js";
 import { applySnapshot } from "../../src/tidings/web/static/js/store/snapshot.js";
 import { createState } from "../../src/tidings/web/static/js/store/state.js";
 import {
@@ -140,6 +140,17 @@ test("receipts: only move forward, whichever of the fetch and the event comes fi
   assert.deepEqual(seenBy(state, 20, 4).sort(), [bob.id, carol.id]);
   assert.deepEqual(seenBy(state, 20, 8), []);
   assert.deepEqual(seenBy(state, 10, 1), []);
+});
+
+test("receipts: a message tells that its sender has read up to it, if they send receipts", () => {
+  const state = signedIn();
+  applyReceipts(state, 20, [{ user_id: bob.id, last_read_message_id: 5 }]);
+  assert.deepEqual(senderHasRead(state, { message: message(9, bob, "hi", { conversationId: 20 }) }), ["receipts:20"]);
+  assert.deepEqual(seenBy(state, 20, 9), [bob.id]);
+  // Carol's receipts are not here (she turned them off, or never read): her message says nothing.
+  assert.deepEqual(senderHasRead(state, { message: message(10, carol, "yo", { conversationId: 20 }) }), []);
+  assert.deepEqual(seenBy(state, 20, 10), []);
+  assert.deepEqual(senderHasRead(state, { message: message(11, alice, "me", { conversationId: 20 }) }), []);
 });
 
 // Dispatch ------------------------------------------------------------------------------------

@@ -5,7 +5,8 @@
 // A durable event (realtime.js's EVENT_TYPES) goes to one reducer, `(state, data) => topics`.
 // An ephemeral one (EPHEMERAL_EVENT_TYPES: typing, presence, read receipts; never replayed) goes
 // to its reducer in EPHEMERAL_REDUCERS, `(state, data, now) => topics`, kept apart so that a
-// replay (tests/js/replay.mjs) never meets one; a `message` also ends its sender's typing.
+// replay (tests/js/replay.mjs) never meets one; a `message` also ends its sender's typing and
+// moves their read receipt to it.
 // The control events say how the stream itself is: its status and this tab's role (kept in the
 // store for the connection indicator), that the session ended, or that the page must fetch its
 // snapshot again (`resync`: what it missed is gone from the server's log).
@@ -24,7 +25,7 @@ import {
 import { applyFriendUpdate, receiveFriendRequest } from "./store/friends.js";
 import { receiveNotification, receiveNotificationsRead } from "./store/notifications.js";
 import { receivePresence } from "./store/presence.js";
-import { receiveReadReceipt } from "./store/receipts.js";
+import { receiveReadReceipt, senderHasRead } from "./store/receipts.js";
 import { receiveTyping, stopTypingOnMessage } from "./store/typing.js";
 import { receiveBlockUpdate, receiveSettingsUpdated } from "./store/settings.js";
 import { receiveUserUpdated } from "./store/users.js";
@@ -61,6 +62,7 @@ export function registerEvents(realtime) {
     realtime.on(type, (data) => update(reducer, data, Date.now()));
   }
   realtime.on("message", (data) => update(stopTypingOnMessage, data));
+  realtime.on("message", (data) => update(senderHasRead, data));
   realtime.on("status", (status) => update(setConnection, { status }));
   realtime.on("role", (role) => update(setConnection, { role }));
   realtime.on("signout", () => location.assign("/login"));

@@ -30,3 +30,14 @@ export function seenBy(state, id, messageId) {
   if (!readers) return [];
   return [...readers].filter(([userId, upTo]) => upTo >= messageId && userId !== state.meId).map(([userId]) => userId);
 }
+
+/**
+ * A `message` event: its sender has read up to it (the server moved their read position; no
+ * receipt follows). Taken only for someone whose receipts this page already has, i.e. who
+ * sends them (the server leaves out those who turned them off).
+ */
+export function senderHasRead(state, { message }) {
+  const readers = state.receipts.get(message.conversation_id);
+  if (!readers || !readers.has(message.sender?.id)) return [];
+  return advance(state, message.conversation_id, message.sender.id, message.id) ? [`receipts:${message.conversation_id}`] : [];
+}

@@ -90,7 +90,11 @@ const markedUpTo = new Map(); // conversation id -> last message id we asked to 
 
 export function mountConversation() {
   watch("messages", (conversationId) => {
-    if (conversationId === openId) render();
+    if (conversationId !== openId) return;
+    render();
+    // A message arriving while the person is looking at the end of the conversation (the
+    // window has the focus, the list is at its bottom) is read: its sender sees "Seen" then.
+    if (document.hasFocus() && nearBottom() && !hasNewer(state, openId)) markRead();
   });
   watch("conversations", () => {
     if (openId !== null && !state.conversations.has(openId) && state.departed.has(openId)) {
