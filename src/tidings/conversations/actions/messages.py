@@ -78,13 +78,15 @@ async def send_message(
             "A message needs text or at least one attachment.", code="empty_message"
         )
     await limit_conversation_writes(ctx, user, conversation_id)
-    return await ctx.writer.run(
+    view = await ctx.writer.run(
         _send_message,
         user,
         conversation_id,
         new,
         locks=conversation_lock(conversation_id),
     )
+    ctx.presence.note_activity(user.id)  # no I/O here: at most one report per 30 s, batched
+    return view
 
 
 # The hot path: SQLAlchemy Core statements built and compiled once, run on the transaction's

@@ -27,6 +27,7 @@ async def mark_read(
     result, moved = await ctx.writer.run(
         _mark_read, user, conversation_id, message_id, locks=conversation_lock(conversation_id)
     )
+    ctx.presence.note_activity(user.id)
     if moved:
         position = result.conversation.last_read_message_id
         await attention.announce_read(ctx, user, conversation_id, position)
