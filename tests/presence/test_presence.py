@@ -144,6 +144,47 @@ async def test_strangers_see_nothing_and_learn_nothing(make_user: MakeUser) -> N
     await strangers.close()
 
 
+async def next_presence(stream: EventStreamReader) -> dict[str, object]:
+    """The next ``presence`` event's data, past whatever durable events come before it."""
+    while True:
+        frame = await next_attention(stream)
+        if frame.event == "presence":
+            assert frame.id is None
+            return dict(frame.json)
+
+
+@pytest.mark.settings(presence_grace_seconds=30)
+async def test_a_block_hides_each_one_s_presence_from_the_other_at_once(
+    make_user: MakeUser,
+) -> None:
+    alice, bob = await friends(make_user, "alice", "bob")
+    dm = (await alice.dm(bob))["id"]  # they keep showing each other (the DM stays listed)
+    bobs = await open_stream(bob.client)
+    alices = await open_stream(alice.client)
+    assert (await next_presence(bobs))["status"] == "online"
+    await barrier(bob, alices, dm)  # whether Alice's stream heard of Bob's coming or not
+
+    # Blocking: each one's tabs are told the other is offline, no "last seen" (they would
+    # otherwise show the status they last heard of, until their next connect).
+    await alice.ok("PUT", f"/api/blocks/{bob.id}")
+    offline = {"type": "presence", "status": "offline", "last_seen_at": None}
+    assert await next_presence(bobs) == offline | {"user_id": alice.id}
+    assert await next_presence(alices) == offline | {"user_id": bob.id}
+    assert (await presence_of(bob, alice))[alice.id]["status"] == "offline"
+
+    # Unblocking: each sees the other as they are again.
+    await alice.ok("DELETE", f"/api/blocks/{bob.id}", status=204)
+    assert (await next_presence(bobs))["status"] == "online"
+    assert await next_presence(alices) == {
+        "type": "presence",
+        "user_id": bob.id,
+        "status": "online",
+        "last_seen_at": None,
+    }
+    await alices.close()
+    await bobs.close()
+
+
 @pytest.mark.settings(presence_away_seconds=0.3)
 async def test_without_activity_a_user_is_away_until_they_use_the_app(
     make_user: MakeUser,

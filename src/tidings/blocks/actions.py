@@ -16,6 +16,8 @@ sends nothing.
 
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy import delete, or_, select
 
 from tidings.accounts import queries as account_queries
@@ -36,16 +38,32 @@ from tidings.friends.events import FriendRequestEvent, FriendUpdateEvent
 from tidings.friends.models import FriendRequest, FriendRequestStatus, Friendship
 from tidings.realtime.transaction import Transaction
 
+logger = logging.getLogger(__name__)
+
 
 async def block(ctx: AppContext, user: User, other_id: int) -> BlockView:
     """Block ``other_id`` (404 ``unknown_user`` for nobody or a deleted account, 409 ``is_you``
-    for yourself); blocking them again answers the same block."""
-    return await ctx.writer.run(_block, user, other_id)
+    for yourself); blocking them again answers the same block. A new block hides each one's
+    presence from the other at once (an ephemeral ``presence``, offline, to each)."""
+    view, new = await ctx.writer.run(_block, user, other_id)
+    if new:
+        await _presence_changed(ctx, user.id, other_id)
+    return view
 
 
 async def unblock(ctx: AppContext, user: User, other_id: int) -> None:
-    """Unblock ``other_id`` (not blocked: nothing happens)."""
-    await ctx.writer.run(_unblock, user, other_id)
+    """Unblock ``other_id`` (not blocked: nothing happens). With no block left either way,
+    each sees the other's presence again at once."""
+    if await ctx.writer.run(_unblock, user, other_id):
+        await _presence_changed(ctx, user.id, other_id)
+
+
+async def _presence_changed(ctx: AppContext, user_id: int, other_id: int) -> None:
+    """After the commit; never raises (a presence lost is fetched at the next stream open)."""
+    try:
+        await ctx.presence.pair_changed(user_id, other_id)
+    except Exception:
+        logger.warning("presence after a block change was not sent", exc_info=True)
 
 
 def _other(tx: Transaction, user: User, other_id: int) -> User:
@@ -58,12 +76,14 @@ def _other(tx: Transaction, user: User, other_id: int) -> User:
     return other
 
 
-def _block(tx: Transaction, user: User, other_id: int) -> BlockView:
+def _block(tx: Transaction, user: User, other_id: int) -> tuple[BlockView, bool]:
+    """The block, and whether it is new."""
     other = _other(tx, user, other_id)
     session = tx.session
     existing = session.get(Block, (user.id, other.id))
     if existing is not None:
-        return BlockView(user=UserView.model_validate(other), created_at=existing.created_at)
+        view = BlockView(user=UserView.model_validate(other), created_at=existing.created_at)
+        return view, False
     row = Block(blocker_id=user.id, blocked_id=other.id, created_at=utcnow())
     session.add(row)
     session.flush()
@@ -72,19 +92,22 @@ def _block(tx: Transaction, user: User, other_id: int) -> BlockView:
     _flag_direct(tx, user, other, blocked=True)
     view = BlockView(user=UserView.model_validate(other), created_at=row.created_at)
     tx.emit(user.id, BlockUpdateEvent(user=view.user, blocked=True))
-    return view
+    return view, True
 
 
-def _unblock(tx: Transaction, user: User, other_id: int) -> None:
+def _unblock(tx: Transaction, user: User, other_id: int) -> bool:
+    """Whether no block is left between them where there was one."""
     other = _other(tx, user, other_id)
     removed = tx.session.execute(
         delete(Block).where(Block.blocker_id == user.id, Block.blocked_id == other.id)
     )
     if not removed.rowcount:  # type: ignore[attr-defined]
-        return
-    if not queries.has_blocked(tx.session, other.id, user.id):
+        return False
+    cleared = not queries.has_blocked(tx.session, other.id, user.id)
+    if cleared:
         _flag_direct(tx, user, other, blocked=False)
     tx.emit(user.id, BlockUpdateEvent(user=UserView.model_validate(other), blocked=False))
+    return cleared
 
 
 def _end_friendship(tx: Transaction, user: User, other: User) -> None:

@@ -244,6 +244,17 @@ class PresenceTracker:
         event = PresenceEvent(user_id=user_id, status=status, last_seen_at=None)
         await self.hub.send_ephemeral(audiences.get(user_id, ()), event)
 
+    async def pair_changed(self, user_id: int, other_id: int) -> None:
+        """A block between these two began or ended: each is told the other's presence as
+        they may now see it (offline with no "last seen" while a block stands), else each
+        would keep showing the status they last heard of until their next (re)connect."""
+        for viewer, subject in ((user_id, other_id), (other_id, user_id)):
+            [view] = await self.presence_of(viewer, [subject])
+            event = PresenceEvent(
+                user_id=subject, status=view.status, last_seen_at=view.last_seen_at
+            )
+            await self.hub.send_ephemeral([viewer], event)
+
     async def _flush_last_seen(self) -> None:
         if not self._last_seen:
             return
