@@ -157,3 +157,18 @@ async def test_settings_are_read_changed_in_part_and_reach_every_tab(make_user: 
     assert "settings_updated" not in [f.event for f in await barrier(alice, bobs, dm)]
     for tab in [*tabs, bobs]:
         await tab.close()
+
+
+@pytest.mark.settings(rate_limit_attention="3/minute")
+async def test_settings_changes_are_rate_limited(make_user: MakeUser) -> None:
+    """Hiding and showing your presence in a loop would send every friend (and member of a
+    small shared group) a presence event each time, and log a settings_updated each time."""
+    alice, bob = await friends(make_user, "alice", "bob")
+    for hidden in (True, False, True):
+        await alice.ok("PATCH", "/api/users/me/settings", {"hide_presence": hidden})
+    response = await alice.client.patch("/api/users/me/settings", json={"hide_presence": False})
+    assert_error(response, 429, "rate_limited")
+    assert int(response.headers["retry-after"]) >= 1
+    assert (await alice.ok("GET", "/api/users/me/settings"))["hide_presence"] is True
+    # Bob's budget is his own.
+    await bob.ok("PATCH", "/api/users/me/settings", {"notification_sound": False})

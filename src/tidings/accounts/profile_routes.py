@@ -78,10 +78,11 @@ async def get_settings(user: CurrentUser, ctx: ContextDep) -> Settings:
     return await ctx.db.run_query(settings.read_settings, user.id)
 
 
-@router.patch("/api/users/me/settings", responses=SIGNED_IN)
+@router.patch("/api/users/me/settings", responses=SIGNED_IN | errors(429))
 async def update_settings(data: SettingsUpdate, user: CurrentUser, ctx: ContextDep) -> Settings:
     """Change some of your settings (those left out stay). Every tab of yours is told
-    (``settings_updated``); hiding your presence shows you offline to everyone at once."""
+    (``settings_updated``); hiding your presence shows you offline to everyone at once. 429
+    past ``RATE_LIMIT_ATTENTION`` (one budget with typing signals)."""
     return await settings.update_settings(ctx, user, data)
 
 

@@ -36,7 +36,14 @@ def read_settings(session: Session, user_id: int) -> Settings:
 
 async def update_settings(ctx: AppContext, user: User, change: SettingsUpdate) -> Settings:
     """Change the settings given (the others stay); every tab of the user is told, and the
-    server's own copies (sessions, presence) follow."""
+    server's own copies (sessions, presence) follow. 429 past ``RATE_LIMIT_ATTENTION`` (with
+    typing signals): hiding and showing your presence in a loop would send your audience a
+    ``presence`` event each time."""
+    await ctx.limiter.hit(
+        ctx.limiter.limits.attention,
+        str(user.id),
+        detail="You are changing your settings too often. Wait a moment.",
+    )
     before, after = await ctx.writer.run(_update_settings, user.id, change)
     if before != after:
         await ctx.hub.users_changed([user.id])
