@@ -181,6 +181,21 @@ async def test_a_block_hides_each_one_s_presence_from_the_other_at_once(
         "status": "online",
         "last_seen_at": None,
     }
+
+    # Someone who hides their presence stays as the block showed them: nothing at the unblock.
+    await alice.ok("PATCH", "/api/users/me/settings", {"hide_presence": True})
+    assert (await next_presence(bobs))["status"] == "offline"
+    await bob.ok("PUT", f"/api/blocks/{alice.id}")
+    assert await next_presence(bobs) == offline | {"user_id": alice.id}
+    assert await next_presence(alices) == offline | {"user_id": bob.id}
+    await bob.ok("DELETE", f"/api/blocks/{alice.id}", status=204)
+    assert await next_presence(alices) == {
+        "type": "presence",
+        "user_id": bob.id,
+        "status": "online",
+        "last_seen_at": None,
+    }
+    assert "presence" not in [f.event for f in await barrier(alice, bobs, dm)]
     await alices.close()
     await bobs.close()
 

@@ -47,7 +47,7 @@ async def block(ctx: AppContext, user: User, other_id: int) -> BlockView:
     presence from the other at once (an ephemeral ``presence``, offline, to each)."""
     view, new = await ctx.writer.run(_block, user, other_id)
     if new:
-        await _presence_changed(ctx, user.id, other_id)
+        await _presence_changed(ctx, user.id, other_id, blocked=True)
     return view
 
 
@@ -55,13 +55,13 @@ async def unblock(ctx: AppContext, user: User, other_id: int) -> None:
     """Unblock ``other_id`` (not blocked: nothing happens). With no block left either way,
     each sees the other's presence again at once."""
     if await ctx.writer.run(_unblock, user, other_id):
-        await _presence_changed(ctx, user.id, other_id)
+        await _presence_changed(ctx, user.id, other_id, blocked=False)
 
 
-async def _presence_changed(ctx: AppContext, user_id: int, other_id: int) -> None:
+async def _presence_changed(ctx: AppContext, user_id: int, other_id: int, *, blocked: bool) -> None:
     """After the commit; never raises (a presence lost is fetched at the next stream open)."""
     try:
-        await ctx.presence.pair_changed(user_id, other_id)
+        await ctx.presence.pair_changed(user_id, other_id, blocked=blocked)
     except Exception:
         logger.warning("presence after a block change was not sent", exc_info=True)
 

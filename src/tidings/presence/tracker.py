@@ -244,12 +244,15 @@ class PresenceTracker:
         event = PresenceEvent(user_id=user_id, status=status, last_seen_at=None)
         await self.hub.send_ephemeral(audiences.get(user_id, ()), event)
 
-    async def pair_changed(self, user_id: int, other_id: int) -> None:
-        """A block between these two began or ended: each is told the other's presence as
-        they may now see it (offline with no "last seen" while a block stands), else each
-        would keep showing the status they last heard of until their next (re)connect."""
+    async def pair_changed(self, user_id: int, other_id: int, *, blocked: bool) -> None:
+        """A block between these two began (``blocked``) or ended: each is told the other's
+        presence as they may now see it (offline with no "last seen" while a block stands),
+        else each would keep showing the status they last heard of until their next
+        (re)connect. At an unblock, nothing for a view that stays as the block left it."""
         for viewer, subject in ((user_id, other_id), (other_id, user_id)):
             [view] = await self.presence_of(viewer, [subject])
+            if not blocked and view.status == "offline" and view.last_seen_at is None:
+                continue
             event = PresenceEvent(
                 user_id=subject, status=view.status, last_seen_at=view.last_seen_at
             )
