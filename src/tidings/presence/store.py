@@ -33,7 +33,8 @@ from redis.asyncio import Redis
 from tidings.presence.events import PresenceStatus
 
 Operation = Literal["connect", "hold", "release", "active", "check"]
-"""``connect``: a user's first stream here opened (a hold, and activity); ``hold``: renew the
+"""``connect``: a user's first stream here opened (a hold; and activity if they held nothing
+anywhere: a reconnect leaves an away user away); ``hold``: renew the
 hold; ``release``: their last stream here closed (the hold shortened to the grace period);
 ``active``: the person used the app; ``check``: only recompute."""
 
@@ -116,10 +117,13 @@ class MemoryPresenceStore:
                 if op in ("active", "check", "release"):
                     continue  # nothing held: nothing to change
                 state = self._users[user_id] = _UserState()
+            # Opening the app is activity, unless the user was here already (a reload, a
+            # flapping network, a restart): an away user reconnecting stays away.
+            arriving = op in ("connect", "hold") and not any(e > now for e in state.holds.values())
             if op in ("connect", "hold", "release"):
                 state.holds[self.process] = until
                 state.seen = now
-            if op in ("connect", "active"):
+            if op == "active" or arriving:
                 state.active = now
             change = self._recompute(user_id, state, now)
             if change is not None:
@@ -182,10 +186,20 @@ local untl, away_after, key_ttl = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber
 if op ~= 'connect' and op ~= 'hold' and redis.call('EXISTS', key) == 0 then
   return {0, 'offline', ''}
 end
+local arriving = false
+if op == 'connect' or op == 'hold' then
+  arriving = true
+  local held = redis.call('HGETALL', key)
+  for i = 1, #held, 2 do
+    if string.sub(held[i], 1, 2) == 'h:' and tonumber(held[i + 1]) > now then
+      arriving = false
+    end
+  end
+end
 if op == 'connect' or op == 'hold' or op == 'release' then
   redis.call('HSET', key, 'h:' .. process, untl, 'seen', now)
 end
-if op == 'connect' or op == 'active' then
+if op == 'active' or arriving then
   redis.call('HSET', key, 'active', now)
 end
 local fields = redis.call('HGETALL', key)

@@ -102,6 +102,8 @@ class PresenceTracker:
         self._reported_active: dict[int, float] = {}
         self._held: set[int] = set()
         self._last_seen: dict[int, float] = {}
+        self._unannounced: dict[int, Presence] = {}
+        """Changes the store reported, not yet announced (kept if announcing fails)."""
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._next_renewal = 0.0
@@ -174,10 +176,15 @@ class PresenceTracker:
             except Exception:
                 self.metrics.broker_errors.inc()
                 logger.warning("presence: a pass failed (retried)", exc_info=True)
+                # Start over from what the hub holds: the next pass renews every hold (a
+                # user who was here already stays as they were) and announces what this one
+                # had learnt but not yet announced.
+                self._held = set()
+                self._next_renewal = 0.0
                 await asyncio.sleep(self.config.tick_seconds)
 
     async def _pass(self, now: float) -> None:
-        changes: list[Presence] = []
+        changes = _Changes(self._unannounced)
         pending, self._pending = self._pending, {}
         local = set(self.hub.local_users())
         # Whatever the order of what came, what counts is whether the user has a stream now.
@@ -186,29 +193,36 @@ class PresenceTracker:
         hold_until = now + self.config.hold_seconds
         if opened:
             self._held.update(opened)
-            changes += await self.store.update("connect", opened, now, hold_until)
+            changes.add(await self.store.update("connect", opened, now, hold_until))
         if closed:
             self._held.difference_update(closed)
-            changes += await self.store.update(
-                "release", closed, now, now + self.config.grace_seconds
+            changes.add(
+                await self.store.update("release", closed, now, now + self.config.grace_seconds)
             )
         if now >= self._next_renewal:
             # Renew every hold; and heal: a user the listeners missed is held or released here.
             missed = local - self._held
             gone = self._held - local
             self._held = local
-            changes += await self.store.update("connect", sorted(missed), now, hold_until)
-            changes += await self.store.update(
-                "release", sorted(gone), now, now + self.config.grace_seconds
+            changes.add(await self.store.update("connect", sorted(missed), now, hold_until))
+            changes.add(
+                await self.store.update(
+                    "release", sorted(gone), now, now + self.config.grace_seconds
+                )
             )
-            changes += await self.store.update("hold", sorted(local - missed), now, hold_until)
+            changes.add(await self.store.update("hold", sorted(local - missed), now, hold_until))
             self._next_renewal = now + self.config.hold_seconds / 3
+            every = min(ACTIVITY_REPORT_SECONDS, self.config.away_seconds / 10)
+            self._reported_active = {
+                u: at for u, at in self._reported_active.items() if now - at < every
+            }
         if self._active:
             active, self._active = sorted(self._active), set()
-            changes += await self.store.update("active", active, now)
-        changes += await self.store.due(now, SWEEP_LIMIT)
-        if changes:
-            await self._announce(changes, now)
+            changes.add(await self.store.update("active", active, now))
+        changes.add(await self.store.due(now, SWEEP_LIMIT))
+        if self._unannounced:
+            await self._announce(list(self._unannounced.values()), now)
+            self._unannounced.clear()
         if now >= self._next_flush:
             self._next_flush = now + LAST_SEEN_FLUSH_SECONDS
             await self._flush_last_seen()
@@ -297,6 +311,18 @@ class PresenceTracker:
                     )
                 )
         return views
+
+
+class _Changes:
+    """Collects the store's changes of status into ``into`` (the latest per user) as they come,
+    so that a pass that fails halfway keeps them for the next."""
+
+    def __init__(self, into: dict[int, Presence]) -> None:
+        self.into = into
+
+    def add(self, changes: Sequence[Presence]) -> None:
+        for change in changes:
+            self.into[change.user_id] = change
 
 
 def _audiences(
