@@ -140,6 +140,9 @@ class Settings(BaseSettings):
     """Message searches per user (searching as you type asks a few times per word)."""
     rate_limit_user_search: str = "300/minute"
     """Searches for people per user (the new-chat and add-friend dialogs ask as you type)."""
+    rate_limit_block: str = "30/hour"
+    """Blocks and unblocks per user: each one tells the other person's tabs (their DM closes
+    or opens, presence), so toggling one in a loop would flood them."""
     rate_limit_attention: str = "120/minute"
     """Typing signals and activity reports per user (a tab sends one every few seconds while
     its person types; more is a script)."""

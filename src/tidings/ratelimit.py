@@ -89,6 +89,7 @@ class Limits:
     search: Limit
     user_search: Limit
     attention: Limit
+    block: Limit
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Limits:
@@ -111,6 +112,7 @@ class Limits:
             search=Limit("search", parse(settings.rate_limit_search)),
             user_search=Limit("user-search", parse(settings.rate_limit_user_search)),
             attention=Limit("attention", parse(settings.rate_limit_attention)),
+            block=Limit("block", parse(settings.rate_limit_block)),
         )
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from tests.api_helpers import EventLog, assert_error, friends
 from tests.support.api import PASSWORD, ApiUser
 from tests.support.sse import open_stream
@@ -277,3 +279,25 @@ async def test_the_block_events_reach_the_right_tabs(server, make_user):
     finally:
         for tab in tabs.values():
             await tab.close()
+
+
+@pytest.mark.settings(rate_limit_block="3/hour")
+async def test_blocking_and_unblocking_share_a_rate_limit(make_user):
+    """Each block or unblock tells the other person's tabs (their DM closes or opens): toggling
+    in a loop is refused before it floods them."""
+    alice, bob = await friends(make_user, "alice", "bob")
+    await _block(alice, bob)
+    await alice.ok("DELETE", f"/api/blocks/{bob.id}", status=204)
+    await _block(alice, bob)
+    limited = await alice.client.delete(f"/api/blocks/{bob.id}")
+    assert_error(limited, 429)
+    assert "Retry-After" in limited.headers
+    assert (await alice.ok("GET", "/api/blocks"))["blocks"][0]["user"]["id"] == bob.id
+
+
+async def test_typing_in_a_blocked_dm_is_refused_in_each_side_s_words(make_user):
+    alice, bob = await friends(make_user, "alice", "bob")
+    dm = (await alice.dm(bob))["id"]
+    await _block(alice, bob)
+    assert_error(await alice.post(f"/api/conversations/{dm}/typing"), 409, "you_blocked")
+    assert_error(await bob.post(f"/api/conversations/{dm}/typing"), 409, "blocked")

@@ -8,11 +8,13 @@ test; a stream delivers in order, so whatever came before it came before the bar
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from tests.api_helpers import friends
 from tests.conftest import MakeUser
-from tests.support.api import ApiUser
+from tests.support.api import PASSWORD, ApiUser
 from tests.support.sse import EventStreamReader, SSEFrame, open_stream
 
 
@@ -264,3 +266,41 @@ async def test_presence_requests_are_bounded_and_validated(make_user: MakeUser) 
     anonymous = await alice.client.post("/api/auth/logout")
     assert anonymous.status_code in (200, 204)
     assert (await alice.get(f"/api/presence?user_id={alice.id}")).status_code == 401
+
+
+@pytest.mark.settings(presence_grace_seconds=0.2)
+async def test_what_happened_while_presence_was_hidden_stays_hidden(make_user: MakeUser) -> None:
+    alice, bob = await friends(make_user, "alice", "bob")
+    alices = await open_stream(alice.client)
+    await alice.ok("PATCH", "/api/users/me/settings", {"hide_presence": True})
+    await alices.close()  # she leaves while hidden: nobody may learn when
+    # Nobody is told (she is hidden); she sees herself, and waits until she is offline.
+    async with asyncio.timeout(10):
+        while (await presence_of(alice, alice))[alice.id]["status"] != "offline":
+            await asyncio.sleep(0.05)
+    bobs = await open_stream(bob.client)
+    await alice.ok("PATCH", "/api/users/me/settings", {"hide_presence": False})
+    assert (await presence_of(bob, alice))[alice.id] == {
+        "user_id": alice.id,
+        "status": "offline",
+        "last_seen_at": None,
+    }
+    await bobs.close()
+
+
+@pytest.mark.settings(presence_grace_seconds=0.2)
+async def test_a_deleted_account_goes_offline_with_no_last_seen(make_user: MakeUser) -> None:
+    alice, bob = await friends(make_user, "alice", "bob")
+    await alice.dm(bob)  # their DM stays, with its history: Bob still shows her
+    bobs = await open_stream(bob.client)
+    alices = await open_stream(alice.client)
+    assert (await next_presence(bobs))["status"] == "online"
+    await alice.ok("DELETE", "/api/users/me", {"password": PASSWORD}, 204)
+    assert await next_presence(bobs) == {
+        "type": "presence",
+        "user_id": alice.id,
+        "status": "offline",
+        "last_seen_at": None,
+    }
+    await alices.close()
+    await bobs.close()

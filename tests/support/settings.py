@@ -19,6 +19,8 @@ GENEROUS_LIMITS = {
     "rate_limit_friend_request_target": "1000000/second",
     "rate_limit_search": "1000000/second",
     "rate_limit_user_search": "1000000/second",
+    "rate_limit_attention": "1000000/second",
+    "rate_limit_block": "1000000/second",
     "friend_request_cooldown_seconds": 0,
 }
 """Rate limits no behaviour test reaches; tests of the limits set strict ones (settings marker).

@@ -26,6 +26,7 @@ from tidings.accounts.schemas import avatar_url
 from tidings.attachments.models import Attachment
 from tidings.blocks.models import Block
 from tidings.context import AppContext
+from tidings.conversations import views as conversation_views
 from tidings.conversations.models import (
     Conversation,
     ConversationMember,
@@ -139,7 +140,7 @@ def _head(session: Session, user_id: int) -> Row:
                 "name": conversation.name,
                 "role": member.role.value,
                 "joined_at": member.joined_at,
-                "muted_until": member.muted_until,
+                "muted_until": conversation_views.current_mute(member.muted_until),
             }
             for conversation, member in conversations
         ],

@@ -44,7 +44,9 @@ logger = logging.getLogger(__name__)
 async def block(ctx: AppContext, user: User, other_id: int) -> BlockView:
     """Block ``other_id`` (404 ``unknown_user`` for nobody or a deleted account, 409 ``is_you``
     for yourself); blocking them again answers the same block. A new block hides each one's
-    presence from the other at once (an ephemeral ``presence``, offline, to each)."""
+    presence from the other at once (an ephemeral ``presence``, offline, to each). Limited
+    with unblocks (``RATE_LIMIT_BLOCK``)."""
+    await _limit(ctx, user)
     view, new = await ctx.writer.run(_block, user, other_id)
     if new:
         await _presence_changed(ctx, user.id, other_id, blocked=True)
@@ -54,8 +56,17 @@ async def block(ctx: AppContext, user: User, other_id: int) -> BlockView:
 async def unblock(ctx: AppContext, user: User, other_id: int) -> None:
     """Unblock ``other_id`` (not blocked: nothing happens). With no block left either way,
     each sees the other's presence again at once."""
+    await _limit(ctx, user)
     if await ctx.writer.run(_unblock, user, other_id):
         await _presence_changed(ctx, user.id, other_id, blocked=False)
+
+
+async def _limit(ctx: AppContext, user: User) -> None:
+    await ctx.limiter.hit(
+        ctx.limiter.limits.block,
+        str(user.id),
+        detail="You are blocking and unblocking too often. Wait a while.",
+    )
 
 
 async def _presence_changed(ctx: AppContext, user_id: int, other_id: int, *, blocked: bool) -> None:

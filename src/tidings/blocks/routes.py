@@ -23,7 +23,7 @@ async def list_blocks(user: CurrentUser, ctx: ContextDep) -> BlockList:
     return await ctx.db.run_query(views.block_list, user.id)
 
 
-@router.put("/api/blocks/{user_id}", responses=SIGNED_IN | errors(404, 409))
+@router.put("/api/blocks/{user_id}", responses=SIGNED_IN | errors(404, 409, 429))
 async def block(user_id: UserId, user: CurrentUser, ctx: ContextDep) -> BlockEnvelope:
     """Block someone: they can no longer message you (your DM closes for both), send you
     friend requests or add you to groups, or find you in search; your friendship and any
@@ -35,7 +35,7 @@ async def block(user_id: UserId, user: CurrentUser, ctx: ContextDep) -> BlockEnv
 @router.delete(
     "/api/blocks/{user_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=SIGNED_IN | errors(404, 409),
+    responses=SIGNED_IN | errors(404, 409, 429),
 )
 async def unblock(user_id: UserId, user: CurrentUser, ctx: ContextDep) -> Response:
     """Unblock someone: your DM takes messages again (unless they blocked you too); a

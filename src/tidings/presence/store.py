@@ -32,9 +32,11 @@ from redis.asyncio import Redis
 
 from tidings.presence.events import PresenceStatus
 
-Operation = Literal["connect", "hold", "release", "active", "check"]
+Operation = Literal["connect", "hold", "release", "active", "unseen", "check"]
 """``connect``: a user's first stream here opened (a hold; and activity if they held nothing
-anywhere: a reconnect leaves an away user away); ``hold``: renew the
+anywhere: a reconnect leaves an away user away); ``unseen``: forget when they were last seen
+(they showed their presence again: what the store saw while they hid it is theirs); ``hold``:
+renew the
 hold; ``release``: their last stream here closed (the hold shortened to the grace period);
 ``active``: the person used the app; ``check``: only recompute."""
 
@@ -114,7 +116,7 @@ class MemoryPresenceStore:
         for user_id in user_ids:
             state = self._users.get(user_id)
             if state is None:
-                if op in ("active", "check", "release"):
+                if op in ("active", "check", "release", "unseen"):
                     continue  # nothing held: nothing to change
                 state = self._users[user_id] = _UserState()
             # Opening the app is activity, unless the user was here already (a reload, a
@@ -125,6 +127,8 @@ class MemoryPresenceStore:
                 state.seen = now
             if op == "active" or arriving:
                 state.active = now
+            if op == "unseen":
+                state.seen = None
             change = self._recompute(user_id, state, now)
             if change is not None:
                 changes.append(change)
@@ -201,6 +205,9 @@ if op == 'connect' or op == 'hold' or op == 'release' then
 end
 if op == 'active' or arriving then
   redis.call('HSET', key, 'active', now)
+end
+if op == 'unseen' then
+  redis.call('HDEL', key, 'seen')
 end
 local fields = redis.call('HGETALL', key)
 local first_expiry, active, announced, seen = nil, 0, 'offline', ''

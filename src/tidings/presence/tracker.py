@@ -22,7 +22,6 @@ from datetime import UTC, datetime
 
 from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
-from sqlalchemy.sql import ColumnElement
 
 from tidings.accounts.models import User
 from tidings.blocks.models import Block
@@ -229,34 +228,45 @@ class PresenceTracker:
 
     async def _announce(self, changes: Sequence[Presence], now: float) -> None:
         latest = {change.user_id: change for change in changes}  # the last change counts
-        for change in latest.values():
-            if change.status == "offline" and change.last_seen is not None:
-                self._last_seen[change.user_id] = change.last_seen
         seen_since = None
         if now < self._quiet_until:
             seen_since = datetime.fromtimestamp(self._started - self.config.grace_seconds, UTC)
-        audiences, hidden = await self.db.run_query(
+        found = await self.db.run_query(
             _audiences, list(latest), self.config.group_limit, seen_since
         )
+        for change in latest.values():
+            # Someone hiding their presence leaves no "last seen" behind: showing it again
+            # must not tell when they came and went meanwhile.
+            if (
+                change.status == "offline"
+                and change.last_seen is not None
+                and change.user_id not in found.hidden
+            ):
+                self._last_seen[change.user_id] = change.last_seen
         for user_id, change in latest.items():
-            if user_id in hidden:
+            if user_id in found.hidden or user_id in found.recent:
                 continue  # others see them offline whatever they do, or saw them online
-            event = PresenceEvent(
-                user_id=user_id, status=change.status, last_seen_at=change.last_seen_at
-            )
-            self.metrics.presence_events.inc(len(audiences.get(user_id, ())))
-            await self.hub.send_ephemeral(audiences.get(user_id, ()), event)
+            last_seen_at = None if user_id in found.deleted else change.last_seen_at
+            event = PresenceEvent(user_id=user_id, status=change.status, last_seen_at=last_seen_at)
+            audience = found.audiences.get(user_id, [])
+            self.metrics.presence_events.inc(len(audience))
+            await self.hub.send_ephemeral(audience, event)
 
     async def visibility_changed(self, user_id: int, *, hidden: bool) -> None:
         """The user hid their presence (everyone sees them go offline) or showed it again
         (everyone sees their status)."""
-        current = (await self.store.lookup([user_id], time.time())).get(user_id)
+        now = time.time()
+        current = (await self.store.lookup([user_id], now)).get(user_id)
+        if not hidden:
+            # What the store saw while they hid is theirs: "last seen" goes back to what it
+            # was when they hid it (the database's, which nothing wrote meanwhile).
+            await self.store.update("unseen", [user_id], now)
         if current is None or current.status == "offline":
             return
-        audiences, _ = await self.db.run_query(_audiences, [user_id], self.config.group_limit, None)
+        found = await self.db.run_query(_audiences, [user_id], self.config.group_limit, None)
         status: PresenceStatus = "offline" if hidden else current.status
         event = PresenceEvent(user_id=user_id, status=status, last_seen_at=None)
-        await self.hub.send_ephemeral(audiences.get(user_id, ()), event)
+        await self.hub.send_ephemeral(found.audiences.get(user_id, []), event)
 
     async def pair_changed(self, user_id: int, other_id: int, *, blocked: bool) -> None:
         """A block between these two began (``blocked``) or ended: each is told the other's
@@ -325,12 +335,24 @@ class _Changes:
             self.into[change.user_id] = change
 
 
+@dataclass(frozen=True, slots=True)
+class _Audiences:
+    audiences: dict[int, list[int]]
+    """Who sees each user's presence live."""
+    hidden: set[int]
+    """Those who hide their presence: never announced, and no "last seen" kept."""
+    recent: set[int]
+    """Those last seen since the quiet start's threshold: their audience saw them online."""
+    deleted: set[int]
+    """Deleted accounts: announced offline with no "last seen"."""
+
+
 def _audiences(
     session: Session, user_ids: list[int], group_limit: int, seen_since: datetime | None
-) -> tuple[dict[int, list[int]], set[int]]:
+) -> _Audiences:
     """Who sees each of these users' presence live (friends, members of shared conversations
     of at most ``group_limit`` members, minus blocks either way), and which of them are not to
-    be announced: those who hide it, and (``seen_since``) those last seen since then."""
+    be announced (hidden; last seen since ``seen_since``) or are gone."""
     audiences: dict[int, set[int]] = {u: set() for u in user_ids}
     for user_id, friend_id in session.execute(
         select(Friendship.user_id, Friendship.friend_id).where(Friendship.user_id.in_(user_ids))
@@ -368,11 +390,19 @@ def _audiences(
             audiences[blocker].discard(blocked)
         if blocked in audiences:
             audiences[blocked].discard(blocker)
-    quiet: ColumnElement[bool] = User.hide_presence.expression
-    if seen_since is not None:
-        quiet = or_(quiet, User.last_seen_at >= seen_since)
-    hidden = set(session.scalars(select(User.id).where(User.id.in_(user_ids), quiet)))
-    return {u: sorted(a) for u, a in audiences.items()}, hidden
+    hidden, recent, deleted = set(), set(), set()
+    for user_id, hides, last_seen_at, deleted_at in session.execute(
+        select(User.id, User.hide_presence, User.last_seen_at, User.deleted_at).where(
+            User.id.in_(user_ids)
+        )
+    ):
+        if hides:
+            hidden.add(user_id)
+        if seen_since is not None and last_seen_at is not None and last_seen_at >= seen_since:
+            recent.add(user_id)
+        if deleted_at is not None:
+            deleted.add(user_id)
+    return _Audiences({u: sorted(a) for u, a in audiences.items()}, hidden, recent, deleted)
 
 
 def _visible_to(

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from tidings.accounts.models import User
 from tidings.accounts.schemas import UserView
+from tidings.blocks import rules
 from tidings.blocks.models import Block
 from tidings.context import AppContext
 from tidings.conversations.events import ReadReceiptEvent, TypingEvent
@@ -86,7 +87,10 @@ def _live_recipients(
     if sending and closed_at is not None:
         raise Conflict("The other person deleted their account.", code="user_deleted")
     if sending and blocked:
-        raise Conflict("You can't message each other in this conversation.", code="blocked")
+        # Which side blocked, in the words a send would get (409 blocked / you_blocked).
+        typist = session.get(User, user_id)
+        assert typist is not None
+        rules.refuse_in_blocked_direct(session, typist, conversation_id, rules.MESSAGES)
     if kind == ConversationType.group:
         size = session.scalar(
             select(func.count()).where(ConversationMember.conversation_id == conversation_id)

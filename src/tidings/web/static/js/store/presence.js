@@ -37,6 +37,9 @@ function setPresence(state, { user_id: id, status, last_seen_at: lastSeen }, ser
 
 /** `{status, last_seen_at}` of a person (offline if the page does not know). */
 export function presenceOf(state, id) {
+  // A deleted account is gone, whatever was last heard of it (its friends are no longer
+  // told of its leaving: the friendship went with the account).
+  if (state.users.get(id)?.deleted) return OFFLINE;
   return state.presence.get(id) ?? OFFLINE;
 }
 
