@@ -274,9 +274,10 @@ async def test_what_happened_while_presence_was_hidden_stays_hidden(make_user: M
     alices = await open_stream(alice.client)
     await alice.ok("PATCH", "/api/users/me/settings", {"hide_presence": True})
     await alices.close()  # she leaves while hidden: nobody may learn when
-    # Nobody is told (she is hidden); she sees herself, and waits until she is offline.
+    # Nobody is told (she is hidden): there is no event to await. She sees herself, and
+    # asks until she is offline.
     async with asyncio.timeout(10):
-        while (await presence_of(alice, alice))[alice.id]["status"] != "offline":
+        while (await presence_of(alice, alice))[alice.id]["status"] != "offline":  # noqa: ASYNC110
             await asyncio.sleep(0.05)
     bobs = await open_stream(bob.client)
     await alice.ok("PATCH", "/api/users/me/settings", {"hide_presence": False})
