@@ -8,6 +8,7 @@ from collections import ChainMap
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -42,6 +43,7 @@ from tidings.middleware import (
     SecurityHeadersMiddleware,
 )
 from tidings.notifications.routes import router as notifications_router
+from tidings.openapi import document_security
 from tidings.operations import router as operations_router
 from tidings.presence.routes import router as presence_router
 from tidings.realtime import log
@@ -49,6 +51,7 @@ from tidings.realtime.endpoint import EVENTS_PATH, mount_event_stream
 from tidings.realtime.metrics import Metrics
 from tidings.search.routes import router as search_router
 from tidings.server import end_streams_on_shutdown_signals
+from tidings.tokens.routes import router as tokens_router
 from tidings.web.routes import mount_web
 
 
@@ -94,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     mount_event_stream(app, AccountStreamSessions())
+    _document_security(app)
     # The plain routes first, so that they are matched before their FastAPI declarations.
     app.router.routes.extend(conversation_plain_routes)
     for router in (
@@ -106,6 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         mute_router,
         attention_router,
         presence_router,
+        tokens_router,
         notifications_router,
         attachments_router,
         search_router,
@@ -142,3 +147,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 def create_app_from_env() -> FastAPI:
     """Factory for ``uvicorn --factory tidings.app:create_app_from_env``."""
     return create_app(Settings())
+
+
+def _document_security(app: FastAPI) -> None:
+    """The bearer token and the session cookie, in the OpenAPI document."""
+    build_schema = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_security(build_schema())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -9,8 +9,11 @@ from tidings.db import Base
 from tidings.friends.models import FriendRequest, Friendship
 from tidings.notifications.models import Notification
 from tidings.realtime.models import EventRecord
+from tidings.tokens.models import ApiToken
+from tidings.webhooks.models import Webhook, WebhookDelivery
 
 __all__ = [
+    "ApiToken",
     "Attachment",
     "AttachmentBlob",
     "AttachmentBlobChunk",
@@ -26,4 +29,6 @@ __all__ = [
     "Notification",
     "User",
     "UserSearchGram",
+    "Webhook",
+    "WebhookDelivery",
 ]

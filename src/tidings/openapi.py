@@ -24,3 +24,33 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 SIGNED_IN = errors(401, 403, 422)
 """Every route that needs a session: no session, cross-site, or malformed input."""
+
+
+SECURITY_SCHEMES: dict[str, Any] = {
+    "token": {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "tdg_…",
+        "description": "An API token (`POST /api/tokens`, or a bot's: "
+        "`POST /api/bots/{id}/tokens`), sent as `Authorization: Bearer tdg_…`. Scopes: "
+        "`read` (GET routes and the event stream), `write` (everything else too). A bearer "
+        "request is judged by its token alone "
+        "and needs no `Origin`. Tokens cannot manage tokens, the password or the account "
+        "(403 `session_required`); a token without `write` gets 403 `insufficient_scope`.",
+    },
+    "session": {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": "tidings_session",
+        "description": "The browser's session cookie, set by `POST /api/auth/login` (its name: "
+        "`SESSION_COOKIE_NAME`). Requests that change something must come from the same site.",
+    },
+}
+"""How to sign in, in ``components.securitySchemes``. Every route but sign-up, sign-in, health
+and avatars takes either; they are not repeated on each operation (whose 401 and 403 say it)."""
+
+
+def document_security(schema: dict[str, Any]) -> dict[str, Any]:
+    """Add the ways to sign in to an OpenAPI document."""
+    schema.setdefault("components", {}).setdefault("securitySchemes", {}).update(SECURITY_SCHEMES)
+    return schema

@@ -16,6 +16,7 @@ from tests.api_helpers import EventLog, assert_error
 from tests.support.api import ApiUser
 from tests.support.server import LiveServer
 from tests.support.sse import open_stream
+from tidings.accounts.deps import Principal
 from tidings.accounts.models import User
 from tidings.accounts.sessions import SessionCache
 from tidings.attachments import actions as attachment_actions
@@ -131,9 +132,10 @@ async def test_a_cached_session_shows_the_change_at_once(make_user):
 def test_the_session_cache_forgets_a_changed_users_sessions_only():
     cache = SessionCache(ttl_seconds=300)
     far = utcnow().replace(year=utcnow().year + 1)
-    alice, bob = User(id=1, username="alice"), User(id=2, username="bob")
-    for key, user in (("a1", alice), ("a2", alice), ("b1", bob)):
-        cache.put(key, user, far, cache.generation)
+    alice = Principal(User(id=1, username="alice"), "a")
+    bob = Principal(User(id=2, username="bob"), "b")
+    for key, who in (("a1", alice), ("a2", alice), ("b1", bob)):
+        cache.put(key, who, far, cache.generation)
     generation = cache.generation
     cache.users_changed({1})
     assert cache.get("a1") is None

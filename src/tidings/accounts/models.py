@@ -33,6 +33,9 @@ class User(Base):
     """Others see how far this user has read (receipts); off: they see nothing."""
     desktop_notifications: Mapped[bool] = mapped_column(default=True, server_default=true())
     notification_sound: Mapped[bool] = mapped_column(default=True, server_default=true())
+    bot_owner_id: Mapped[int | None] = mapped_column(index=True)
+    """A bot account's owner (``bots/``): null for a person. A bot signs in only with tokens.
+    (No foreign key: deleting an account deletes its bots first, ``accounts/deletion.py``.)"""
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     """When the user was last online: kept by the presence tracker and written in batches
     (``realtime/presence.py``), never per connect."""

@@ -13,7 +13,7 @@ from tidings import (
     plain_routes,  # noqa: F401  (registers the {name:db_id} path convertor)
 )
 from tidings.accounts import deletion, export, profiles, settings
-from tidings.accounts.deps import CurrentUser
+from tidings.accounts.deps import CurrentUser, SessionUser
 from tidings.accounts.schemas import (
     AccountDeletion,
     ProfileEnvelope,
@@ -107,7 +107,7 @@ async def remove_avatar(user: CurrentUser, ctx: ContextDep) -> UserEnvelope:
 @router.delete(
     "/api/users/me", status_code=status.HTTP_204_NO_CONTENT, responses=SIGNED_IN | errors(401)
 )
-async def delete_account(data: AccountDeletion, user: CurrentUser, ctx: ContextDep) -> Response:
+async def delete_account(data: AccountDeletion, user: SessionUser, ctx: ContextDep) -> Response:
     """Delete your account: your messages stay (from "Deleted user"); your sessions, streams,
     friendships, requests, notifications and unsent uploads go, and you leave your groups."""
     await deletion.delete_account(ctx, user, data.password)

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 
 from tidings.accounts import actions, directory
-from tidings.accounts.deps import CurrentUser
+from tidings.accounts.deps import CurrentUser, SessionUser
 from tidings.accounts.schemas import (
     LoginRequest,
     PasswordChange,
@@ -64,7 +64,7 @@ async def login(
 
 
 @router.post("/api/auth/logout", status_code=status.HTTP_204_NO_CONTENT, responses=SIGNED_IN)
-async def logout(request: Request, user: CurrentUser, ctx: ContextDep) -> Response:
+async def logout(request: Request, user: SessionUser, ctx: ContextDep) -> Response:
     """End this session; its open event streams end too."""
     await actions.logout(ctx, user.id, request.cookies[ctx.settings.session_cookie_name])
     return _signed_out(ctx.settings)
@@ -73,7 +73,7 @@ async def logout(request: Request, user: CurrentUser, ctx: ContextDep) -> Respon
 @router.post(
     "/api/auth/logout-everywhere", status_code=status.HTTP_204_NO_CONTENT, responses=SIGNED_IN
 )
-async def logout_everywhere(user: CurrentUser, ctx: ContextDep) -> Response:
+async def logout_everywhere(user: SessionUser, ctx: ContextDep) -> Response:
     """End every session of yours (this one included) and every open event stream."""
     await actions.logout_everywhere(ctx, user.id)
     return _signed_out(ctx.settings)
@@ -97,7 +97,7 @@ async def me(user: CurrentUser) -> UserEnvelope:
 
 @router.post("/api/auth/password", responses=SIGNED_IN)
 async def change_password(
-    data: PasswordChange, user: CurrentUser, response: Response, ctx: ContextDep
+    data: PasswordChange, user: SessionUser, response: Response, ctx: ContextDep
 ) -> UserEnvelope:
     """Change the password; every other session of the user ends."""
     token = await actions.change_password(ctx, user, data)

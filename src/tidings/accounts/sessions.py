@@ -15,40 +15,44 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from tidings.accounts.models import User
 from tidings.db import utcnow
+
+if TYPE_CHECKING:
+    from tidings.accounts.deps import Principal
 
 
 class SessionCache:
-    """Session key (the cookie's hash) -> (user, until when it may be served), LRU-bounded."""
+    """Sign-in key (a session cookie's hash, or a token's ``t:`` key) -> (who, until when it
+    may be served), LRU-bounded."""
 
     def __init__(self, ttl_seconds: float, max_entries: int = 100_000) -> None:
         self.ttl_seconds = ttl_seconds
         self.max_entries = max_entries
-        self._entries: OrderedDict[str, tuple[User, float, datetime]] = OrderedDict()
+        self._entries: OrderedDict[str, tuple[Principal, float, datetime]] = OrderedDict()
         self._keys_by_user: dict[int, set[str]] = {}
         self.generation = 0
         """Bumped whenever sessions end: a lookup begun before cannot cache its answer."""
 
-    def get(self, key: str) -> User | None:
+    def get(self, key: str) -> Principal | None:
         entry = self._entries.get(key)
         if entry is None:
             return None
-        user, fresh_until, expires_at = entry
+        principal, fresh_until, expires_at = entry
         if time.monotonic() >= fresh_until or utcnow() >= expires_at:
             self._drop(key)
             return None
-        return user
+        return principal
 
-    def put(self, key: str, user: User, expires_at: datetime, generation: int) -> None:
+    def put(self, key: str, principal: Principal, expires_at: datetime, generation: int) -> None:
         """Cache a lookup begun at ``generation`` (read before the database was): if sessions
         ended since, this one may be among them, and it is not cached."""
         if self.ttl_seconds <= 0 or generation != self.generation:
             return
         self._drop(key)
-        self._entries[key] = (user, time.monotonic() + self.ttl_seconds, expires_at)
-        self._keys_by_user.setdefault(user.id, set()).add(key)
+        self._entries[key] = (principal, time.monotonic() + self.ttl_seconds, expires_at)
+        self._keys_by_user.setdefault(principal.user.id, set()).add(key)
         while len(self._entries) > self.max_entries:
             self._drop(next(iter(self._entries)))
 
@@ -78,7 +82,7 @@ class SessionCache:
         entry = self._entries.pop(key, None)
         if entry is None:
             return
-        user_id = entry[0].id
+        user_id = entry[0].user.id
         keys = self._keys_by_user.get(user_id)
         if keys is not None:
             keys.discard(key)

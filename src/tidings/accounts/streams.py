@@ -1,7 +1,8 @@
-"""The accounts side of the event stream: which sign-in session a stream belongs to.
+"""The accounts side of the event stream: which sign-in a stream belongs to (a browser
+session, or an API token: any token may read the stream).
 
 realtime's stream knows no accounts; the app hands it this (``EventStream(sessions)``), so a
-stream is opened only with a live session and ends with it.
+stream is opened only with a live session or token and ends with it (logout, revocation).
 """
 
 from __future__ import annotations
@@ -9,20 +10,28 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy.orm import Session
+from starlette.requests import HTTPConnection
 
 from tidings.accounts import queries
-from tidings.accounts.deps import session_token_hash
+from tidings.accounts.deps import NEVER, session_token_hash
 from tidings.context import AppContext
+from tidings.tokens import queries as token_queries
 
 
 class AccountStreamSessions:
-    """Sessions are keyed by their token's hash, as stored."""
+    """Sessions are keyed by their cookie's hash, as stored; tokens by ``t:`` and theirs."""
 
-    def session_key(self, ctx: AppContext, cookies: dict[str, str]) -> str | None:
-        return session_token_hash(ctx, cookies)
+    def session_key(self, ctx: AppContext, request: HTTPConnection) -> str | None:
+        return session_token_hash(ctx, request)
 
     def live_session(self, session: Session, session_key: str) -> tuple[int, datetime] | None:
+        if session_key.startswith(token_queries.TOKEN_KEY_PREFIX):
+            token = token_queries.live_token(session, session_key)
+            return None if token is None else (token[0], token[1] or NEVER)
         return queries.live_session(session, session_key)
 
     def is_signed_in(self, session: Session, user_id: int, session_key: str) -> bool:
+        if session_key.startswith(token_queries.TOKEN_KEY_PREFIX):
+            token = token_queries.live_token(session, session_key)
+            return token is not None and token[0] == user_id
         return queries.is_signed_in(session, user_id, session_key)

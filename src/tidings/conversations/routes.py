@@ -167,7 +167,7 @@ async def send_message_plain(request: Request) -> Response:
     and the body's fields together (422)."""
     ctx = await get_context(request)
     body = await read_json_body(request)
-    user = await require_user(ctx, request.cookies)
+    user = await require_user(ctx, request)
     check = Validation()
     conversation_id = check.value(
         _CONVERSATION_ID, request.path_params["conversation_id"], "path", "conversation_id"

@@ -40,12 +40,12 @@ from typing import Protocol
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.types import Receive, Scope, Send
 
 from tidings.context import AppContext
 from tidings.db import utcnow
-from tidings.errors import error_response
+from tidings.errors import ApiError, error_response
 from tidings.realtime import log
 from tidings.realtime.events import EphemeralEvent, StoredEvent
 from tidings.realtime.gate import Overloaded
@@ -111,8 +111,9 @@ class _Identity:
 class StreamSessions(Protocol):
     """The sign-in sessions streams belong to, supplied by the app: realtime knows no accounts."""
 
-    def session_key(self, ctx: AppContext, cookies: dict[str, str]) -> str | None:
-        """The key of the session a request's cookies name (not yet checked), or None."""
+    def session_key(self, ctx: AppContext, request: HTTPConnection) -> str | None:
+        """The key of the sign-in a request names (not yet checked), or None; may raise the
+        app's 401 for a malformed credential."""
 
     def live_session(self, session: Session, session_key: str) -> tuple[int, datetime] | None:
         """The user id and expiry of that session if it is live (a read: ``run_query``)."""
@@ -176,7 +177,11 @@ class EventStream:
         when the stream starts: only plain values live as long as the stream.
         """
         request = Request(scope)
-        token_hash = self.sessions.session_key(ctx, request.cookies)
+        try:
+            token_hash = self.sessions.session_key(ctx, request)
+        except ApiError as error:
+            await error_response(error.status_code, error.detail, error.code)(scope, receive, send)
+            return None
         try:
             identity = await _identify(ctx, self.sessions, token_hash)
         except Overloaded:

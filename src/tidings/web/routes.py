@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from tidings.accounts.deps import authenticate
+from tidings.accounts.deps import browser_user
 from tidings.deps import ContextDep
 
 HERE = Path(__file__).parent
@@ -29,14 +29,14 @@ def mount_web(app: FastAPI) -> None:
 
     @app.get("/", include_in_schema=False, response_class=HTMLResponse)
     async def index(request: Request, ctx: ContextDep) -> Response:
-        user = await authenticate(ctx, request.cookies)
+        user = await browser_user(ctx, request)
         if user is None:
             return RedirectResponse("/login", status_code=303, headers=NO_STORE)
         page = {"user": user, "max_upload_bytes": ctx.settings.max_upload_bytes}
         return templates.TemplateResponse(request, "app.html", page, headers=NO_STORE)
 
     async def auth_page(request: Request, ctx: ContextDep, mode: str) -> Response:
-        if await authenticate(ctx, request.cookies) is not None:
+        if await browser_user(ctx, request) is not None:
             return RedirectResponse("/", status_code=303, headers=NO_STORE)
         return templates.TemplateResponse(request, "auth.html", {"mode": mode}, headers=NO_STORE)
 
