@@ -1,8 +1,8 @@
 // Payloads shaped as the server sends them (users embedded), for the store's unit tests.
 
-export const alice = { id: 1, username: "alice", display_name: "Alice Liddell", avatar_url: null, deleted: false };
-export const bob = { id: 2, username: "bob", display_name: "Bob Marley", avatar_url: null, deleted: false };
-export const carol = { id: 3, username: "carol", display_name: "Carol King", avatar_url: null, deleted: false };
+export const alice = { id: 1, username: "alice", display_name: "Alice Liddell", avatar_url: null, deleted: false, bot: false };
+export const bob = { id: 2, username: "bob", display_name: "Bob Marley", avatar_url: null, deleted: false, bot: false };
+export const carol = { id: 3, username: "carol", display_name: "Carol King", avatar_url: null, deleted: false, bot: false };
 
 let clock = Date.parse("2026-03-02T10:00:00Z");
 

@@ -4,11 +4,13 @@
 // avatar, or an account deleted) changes them everywhere at once through the "users" topic.
 // Users carry no version: a read answered after a change's event but made before it (a history
 // page, a search) can bring back the earlier name until the next change or snapshot.
+// `bot` marks a bot account (views/badge.js draws "BOT" beside its name); it never changes
+// while the account lives, and a deleted bot shows as any deleted account (false).
 //
 // Reducers in store/*.js take the state and a payload, change only that state (no DOM, no
 // network, no clock) and return the topics they changed (store.js tells whoever watches them).
 
-const UNKNOWN = Object.freeze({ id: 0, username: "unknown", display_name: "Unknown", avatar_url: null, deleted: false });
+const UNKNOWN = Object.freeze({ id: 0, username: "unknown", display_name: "Unknown", avatar_url: null, deleted: false, bot: false });
 
 /** A user as the store keeps it; a field a payload leaves out keeps what `known` had. */
 function userRecord(user, known) {
@@ -18,11 +20,12 @@ function userRecord(user, known) {
     display_name: user.display_name,
     avatar_url: "avatar_url" in user ? (user.avatar_url ?? null) : (known?.avatar_url ?? null),
     deleted: "deleted" in user ? Boolean(user.deleted) : (known?.deleted ?? false),
+    bot: "bot" in user ? Boolean(user.bot) : (known?.bot ?? false),
   };
 }
 
 function sameUser(a, b) {
-  return a.username === b.username && a.display_name === b.display_name && a.avatar_url === b.avatar_url && a.deleted === b.deleted;
+  return a.username === b.username && a.display_name === b.display_name && a.avatar_url === b.avatar_url && a.deleted === b.deleted && a.bot === b.bot;
 }
 
 /** Put (or refresh) each user; the "users" topic when anyone is new or changed. A changed user

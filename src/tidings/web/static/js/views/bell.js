@@ -17,6 +17,7 @@ import { state, watch } from "../store.js";
 import { conversationTitle, otherMember, unreadConversations } from "../store/conversations.js";
 import { bellCount, sortedNotifications } from "../store/notifications.js";
 import { userById } from "../store/users.js";
+import { showName } from "./badge.js";
 import { openConversation, showMessage } from "./conversation.js";
 
 const button = testid("bell-button");
@@ -166,7 +167,7 @@ function update(li, { conversation, notification }) {
   li.classList.toggle("unread", unread);
   paintAvatar(li.querySelector(".avatar"), actor);
   const [name, rest] = li.querySelector(".notif-text > span").children;
-  name.textContent = actor.display_name;
+  showName(name, actor.display_name, actor);
   rest.textContent = text;
   const time = li.querySelector("time");
   time.dateTime = when;

@@ -45,6 +45,7 @@ import { systemText } from "../system.js";
 import { attachmentCountLabel } from "../attachments.js";
 import { composerStatus, discardTray, drawMessageAttachments, mountAttachments, takeAttachments } from "./attachments.js";
 import { groupAvatarUser } from "./avatar.js";
+import { botSuffix, showName } from "./badge.js";
 import { controlsKey, drawControls, mountControls } from "./conversation_controls.js";
 import { attachMentionAutocomplete } from "./mentions.js";
 import { draftChanged, draftSent, setOpenConversation } from "../ephemeral.js";
@@ -268,8 +269,8 @@ function renderHeader() {
   }
   form.hidden = false;
   const title = conversationTitle(state, conversation);
-  titleEl.textContent = title;
   const isGroup = conversation.type === "group";
+  showName(titleEl, title, isGroup ? null : otherMember(state, conversation));
   paintAvatar(avatarEl, isGroup ? groupAvatarUser(conversation) : otherMember(state, conversation), isGroup ? title : undefined);
   avatarEl.classList.toggle("avatar-group", isGroup);
   showProfileFrom(isGroup ? null : otherMember(state, conversation));
@@ -588,9 +589,9 @@ function update(li, item) {
   const senderEl = li.querySelector(".msg-sender");
   if (senderEl) {
     senderEl.hidden = !drawn.group;
-    senderEl.textContent = sender.display_name;
+    showName(senderEl, sender.display_name, sender);
     senderEl.dataset.profileUserId = String(sender.id);
-    senderEl.setAttribute("aria-label", `${sender.display_name}: show profile`);
+    senderEl.setAttribute("aria-label", `${sender.display_name}${botSuffix(sender)}: show profile`);
   }
   const bubble = li.querySelector(".bubble");
   drawQuote(bubble, message.reply_to);

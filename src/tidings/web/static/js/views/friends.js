@@ -9,6 +9,7 @@ import { go } from "../router.js";
 import { state, watch } from "../store.js";
 import { incomingRequests, outgoingRequests, relation, sortedFriends } from "../store/friends.js";
 import { userById } from "../store/users.js";
+import { botSuffix, showName } from "./badge.js";
 import { navigable, peopleSearch } from "./people.js";
 import { paintPresence, presenceSuffix } from "./presence.js";
 
@@ -102,12 +103,12 @@ function drawPerson(li, user, actionsKey, actions) {
   li.dataset.username = user.username;
   paintAvatar(li.querySelector(".avatar"), user);
   paintPresence(li.querySelector(".avatar"), user.id);
-  li.querySelector("strong").textContent = user.display_name;
+  showName(li.querySelector("strong"), user.display_name, user);
   li.querySelector("small").textContent = `@${user.username}`;
   li.querySelector(".avatar").dataset.profileUserId = String(user.id);
   const names = li.querySelector(".person-names");
   names.dataset.profileUserId = String(user.id);
-  names.setAttribute("aria-label", `${user.display_name} (@${user.username})${presenceSuffix(user.id)}: show profile`);
+  names.setAttribute("aria-label", `${user.display_name} (@${user.username})${botSuffix(user)}${presenceSuffix(user.id)}: show profile`);
   if (drawnActions.get(li) !== actionsKey) {
     drawnActions.set(li, actionsKey);
     li.querySelector(".person-actions").replaceChildren(...actions());

@@ -18,6 +18,7 @@ import { state, update, watch } from "../store.js";
 import { conversationTitle, receiveConversationUpdate, roleOf } from "../store/conversations.js";
 import { sortedFriends } from "../store/friends.js";
 import { userById } from "../store/users.js";
+import { botSuffix, showName } from "./badge.js";
 import { paintPresence, presenceSuffix } from "./presence.js";
 
 const ROLE_LABEL = { owner: "Owner", admin: "Admin" };
@@ -251,9 +252,9 @@ function updateMember(li, { user, role }, conversation) {
   const me = user.id === state.meId;
   paintAvatar(li.querySelector(".avatar"), user);
   paintPresence(li.querySelector(".avatar"), user.id);
-  li.querySelector("strong").textContent = me ? `${user.display_name} (you)` : user.display_name;
+  showName(li.querySelector("strong"), me ? `${user.display_name} (you)` : user.display_name, user);
   li.querySelector("small").textContent = `@${user.username}`;
-  li.querySelector(".person-names").setAttribute("aria-label", `${user.display_name} (@${user.username})${presenceSuffix(user.id)}: show profile`);
+  li.querySelector(".person-names").setAttribute("aria-label", `${user.display_name} (@${user.username})${botSuffix(user)}${presenceSuffix(user.id)}: show profile`);
   li.classList.toggle("me", me);
   li.dataset.role = role;
   const badge = li.querySelector(".role-badge");
@@ -279,7 +280,7 @@ function createCandidate(f) {
 
 function updateCandidate(li, f) {
   paintAvatar(li.querySelector(".avatar"), f);
-  li.querySelector("strong").textContent = f.display_name;
+  showName(li.querySelector("strong"), f.display_name, f);
   li.querySelector("small").textContent = `@${f.username}`;
   const button = li.querySelector("button");
   button.textContent = "Add";

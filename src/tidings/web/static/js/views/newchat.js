@@ -9,6 +9,7 @@ import { go } from "../router.js";
 import { state, watch } from "../store.js";
 import { relation, sortedFriends } from "../store/friends.js";
 import { userById } from "../store/users.js";
+import { showName } from "./badge.js";
 import { messageFriend } from "./friends.js";
 import { navigable, peopleSearch } from "./people.js";
 
@@ -130,7 +131,7 @@ function renderFound() {
       li.dataset.userId = String(id);
       li.dataset.username = user.username;
       paintAvatar(li.querySelector(".avatar"), user);
-      li.querySelector("strong").textContent = user.display_name;
+      showName(li.querySelector("strong"), user.display_name, user);
       li.querySelector("small").textContent = `@${user.username}`;
       if (li.dataset.actions !== key) {
         li.dataset.actions = key;
@@ -159,7 +160,7 @@ function render({ fresh = false } = {}) {
       ),
     (li, f) => {
       paintAvatar(li.querySelector(".avatar"), f);
-      li.querySelector("strong").textContent = f.display_name;
+      showName(li.querySelector("strong"), f.display_name, f);
       li.querySelector("small").textContent = `@${f.username}`;
     },
   );
@@ -178,7 +179,7 @@ function render({ fresh = false } = {}) {
     (label, f) => {
       if (fresh) label.querySelector("input").checked = false;
       paintAvatar(label.querySelector(".avatar"), f);
-      label.querySelector(".check-name").textContent = f.display_name;
+      showName(label.querySelector(".check-name"), f.display_name, f);
     },
   );
   noFriends.hidden = friends.length > 0;

@@ -24,6 +24,7 @@ import { directWith } from "../store/conversations.js";
 import { relation } from "../store/friends.js";
 import { isBlocked } from "../store/settings.js";
 import { userById } from "../store/users.js";
+import { showName } from "./badge.js";
 import { trapFocus } from "./focus.js";
 import { paintPresence, presenceWords } from "./presence.js";
 
@@ -139,7 +140,7 @@ function build() {
 function drawPerson() {
   const user = userById(state, shown.userId);
   paintAvatar(parts.avatar, user);
-  parts.name.textContent = user.display_name;
+  showName(parts.name, user.display_name, user);
   parts.username.hidden = user.deleted;
   parts.username.textContent = `@${user.username}`;
   paintPresence(parts.avatar, user.id);

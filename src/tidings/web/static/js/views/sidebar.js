@@ -11,6 +11,7 @@ import { typingText, typistsIn } from "../store/typing.js";
 import { userById } from "../store/users.js";
 import { systemText } from "../system.js";
 import { groupAvatarUser } from "./avatar.js";
+import { botSuffix, showName } from "./badge.js";
 import { bellIcon } from "./conversation_controls.js";
 import { paintPresence, presenceSuffix } from "./presence.js";
 
@@ -68,7 +69,7 @@ function update(li, conversation) {
   avatarEl.classList.toggle("avatar-group", isGroup);
   const partner = isGroup ? null : otherMember(state, conversation).id;
   paintPresence(avatarEl, partner);
-  link.querySelector(".conv-name").textContent = title;
+  showName(link.querySelector(".conv-name"), title, isGroup ? null : otherMember(state, conversation));
   const when = conversation.last_message?.created_at ?? conversation.updated_at;
   const time = link.querySelector("time");
   time.textContent = shortTime(when);
@@ -90,7 +91,8 @@ function update(li, conversation) {
   else link.removeAttribute("aria-current");
   const unread = conversation.unread_count ? `, ${conversation.unread_count} unread` : "";
   const online = partner === null ? "" : presenceSuffix(partner);
-  link.setAttribute("aria-label", `${title}${muted ? " (muted)" : ""}${online}${unread}: ${text}`);
+  const bot = partner === null ? "" : botSuffix(userById(state, partner));
+  link.setAttribute("aria-label", `${title}${bot}${muted ? " (muted)" : ""}${online}${unread}: ${text}`);
 }
 
 function render() {
