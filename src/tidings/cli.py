@@ -1,4 +1,5 @@
-"""The ``tidings`` command: serve, migrate, demo."""
+"""The ``tidings`` command: serve, migrate, demo, cluster; tail and send (the Python client's,
+``clients/python``)."""
 
 from __future__ import annotations
 
@@ -121,7 +122,25 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="create demo users, friendships and conversations")
     common(demo)
     demo.set_defaults(func=_demo)
+    _client_commands(commands)
     return parser
+
+
+def _client_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``tail`` and ``send`` come from the Python client (``tidings_client.cli``), installed
+    beside the server by ``scripts/bootstrap``; without it they say how to get it."""
+    try:
+        from tidings_client.cli import add_commands
+    except ImportError:
+
+        def missing(args: argparse.Namespace) -> int:
+            print("tidings: needs the client: pip install -e clients/python", file=sys.stderr)
+            return 2
+
+        for name in ("tail", "send"):
+            commands.add_parser(name, help="(needs clients/python)").set_defaults(func=missing)
+        return
+    add_commands(commands)
 
 
 def main(argv: list[str] | None = None) -> int:
