@@ -1,8 +1,8 @@
 // Settings (a dialog, from the gear by our name): our profile (display name, bio, avatar), our
 // password, notifications (system notifications and sound while no tab is visible, and the
 // browser's permission, asked from a click), privacy (hiding our presence, sending read
-// receipts), the people we block, signing out everywhere, downloading our data, and deleting
-// the account.
+// receipts), the people we block, access tokens (views/tokens.js), bots (views/bots.js),
+// signing out everywhere, downloading our data, and deleting the account.
 //
 // The notification and privacy switches save as they are flipped (PATCH /api/users/me/settings);
 // every tab hears `settings_updated` and draws them from the store (store/settings.js).
@@ -15,11 +15,14 @@ import { ApiError } from "../api.js";
 import { changePassword, deleteAccount, removeAvatar, unblockUser, updateProfile, updateSettings, uploadAvatar } from "../actions.js";
 import { reportError, showIn } from "../errors.js";
 import { h, paintAvatar, renderKeyed, testid } from "../dom.js";
+import { tokenRequests } from "../clients.js";
 import { loadProfile } from "../loaders.js";
 import { state, watch } from "../store.js";
 import { settingsOf } from "../store/settings.js";
 import { me, userById } from "../store/users.js";
+import { botsSection } from "./bots.js";
 import { trapFocus } from "./focus.js";
+import { tokenPanel } from "./tokens.js";
 
 const NAME_MAX = 64;
 const BIO_MAX = 300;
@@ -61,6 +64,10 @@ export async function openSettings() {
   drawMe();
   drawSettings();
   drawBlocked();
+  el.tokens.reset();
+  el.bots.reset();
+  el.tokens.refresh();
+  el.bots.refresh();
   if (!dialog.open) dialog.showModal();
   el.name.focus();
   const profile = await loadProfile(state.meId).catch((error) => {
@@ -198,6 +205,7 @@ function build() {
       ),
       h("section", { class: "settings-section", "aria-labelledby": "settings-password-title" }, h("h3", { id: "settings-password-title", text: "Password" }), el.passwordForm),
       buildAttention(),
+      buildClients(),
       h(
         "section",
         { class: "settings-section", "aria-labelledby": "settings-account-title" },
@@ -224,6 +232,24 @@ function build() {
     opener = null;
   });
   document.body.append(dialog);
+}
+
+/** Access tokens (ours) and bots: their parts are views/tokens.js and views/bots.js. */
+function buildClients() {
+  el.tokens = tokenPanel(tokenRequests("/api/tokens"), { testId: "settings-token-panel" });
+  el.bots = botsSection();
+  return h(
+    "div",
+    null,
+    h(
+      "section",
+      { class: "settings-section", "aria-labelledby": "settings-tokens-title", testid: "settings-tokens" },
+      h("h3", { id: "settings-tokens-title", text: "Access tokens" }),
+      h("p", { class: "settings-permission", text: "For scripts and apps: sent as “Authorization: Bearer …”, a token acts as you. It cannot change your password or account." }),
+      el.tokens.element,
+    ),
+    el.bots.element,
+  );
 }
 
 // Profile -----------------------------------------------------------------------------------
