@@ -53,6 +53,7 @@ from tidings.search.routes import router as search_router
 from tidings.server import end_streams_on_shutdown_signals
 from tidings.tokens.routes import router as tokens_router
 from tidings.web.routes import mount_web
+from tidings.webhooks.routes import router as webhooks_router
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -111,6 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         attention_router,
         presence_router,
         tokens_router,
+        webhooks_router,
         notifications_router,
         attachments_router,
         search_router,

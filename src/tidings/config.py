@@ -160,6 +160,20 @@ class Settings(BaseSettings):
     """Members of conversations up to this size see each other's presence, typing and read
     receipts live; in larger groups presence and receipts are asked for, typing is not sent."""
 
+    # Outgoing webhooks (``tidings/webhooks``; README, "Webhooks").
+    webhook_retry_base_seconds: float = 2.0
+    """A failed delivery is retried after this, doubling with each failure in a row (jittered)."""
+    webhook_retry_max_seconds: float = 600.0
+    """The longest wait between two attempts at one event."""
+    webhook_timeout_seconds: float = 10.0
+    """One delivery's whole request (connect, send, answer's head) must fit in this."""
+    webhook_lease_seconds: float = 60.0
+    """A process delivers a webhook while it holds its lease (renewed while it works); a process
+    that dies lets go of it after this, and another carries on from the cursor."""
+    webhook_allow_private_addresses: bool = False
+    """Deliver to addresses on this machine or a private network (loopback, private, link-local,
+    shared, reserved): off, such URLs are refused (SSRF), checked at each delivery."""
+
     event_retention_seconds: int = 24 * 3600
     """How long the event log keeps events: a client away longer gets ``resync``."""
     prune_interval_seconds: float = 600.0

@@ -19,6 +19,7 @@ from tidings.realtime.gate import StreamGate
 from tidings.realtime.hub import Hub, broker_from_url
 from tidings.realtime.metrics import Metrics
 from tidings.realtime.writer import Writer
+from tidings.webhooks.delivery import WebhookDispatcher
 
 
 @dataclass(slots=True)
@@ -34,6 +35,7 @@ class AppContext:
     stream_gate: StreamGate
     attachment_store: BlobStore
     presence: PresenceTracker
+    webhooks: WebhookDispatcher
 
 
 async def build_context(settings: Settings, metrics: Metrics | None = None) -> AppContext:
@@ -83,6 +85,8 @@ async def build_context(settings: Settings, metrics: Metrics | None = None) -> A
         metrics,
     )
     await presence.start()
+    webhooks = WebhookDispatcher(db, writer, hub, settings)
+    await webhooks.start()
     metrics.db_queries.set_function(lambda: db.query_count)
     metrics.write_batches.set_function(lambda: writer.batches)
     metrics.writes.set_function(lambda: writer.actions)
@@ -102,12 +106,14 @@ async def build_context(settings: Settings, metrics: Metrics | None = None) -> A
         ),
         attachment_store=open_store(settings, db),
         presence=presence,
+        webhooks=webhooks,
     )
 
 
 async def close_context(ctx: AppContext) -> None:
-    """Stop the writer (its queued writes first), presence, the hub, the limiter, the
-    attachment store and the database."""
+    """Stop webhook deliveries (they write), the writer (its queued writes first), presence,
+    the hub, the limiter, the attachment store and the database."""
+    await ctx.webhooks.stop()
     await ctx.writer.stop()
     await ctx.presence.stop()
     await ctx.hub.stop()

@@ -1,0 +1,565 @@
+"""Delivering bots' events to their webhooks: in log order, one at a time, signed, retried.
+
+Each process runs a ``WebhookDispatcher`` (started and stopped with the app's context). What
+it delivers is read from the event log, never from memory: a bot's events are exactly what its
+stream would replay (its own and its conversations' within its membership spans,
+``log.events_page``), and the webhook's ``cursor`` says how far delivery got. So a restart,
+or a process dying, loses nothing: whoever delivers next starts after the cursor.
+
+One process at a time. A process delivers a webhook while it holds the webhook's lease
+(``leased_until``, ``lease_owner``), claimed with a conditional UPDATE (free, expired, or its
+own), renewed while it works (at half the lease), given back on a clean stop; a process that
+dies lets go when the lease runs out (``WEBHOOK_LEASE_SECONDS``). Every write of a worker (the
+attempt and the cursor) is conditional on still holding the lease; one that finds it gone stops.
+A worker renews before an attempt whenever less than half the lease is left, and an attempt
+lasts at most ``WEBHOOK_TIMEOUT_SECONDS``, so a live worker never posts on an expired lease
+(unless its clock or database stalls for half a lease: keep the lease well above the timeout).
+
+Order and retries. One event at a time: a 2xx moves the cursor past it; anything else (another
+status, a timeout, a refused address, no connection) counts a failure and tries the *same*
+event again after ``WEBHOOK_RETRY_BASE_SECONDS`` doubling per failure in a row, up to
+``WEBHOOK_RETRY_MAX_SECONDS``, jittered (half to all of it). Nothing is skipped. A cursor behind
+the log's retention floor (the receiver was failing for longer than the log keeps events) gets
+one ``resync`` event, then delivery carries on from the floor.
+
+At least once, not exactly once: if the process stops between the receiver's 2xx and the
+cursor's update, the event goes again (receivers dedupe by ``Tidings-Event-Id``). A clean stop
+lets an attempt under way finish and be recorded first, so only a crash repeats one.
+
+Waking up. While a worker has nothing to send it waits for the hub's position (the last log
+position this process's hub handed on: every process's commits, through the broker) to pass
+the head it read: one task per process compares that number every ``HEAD_POLL_SECONDS``, in
+memory, so an idle server does no database work for its webhooks, and a new event is read
+within that interval of reaching the hub. (A hook in the hub would save the polling but ties
+the hub to a domain; comparing an integer ten times a second costs nothing measurable.) Every
+quarter lease a worker also looks anyway, and notes in its renewal how far it found nothing,
+so an idle webhook's cursor keeps up with the log and never falls behind the floor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import json
+import logging
+import os
+import random
+import secrets
+import socket
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import cast
+
+import httpx
+from sqlalchemy import Table, and_, delete, or_, select, update
+from sqlalchemy.orm import Session
+
+from tidings import __version__
+from tidings.accounts.models import User
+from tidings.config import Settings
+from tidings.db import Database, utcnow
+from tidings.realtime import log
+from tidings.realtime.events import StoredEvent
+from tidings.realtime.hub import Hub
+from tidings.realtime.transaction import Transaction
+from tidings.realtime.writer import RowLocks, Writer
+from tidings.webhooks.addresses import AddressRefused, resolve_target
+from tidings.webhooks.models import Webhook, WebhookDelivery
+
+logger = logging.getLogger(__name__)
+
+HEAD_POLL_SECONDS = 0.1
+PAGE_EVENTS = 100
+"""Events read from the log at a time for one webhook (then delivered one by one)."""
+KEEP_DELIVERIES = 1000
+"""Attempts kept in a webhook's delivery log (the oldest go)."""
+MAX_ERROR_LENGTH = 500
+USER_AGENT = f"Tidings-Webhook/{__version__}"
+
+_webhook_table = cast(Table, Webhook.__table__)
+
+
+def event_body(event: StoredEvent) -> bytes:
+    """The POSTed body: ``{"id": "<pos>", "type": ..., "data": {...}}`` (the stored payload as
+    it is, not parsed again)."""
+    return f'{{"id":"{event.pos}","type":{json.dumps(event.type)},"data":{event.data}}}'.encode()
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    """``Tidings-Signature``: ``v1=`` and the hex HMAC-SHA256 of ``<timestamp>.<body>``."""
+    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+    return "v1=" + digest.hexdigest()
+
+
+def retry_delay(failures: int, base: float, cap: float) -> float:
+    """Seconds before the next attempt after ``failures`` failures in a row: ``base`` doubling,
+    at most ``cap``, jittered to between half and all of it (receivers coming back from an
+    outage are not hit by every webhook at once)."""
+    delay = min(cap, base * 2.0 ** min(failures - 1, 60))
+    return float(delay * (0.5 + random.random() / 2))
+
+
+def resync_event(floor: int) -> StoredEvent:
+    """What a webhook gets instead of events pruned before it got them."""
+    return StoredEvent(floor, "resync", json.dumps({"last_event_id": str(floor)}))
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    status_code: int | None
+    error: str | None
+    duration_ms: int
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+@dataclass(frozen=True, slots=True)
+class _State:
+    """A webhook's row, as a worker reads it before each step."""
+
+    bot_id: int
+    url: str
+    secret: str
+    cursor: int
+    failures: int
+    next_attempt_at: datetime | None
+    leased_until: datetime | None
+    lease_owner: str | None
+
+
+# The database side: reads through ``run_query``, writes through the writer.
+
+
+def _claimable(session: Session, owner: str, now: datetime) -> list[int]:
+    """Webhooks of live bots that nobody holds (or whose lease ran out, or are ours)."""
+    rows = session.scalars(
+        select(Webhook.id)
+        .join(User, User.id == Webhook.bot_id)
+        .where(
+            User.deleted_at.is_(None),
+            or_(
+                Webhook.leased_until.is_(None),
+                Webhook.leased_until < now,
+                Webhook.lease_owner == owner,
+            ),
+        )
+        .order_by(Webhook.id)
+    )
+    return list(rows)
+
+
+def _claim(tx: Transaction, webhook_id: int, owner: str, now: datetime, until: datetime) -> bool:
+    result = tx.session.execute(
+        update(_webhook_table)
+        .where(
+            _webhook_table.c.id == webhook_id,
+            or_(
+                _webhook_table.c.leased_until.is_(None),
+                _webhook_table.c.leased_until < now,
+                _webhook_table.c.lease_owner == owner,
+            ),
+        )
+        .values(lease_owner=owner, leased_until=until)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _load(session: Session, webhook_id: int) -> _State | None:
+    webhook = session.get(Webhook, webhook_id)
+    if webhook is None:
+        return None
+    return _State(
+        webhook.bot_id,
+        webhook.url,
+        webhook.secret,
+        webhook.cursor,
+        webhook.failures,
+        webhook.next_attempt_at,
+        webhook.leased_until,
+        webhook.lease_owner,
+    )
+
+
+def _held(webhook_id: int, owner: str):  # type: ignore[no-untyped-def]
+    return and_(_webhook_table.c.id == webhook_id, _webhook_table.c.lease_owner == owner)
+
+
+def _renew(
+    tx: Transaction, webhook_id: int, owner: str, until: datetime, idle: tuple[int, int] | None
+) -> bool:
+    """Extend the lease (False: it is someone else's now, or the webhook is gone); with
+    ``idle`` = (cursor, position), also move an idle cursor up to where nothing was found."""
+    session = tx.session
+    renewed = session.execute(
+        update(_webhook_table).where(_held(webhook_id, owner)).values(leased_until=until)
+    )
+    if not renewed.rowcount:  # type: ignore[attr-defined]
+        return False
+    if idle is not None:
+        cursor, position = idle
+        session.execute(
+            update(_webhook_table)
+            .where(
+                _held(webhook_id, owner),
+                _webhook_table.c.cursor == cursor,
+                _webhook_table.c.failures == 0,
+            )
+            .values(cursor=position)
+        )
+    return True
+
+
+def _next_events(
+    session: Session, bot_id: int, after: int, limit: int
+) -> tuple[int, list[StoredEvent] | None, int]:
+    """(head, the bot's next events up to it or None if some were pruned, floor)."""
+    head = log.read_head(session)
+    page = log.events_page(session, bot_id, after, head, limit)
+    floor, _ = log.bounds(session)
+    return head, page, floor
+
+
+def _record(
+    tx: Transaction,
+    webhook_id: int,
+    owner: str,
+    event: StoredEvent,
+    attempt: int,
+    outcome: Outcome,
+    next_attempt_at: datetime | None,
+) -> bool:
+    """Log an attempt and move the cursor past its event if it succeeded (else count the
+    failure); False, nothing written, if the lease is no longer ours."""
+    session = tx.session
+    values: dict[str, object] = (
+        {"cursor": event.pos, "failures": 0, "next_attempt_at": None}
+        if outcome.succeeded
+        else {"failures": attempt, "next_attempt_at": next_attempt_at}
+    )
+    moved = session.execute(
+        update(_webhook_table)
+        .where(_held(webhook_id, owner), _webhook_table.c.cursor < event.pos)
+        .values(**values)
+    )
+    if not moved.rowcount:  # type: ignore[attr-defined]
+        return False
+    session.add(
+        WebhookDelivery(
+            webhook_id=webhook_id,
+            event_pos=event.pos,
+            event_type=event.type,
+            attempt=attempt,
+            status_code=outcome.status_code,
+            error=outcome.error,
+            succeeded=outcome.succeeded,
+            duration_ms=outcome.duration_ms,
+            created_at=utcnow(),
+        )
+    )
+    session.flush()
+    oldest_kept = session.scalar(
+        select(WebhookDelivery.id)
+        .where(WebhookDelivery.webhook_id == webhook_id)
+        .order_by(WebhookDelivery.id.desc())
+        .offset(KEEP_DELIVERIES - 1)
+        .limit(1)
+    )
+    if oldest_kept is not None:
+        session.execute(
+            delete(WebhookDelivery).where(
+                WebhookDelivery.webhook_id == webhook_id, WebhookDelivery.id < oldest_kept
+            )
+        )
+    return True
+
+
+def _release(tx: Transaction, owner: str) -> None:
+    tx.session.execute(
+        update(_webhook_table)
+        .where(_webhook_table.c.lease_owner == owner)
+        .values(lease_owner=None, leased_until=None)
+    )
+
+
+# The process side.
+
+
+async def _wait_any(events: list[asyncio.Event], seconds: float) -> None:
+    """Until one of ``events`` is set, or ``seconds`` have passed."""
+    waiters = [asyncio.ensure_future(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waiters, timeout=max(0.0, seconds), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+
+
+@dataclass(eq=False)
+class _Worker:
+    """The delivery of one webhook in this process, while it holds the lease."""
+
+    webhook_id: int
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    pending: deque[StoredEvent] = field(default_factory=deque)
+    """Events read from the log and not yet delivered, in order."""
+    scanned: int = 0
+    """A position up to which the log was found to hold nothing more for the bot."""
+    task: asyncio.Task[None] | None = None
+
+
+class WebhookDispatcher:
+    """This process's deliveries: claims free webhooks, runs a worker for each it holds."""
+
+    def __init__(self, db: Database, writer: Writer, hub: Hub, settings: Settings) -> None:
+        self.db = db
+        self.writer = writer
+        self.hub = hub
+        self.settings = settings
+        self.owner = f"{socket.gethostname()[:32]}:{os.getpid()}:{secrets.token_hex(4)}"
+        """This process's name in ``lease_owner`` (a new one on every start)."""
+        self.lease = timedelta(seconds=settings.webhook_lease_seconds)
+        self._workers: dict[int, _Worker] = {}
+        self._wake = asyncio.Event()
+        self._moved = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._client: httpx.AsyncClient | None = None
+
+    @property
+    def _look_seconds(self) -> float:
+        """How often an idle worker looks at its row and the log anyway (and the claim loop
+        for free webhooks): a quarter of the lease, at most 5 s for claims."""
+        return self.settings.webhook_lease_seconds / 4
+
+    async def start(self) -> None:
+        timeout = self.settings.webhook_timeout_seconds
+        self._client = httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout),
+            follow_redirects=False,
+            trust_env=False,
+            headers={"User-Agent": USER_AGENT},
+        )
+        self._tasks = [
+            asyncio.create_task(self._claim_loop(), name="tidings-webhook-claims"),
+            asyncio.create_task(self._watch_head(), name="tidings-webhook-head"),
+        ]
+
+    async def stop(self) -> None:
+        """Stop delivering: workers finish an attempt under way (and record it), then the
+        leases are given back so another process (or this one, restarted) carries on at once."""
+        self._stopping.set()
+        workers = [w.task for w in self._workers.values() if w.task is not None]
+        if workers:
+            await asyncio.wait(workers, timeout=self.settings.webhook_timeout_seconds + 2)
+        for task in [*self._tasks, *workers]:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        try:
+            await self.writer.run(_release, self.owner)
+        except Exception:
+            logger.warning("giving back the webhook leases failed (they expire)", exc_info=True)
+        if self._client is not None:
+            await self._client.aclose()
+
+    def wake(self) -> None:
+        """A webhook was set or changed: look for free ones, and make every worker re-read
+        its row now (a new URL is retried at once)."""
+        self._wake.set()
+        for worker in self._workers.values():
+            worker.wake.set()
+
+    @property
+    def delivering(self) -> list[int]:
+        """The webhooks this process holds."""
+        return sorted(self._workers)
+
+    async def _watch_head(self) -> None:
+        position = self.hub.position
+        while True:
+            await asyncio.sleep(HEAD_POLL_SECONDS)
+            if self.hub.position != position:
+                position = self.hub.position
+                moved, self._moved = self._moved, asyncio.Event()
+                moved.set()
+
+    async def _claim_loop(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                await self._claim_free()
+            except Exception:
+                logger.warning("looking for webhooks to deliver failed", exc_info=True)
+            await _wait_any([self._wake, self._stopping], min(5.0, self._look_seconds))
+            self._wake.clear()
+
+    async def _claim_free(self) -> None:
+        now = utcnow()
+        for webhook_id in await self.db.run_query(_claimable, self.owner, now):
+            if webhook_id in self._workers or self._stopping.is_set():
+                continue
+            claimed = await self.writer.run(
+                _claim, webhook_id, self.owner, now, now + self.lease, locks=self._locks(webhook_id)
+            )
+            if claimed:
+                worker = self._workers[webhook_id] = _Worker(webhook_id)
+                worker.task = asyncio.create_task(
+                    self._run(worker), name=f"tidings-webhook-{webhook_id}"
+                )
+
+    @staticmethod
+    def _locks(webhook_id: int) -> RowLocks:
+        return RowLocks(_webhook_table, (webhook_id,))
+
+    async def _run(self, worker: _Worker) -> None:
+        try:
+            while not self._stopping.is_set():
+                try:
+                    if not await self._step(worker):
+                        return
+                except Exception:
+                    # The database, most likely: try again shortly, still holding the lease
+                    # (or finding it gone).
+                    logger.warning(
+                        "webhook %d: delivery step failed", worker.webhook_id, exc_info=True
+                    )
+                    await _wait_any([self._stopping], 1.0)
+        finally:
+            self._workers.pop(worker.webhook_id, None)
+
+    async def _step(self, worker: _Worker) -> bool:
+        """One step of a worker: renew, wait, read or deliver. False: stop (the webhook is
+        gone or someone else's)."""
+        webhook_id = worker.webhook_id
+        state = await self.db.run_query(_load, webhook_id)
+        if state is None or state.lease_owner != self.owner:
+            return False
+        now = utcnow()
+        if state.leased_until is None or state.leased_until - now < self.lease / 2:
+            idle = None
+            if not worker.pending and worker.scanned > state.cursor:
+                idle = (state.cursor, worker.scanned)
+            return bool(
+                await self.writer.run(
+                    _renew,
+                    webhook_id,
+                    self.owner,
+                    now + self.lease,
+                    idle,
+                    locks=self._locks(webhook_id),
+                )
+            )
+        if state.next_attempt_at is not None and state.next_attempt_at > now:
+            wait = (state.next_attempt_at - now).total_seconds()
+            await _wait_any([worker.wake, self._stopping], min(wait, self._look_seconds))
+            worker.wake.clear()
+            return True
+        while worker.pending and worker.pending[0].pos <= state.cursor:
+            worker.pending.popleft()
+        if not worker.pending:
+            after = max(state.cursor, worker.scanned)
+            head, page, floor = await self.db.run_query(
+                _next_events, state.bot_id, after, PAGE_EVENTS
+            )
+            if page is None:
+                worker.pending.append(resync_event(floor))
+            elif not page:
+                worker.scanned = max(worker.scanned, head)
+                await self._wait_for_events(worker, head)
+                return True
+            else:
+                worker.pending.extend(page)
+        if self._stopping.is_set():
+            return False
+        event = worker.pending[0]
+        outcome = await self._post(state.url, state.secret, event)
+        attempt = state.failures + 1
+        next_attempt_at = None
+        if not outcome.succeeded:
+            delay = retry_delay(
+                attempt,
+                self.settings.webhook_retry_base_seconds,
+                self.settings.webhook_retry_max_seconds,
+            )
+            next_attempt_at = utcnow() + timedelta(seconds=delay)
+            logger.info(
+                "webhook %d: event %d failed (%s), attempt %d; next in %.1f s",
+                webhook_id,
+                event.pos,
+                outcome.error,
+                attempt,
+                delay,
+            )
+        kept = await self.writer.run(
+            _record,
+            webhook_id,
+            self.owner,
+            event,
+            attempt,
+            outcome,
+            next_attempt_at,
+            locks=self._locks(webhook_id),
+        )
+        if kept and outcome.succeeded:
+            worker.pending.popleft()
+        return bool(kept)
+
+    async def _wait_for_events(self, worker: _Worker, head: int) -> None:
+        """Until the hub has handed on something after ``head`` (maybe for this bot), the
+        webhook changes, or it is time to look anyway."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._look_seconds
+        while self.hub.position <= head and not worker.wake.is_set():
+            remaining = deadline - loop.time()
+            if remaining <= 0 or self._stopping.is_set():
+                break
+            await _wait_any([self._moved, worker.wake, self._stopping], remaining)
+        worker.wake.clear()
+
+    async def _post(self, url: str, secret: str, event: StoredEvent) -> Outcome:
+        """One attempt: the signed POST, and what came of it."""
+        assert self._client is not None
+        body = event_body(event)
+        timestamp = str(int(time.time()))
+        headers = {
+            "Content-Type": "application/json",
+            "Tidings-Event-Id": str(event.pos),
+            "Tidings-Timestamp": timestamp,
+            "Tidings-Signature": sign(secret, timestamp, body),
+        }
+        timeout = self.settings.webhook_timeout_seconds
+        started = time.monotonic()
+        status: int | None = None
+        error: str | None = None
+        try:
+            async with asyncio.timeout(timeout):
+                target = await resolve_target(
+                    url, allow_private=self.settings.webhook_allow_private_addresses
+                )
+                async with self._client.stream(
+                    "POST",
+                    target.url,
+                    content=body,
+                    headers={**headers, **target.headers},
+                    extensions=target.extensions,
+                ) as response:
+                    status = response.status_code
+        except AddressRefused as refused:
+            error = str(refused)
+        except (TimeoutError, httpx.TimeoutException):
+            error = f"no answer within {timeout:g} s"
+        except (httpx.HTTPError, OSError) as failure:
+            error = (
+                f"{type(failure).__name__}: {failure}" if str(failure) else type(failure).__name__
+            )
+        if status is not None and not 200 <= status < 300:
+            error = f"the receiver answered {status}"
+            if 300 <= status < 400:
+                error += " (redirects are not followed)"
+        duration_ms = round((time.monotonic() - started) * 1000)
+        return Outcome(status, None if error is None else error[:MAX_ERROR_LENGTH], duration_ms)

@@ -1,0 +1,300 @@
+"""Outgoing webhooks on a real server, to a real receiver: set, shown, replaced and removed by
+the bot's owner; each event delivered once, in order, signed, retried after failures, also
+across a restart."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select, update
+
+from tests.api_helpers import assert_error
+from tests.conftest import MakeUser
+from tests.support.api import ApiUser
+from tests.support.server import LiveServer, ServerProcess
+from tests.support.settings import make_settings, reset_postgres
+from tests.webhooks.support import Receiver, make_bot_in_database
+from tidings.db import Database
+from tidings.realtime import log
+from tidings.webhooks.models import Webhook
+
+FAST_RETRIES = {"webhook_allow_private_addresses": True, "webhook_retry_base_seconds": 0.05}
+
+
+async def make_bot(server: LiveServer, make_user: MakeUser, owner: ApiUser, name: str) -> ApiUser:
+    """A bot of ``owner``'s: an account made a bot in the database (until POST /api/bots)."""
+    bot = await make_user(name)
+    await make_bot_in_database(server.settings.database_url, bot.id, owner.id)
+    return bot
+
+
+async def bot_events(db: Database, bot_id: int, after: int) -> list[tuple[str, str]]:
+    """(id, type) of the bot's events after ``after``, as its stream would replay them."""
+
+    def read(session: Any) -> list[tuple[str, str]]:
+        page = log.events_page(session, bot_id, after, log.read_head(session), 10_000)
+        assert page is not None
+        return [(e.id, e.type) for e in page]
+
+    return await db.run_query(read)
+
+
+@pytest.mark.settings(**FAST_RETRIES)
+async def test_a_failing_receiver_gets_each_event_once_in_order_after_retries(
+    server: LiveServer, make_user: MakeUser
+) -> None:
+    alice = await make_user("alice")
+    bot = await make_bot(server, make_user, alice, "helper")
+    await alice.befriend(bot)
+    dm = (await alice.dm(bot))["id"]
+    await alice.send(dm, "before the webhook")  # not delivered: the webhook starts at the head
+    async with Receiver(fail_first=3) as receiver:
+        created = await alice.ok("PUT", f"/api/bots/{bot.id}/webhook", {"url": receiver.url})
+        secret = created["secret"]
+        start = created["webhook"]["cursor"]
+        assert secret.startswith("whsec_")
+        for i in range(3):
+            await alice.send(dm, f"m{i}")
+        expected = await bot_events(server.ctx.db, bot.id, start)
+        assert [t for _, t in expected].count("message") == 3
+        await receiver.wait_until(lambda r: len(r.accepted) >= len(expected))
+
+        # The first event failed three times, then went; each event arrived once, in order.
+        first = expected[0][0]
+        assert [r.event_id for r in receiver.requests[:4]] == [first] * 4
+        assert [r.status for r in receiver.requests[:4]] == [500, 500, 500, 200]
+        assert [(r.event_id, r.payload["type"]) for r in receiver.accepted] == expected
+        for received in receiver.requests:
+            received.verify(secret)
+            assert received.headers["content-type"] == "application/json"
+        messages = [r.payload["data"] for r in receiver.accepted if r.payload["type"] == "message"]
+        assert [m["message"]["content"] for m in messages] == ["m0", "m1", "m2"]
+
+        webhook = (await alice.ok("GET", f"/api/bots/{bot.id}/webhook"))["webhook"]
+        assert webhook["cursor"] == int(expected[-1][0])
+        assert webhook["failures"] == 0 and webhook["next_attempt_at"] is None
+        assert webhook["last_delivery"]["succeeded"] is True
+        deliveries = (await alice.ok("GET", f"/api/bots/{bot.id}/webhook/deliveries"))["deliveries"]
+        oldest_first = deliveries[::-1]
+        assert [
+            (d["event_pos"], d["attempt"], d["status_code"], d["succeeded"])
+            for d in oldest_first[:4]
+        ] == [
+            (int(first), 1, 500, False),
+            (int(first), 2, 500, False),
+            (int(first), 3, 500, False),
+            (int(first), 4, 200, True),
+        ]
+        assert all("500" in d["error"] for d in oldest_first[:3])
+        assert [d["event_pos"] for d in oldest_first[3:]] == [int(i) for i, _ in expected]
+        assert all(d["succeeded"] and d["attempt"] == 1 for d in oldest_first[4:])
+
+
+async def test_only_the_owner_sets_a_bots_webhook_with_an_http_url(
+    server: LiveServer, make_user: MakeUser
+) -> None:
+    alice = await make_user("alice")
+    mallory = await make_user("mallory")
+    bot = await make_bot(server, make_user, alice, "helper")
+    path = f"/api/bots/{bot.id}/webhook"
+    good = {"url": "https://hooks.example.com/tidings?x=1"}
+    for user, bot_id in ((mallory, bot.id), (alice, alice.id), (alice, mallory.id), (alice, 999)):
+        for method, body in (("PUT", good), ("GET", None), ("DELETE", None)):
+            response = await user.client.request(method, f"/api/bots/{bot_id}/webhook", json=body)
+            assert_error(response, 404, "unknown_bot")
+        assert_error(await user.get(f"/api/bots/{bot_id}/webhook/deliveries"), 404, "unknown_bot")
+    assert_error(await alice.get(path), 404, "no_webhook")
+    assert_error(await alice.delete(path), 404, "no_webhook")
+
+    for url in (
+        "ftp://example.com/x",
+        "example.com/hook",
+        "http://",
+        "https://example.com/" + "x" * 2000,
+        "javascript:alert(1)",
+        "",
+        " https://example.com",
+    ):
+        response = await alice.client.put(path, json={"url": url})
+        assert response.status_code == 422, (url, response.text)
+    # This server does not deliver to its own or a private network (not allowed by default).
+    for url in (
+        "http://127.0.0.1:8000/",
+        "http://localhost/",
+        "http://[::1]/",
+        "http://10.1.2.3/",
+        "http://169.254.169.254/latest/meta-data",
+        "http://[::ffff:127.0.0.1]/",
+    ):
+        assert_error(await alice.client.put(path, json={"url": url}), 422, "private_address")
+
+    created = await alice.ok("PUT", path, good)
+    assert created["webhook"]["url"] == good["url"]
+    assert created["webhook"]["last_delivery"] is None
+    shown = await alice.ok("GET", path)
+    assert shown == {"webhook": created["webhook"]}
+    assert created["secret"] not in str(shown)
+    again = await alice.ok("PUT", path, {"url": "https://other.example.com/"})
+    assert again["secret"] != created["secret"]
+    assert again["webhook"]["url"] == "https://other.example.com/"
+    assert again["webhook"]["cursor"] == created["webhook"]["cursor"]
+    assert (await alice.ok("GET", f"{path}/deliveries")) == {"deliveries": []}
+
+    # A token cannot set where a bot's events go.
+    secret = (await alice.ok("POST", "/api/tokens", {"name": "s", "scopes": ["write"]}, 201))[
+        "secret"
+    ]
+    bearer = {"Authorization": f"Bearer {secret}"}
+    refused = await alice.client.put(path, json=good, headers=bearer)
+    assert_error(refused, 403, "session_required")
+
+    await alice.ok("DELETE", path, status=204)
+    assert_error(await alice.get(path), 404, "no_webhook")
+
+
+@pytest.mark.settings(**FAST_RETRIES)
+async def test_a_new_secret_signs_what_follows(server: LiveServer, make_user: MakeUser) -> None:
+    alice = await make_user("alice")
+    bot = await make_bot(server, make_user, alice, "helper")
+    await alice.befriend(bot)
+    dm = (await alice.dm(bot))["id"]
+    path = f"/api/bots/{bot.id}/webhook"
+    async with Receiver() as receiver:
+        old = (await alice.ok("PUT", path, {"url": receiver.url}))["secret"]
+        await alice.send(dm, "one")
+        await receiver.wait_until(lambda r: any(x.payload["type"] == "message" for x in r.accepted))
+        new = (await alice.ok("PUT", path, {"url": receiver.url}))["secret"]
+        seen = len(receiver.requests)
+        await alice.send(dm, "two")
+        await receiver.wait_until(
+            lambda r: any(x.payload["type"] == "message" for x in r.requests[seen:])
+        )
+        for received in receiver.requests[:seen]:
+            received.verify(old)
+        for received in receiver.requests[seen:]:
+            received.verify(new)
+        # Removed: nothing more is sent.
+        await alice.ok("DELETE", path, status=204)
+        assert_error(await alice.get(f"{path}/deliveries"), 404, "no_webhook")
+
+
+async def test_a_name_that_resolves_to_a_private_address_is_refused_at_delivery(
+    server: LiveServer, make_user: MakeUser
+) -> None:
+    alice = await make_user("alice")
+    bot = await make_bot(server, make_user, alice, "helper")
+    await alice.befriend(bot)
+    path = f"/api/bots/{bot.id}/webhook"
+    async with Receiver() as receiver:
+        await alice.ok("PUT", path, {"url": "https://hooks.example.com/"})
+        # As if hooks.example.com now resolved to this machine: a name, checked when sent.
+        async with server.ctx.db.write() as session:
+            await session.execute(
+                update(Webhook)
+                .where(Webhook.bot_id == bot.id)
+                .values(url=f"http://localhost:{receiver.port}/hook")
+            )
+        await alice.dm(bot)
+        server.ctx.webhooks.wake()
+        async with server.ctx.db.query_session() as session:
+            webhook_id = await session.scalar(select(Webhook.id).where(Webhook.bot_id == bot.id))
+        deliveries: list[dict[str, Any]] = []
+        deadline = time.monotonic() + 30
+        while not deliveries:  # a failed attempt leaves nothing to await but its log
+            assert time.monotonic() < deadline
+            deliveries = (await alice.ok("GET", f"{path}/deliveries"))["deliveries"]
+        [refused] = deliveries
+        assert refused["succeeded"] is False and refused["status_code"] is None
+        assert (
+            "private" in refused["error"] and "WEBHOOK_ALLOW_PRIVATE_ADDRESSES" in refused["error"]
+        )
+        assert receiver.requests == []
+        assert webhook_id in server.ctx.webhooks.delivering
+
+
+def _server_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    settings = make_settings(tmp_path)
+    env = {
+        "DATABASE_URL": settings.database_url,
+        "ARGON2_TIME_COST": str(settings.argon2_time_cost),
+        "ARGON2_MEMORY_COST_KIB": str(settings.argon2_memory_cost_kib),
+        "ARGON2_PARALLELISM": str(settings.argon2_parallelism),
+        "REDIS_PREFIX": settings.redis_prefix,
+        "RATE_LIMIT_REGISTER": "1000/minute",
+        "LOG_LEVEL": "info",
+        "WEBHOOK_ALLOW_PRIVATE_ADDRESSES": "true",
+        "WEBHOOK_RETRY_BASE_SECONDS": "0.3",
+        **extra,
+    }
+    if settings.redis_url:
+        env["REDIS_URL"] = settings.redis_url
+    return env
+
+
+async def test_a_restart_while_retrying_loses_nothing_and_repeats_nothing(tmp_path: Path) -> None:
+    env = _server_env(tmp_path)
+    if env["DATABASE_URL"].startswith("postgresql"):
+        await reset_postgres(env["DATABASE_URL"])
+    server_log = tmp_path / "server.log"
+    server = ServerProcess(env, log=server_log)
+    await server.start()
+    async with Receiver(fail_first=3) as receiver:
+        try:
+            alice = await ApiUser(server.url, "alice").register()
+            bot = await ApiUser(server.url, "helper").register()
+            await make_bot_in_database(env["DATABASE_URL"], bot.id, alice.id)
+            await alice.befriend(bot)
+            dm = (await alice.dm(bot))["id"]
+            created = await alice.ok("PUT", f"/api/bots/{bot.id}/webhook", {"url": receiver.url})
+            secret, start = created["secret"], created["webhook"]["cursor"]
+            for i in range(3):
+                await alice.send(dm, f"m{i}")
+            await receiver.wait_until(lambda r: len(r.requests) >= 2)
+            # Stopped while the first event is failing and backing off.
+            server.terminate()
+            assert await server.wait() in (0, -15)
+            assert receiver.accepted == []
+
+            server = ServerProcess(env, port=server.port, log=server_log)
+            await server.start()
+            for i in range(3, 5):
+                await alice.send(dm, f"m{i}")
+            db = Database(env["DATABASE_URL"])
+            try:
+                expected = await bot_events(db, bot.id, start)
+                await receiver.wait_until(lambda r: len(r.accepted) >= len(expected))
+                # Stopped again with nothing failing; one more message after the restart.
+                server.terminate()
+                assert await server.wait() in (0, -15)
+                server = ServerProcess(env, port=server.port, log=server_log)
+                await server.start()
+                await alice.send(dm, "m5")
+                expected = await bot_events(db, bot.id, start)
+                await receiver.wait_until(lambda r: len(r.accepted) >= len(expected))
+            finally:
+                await db.dispose()
+            assert [(r.event_id, r.payload["type"]) for r in receiver.accepted] == expected
+            assert [r.status for r in receiver.requests[:4]] == [500, 500, 500, 200]
+            for received in receiver.requests:
+                received.verify(secret)
+            contents = [
+                r.payload["data"]["message"]["content"]
+                for r in receiver.accepted
+                if r.payload["type"] == "message"
+            ]
+            assert contents == [f"m{i}" for i in range(6)]
+            deliveries = (await alice.ok("GET", f"/api/bots/{bot.id}/webhook/deliveries"))[
+                "deliveries"
+            ]
+            assert sum(not d["succeeded"] for d in deliveries) == 3
+            assert sorted(d["event_pos"] for d in deliveries if d["succeeded"]) == [
+                int(i) for i, _ in expected
+            ]
+            await alice.aclose()
+            await bot.aclose()
+        finally:
+            server.terminate()
+            await server.wait()
