@@ -32,7 +32,7 @@ export function botsSection() {
     "form",
     { class: "settings-form", testid: "bot-form", novalidate: true, onsubmit: submit },
     h("div", { class: "field" }, h("label", { for: el.username.id, text: "Bot username" }), el.username),
-    h("div", { class: "field" }, h("label", { for: el.name.id, text: "Display name" }), el.name),
+    h("div", { class: "field" }, h("label", { for: el.name.id, text: "Name people see" }), el.name),
     el.error,
     h("div", { class: "settings-actions" }, el.create),
   );
