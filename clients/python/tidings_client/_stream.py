@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from tidings_client.errors import TidingsError
-from tidings_client.events import DurableEvent, Event, parse_event
+from tidings_client.events import Connected, DurableEvent, Event, parse_event
 
 MAX_DELAY = 30.0
 """Seconds: the longest wait between two attempts."""
@@ -110,8 +110,12 @@ class Reconnect:
         if not isinstance(data, dict):
             return None
         event = parse_event(frame.event, frame.id, data)
-        if event.type == "connected":
+        if isinstance(event, Connected):
             self.failures = 0
+            if self.last_event_id is None:
+                # Started live: from here on, a reconnect resumes after what this stream
+                # would have shown, not "live again" (which would skip the gap between).
+                self.last_event_id = event.last_event_id
         if isinstance(event, DurableEvent):
             self.last_event_id = str(event.id)
         return event

@@ -113,7 +113,7 @@ class FriendUpdate(DurableEvent):
 
     friend: User
     status: Literal["added", "removed"]
-    request_id: int | None
+    request_id: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
