@@ -76,6 +76,7 @@ async def test_a_deleted_account_leaves_its_messages_to_deleted_user(server, mak
         "display_name": "Deleted user",
         "avatar_url": None,
         "deleted": True,
+        "bot": False,
     }
     assert frames[3].json == {
         "type": "friend_update",

@@ -52,6 +52,7 @@ async def test_register_answers_the_user_and_an_httponly_lax_session_cookie(serv
             "display_name": "Alice",
             "avatar_url": None,
             "deleted": False,
+            "bot": False,
         }
         cookie = response.headers["set-cookie"]
         assert cookie.startswith(f"{COOKIE}=")

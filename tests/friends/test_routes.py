@@ -214,7 +214,8 @@ async def test_friend_lists_are_sorted_by_username(make_user):
     friends = await alice.ok("GET", "/api/friends")
     assert [f["username"] for f in friends] == ["bob", "mia", "zoe"]
     assert all(
-        set(f) == {"id", "username", "display_name", "avatar_url", "deleted"} for f in friends
+        set(f) == {"id", "username", "display_name", "avatar_url", "deleted", "bot"}
+        for f in friends
     )
 
 

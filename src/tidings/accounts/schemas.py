@@ -41,12 +41,16 @@ class UserView(ViewSchema):
     """``/api/avatars/{key}``: immutable, cacheable; null without an avatar."""
     deleted: bool = False
     """The account was deleted: display_name is "Deleted user", no avatar."""
+    bot: bool = False
+    """A bot account (``tidings.bots``): owned by a person, signs in only with tokens. False
+    once deleted."""
 
     @model_validator(mode="before")
     @classmethod
     def _from_user_row(cls, value: Any) -> Any:
-        # A ``User`` row (or its detached snapshot in the session cache) has ``avatar_key`` and
-        # ``deleted_at`` where the view has ``avatar_url`` and ``deleted``.
+        # A ``User`` row (or its detached snapshot in the session cache) has ``avatar_key``,
+        # ``deleted_at`` and ``bot_owner_id`` where the view has ``avatar_url``, ``deleted`` and
+        # ``bot``.
         if isinstance(value, dict) or not hasattr(value, "deleted_at"):
             return value
         if value.deleted_at is not None:
@@ -56,6 +60,7 @@ class UserView(ViewSchema):
                 "display_name": DELETED_USER_NAME,
                 "avatar_url": None,
                 "deleted": True,
+                "bot": False,
             }
         return {
             "id": value.id,
@@ -63,6 +68,7 @@ class UserView(ViewSchema):
             "display_name": value.display_name,
             "avatar_url": avatar_url(value.avatar_key),
             "deleted": False,
+            "bot": value.bot_owner_id is not None,
         }
 
 
