@@ -33,8 +33,11 @@ from tidings_client import (
     MessageEvent,
     NotificationEvent,
     Resync,
+    Tidings,
     Typing,
+    UnknownEvent,
 )
+from tidings_client._stream import MAX_DELAY, Frame, FrameParser, Reconnect
 
 
 class Collector:
@@ -228,3 +231,55 @@ async def test_the_iterator_survives_a_server_restart_and_misses_nothing(tmp_pat
 async def _sends(alice: ApiUser, dm: int, group: int, *, count: int) -> None:
     for n in range(count):
         await _send_until_stored(alice, dm if n % 2 else group, f"during-{n}")
+
+
+async def test_the_sync_iterator_yields_the_same_events(
+    server: LiveServer, make_user: MakeUser
+) -> None:
+    alice, bob = await friends(make_user, "alice", "bob")
+    dm = (await alice.dm(bob))["id"]
+    since = int((await bob.ok("GET", "/api/conversations"))["last_event_id"])
+    sent = [(await alice.send(dm, f"m{n}"))["id"] for n in range(2)]
+    token = await token_for(bob, "read")
+
+    def read_two() -> list[Event]:
+        got: list[Event] = []
+        with Tidings(server.url, token) as client:
+            for event in client.events(last_event_id=since):
+                if isinstance(event, MessageEvent):
+                    got.append(event)
+                if len(got) == 2:
+                    return got  # leaving the loop closes the stream
+        raise AssertionError("the iterator ended")
+
+    got = await asyncio.to_thread(read_two)
+    assert [e.message.id for e in got if isinstance(e, MessageEvent)] == sent
+
+
+def _frames(parser: FrameParser, text: str) -> list[Frame]:
+    return [f for line in text.split("\n") if (f := parser.feed(line)) is not None]
+
+
+def test_the_reconnect_policy_backs_off_and_honours_the_server() -> None:
+    """The waits between attempts (no server: the policy alone)."""
+    state = Reconnect(last_event_id=None)
+    parser = FrameParser()
+    [connected] = _frames(
+        parser, 'retry: 1000\n\nevent: connected\ndata: {"user_id": 1, "last_event_id": "7"}\n\n'
+    )
+    assert isinstance(state.handle(connected, parser), Connected)
+    assert state.base_delay == 1.0 and state.last_event_id == "7"
+    assert state.headers()["Last-Event-ID"] == "7"
+    waits = [state.delay() for _ in range(8)]  # failures in a row: doubling, capped, jittered
+    for n, wait in enumerate(waits):
+        ceiling = min(MAX_DELAY, 2**n)
+        assert ceiling / 2 <= wait <= ceiling
+    [overloaded] = _frames(FrameParser(), 'event: overloaded\ndata: {"retry_ms": 45000}\n\n')
+    assert state.handle(overloaded, parser) is None  # the iterator's own business
+    assert state.delay() >= 45
+    [message] = _frames(parser, ": heartbeat\n\nid: 9\nevent: message\ndata: {}\n\n")
+    unreadable = state.handle(message, parser)
+    assert isinstance(unreadable, UnknownEvent) and unreadable.id == 9  # passed on, raw
+    assert state.last_event_id == "9"
+    state.handle(connected, parser)
+    assert state.failures == 0  # a stream opened: back to the first delay

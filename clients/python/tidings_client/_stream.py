@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from tidings_client.errors import TidingsError
-from tidings_client.events import Connected, DurableEvent, Event, parse_event
+from tidings_client.events import Connected, Event, parse_event
 
 MAX_DELAY = 30.0
 """Seconds: the longest wait between two attempts."""
@@ -116,8 +116,9 @@ class Reconnect:
                 # Started live: from here on, a reconnect resumes after what this stream
                 # would have shown, not "live again" (which would skip the gap between).
                 self.last_event_id = event.last_event_id
-        if isinstance(event, DurableEvent):
-            self.last_event_id = str(event.id)
+        position = getattr(event, "id", None)  # durable events, and unknown ones with an id
+        if isinstance(position, int):
+            self.last_event_id = str(position)
         return event
 
     def delay(self) -> float:

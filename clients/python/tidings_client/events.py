@@ -4,7 +4,8 @@ table (README "How an event travels"), with the same fields as the frame's ``dat
 Durable events carry ``id``, their position in the server's log (what a stream resumes after);
 ephemeral ones (``Typing``, ``ReadReceipt``, ``Presence``) carry none. ``Connected`` comes each
 time the stream (re)opens; ``Resync`` means the events since your last id are gone for good:
-refetch your state, then carry on. A type this client does not know arrives as ``UnknownEvent``.
+refetch your state, then carry on. A type this client does not know (or data it cannot read)
+arrives as ``UnknownEvent``.
 """
 
 from __future__ import annotations
@@ -215,4 +216,7 @@ def parse_event(event_type: str, event_id: str | None, data: dict[str, Any]) -> 
     fields = {**data, "type": event_type}
     if issubclass(cls, DurableEvent):
         fields["id"] = pos
-    return from_json(cls, fields)
+    try:
+        return from_json(cls, fields)
+    except (TypeError, KeyError, ValueError):  # a shape this client cannot read: pass it on
+        return UnknownEvent(type=event_type, id=pos, data=data)
