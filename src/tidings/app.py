@@ -23,6 +23,7 @@ from tidings.attachments.routes import UPLOAD_PATH
 from tidings.attachments.routes import router as attachments_router
 from tidings.blocks.routes import router as blocks_router
 from tidings.bootstrap import router as bootstrap_router
+from tidings.bots.routes import router as bots_router
 from tidings.collector import SurvivorFreezer
 from tidings.config import Settings
 from tidings.context import build_context, close_context
@@ -112,6 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         attention_router,
         presence_router,
         tokens_router,
+        bots_router,
         webhooks_router,
         notifications_router,
         attachments_router,

@@ -16,6 +16,11 @@ cancellation; whoever had blocked them, ``block_update`` (no longer blocked: the
 block); everyone who showed the person (``profiles.audience``, computed before anything is
 deleted) gets ``user_updated`` with ``deleted: true``. After the commit the sessions' streams
 close on every process, and every process drops the person's cached sessions.
+
+API tokens: the account's tokens are revoked in the same transaction (their streams end with
+the sessions'). Bots (``tidings.bots``): deleting an account first deletes each of its bots the
+same way (``delete_user``), and a bot's webhook goes with it; ``bots.actions.delete_bot``
+deletes one bot by the same function.
 """
 
 from __future__ import annotations
@@ -43,6 +48,8 @@ from tidings.friends.events import FriendRequestEvent, FriendUpdateEvent
 from tidings.friends.models import FriendRequest, FriendRequestStatus, Friendship
 from tidings.notifications.models import Notification
 from tidings.realtime.transaction import Transaction
+from tidings.tokens import actions as token_actions
+from tidings.webhooks.models import Webhook
 
 UNUSABLE_PASSWORD = "!"
 """Not an argon2 hash: no password verifies against it."""
@@ -58,11 +65,33 @@ async def delete_account(ctx: AppContext, user: User, password: str) -> None:
     if not await verify_password(ctx.password_hasher, user.password_hash, password):
         raise Unauthorized("The password is wrong.", code="invalid_credentials")
     ended = await ctx.writer.run(_delete_account, user.id)
-    await ctx.hub.end_sessions(user.id, ended)
-    await ctx.hub.users_changed([user.id])
+    await end_deleted_sessions(ctx, ended)
 
 
-def _delete_account(tx: Transaction, user_id: int) -> list[str]:
+async def end_deleted_sessions(ctx: AppContext, ended: dict[int, list[str]]) -> None:
+    """After the commit of deletions: end the deleted users' sessions and tokens (their
+    streams close) and drop their cached sign-ins, on every process."""
+    for user_id, keys in ended.items():
+        await ctx.hub.end_sessions(user_id, keys)
+    await ctx.hub.users_changed(list(ended))
+
+
+def _delete_account(tx: Transaction, user_id: int) -> dict[int, list[str]]:
+    """Delete the account and its bots: the keys of the sessions and tokens that ended, by
+    user."""
+    bot_ids = tx.session.scalars(
+        select(User.id)
+        .where(User.bot_owner_id == user_id, User.deleted_at.is_(None))
+        .order_by(User.id)
+    ).all()
+    ended = {bot_id: delete_user(tx, bot_id) for bot_id in bot_ids}
+    ended[user_id] = delete_user(tx, user_id)
+    return ended
+
+
+def delete_user(tx: Transaction, user_id: int) -> list[str]:
+    """Delete one account (a person's or a bot's) in this transaction: the keys of its
+    sessions and tokens, to end after the commit (``end_deleted_sessions``)."""
     session = tx.session
     # The user and their friends, locked together in id order (as removing a friend locks
     # both): one at a time would deadlock against a friend removing them meanwhile.
@@ -101,7 +130,9 @@ def _delete_account(tx: Transaction, user_id: int) -> list[str]:
         )
         .values(closed_at=utcnow())
     )
-    ended = end_every_session(tx, user_id)
+    ended = end_every_session(tx, user_id) + token_actions.revoke_all(tx, user)
+    # The row stays, so its foreign keys cascade nothing: the webhook (and its log) goes here.
+    session.execute(delete(Webhook).where(Webhook.bot_id == user_id))
     directory.unindex_user(session, user_id)
     tx.emit_to(told, UserUpdatedEvent(user=UserView.model_validate(user)))
     return ended
