@@ -50,6 +50,8 @@ REFUSES_SCHEMA_VALID_INPUT = {
     "that is not exactly one emoji",
     "PUT /api/conversations/{conversation_id}/mute": "an end of the mute that is past or more "
     "than a year ahead",
+    "PUT /api/bots/{bot_id}/webhook": "a URL with no valid host, or a private address (unless "
+    "the server allows them)",
 }
 """Operations whose schema-valid input can still be refused with 422 (each with its own ``code``):
 what the schema cannot say, since it depends on who asks. ``positive_data_acceptance`` expects

@@ -18,6 +18,14 @@ from tidings.accounts.models import User
 from tidings.db import Database
 
 
+def signed_with(secret: str, headers: dict[str, str], body: bytes) -> bool:
+    """Whether a request's ``Tidings-Signature`` is the one ``secret`` makes (as a receiver
+    checks it)."""
+    timestamp = headers["tidings-timestamp"]
+    expected = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+    return hmac.compare_digest(headers["tidings-signature"], "v1=" + expected.hexdigest())
+
+
 @dataclass(frozen=True)
 class Received:
     """One request the receiver got, and how it answered."""
@@ -39,10 +47,7 @@ class Received:
         """Check the signature and timestamp as a receiver should; the payload."""
         timestamp = self.headers["tidings-timestamp"]
         assert abs(int(timestamp) - self.at) < 300, (timestamp, self.at)
-        expected = hmac.new(
-            secret.encode(), timestamp.encode() + b"." + self.body, hashlib.sha256
-        ).hexdigest()
-        assert hmac.compare_digest(self.headers["tidings-signature"], "v1=" + expected)
+        assert signed_with(secret, self.headers, self.body)
         payload = self.payload
         assert payload["id"] == self.event_id
         assert set(payload) == {"id", "type", "data"}
@@ -51,12 +56,14 @@ class Received:
 
 class Receiver:
     """A minimal HTTP/1.1 server: answers ``fail_status`` to its first ``fail_first`` requests,
-    then ``status``; keeps every request."""
+    then ``status`` (or, with ``accept`` set, ``status`` to the requests it accepts); keeps
+    every request."""
 
     def __init__(self, *, fail_first: int = 0, fail_status: int = 500, status: int = 200) -> None:
         self.fail_first = fail_first
         self.fail_status = fail_status
         self.status = status
+        self.accept: Callable[[dict[str, str], bytes], bool] | None = None
         self.requests: list[Received] = []
         self._changed = asyncio.Condition()
         self._server: asyncio.Server | None = None
@@ -93,7 +100,10 @@ class Receiver:
                     name, value = line.split(":", 1)
                     headers[name.strip().lower()] = value.strip()
             body = await reader.readexactly(int(headers.get("content-length", "0")))
-            status = self.fail_status if len(self.requests) < self.fail_first else self.status
+            if self.accept is not None:
+                status = self.status if self.accept(headers, body) else self.fail_status
+            else:
+                status = self.fail_status if len(self.requests) < self.fail_first else self.status
             answer = f"HTTP/1.1 {status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
             writer.write(answer.encode())
             await writer.drain()

@@ -4,7 +4,9 @@ across a restart."""
 
 from __future__ import annotations
 
+import asyncio
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +15,10 @@ from sqlalchemy import select, update
 
 from tests.api_helpers import assert_error
 from tests.conftest import MakeUser
-from tests.support.api import ApiUser
+from tests.support.api import PASSWORD, ApiUser
 from tests.support.server import LiveServer, ServerProcess
-from tests.support.settings import make_settings, reset_postgres
-from tests.webhooks.support import Receiver, make_bot_in_database
+from tests.support.settings import backend, make_settings, reset_postgres
+from tests.webhooks.support import Receiver, make_bot_in_database, signed_with
 from tidings.db import Database
 from tidings.realtime import log
 from tidings.webhooks.models import Webhook
@@ -29,6 +31,19 @@ async def make_bot(server: LiveServer, make_user: MakeUser, owner: ApiUser, name
     bot = await make_user(name)
     await make_bot_in_database(server.settings.database_url, bot.id, owner.id)
     return bot
+
+
+async def recorded(owner: ApiUser, bot_id: int, position: int) -> dict[str, Any]:
+    """The webhook once the server recorded delivering up to ``position``: the receiver sees
+    an event before the server sees its answer, and nothing tells the test when that is, so
+    it asks (through the API) until then."""
+    async with asyncio.timeout(30):
+        while True:
+            webhook: dict[str, Any] = (await owner.ok("GET", f"/api/bots/{bot_id}/webhook"))[
+                "webhook"
+            ]
+            if webhook["cursor"] >= position:
+                return webhook
 
 
 async def bot_events(db: Database, bot_id: int, after: int) -> list[tuple[str, str]]:
@@ -73,7 +88,7 @@ async def test_a_failing_receiver_gets_each_event_once_in_order_after_retries(
         messages = [r.payload["data"] for r in receiver.accepted if r.payload["type"] == "message"]
         assert [m["message"]["content"] for m in messages] == ["m0", "m1", "m2"]
 
-        webhook = (await alice.ok("GET", f"/api/bots/{bot.id}/webhook"))["webhook"]
+        webhook = await recorded(alice, bot.id, int(expected[-1][0]))
         assert webhook["cursor"] == int(expected[-1][0])
         assert webhook["failures"] == 0 and webhook["next_attempt_at"] is None
         assert webhook["last_delivery"]["succeeded"] is True
@@ -163,9 +178,12 @@ async def test_a_new_secret_signs_what_follows(server: LiveServer, make_user: Ma
     dm = (await alice.dm(bot))["id"]
     path = f"/api/bots/{bot.id}/webhook"
     async with Receiver() as receiver:
-        old = (await alice.ok("PUT", path, {"url": receiver.url}))["secret"]
+        created = await alice.ok("PUT", path, {"url": receiver.url})
+        old = created["secret"]
         await alice.send(dm, "one")
-        await receiver.wait_until(lambda r: any(x.payload["type"] == "message" for x in r.accepted))
+        expected = await bot_events(server.ctx.db, bot.id, created["webhook"]["cursor"])
+        await receiver.wait_until(lambda r: len(r.accepted) >= len(expected))
+        await recorded(alice, bot.id, int(expected[-1][0]))
         new = (await alice.ok("PUT", path, {"url": receiver.url}))["secret"]
         seen = len(receiver.requests)
         await alice.send(dm, "two")
@@ -286,6 +304,7 @@ async def test_a_restart_while_retrying_loses_nothing_and_repeats_nothing(tmp_pa
                 if r.payload["type"] == "message"
             ]
             assert contents == [f"m{i}" for i in range(6)]
+            await recorded(alice, bot.id, int(expected[-1][0]))
             deliveries = (await alice.ok("GET", f"/api/bots/{bot.id}/webhook/deliveries"))[
                 "deliveries"
             ]
@@ -298,3 +317,99 @@ async def test_a_restart_while_retrying_loses_nothing_and_repeats_nothing(tmp_pa
         finally:
             server.terminate()
             await server.wait()
+
+
+@pytest.mark.settings(**FAST_RETRIES)
+async def test_events_pruned_before_delivery_make_one_resync(
+    server: LiveServer, make_user: MakeUser
+) -> None:
+    alice = await make_user("alice")
+    bot = await make_bot(server, make_user, alice, "helper")
+    await alice.befriend(bot)
+    dm = (await alice.dm(bot))["id"]
+    path = f"/api/bots/{bot.id}/webhook"
+    async with Receiver(fail_first=10**9) as receiver:
+        await alice.ok("PUT", path, {"url": receiver.url})
+        await alice.send(dm, "lost")
+        await receiver.wait_until(lambda r: len(r.requests) >= 2)
+        # The receiver was down for longer than the log keeps events.
+        async with server.ctx.db.write() as session:
+            await session.run_sync(log.prune_events, max_age=timedelta(0))
+            floor, _ = await session.run_sync(log.bounds)
+        secret = (await alice.ok("PUT", path, {"url": receiver.url}))["secret"]  # retry now
+        # (Accepting only what the new secret signs: an attempt already under way may carry
+        # the old one.)
+        receiver.accept = lambda headers, body: signed_with(secret, headers, body)
+        await receiver.wait_until(lambda r: len(r.accepted) >= 1)
+        await alice.send(dm, "after")
+        expected = await bot_events(server.ctx.db, bot.id, floor)
+        await receiver.wait_until(lambda r: len(r.accepted) >= 1 + len(expected))
+        resync, *rest = receiver.accepted
+        assert resync.verify(secret) == {
+            "id": str(floor),
+            "type": "resync",
+            "data": {"last_event_id": str(floor)},
+        }
+        assert [(r.event_id, r.payload["type"]) for r in rest] == expected
+        assert any("after" in str(r.payload) for r in rest)
+        assert all("lost" not in str(r.payload) for r in receiver.accepted)
+
+
+async def lease_owner(db: Database, bot_id: int) -> str | None:
+    async with db.query_session() as session:
+        owner = await session.scalar(select(Webhook.lease_owner).where(Webhook.bot_id == bot_id))
+    return owner
+
+
+@pytest.mark.skipif(backend() != "postgres-redis", reason="several processes on one database")
+async def test_two_processes_deliver_each_event_once_and_one_takes_over(tmp_path: Path) -> None:
+    env = _server_env(tmp_path, WEBHOOK_LEASE_SECONDS="2")
+    await reset_postgres(env["DATABASE_URL"])
+    first = ServerProcess(env, log=tmp_path / "first.log")
+    await first.start()
+    second = ServerProcess(env, log=tmp_path / "second.log")
+    await second.start()
+    db = Database(env["DATABASE_URL"])
+    async with Receiver(fail_first=3) as receiver:
+        try:
+            alice = await ApiUser(first.url, "alice").register()
+            bot = await ApiUser(second.url, "helper").register()
+            await make_bot_in_database(env["DATABASE_URL"], bot.id, alice.id)
+            await alice.befriend(bot)
+            dm = (await alice.dm(bot))["id"]
+            created = await alice.ok("PUT", f"/api/bots/{bot.id}/webhook", {"url": receiver.url})
+            secret, start = created["secret"], created["webhook"]["cursor"]
+            for i in range(3):
+                await alice.send(dm, f"a{i}")
+                await bot.send(dm, f"b{i}")  # written by the other process
+            expected = await bot_events(db, bot.id, start)
+            await receiver.wait_until(lambda r: len(r.accepted) >= len(expected))
+            await recorded(alice, bot.id, int(expected[-1][0]))
+            assert [r.status for r in receiver.requests[:4]] == [500, 500, 500, 200]
+            assert [(r.event_id, r.payload["type"]) for r in receiver.accepted] == expected
+
+            # The process holding the lease dies; the other carries on once it expires.
+            holder = await lease_owner(db, bot.id)
+            assert holder is not None
+            pids = {first.process.pid: first, second.process.pid: second}  # type: ignore[union-attr]
+            [dead] = [p for pid, p in pids.items() if f":{pid}:" in holder]
+            survivor = second if dead is first else first
+            await dead.kill()
+            sender = ApiUser(survivor.url, "alice")
+            await sender.ok("POST", "/api/auth/login", {"username": "alice", "password": PASSWORD})
+            await sender.send(dm, "after the crash")
+            expected = await bot_events(db, bot.id, start)
+            await receiver.wait_until(lambda r: len(r.accepted) >= len(expected))
+            assert [(r.event_id, r.payload["type"]) for r in receiver.accepted] == expected
+            for received in receiver.requests:
+                received.verify(secret)
+            now_holder = await lease_owner(db, bot.id)
+            assert now_holder is not None and now_holder != holder
+            await sender.aclose()
+            await alice.aclose()
+            await bot.aclose()
+        finally:
+            await db.dispose()
+            for process in (first, second):
+                process.terminate()
+                await process.wait()

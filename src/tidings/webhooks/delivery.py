@@ -505,8 +505,12 @@ class WebhookDispatcher:
             next_attempt_at,
             locks=self._locks(webhook_id),
         )
-        if kept and outcome.succeeded:
+        if outcome.succeeded:
             worker.pending.popleft()
+        else:
+            # A retry reads the log again: meanwhile the event may have been rewritten (a
+            # deleted message's content taken out) or pruned (then the receiver gets resync).
+            worker.pending.clear()
         return bool(kept)
 
     async def _wait_for_events(self, worker: _Worker, head: int) -> None:

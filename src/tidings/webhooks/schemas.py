@@ -10,12 +10,15 @@ from pydantic import Field
 from tidings.schemas import Schema, ViewSchema
 
 MAX_URL_LENGTH = 2000
+URL_PATTERN = r"^https?://[^\s/?#]+(?:[/?#]\S*)?$"
+"""An absolute ``http`` or ``https`` URL without white space (the route checks the rest: 422
+``invalid_url``, ``private_address``)."""
 
 
 class WebhookPut(Schema):
     """Where the bot's events are to be POSTed: an ``http`` or ``https`` URL."""
 
-    url: Annotated[str, Field(min_length=1, max_length=MAX_URL_LENGTH)]
+    url: Annotated[str, Field(min_length=1, max_length=MAX_URL_LENGTH, pattern=URL_PATTERN)]
 
 
 class DeliveryView(ViewSchema):
