@@ -1,4 +1,4 @@
-"""A webhook receiver for tests (a real HTTP server on 127.0.0.1), and bots made directly."""
+"""A webhook receiver for tests: a real HTTP server on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -11,11 +11,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-
-from sqlalchemy import update
-
-from tidings.accounts.models import User
-from tidings.db import Database
 
 
 def signed_with(secret: str, headers: dict[str, str], body: bytes) -> bool:
@@ -119,15 +114,3 @@ class Receiver:
         """Until ``predicate(self)`` holds (checked after each request)."""
         async with asyncio.timeout(seconds), self._changed:
             await self._changed.wait_for(lambda: predicate(self))
-
-
-async def make_bot_in_database(database_url: str, bot_id: int, owner_id: int) -> None:
-    """Turn a registered account into ``owner_id``'s bot, straight in the database."""
-    db = Database(database_url)
-    try:
-        async with db.write() as session:
-            await session.execute(
-                update(User).where(User.id == bot_id).values(bot_owner_id=owner_id)
-            )
-    finally:
-        await db.dispose()

@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import select, update
 
@@ -18,7 +19,7 @@ from tests.conftest import MakeUser
 from tests.support.api import PASSWORD, ApiUser
 from tests.support.server import LiveServer, ServerProcess
 from tests.support.settings import backend, make_settings, reset_postgres
-from tests.webhooks.support import Receiver, make_bot_in_database, signed_with
+from tests.webhooks.support import Receiver, signed_with
 from tidings.db import Database
 from tidings.realtime import log
 from tidings.webhooks.models import Webhook
@@ -26,11 +27,16 @@ from tidings.webhooks.models import Webhook
 FAST_RETRIES = {"webhook_allow_private_addresses": True, "webhook_retry_base_seconds": 0.05}
 
 
-async def make_bot(server: LiveServer, make_user: MakeUser, owner: ApiUser, name: str) -> ApiUser:
-    """A bot of ``owner``'s: an account made a bot in the database (until POST /api/bots)."""
-    bot = await make_user(name)
-    await make_bot_in_database(server.settings.database_url, bot.id, owner.id)
-    return bot
+async def make_bot(owner: ApiUser, name: str) -> int:
+    """A new bot of ``owner``'s (their friend from the start): its id."""
+    body = await owner.ok("POST", "/api/bots", {"username": name}, 201)
+    return int(body["bot"]["user"]["id"])
+
+
+async def open_dm(user: ApiUser, other_id: int) -> int:
+    response = await user.post("/api/conversations", {"type": "direct", "user_id": other_id})
+    assert response.status_code in (200, 201), response.text
+    return int(response.json()["id"])
 
 
 async def recorded(owner: ApiUser, bot_id: int, position: int) -> dict[str, Any]:
@@ -62,18 +68,17 @@ async def test_a_failing_receiver_gets_each_event_once_in_order_after_retries(
     server: LiveServer, make_user: MakeUser
 ) -> None:
     alice = await make_user("alice")
-    bot = await make_bot(server, make_user, alice, "helper")
-    await alice.befriend(bot)
-    dm = (await alice.dm(bot))["id"]
+    bot = await make_bot(alice, "helper")
+    dm = await open_dm(alice, bot)
     await alice.send(dm, "before the webhook")  # not delivered: the webhook starts at the head
     async with Receiver(fail_first=3) as receiver:
-        created = await alice.ok("PUT", f"/api/bots/{bot.id}/webhook", {"url": receiver.url})
+        created = await alice.ok("PUT", f"/api/bots/{bot}/webhook", {"url": receiver.url})
         secret = created["secret"]
         start = created["webhook"]["cursor"]
         assert secret.startswith("whsec_")
         for i in range(3):
             await alice.send(dm, f"m{i}")
-        expected = await bot_events(server.ctx.db, bot.id, start)
+        expected = await bot_events(server.ctx.db, bot, start)
         assert [t for _, t in expected].count("message") == 3
         await receiver.wait_until(lambda r: len(r.accepted) >= len(expected))
 
@@ -88,11 +93,11 @@ async def test_a_failing_receiver_gets_each_event_once_in_order_after_retries(
         messages = [r.payload["data"] for r in receiver.accepted if r.payload["type"] == "message"]
         assert [m["message"]["content"] for m in messages] == ["m0", "m1", "m2"]
 
-        webhook = await recorded(alice, bot.id, int(expected[-1][0]))
+        webhook = await recorded(alice, bot, int(expected[-1][0]))
         assert webhook["cursor"] == int(expected[-1][0])
         assert webhook["failures"] == 0 and webhook["next_attempt_at"] is None
         assert webhook["last_delivery"]["succeeded"] is True
-        deliveries = (await alice.ok("GET", f"/api/bots/{bot.id}/webhook/deliveries"))["deliveries"]
+        deliveries = (await alice.ok("GET", f"/api/bots/{bot}/webhook/deliveries"))["deliveries"]
         oldest_first = deliveries[::-1]
         assert [
             (d["event_pos"], d["attempt"], d["status_code"], d["succeeded"])
@@ -113,10 +118,10 @@ async def test_only_the_owner_sets_a_bots_webhook_with_an_http_url(
 ) -> None:
     alice = await make_user("alice")
     mallory = await make_user("mallory")
-    bot = await make_bot(server, make_user, alice, "helper")
-    path = f"/api/bots/{bot.id}/webhook"
+    bot = await make_bot(alice, "helper")
+    path = f"/api/bots/{bot}/webhook"
     good = {"url": "https://hooks.example.com/tidings?x=1"}
-    for user, bot_id in ((mallory, bot.id), (alice, alice.id), (alice, mallory.id), (alice, 999)):
+    for user, bot_id in ((mallory, bot), (alice, alice.id), (alice, mallory.id), (alice, 999)):
         for method, body in (("PUT", good), ("GET", None), ("DELETE", None)):
             response = await user.client.request(method, f"/api/bots/{bot_id}/webhook", json=body)
             assert_error(response, 404, "unknown_bot")
@@ -173,17 +178,16 @@ async def test_only_the_owner_sets_a_bots_webhook_with_an_http_url(
 @pytest.mark.settings(**FAST_RETRIES)
 async def test_a_new_secret_signs_what_follows(server: LiveServer, make_user: MakeUser) -> None:
     alice = await make_user("alice")
-    bot = await make_bot(server, make_user, alice, "helper")
-    await alice.befriend(bot)
-    dm = (await alice.dm(bot))["id"]
-    path = f"/api/bots/{bot.id}/webhook"
+    bot = await make_bot(alice, "helper")
+    dm = await open_dm(alice, bot)
+    path = f"/api/bots/{bot}/webhook"
     async with Receiver() as receiver:
         created = await alice.ok("PUT", path, {"url": receiver.url})
         old = created["secret"]
         await alice.send(dm, "one")
-        expected = await bot_events(server.ctx.db, bot.id, created["webhook"]["cursor"])
+        expected = await bot_events(server.ctx.db, bot, created["webhook"]["cursor"])
         await receiver.wait_until(lambda r: len(r.accepted) >= len(expected))
-        await recorded(alice, bot.id, int(expected[-1][0]))
+        await recorded(alice, bot, int(expected[-1][0]))
         new = (await alice.ok("PUT", path, {"url": receiver.url}))["secret"]
         seen = len(receiver.requests)
         await alice.send(dm, "two")
@@ -203,22 +207,21 @@ async def test_a_name_that_resolves_to_a_private_address_is_refused_at_delivery(
     server: LiveServer, make_user: MakeUser
 ) -> None:
     alice = await make_user("alice")
-    bot = await make_bot(server, make_user, alice, "helper")
-    await alice.befriend(bot)
-    path = f"/api/bots/{bot.id}/webhook"
+    bot = await make_bot(alice, "helper")
+    path = f"/api/bots/{bot}/webhook"
     async with Receiver() as receiver:
         await alice.ok("PUT", path, {"url": "https://hooks.example.com/"})
         # As if hooks.example.com now resolved to this machine: a name, checked when sent.
         async with server.ctx.db.write() as session:
             await session.execute(
                 update(Webhook)
-                .where(Webhook.bot_id == bot.id)
+                .where(Webhook.bot_id == bot)
                 .values(url=f"http://localhost:{receiver.port}/hook")
             )
-        await alice.dm(bot)
+        await open_dm(alice, bot)
         server.ctx.webhooks.wake()
         async with server.ctx.db.query_session() as session:
-            webhook_id = await session.scalar(select(Webhook.id).where(Webhook.bot_id == bot.id))
+            webhook_id = await session.scalar(select(Webhook.id).where(Webhook.bot_id == bot))
         deliveries: list[dict[str, Any]] = []
         deadline = time.monotonic() + 30
         while not deliveries:  # a failed attempt leaves nothing to await but its log
@@ -262,11 +265,9 @@ async def test_a_restart_while_retrying_loses_nothing_and_repeats_nothing(tmp_pa
     async with Receiver(fail_first=3) as receiver:
         try:
             alice = await ApiUser(server.url, "alice").register()
-            bot = await ApiUser(server.url, "helper").register()
-            await make_bot_in_database(env["DATABASE_URL"], bot.id, alice.id)
-            await alice.befriend(bot)
-            dm = (await alice.dm(bot))["id"]
-            created = await alice.ok("PUT", f"/api/bots/{bot.id}/webhook", {"url": receiver.url})
+            bot = await make_bot(alice, "helper")
+            dm = await open_dm(alice, bot)
+            created = await alice.ok("PUT", f"/api/bots/{bot}/webhook", {"url": receiver.url})
             secret, start = created["secret"], created["webhook"]["cursor"]
             for i in range(3):
                 await alice.send(dm, f"m{i}")
@@ -282,7 +283,7 @@ async def test_a_restart_while_retrying_loses_nothing_and_repeats_nothing(tmp_pa
                 await alice.send(dm, f"m{i}")
             db = Database(env["DATABASE_URL"])
             try:
-                expected = await bot_events(db, bot.id, start)
+                expected = await bot_events(db, bot, start)
                 await receiver.wait_until(lambda r: len(r.accepted) >= len(expected))
                 # Stopped again with nothing failing; one more message after the restart.
                 server.terminate()
@@ -290,7 +291,7 @@ async def test_a_restart_while_retrying_loses_nothing_and_repeats_nothing(tmp_pa
                 server = ServerProcess(env, port=server.port, log=server_log)
                 await server.start()
                 await alice.send(dm, "m5")
-                expected = await bot_events(db, bot.id, start)
+                expected = await bot_events(db, bot, start)
                 await receiver.wait_until(lambda r: len(r.accepted) >= len(expected))
             finally:
                 await db.dispose()
@@ -304,8 +305,8 @@ async def test_a_restart_while_retrying_loses_nothing_and_repeats_nothing(tmp_pa
                 if r.payload["type"] == "message"
             ]
             assert contents == [f"m{i}" for i in range(6)]
-            await recorded(alice, bot.id, int(expected[-1][0]))
-            deliveries = (await alice.ok("GET", f"/api/bots/{bot.id}/webhook/deliveries"))[
+            await recorded(alice, bot, int(expected[-1][0]))
+            deliveries = (await alice.ok("GET", f"/api/bots/{bot}/webhook/deliveries"))[
                 "deliveries"
             ]
             assert sum(not d["succeeded"] for d in deliveries) == 3
@@ -313,7 +314,6 @@ async def test_a_restart_while_retrying_loses_nothing_and_repeats_nothing(tmp_pa
                 int(i) for i, _ in expected
             ]
             await alice.aclose()
-            await bot.aclose()
         finally:
             server.terminate()
             await server.wait()
@@ -324,10 +324,9 @@ async def test_events_pruned_before_delivery_make_one_resync(
     server: LiveServer, make_user: MakeUser
 ) -> None:
     alice = await make_user("alice")
-    bot = await make_bot(server, make_user, alice, "helper")
-    await alice.befriend(bot)
-    dm = (await alice.dm(bot))["id"]
-    path = f"/api/bots/{bot.id}/webhook"
+    bot = await make_bot(alice, "helper")
+    dm = await open_dm(alice, bot)
+    path = f"/api/bots/{bot}/webhook"
     async with Receiver(fail_first=10**9) as receiver:
         await alice.ok("PUT", path, {"url": receiver.url})
         await alice.send(dm, "lost")
@@ -342,7 +341,7 @@ async def test_events_pruned_before_delivery_make_one_resync(
         receiver.accept = lambda headers, body: signed_with(secret, headers, body)
         await receiver.wait_until(lambda r: len(r.accepted) >= 1)
         await alice.send(dm, "after")
-        expected = await bot_events(server.ctx.db, bot.id, floor)
+        expected = await bot_events(server.ctx.db, bot, floor)
         await receiver.wait_until(lambda r: len(r.accepted) >= 1 + len(expected))
         resync, *rest = receiver.accepted
         assert resync.verify(secret) == {
@@ -373,23 +372,30 @@ async def test_two_processes_deliver_each_event_once_and_one_takes_over(tmp_path
     async with Receiver(fail_first=3) as receiver:
         try:
             alice = await ApiUser(first.url, "alice").register()
-            bot = await ApiUser(second.url, "helper").register()
-            await make_bot_in_database(env["DATABASE_URL"], bot.id, alice.id)
-            await alice.befriend(bot)
-            dm = (await alice.dm(bot))["id"]
-            created = await alice.ok("PUT", f"/api/bots/{bot.id}/webhook", {"url": receiver.url})
+            bot = await make_bot(alice, "helper")
+            dm = await open_dm(alice, bot)
+            token = await alice.ok(
+                "POST", f"/api/bots/{bot}/tokens", {"name": "t", "scopes": ["write"]}, 201
+            )
+            as_bot = httpx.AsyncClient(
+                base_url=second.url, headers={"Authorization": f"Bearer {token['secret']}"}
+            )
+            created = await alice.ok("PUT", f"/api/bots/{bot}/webhook", {"url": receiver.url})
             secret, start = created["secret"], created["webhook"]["cursor"]
             for i in range(3):
                 await alice.send(dm, f"a{i}")
-                await bot.send(dm, f"b{i}")  # written by the other process
-            expected = await bot_events(db, bot.id, start)
+                sent = await as_bot.post(
+                    f"/api/conversations/{dm}/messages", json={"content": f"b{i}"}
+                )
+                assert sent.status_code == 201, sent.text  # written by the other process
+            expected = await bot_events(db, bot, start)
             await receiver.wait_until(lambda r: len(r.accepted) >= len(expected))
-            await recorded(alice, bot.id, int(expected[-1][0]))
+            await recorded(alice, bot, int(expected[-1][0]))
             assert [r.status for r in receiver.requests[:4]] == [500, 500, 500, 200]
             assert [(r.event_id, r.payload["type"]) for r in receiver.accepted] == expected
 
             # The process holding the lease dies; the other carries on once it expires.
-            holder = await lease_owner(db, bot.id)
+            holder = await lease_owner(db, bot)
             assert holder is not None
             pids = {first.process.pid: first, second.process.pid: second}  # type: ignore[union-attr]
             [dead] = [p for pid, p in pids.items() if f":{pid}:" in holder]
@@ -398,16 +404,16 @@ async def test_two_processes_deliver_each_event_once_and_one_takes_over(tmp_path
             sender = ApiUser(survivor.url, "alice")
             await sender.ok("POST", "/api/auth/login", {"username": "alice", "password": PASSWORD})
             await sender.send(dm, "after the crash")
-            expected = await bot_events(db, bot.id, start)
+            expected = await bot_events(db, bot, start)
             await receiver.wait_until(lambda r: len(r.accepted) >= len(expected))
             assert [(r.event_id, r.payload["type"]) for r in receiver.accepted] == expected
             for received in receiver.requests:
                 received.verify(secret)
-            now_holder = await lease_owner(db, bot.id)
+            now_holder = await lease_owner(db, bot)
             assert now_holder is not None and now_holder != holder
             await sender.aclose()
+            await as_bot.aclose()
             await alice.aclose()
-            await bot.aclose()
         finally:
             await db.dispose()
             for process in (first, second):

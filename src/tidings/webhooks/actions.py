@@ -14,7 +14,7 @@ import secrets
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from tidings.accounts.models import User
+from tidings.bots.queries import owned_bot
 from tidings.context import AppContext
 from tidings.db import utcnow
 from tidings.errors import NotFound
@@ -32,15 +32,6 @@ from tidings.webhooks.schemas import (
 SECRET_PREFIX = "whsec_"
 DELIVERIES_SHOWN = 100
 """How many attempts ``GET .../deliveries`` lists (the newest)."""
-
-
-def owned_bot(session: Session, owner_id: int, bot_id: int) -> User:
-    """The bot ``bot_id`` of ``owner_id``, or 404 ``unknown_bot`` (someone else's, a person,
-    deleted, or none)."""
-    bot = session.get(User, bot_id)
-    if bot is None or bot.bot_owner_id != owner_id or bot.deleted_at is not None:
-        raise NotFound(f"No bot {bot_id} of yours.", code="unknown_bot")
-    return bot
 
 
 def _delivery_view(delivery: WebhookDelivery) -> DeliveryView:
