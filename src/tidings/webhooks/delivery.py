@@ -51,36 +51,26 @@ import socket
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import cast
+from datetime import timedelta
 
 import httpx
-from sqlalchemy import Table, and_, delete, or_, select, update
-from sqlalchemy.orm import Session
 
 from tidings import __version__
-from tidings.accounts.models import User
 from tidings.config import Settings
 from tidings.db import Database, utcnow
-from tidings.realtime import log
 from tidings.realtime.events import StoredEvent
 from tidings.realtime.hub import Hub
-from tidings.realtime.transaction import Transaction
 from tidings.realtime.writer import RowLocks, Writer
+from tidings.webhooks import store
 from tidings.webhooks.addresses import AddressRefused, resolve_target
-from tidings.webhooks.models import Webhook, WebhookDelivery
 
 logger = logging.getLogger(__name__)
 
 HEAD_POLL_SECONDS = 0.1
 PAGE_EVENTS = 100
 """Events read from the log at a time for one webhook (then delivered one by one)."""
-KEEP_DELIVERIES = 1000
-"""Attempts kept in a webhook's delivery log (the oldest go)."""
 MAX_ERROR_LENGTH = 500
 USER_AGENT = f"Tidings-Webhook/{__version__}"
-
-_webhook_table = cast(Table, Webhook.__table__)
 
 
 def event_body(event: StoredEvent) -> bytes:
@@ -106,188 +96,6 @@ def retry_delay(failures: int, base: float, cap: float) -> float:
 def resync_event(floor: int) -> StoredEvent:
     """What a webhook gets instead of events pruned before it got them."""
     return StoredEvent(floor, "resync", json.dumps({"last_event_id": str(floor)}))
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    status_code: int | None
-    error: str | None
-    duration_ms: int
-
-    @property
-    def succeeded(self) -> bool:
-        return self.status_code is not None and 200 <= self.status_code < 300
-
-
-@dataclass(frozen=True, slots=True)
-class _State:
-    """A webhook's row, as a worker reads it before each step."""
-
-    bot_id: int
-    url: str
-    secret: str
-    cursor: int
-    failures: int
-    next_attempt_at: datetime | None
-    leased_until: datetime | None
-    lease_owner: str | None
-
-
-# The database side: reads through ``run_query``, writes through the writer.
-
-
-def _claimable(session: Session, owner: str, now: datetime) -> list[int]:
-    """Webhooks of live bots that nobody holds (or whose lease ran out, or are ours)."""
-    rows = session.scalars(
-        select(Webhook.id)
-        .join(User, User.id == Webhook.bot_id)
-        .where(
-            User.deleted_at.is_(None),
-            or_(
-                Webhook.leased_until.is_(None),
-                Webhook.leased_until < now,
-                Webhook.lease_owner == owner,
-            ),
-        )
-        .order_by(Webhook.id)
-    )
-    return list(rows)
-
-
-def _claim(tx: Transaction, webhook_id: int, owner: str, now: datetime, until: datetime) -> bool:
-    result = tx.session.execute(
-        update(_webhook_table)
-        .where(
-            _webhook_table.c.id == webhook_id,
-            or_(
-                _webhook_table.c.leased_until.is_(None),
-                _webhook_table.c.leased_until < now,
-                _webhook_table.c.lease_owner == owner,
-            ),
-        )
-        .values(lease_owner=owner, leased_until=until)
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
-
-
-def _load(session: Session, webhook_id: int) -> _State | None:
-    webhook = session.get(Webhook, webhook_id)
-    if webhook is None:
-        return None
-    return _State(
-        webhook.bot_id,
-        webhook.url,
-        webhook.secret,
-        webhook.cursor,
-        webhook.failures,
-        webhook.next_attempt_at,
-        webhook.leased_until,
-        webhook.lease_owner,
-    )
-
-
-def _held(webhook_id: int, owner: str):  # type: ignore[no-untyped-def]
-    return and_(_webhook_table.c.id == webhook_id, _webhook_table.c.lease_owner == owner)
-
-
-def _renew(
-    tx: Transaction, webhook_id: int, owner: str, until: datetime, idle: tuple[int, int] | None
-) -> bool:
-    """Extend the lease (False: it is someone else's now, or the webhook is gone); with
-    ``idle`` = (cursor, position), also move an idle cursor up to where nothing was found."""
-    session = tx.session
-    renewed = session.execute(
-        update(_webhook_table).where(_held(webhook_id, owner)).values(leased_until=until)
-    )
-    if not renewed.rowcount:  # type: ignore[attr-defined]
-        return False
-    if idle is not None:
-        cursor, position = idle
-        session.execute(
-            update(_webhook_table)
-            .where(
-                _held(webhook_id, owner),
-                _webhook_table.c.cursor == cursor,
-                _webhook_table.c.failures == 0,
-            )
-            .values(cursor=position)
-        )
-    return True
-
-
-def _next_events(
-    session: Session, bot_id: int, after: int, limit: int
-) -> tuple[int, list[StoredEvent] | None, int]:
-    """(head, the bot's next events up to it or None if some were pruned, floor)."""
-    head = log.read_head(session)
-    page = log.events_page(session, bot_id, after, head, limit)
-    floor, _ = log.bounds(session)
-    return head, page, floor
-
-
-def _record(
-    tx: Transaction,
-    webhook_id: int,
-    owner: str,
-    event: StoredEvent,
-    attempt: int,
-    outcome: Outcome,
-    next_attempt_at: datetime | None,
-) -> bool:
-    """Log an attempt and move the cursor past its event if it succeeded (else count the
-    failure); False, nothing written, if the lease is no longer ours."""
-    session = tx.session
-    values: dict[str, object] = (
-        {"cursor": event.pos, "failures": 0, "next_attempt_at": None}
-        if outcome.succeeded
-        else {"failures": attempt, "next_attempt_at": next_attempt_at}
-    )
-    moved = session.execute(
-        update(_webhook_table)
-        .where(_held(webhook_id, owner), _webhook_table.c.cursor < event.pos)
-        .values(**values)
-    )
-    if not moved.rowcount:  # type: ignore[attr-defined]
-        return False
-    session.add(
-        WebhookDelivery(
-            webhook_id=webhook_id,
-            event_pos=event.pos,
-            event_type=event.type,
-            attempt=attempt,
-            status_code=outcome.status_code,
-            error=outcome.error,
-            succeeded=outcome.succeeded,
-            duration_ms=outcome.duration_ms,
-            created_at=utcnow(),
-        )
-    )
-    session.flush()
-    oldest_kept = session.scalar(
-        select(WebhookDelivery.id)
-        .where(WebhookDelivery.webhook_id == webhook_id)
-        .order_by(WebhookDelivery.id.desc())
-        .offset(KEEP_DELIVERIES - 1)
-        .limit(1)
-    )
-    if oldest_kept is not None:
-        session.execute(
-            delete(WebhookDelivery).where(
-                WebhookDelivery.webhook_id == webhook_id, WebhookDelivery.id < oldest_kept
-            )
-        )
-    return True
-
-
-def _release(tx: Transaction, owner: str) -> None:
-    tx.session.execute(
-        update(_webhook_table)
-        .where(_webhook_table.c.lease_owner == owner)
-        .values(lease_owner=None, leased_until=None)
-    )
-
-
-# The process side.
 
 
 async def _wait_any(events: list[asyncio.Event], seconds: float) -> None:
@@ -362,7 +170,7 @@ class WebhookDispatcher:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         try:
-            await self.writer.run(_release, self.owner)
+            await self.writer.run(store.release, self.owner)
         except Exception:
             logger.warning("giving back the webhook leases failed (they expire)", exc_info=True)
         if self._client is not None:
@@ -400,11 +208,16 @@ class WebhookDispatcher:
 
     async def _claim_free(self) -> None:
         now = utcnow()
-        for webhook_id in await self.db.run_query(_claimable, self.owner, now):
+        for webhook_id in await self.db.run_query(store.claimable, self.owner, now):
             if webhook_id in self._workers or self._stopping.is_set():
                 continue
             claimed = await self.writer.run(
-                _claim, webhook_id, self.owner, now, now + self.lease, locks=self._locks(webhook_id)
+                store.claim,
+                webhook_id,
+                self.owner,
+                now,
+                now + self.lease,
+                locks=self._locks(webhook_id),
             )
             if claimed:
                 worker = self._workers[webhook_id] = _Worker(webhook_id)
@@ -414,7 +227,7 @@ class WebhookDispatcher:
 
     @staticmethod
     def _locks(webhook_id: int) -> RowLocks:
-        return RowLocks(_webhook_table, (webhook_id,))
+        return RowLocks(store.webhook_table, (webhook_id,))
 
     async def _run(self, worker: _Worker) -> None:
         try:
@@ -436,7 +249,7 @@ class WebhookDispatcher:
         """One step of a worker: renew, wait, read or deliver. False: stop (the webhook is
         gone or someone else's)."""
         webhook_id = worker.webhook_id
-        state = await self.db.run_query(_load, webhook_id)
+        state = await self.db.run_query(store.load, webhook_id)
         if state is None or state.lease_owner != self.owner:
             return False
         now = utcnow()
@@ -446,7 +259,7 @@ class WebhookDispatcher:
                 idle = (state.cursor, worker.scanned)
             return bool(
                 await self.writer.run(
-                    _renew,
+                    store.renew,
                     webhook_id,
                     self.owner,
                     now + self.lease,
@@ -464,7 +277,7 @@ class WebhookDispatcher:
         if not worker.pending:
             after = max(state.cursor, worker.scanned)
             head, page, floor = await self.db.run_query(
-                _next_events, state.bot_id, after, PAGE_EVENTS
+                store.next_events, state.bot_id, after, PAGE_EVENTS
             )
             if page is None:
                 worker.pending.append(resync_event(floor))
@@ -496,7 +309,7 @@ class WebhookDispatcher:
                 delay,
             )
         kept = await self.writer.run(
-            _record,
+            store.record_attempt,
             webhook_id,
             self.owner,
             event,
@@ -525,7 +338,7 @@ class WebhookDispatcher:
             await _wait_any([self._moved, worker.wake, self._stopping], remaining)
         worker.wake.clear()
 
-    async def _post(self, url: str, secret: str, event: StoredEvent) -> Outcome:
+    async def _post(self, url: str, secret: str, event: StoredEvent) -> store.Outcome:
         """One attempt: the signed POST, and what came of it."""
         assert self._client is not None
         body = event_body(event)
@@ -566,4 +379,6 @@ class WebhookDispatcher:
             if 300 <= status < 400:
                 error += " (redirects are not followed)"
         duration_ms = round((time.monotonic() - started) * 1000)
-        return Outcome(status, None if error is None else error[:MAX_ERROR_LENGTH], duration_ms)
+        return store.Outcome(
+            status, None if error is None else error[:MAX_ERROR_LENGTH], duration_ms
+        )
