@@ -279,6 +279,20 @@ async def _scenario(alice: ApiUser, bob: ApiUser, carol: ApiUser, dave: ApiUser)
     assert uploaded.status_code == 201, uploaded.text
     picture = await alice.ok("POST", path, {"attachment_ids": [uploaded.json()["id"]]}, 201)
     await bob.ok("POST", path, {"content": "nice", "reply_to_id": picture["message"]["id"]}, 201)
+    # A bot (issue 15): bob's friend from the start, added by him, posting with its token;
+    # everyone shows it marked as a bot.
+    bot = (await bob.ok("POST", "/api/bots", {"username": "bobs_bot"}, 201))["bot"]["user"]
+    await bob.ok("POST", f"/api/conversations/{group['id']}/members", {"user_id": bot["id"]}, 201)
+    token = await bob.ok(
+        "POST", f"/api/bots/{bot['id']}/tokens", {"name": "t", "scopes": ["write"]}, 201
+    )
+    posted = await bob.client.post(
+        path,
+        json={"content": "beep"},
+        # A bearer request is judged by its token alone: bob's cookie beside it is not read.
+        headers={"Authorization": f"Bearer {token['secret']}"},
+    )
+    assert posted.status_code == 201 and posted.json()["message"]["sender"]["bot"], posted.text
     oops = await carol.send(group["id"], "oops, wrong group")
     await carol.ok("DELETE", f"{path}/{oops['id']}")
     await alice.ok("DELETE", f"{path}/{welcome['id']}")
