@@ -108,8 +108,9 @@ async def remove_avatar(user: CurrentUser, ctx: ContextDep) -> UserEnvelope:
     "/api/users/me", status_code=status.HTTP_204_NO_CONTENT, responses=SIGNED_IN | errors(401)
 )
 async def delete_account(data: AccountDeletion, user: SessionUser, ctx: ContextDep) -> Response:
-    """Delete your account: your messages stay (from "Deleted user"); your sessions, streams,
-    friendships, requests, notifications and unsent uploads go, and you leave your groups."""
+    """Delete your account: your messages stay (from "Deleted user"); your sessions, API
+    tokens, streams, friendships, requests, notifications and unsent uploads go, and you leave
+    your groups. Your bots are deleted with it."""
     await deletion.delete_account(ctx, user, data.password)
     response = Response(
         status_code=status.HTTP_204_NO_CONTENT, headers={"Clear-Site-Data": '"cache"'}
