@@ -34,6 +34,7 @@ from tidings_client import (
     NotificationEvent,
     Resync,
     Tidings,
+    TidingsError,
     Typing,
     UnknownEvent,
 )
@@ -283,3 +284,20 @@ def test_the_reconnect_policy_backs_off_and_honours_the_server() -> None:
     assert state.last_event_id == "9"
     state.handle(connected, parser)
     assert state.failures == 0  # a stream opened: back to the first delay
+
+
+async def test_a_revoked_token_ends_the_iterator_with_the_error(
+    server: LiveServer, make_user: MakeUser
+) -> None:
+    """The stream ends at once and reconnecting is refused for good (401): the iterator raises
+    instead of trying forever."""
+    alice = await make_user("alice")
+    created = await alice.ok("POST", "/api/tokens", {"name": "x", "scopes": ["read"]}, 201)
+    async with AsyncTidings(server.url, created["secret"]) as client:
+        events = client.events()
+        assert isinstance(await anext(events), Connected)
+        await alice.ok("DELETE", f"/api/tokens/{created['token']['id']}", status=204)
+        with pytest.raises(TidingsError) as ended:
+            async with asyncio.timeout(30):
+                await anext(events)
+        assert ended.value.status == 401 and ended.value.code

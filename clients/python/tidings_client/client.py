@@ -310,7 +310,8 @@ class AsyncTidings:
         event yielded (or ``last_event_id``); ``Resync`` when the server cannot resume.
 
         Raises ``TidingsError`` when opening the stream is refused for good (401: the token
-        was revoked, 403...).
+        was revoked, 403...). To stop early and close the stream at once rather than when the
+        generator is collected: ``async with contextlib.aclosing(client.events()) as events``.
         """
         state = Reconnect(None if last_event_id is None else str(last_event_id))
         timeout = _stream_timeout(self.timeout, self.read_timeout)
