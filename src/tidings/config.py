@@ -166,7 +166,7 @@ class Settings(BaseSettings):
     webhook_retry_max_seconds: float = 600.0
     """The longest wait between two attempts at one event."""
     webhook_timeout_seconds: float = 10.0
-    """One delivery's whole request (connect, send, answer's head) must fit in this."""
+    """One delivery's whole request (connect, send, the answer) must fit in this."""
     webhook_lease_seconds: float = 60.0
     """A process delivers a webhook while it holds its lease (renewed while it works); a process
     that dies lets go of it after this, and another carries on from the cursor."""

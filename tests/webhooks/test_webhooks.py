@@ -419,3 +419,26 @@ async def test_two_processes_deliver_each_event_once_and_one_takes_over(tmp_path
             for process in (first, second):
                 process.terminate()
                 await process.wait()
+
+
+@pytest.mark.settings(**FAST_RETRIES, webhook_lease_seconds=0.4)
+async def test_an_idle_webhooks_cursor_keeps_up_with_the_log(
+    server: LiveServer, make_user: MakeUser
+) -> None:
+    alice = await make_user("alice")
+    bot = await make_bot(alice, "helper")
+    async with Receiver() as receiver:
+        await alice.ok("PUT", f"/api/bots/{bot}/webhook", {"url": receiver.url})
+        # Events for others only: nothing is sent, and the cursor moves past them (with the
+        # lease's renewal), so the webhook never falls behind the log's retention floor.
+        mallory = await make_user("mallory")
+        await mallory.befriend(alice)
+        head = await server.ctx.db.run_query(log.read_head)
+        webhook = await recorded(alice, bot, head)
+        assert webhook["cursor"] == head and webhook["last_delivery"] is None
+        assert receiver.requests == []
+        dm = await open_dm(alice, bot)
+        await alice.send(dm, "now")
+        expected = await bot_events(server.ctx.db, bot, head)
+        await receiver.wait_until(lambda r: len(r.accepted) >= len(expected))
+        assert [(r.event_id, r.payload["type"]) for r in receiver.accepted] == expected

@@ -70,6 +70,8 @@ HEAD_POLL_SECONDS = 0.1
 PAGE_EVENTS = 100
 """Events read from the log at a time for one webhook (then delivered one by one)."""
 MAX_ERROR_LENGTH = 500
+MAX_ANSWER_BYTES = 64 * 1024
+"""Of a receiver's answer, at most this much is read (and thrown away)."""
 USER_AGENT = f"Tidings-Webhook/{__version__}"
 
 
@@ -366,6 +368,13 @@ class WebhookDispatcher:
                     extensions=target.extensions,
                 ) as response:
                     status = response.status_code
+                    # A short answer is read to its end, so that its connection can carry the
+                    # next event; a longer one is cut off (and its connection closed).
+                    read = 0
+                    async for chunk in response.aiter_raw():
+                        read += len(chunk)
+                        if read > MAX_ANSWER_BYTES:
+                            break
         except AddressRefused as refused:
             error = str(refused)
         except (TimeoutError, httpx.TimeoutException):
@@ -374,7 +383,9 @@ class WebhookDispatcher:
             error = (
                 f"{type(failure).__name__}: {failure}" if str(failure) else type(failure).__name__
             )
-        if status is not None and not 200 <= status < 300:
+        if status is not None and 200 <= status < 300:
+            error = None  # delivered, whatever happened to the rest of the answer
+        elif status is not None:
             error = f"the receiver answered {status}"
             if 300 <= status < 400:
                 error += " (redirects are not followed)"

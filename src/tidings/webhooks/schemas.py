@@ -24,6 +24,7 @@ class WebhookPut(Schema):
 class DeliveryView(ViewSchema):
     """One attempt to deliver one event."""
 
+    id: int
     event_pos: int
     """The event's position in the log: its ``id`` (and ``Tidings-Event-Id``)."""
     event_type: str
