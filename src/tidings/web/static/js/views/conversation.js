@@ -91,11 +91,9 @@ const markedUpTo = new Map(); // conversation id -> last message id we asked to 
 
 export function mountConversation() {
   watch("messages", (conversationId) => {
-    if (conversationId !== openId) return;
-    render();
-    // A message arriving while the person is looking at the end of the conversation (the
-    // window has the focus, the list is at its bottom) is read: its sender sees "Seen" then.
-    if (document.hasFocus() && nearBottom() && !hasNewer(state, openId)) markRead();
+    // A message arriving here is not read until the person does something in the
+    // conversation (below): an open page is not a person looking at it.
+    if (conversationId === openId) render();
   });
   watch("conversations", () => {
     if (openId !== null && !state.conversations.has(openId) && state.departed.has(openId)) {
