@@ -62,6 +62,8 @@ async function refresh() {
   try {
     bots = await listBots();
     draw();
+    // A bot left open shows its tokens and webhook as they are now.
+    for (const open of el.list.querySelectorAll("details[open]")) details.get(Number(open.closest("[data-bot-id]").dataset.botId))?.refresh();
   } catch (failure) {
     reportError("Couldn't load your bots", failure, el.error);
   }
