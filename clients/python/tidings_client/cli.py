@@ -17,6 +17,8 @@ import sys
 from datetime import datetime
 from typing import Any
 
+import httpx
+
 from tidings_client.client import Tidings
 from tidings_client.errors import TidingsError
 from tidings_client.events import (
@@ -73,8 +75,12 @@ def _client(args: argparse.Namespace) -> Tidings | None:
     return Tidings(url, token)
 
 
-def _fail(error: TidingsError) -> int:
-    print(f"tidings: {error}", file=sys.stderr)
+def _fail(error: TidingsError | httpx.TransportError) -> int:
+    """Say what went wrong (an error answer, or no server at the URL); exit status 1."""
+    if isinstance(error, httpx.TransportError):
+        print(f"tidings: cannot reach the server: {error!r}", file=sys.stderr)
+    else:
+        print(f"tidings: {error}", file=sys.stderr)
     return 1
 
 
@@ -91,7 +97,7 @@ def send_command(args: argparse.Namespace) -> int:
                 print(f"tidings: no conversation {args.conversation!r}", file=sys.stderr)
                 return 1
             message = client.send(conversation_id, text)
-        except TidingsError as error:
+        except (TidingsError, httpx.TransportError) as error:
             return _fail(error)
     print(message.id, flush=True)
     return 0
@@ -125,7 +131,7 @@ def tail_command(args: argparse.Namespace) -> int:
             printer = _Printer(client, as_json=args.json)
             for event in client.events(last_event_id=args.since):
                 printer.show(event)
-        except TidingsError as error:
+        except (TidingsError, httpx.TransportError) as error:
             return _fail(error)
         except KeyboardInterrupt:
             return 130
