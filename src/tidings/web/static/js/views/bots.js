@@ -63,7 +63,7 @@ async function refresh() {
     bots = await listBots();
     draw();
     // A bot left open shows its tokens and webhook as they are now.
-    for (const open of el.list.querySelectorAll("details[open]")) details.get(Number(open.closest("[data-bot-id]").dataset.botId))?.refresh();
+    for (const opened of el.list.querySelectorAll("details[open]")) details.get(Number(opened.closest("[data-bot-id]").dataset.botId))?.refresh();
   } catch (failure) {
     reportError("Couldn't load your bots", failure, el.error);
   }
