@@ -85,7 +85,7 @@ async def build_context(settings: Settings, metrics: Metrics | None = None) -> A
         metrics,
     )
     await presence.start()
-    webhooks = WebhookDispatcher(db, writer, hub, settings)
+    webhooks = WebhookDispatcher(db, writer, hub, settings, metrics)
     await webhooks.start()
     metrics.db_queries.set_function(lambda: db.query_count)
     metrics.write_batches.set_function(lambda: writer.batches)

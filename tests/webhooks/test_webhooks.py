@@ -111,6 +111,8 @@ async def test_a_failing_receiver_gets_each_event_once_in_order_after_retries(
         assert all("500" in d["error"] for d in oldest_first[:3])
         assert [d["event_pos"] for d in oldest_first[3:]] == [int(i) for i, _ in expected]
         assert all(d["succeeded"] and d["attempt"] == 1 for d in oldest_first[4:])
+        failures = server.ctx.metrics.registry.get_sample_value("tidings_webhook_failures_total")
+        assert failures == 3
 
 
 async def test_only_the_owner_sets_a_bots_webhook_with_an_http_url(

@@ -66,6 +66,16 @@ class Metrics:
         self.broker_errors = Counter(
             "tidings_broker_errors", "Failed broker operations", registry=self.registry
         )
+        self.webhook_deliveries = Counter(
+            "tidings_webhook_deliveries",
+            "Events a receiver accepted (2xx) from this process's webhook deliveries",
+            registry=self.registry,
+        )
+        self.webhook_failures = Counter(
+            "tidings_webhook_failures",
+            "Failed webhook delivery attempts (another status, a timeout, no connection)",
+            registry=self.registry,
+        )
         self.db_queries = Gauge(
             "tidings_db_queries", "SQL statements executed since start", registry=self.registry
         )

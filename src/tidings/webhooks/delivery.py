@@ -60,6 +60,7 @@ from tidings.config import Settings
 from tidings.db import Database, utcnow
 from tidings.realtime.events import StoredEvent
 from tidings.realtime.hub import Hub
+from tidings.realtime.metrics import Metrics
 from tidings.realtime.writer import RowLocks, Writer
 from tidings.webhooks import store
 from tidings.webhooks.addresses import AddressRefused, resolve_target
@@ -126,8 +127,11 @@ class _Worker:
 class WebhookDispatcher:
     """This process's deliveries: claims free webhooks, runs a worker for each it holds."""
 
-    def __init__(self, db: Database, writer: Writer, hub: Hub, settings: Settings) -> None:
+    def __init__(
+        self, db: Database, writer: Writer, hub: Hub, settings: Settings, metrics: Metrics
+    ) -> None:
         self.db = db
+        self.metrics = metrics
         self.writer = writer
         self.hub = hub
         self.settings = settings
@@ -321,8 +325,10 @@ class WebhookDispatcher:
             locks=self._locks(webhook_id),
         )
         if outcome.succeeded:
+            self.metrics.webhook_deliveries.inc()
             worker.pending.popleft()
         else:
+            self.metrics.webhook_failures.inc()
             # A retry reads the log again: meanwhile the event may have been rewritten (a
             # deleted message's content taken out) or pruned (then the receiver gets resync).
             worker.pending.clear()
