@@ -14,6 +14,8 @@ attempt and the cursor) is conditional on still holding the lease; one that find
 A worker renews before an attempt whenever less than half the lease is left, and an attempt
 lasts at most ``WEBHOOK_TIMEOUT_SECONDS``, so a live worker never posts on an expired lease
 (unless its clock or database stalls for half a lease: keep the lease well above the timeout).
+Leases are times written by one process and read by the others: their clocks must agree to well
+within a lease (NTP does).
 
 Order and retries. One event at a time: a 2xx moves the cursor past it; anything else (another
 status, a timeout, a refused address, no connection) counts a failure and tries the *same*
@@ -30,10 +32,15 @@ Waking up. While a worker has nothing to send it waits for the hub's position (t
 position this process's hub handed on: every process's commits, through the broker) to pass
 the head it read: one task per process compares that number every ``HEAD_POLL_SECONDS``, in
 memory, so an idle server does no database work for its webhooks, and a new event is read
-within that interval of reaching the hub. (A hook in the hub would save the polling but ties
-the hub to a domain; comparing an integer ten times a second costs nothing measurable.) Every
-quarter lease a worker also looks anyway, and notes in its renewal how far it found nothing,
-so an idle webhook's cursor keeps up with the log and never falls behind the floor.
+within that interval of reaching the hub. (A hook in the hub would save the polling but tie
+the hub to a domain; the comparison's loop measured ~2 ms of CPU a second.) Every quarter lease
+a worker also looks anyway, and notes in its renewal how far it found nothing, so an idle
+webhook's cursor keeps up with the log and never falls behind the floor. A new PUT wakes the
+workers of the process that took it at once; a worker on another process sees it at its next
+look (a quarter lease at most).
+
+A retry reads its event from the log again, never from memory: meanwhile it may have been
+rewritten (a deleted message's content taken out) or pruned (then ``resync``).
 """
 
 from __future__ import annotations
