@@ -127,8 +127,8 @@ def _delete_webhook(tx: Transaction, owner_id: int, bot_id: int) -> None:
 
 
 def remove_for_bot(session: Session, bot_id: int) -> bool:
-    """Delete the bot's webhook and its delivery log, if it has one (also when the bot is
-    deleted: ``bots/``). Whether there was one."""
+    """Delete the bot's webhook and its delivery log, if it has one. Whether there was one.
+    (Deleting a bot or its owner removes the webhook too: ``accounts/deletion.py``.)"""
     webhook_id = session.scalar(select(Webhook.id).where(Webhook.bot_id == bot_id))
     if webhook_id is None:
         return False
