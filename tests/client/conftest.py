@@ -13,7 +13,7 @@ import pytest
 
 from tests.support.api import ApiUser
 from tests.support.server import LiveServer
-from tests.support.settings import GENEROUS_LIMITS, make_settings
+from tests.support.settings import child_server_env
 from tidings_client import AsyncTidings
 
 
@@ -65,18 +65,4 @@ def assert_mirrors(value: Any, raw: Any, path: str = "$") -> None:
 
 def server_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     """The environment of a ``tidings serve`` child process for this test run's backend."""
-    settings = make_settings(tmp_path)
-    env = {
-        "DATABASE_URL": settings.database_url,
-        "ARGON2_TIME_COST": str(settings.argon2_time_cost),
-        "ARGON2_MEMORY_COST_KIB": str(settings.argon2_memory_cost_kib),
-        "ARGON2_PARALLELISM": str(settings.argon2_parallelism),
-        "REDIS_PREFIX": settings.redis_prefix,
-        "GC_SWEEP_SECONDS": "0",
-        "LOG_LEVEL": "warning",
-        **{key.upper(): str(value) for key, value in GENEROUS_LIMITS.items()},
-        **{key.upper(): value for key, value in extra.items()},
-    }
-    if settings.redis_url:
-        env["REDIS_URL"] = settings.redis_url
-    return env
+    return child_server_env(tmp_path, **extra)

@@ -6,23 +6,12 @@ from pathlib import Path
 
 from tests.support.api import ApiUser
 from tests.support.server import ServerProcess
-from tests.support.settings import make_settings, reset_postgres
+from tests.support.settings import child_server_env, reset_postgres
 from tests.support.sse import open_stream
 
 
 def server_env(tmp_path: Path) -> dict[str, str]:
-    settings = make_settings(tmp_path)
-    env = {
-        "DATABASE_URL": settings.database_url,
-        "ARGON2_TIME_COST": str(settings.argon2_time_cost),
-        "ARGON2_MEMORY_COST_KIB": str(settings.argon2_memory_cost_kib),
-        "ARGON2_PARALLELISM": str(settings.argon2_parallelism),
-        "REDIS_PREFIX": settings.redis_prefix,
-        "LOG_LEVEL": "info",
-    }
-    if settings.redis_url:
-        env["REDIS_URL"] = settings.redis_url
-    return env
+    return child_server_env(tmp_path, "info")
 
 
 async def test_sigterm_ends_open_streams_and_exits(tmp_path: Path) -> None:

@@ -93,3 +93,24 @@ async def reset_postgres(url: str) -> None:
         await connection.execute("DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public")
     finally:
         await connection.close()
+
+
+def child_server_env(tmp_path: Path, log_level: str = "warning", **extra: str) -> dict[str, str]:
+    """The environment of a ``tidings serve`` child process (``ServerProcess``) for this test
+    run's backend, with cheap hashing; ``extra`` settings by name (``sse_retry_ms="100"`` or
+    ``SSE_RETRY_MS="100"``)."""
+    settings = make_settings(tmp_path)
+    env = {
+        "DATABASE_URL": settings.database_url,
+        "ARGON2_TIME_COST": str(settings.argon2_time_cost),
+        "ARGON2_MEMORY_COST_KIB": str(settings.argon2_memory_cost_kib),
+        "ARGON2_PARALLELISM": str(settings.argon2_parallelism),
+        "REDIS_PREFIX": settings.redis_prefix,
+        "GC_SWEEP_SECONDS": "0",
+        "LOG_LEVEL": log_level,
+        **{key.upper(): str(value) for key, value in GENEROUS_LIMITS.items()},
+        **{key.upper(): value for key, value in extra.items()},
+    }
+    if settings.redis_url:
+        env["REDIS_URL"] = settings.redis_url
+    return env

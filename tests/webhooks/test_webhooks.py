@@ -18,7 +18,7 @@ from tests.api_helpers import assert_error
 from tests.conftest import MakeUser
 from tests.support.api import PASSWORD, ApiUser
 from tests.support.server import LiveServer, ServerProcess
-from tests.support.settings import backend, make_settings, reset_postgres
+from tests.support.settings import backend, child_server_env, reset_postgres
 from tests.webhooks.support import Receiver, signed_with
 from tidings.db import Database
 from tidings.realtime import log
@@ -239,22 +239,13 @@ async def test_a_name_that_resolves_to_a_private_address_is_refused_at_delivery(
 
 
 def _server_env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    settings = make_settings(tmp_path)
-    env = {
-        "DATABASE_URL": settings.database_url,
-        "ARGON2_TIME_COST": str(settings.argon2_time_cost),
-        "ARGON2_MEMORY_COST_KIB": str(settings.argon2_memory_cost_kib),
-        "ARGON2_PARALLELISM": str(settings.argon2_parallelism),
-        "REDIS_PREFIX": settings.redis_prefix,
-        "RATE_LIMIT_REGISTER": "1000/minute",
-        "LOG_LEVEL": "info",
-        "WEBHOOK_ALLOW_PRIVATE_ADDRESSES": "true",
-        "WEBHOOK_RETRY_BASE_SECONDS": "0.3",
+    return child_server_env(
+        tmp_path,
+        "info",
+        WEBHOOK_ALLOW_PRIVATE_ADDRESSES="true",
+        WEBHOOK_RETRY_BASE_SECONDS="0.3",
         **extra,
-    }
-    if settings.redis_url:
-        env["REDIS_URL"] = settings.redis_url
-    return env
+    )
 
 
 async def stop_server(server: ServerProcess, how: str) -> None:
