@@ -53,6 +53,9 @@ def test_urls_are_checked_for_form_and_written_out_private_hosts() -> None:
         ("http://localhost:80/", "private_address"),
         ("http://app.localhost/", "private_address"),
         ("http://[fe80::1]/", "private_address"),
+        # White space the schema's pattern cannot name alike in every regex engine.
+        ("https://hooks.example.com/\x85x", "invalid_url"),
+        ("https://hooks.example.com/a\u2003b", "invalid_url"),
     ):
         with pytest.raises(Unprocessable) as refused:
             check_url(url, allow_private=False)

@@ -55,7 +55,8 @@ def check_url(raw: str, *, allow_private: bool) -> str:
         url = httpx.URL(raw)
     except (httpx.InvalidURL, TypeError, ValueError):
         raise Unprocessable("Not a valid URL.", code="invalid_url") from None
-    if url.scheme not in ("http", "https") or not url.host or raw != raw.strip():
+    spaced = any(ch.isspace() or not ch.isprintable() for ch in raw)
+    if url.scheme not in ("http", "https") or not url.host or spaced:
         raise Unprocessable("The URL must be http:// or https:// with a host.", code="invalid_url")
     if not allow_private:
         host = url.host.rstrip(".").lower()

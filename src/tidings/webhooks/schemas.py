@@ -10,9 +10,10 @@ from pydantic import Field
 from tidings.schemas import Schema, ViewSchema
 
 MAX_URL_LENGTH = 2000
-URL_PATTERN = r"^https?://[^\s/?#]+(?:[/?#]\S*)?$"
-"""An absolute ``http`` or ``https`` URL without white space (the route checks the rest: 422
-``invalid_url``, ``private_address``)."""
+URL_PATTERN = r"^https?://[^\x00-\x20\x7f/?#]+(?:[/?#][^\x00-\x20\x7f]*)?$"
+"""An absolute ``http`` or ``https`` URL without ASCII spaces or controls (written so that
+every regex engine reads it alike: ``\\s`` differs between them, e.g. on U+0085); the route
+checks the rest, other white space included: 422 ``invalid_url``, ``private_address``."""
 
 
 class WebhookPut(Schema):
