@@ -177,9 +177,3 @@ async def current_session_user(request: Request, ctx: ContextDep) -> User:
 CurrentUser = Annotated[User, Depends(current_user)]
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 SessionUser = Annotated[User, Depends(current_session_user)]
-
-
-def session_token_hash(ctx: AppContext, request: HTTPConnection) -> str | None:
-    """The key by which a request's sign-in is stored and its streams are known (a session's,
-    or a token's); raises 401 for a malformed ``Authorization`` header."""
-    return credential_key(ctx, request)

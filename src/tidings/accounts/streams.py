@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from starlette.requests import HTTPConnection
 
 from tidings.accounts import queries
-from tidings.accounts.deps import NEVER, session_token_hash
+from tidings.accounts.deps import NEVER, credential_key
 from tidings.context import AppContext
 from tidings.tokens import queries as token_queries
 
@@ -22,7 +22,7 @@ class AccountStreamSessions:
     """Sessions are keyed by their cookie's hash, as stored; tokens by ``t:`` and theirs."""
 
     def session_key(self, ctx: AppContext, request: HTTPConnection) -> str | None:
-        return session_token_hash(ctx, request)
+        return credential_key(ctx, request)
 
     def live_session(self, session: Session, session_key: str) -> tuple[int, datetime] | None:
         if session_key.startswith(token_queries.TOKEN_KEY_PREFIX):

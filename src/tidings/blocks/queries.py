@@ -21,14 +21,6 @@ def blocked_either_way(session: Session, user_id: int) -> set[int]:
     return {blocked if blocker == user_id else blocker for blocker, blocked in rows}
 
 
-def blockers_among(session: Session, user_id: int, others: Iterable[int]) -> set[int]:
-    """Those of ``others`` in a block with ``user_id`` (either way)."""
-    others = list(others)
-    if not others:
-        return set()
-    return blocked_either_way(session, user_id) & set(others)
-
-
 def blocks_between(
     session: Session, user_id: int, others: Iterable[int]
 ) -> tuple[set[int], set[int]]:

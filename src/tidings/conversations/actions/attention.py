@@ -11,13 +11,13 @@ sent: a hundred people's "is typing" is noise, and costs a message per member).
 
 from __future__ import annotations
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tidings.accounts.models import User
 from tidings.accounts.schemas import UserView
 from tidings.blocks import rules
-from tidings.blocks.models import Block
+from tidings.blocks.queries import blocked_either_way
 from tidings.context import AppContext
 from tidings.conversations.events import ReadReceiptEvent, TypingEvent
 from tidings.conversations.models import Conversation, ConversationMember, ConversationType
@@ -106,16 +106,7 @@ def _live_recipients(
             User.deleted_at.is_(None),
         )
     ).all()
-    return sorted(set(members) - _blocked_either_way(session, user_id))
-
-
-def _blocked_either_way(session: Session, user_id: int) -> set[int]:
-    rows = session.execute(
-        select(Block.blocker_id, Block.blocked_id).where(
-            or_(Block.blocker_id == user_id, Block.blocked_id == user_id)
-        )
-    )
-    return {blocked if blocker == user_id else blocker for blocker, blocked in rows}
+    return sorted(set(members) - blocked_either_way(session, user_id))
 
 
 def receipts(session: Session, viewer_id: int, conversation_id: int) -> ReceiptList:
@@ -141,7 +132,7 @@ def receipts(session: Session, viewer_id: int, conversation_id: int) -> ReceiptL
         )
         .order_by(ConversationMember.last_read_message_id.desc(), ConversationMember.user_id)
     )
-    hidden = _blocked_either_way(session, viewer_id)
+    hidden = blocked_either_way(session, viewer_id)
     return ReceiptList(
         receipts=[
             Receipt(user_id=member, last_read_message_id=position)
