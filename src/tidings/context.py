@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Awaitable
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
@@ -20,6 +23,11 @@ from tidings.realtime.hub import Hub, broker_from_url
 from tidings.realtime.metrics import Metrics
 from tidings.realtime.writer import Writer
 from tidings.webhooks.delivery import WebhookDispatcher
+
+logger = logging.getLogger(__name__)
+
+STOP_SECONDS = 8.0
+"""How long one service may take to stop before shutdown goes on without it (logged)."""
 
 
 @dataclass(slots=True)
@@ -112,11 +120,25 @@ async def build_context(settings: Settings, metrics: Metrics | None = None) -> A
 
 async def close_context(ctx: AppContext) -> None:
     """Stop webhook deliveries (they write), the writer (its queued writes first), presence,
-    the hub, the limiter, the attachment store and the database."""
-    await ctx.webhooks.stop()
-    await ctx.writer.stop()
-    await ctx.presence.stop()
-    await ctx.hub.stop()
-    await ctx.limiter.close()
-    await ctx.attachment_store.close()
-    await ctx.db.dispose()
+    the hub, the limiter, the attachment store and the database. Each gets a bounded time:
+    a service stuck on the network or a lock is named in the log and the rest still stop."""
+    webhook_seconds = ctx.settings.webhook_timeout_seconds + STOP_SECONDS
+    await _stop_within("webhook deliveries", ctx.webhooks.stop(), webhook_seconds)
+    await _stop_within("writer", ctx.writer.stop(), 2 * STOP_SECONDS)
+    await _stop_within("presence", ctx.presence.stop())
+    await _stop_within("hub", ctx.hub.stop())
+    await _stop_within("rate limiter", ctx.limiter.close())
+    await _stop_within("attachment store", ctx.attachment_store.close())
+    await _stop_within("database", ctx.db.dispose())
+
+
+async def _stop_within(name: str, stopping: Awaitable[None], seconds: float = STOP_SECONDS) -> None:
+    try:
+        async with asyncio.timeout(seconds):
+            await stopping
+    except TimeoutError:
+        logger.error(
+            "shutdown: the %s did not stop within %.0f s; going on without it", name, seconds
+        )
+    except Exception:
+        logger.exception("shutdown: stopping the %s failed", name)
