@@ -137,6 +137,7 @@ async def test_settings_are_read_changed_in_part_and_reach_every_tab(make_user: 
         "send_read_receipts": True,
         "desktop_notifications": True,
         "notification_sound": True,
+        "theme": "system",
     }
     tabs = [await open_stream(alice.client) for _ in range(2)]
     bobs = await open_stream(bob.client)
@@ -151,12 +152,26 @@ async def test_settings_are_read_changed_in_part_and_reach_every_tab(make_user: 
     await alice.ok("PATCH", "/api/users/me/settings", {"notification_sound": False})
     assert_error(await alice.client.patch("/api/users/me/settings", json={"hide_presence": 3}), 422)
     assert_error(await alice.client.patch("/api/users/me/settings", json={"volume": 3}), 422)
+    assert_error(await alice.client.patch("/api/users/me/settings", json={"theme": "sepia"}), 422)
     dm = (await alice.dm(bob))["id"]
     before = [f.event for f in await barrier(alice, tabs[0], dm) if f.event != "presence"]
     assert before == ["conversation_update"]  # the DM's creation; no second settings_updated
     assert "settings_updated" not in [f.event for f in await barrier(alice, bobs, dm)]
     for tab in [*tabs, bobs]:
         await tab.close()
+
+
+async def test_the_colour_scheme_is_kept_and_the_app_page_is_rendered_with_it(
+    make_user: MakeUser,
+) -> None:
+    alice = await make_user("alice")
+    page = await alice.client.get("/")
+    assert '<html lang="en" data-theme="system">' in page.text
+    changed = await alice.ok("PATCH", "/api/users/me/settings", {"theme": "dark"})
+    assert changed["theme"] == "dark" and changed["notification_sound"] is True
+    assert (await alice.ok("GET", "/api/users/me/settings"))["theme"] == "dark"
+    page = await alice.client.get("/")
+    assert '<html lang="en" data-theme="dark">' in page.text
 
 
 @pytest.mark.settings(rate_limit_attention="3/minute")

@@ -33,6 +33,8 @@ class User(Base):
     """Others see how far this user has read (receipts); off: they see nothing."""
     desktop_notifications: Mapped[bool] = mapped_column(default=True, server_default=true())
     notification_sound: Mapped[bool] = mapped_column(default=True, server_default=true())
+    theme: Mapped[str] = mapped_column(String(8), default="system", server_default="system")
+    """Colour scheme: ``system`` (the device's preference), ``light`` or ``dark``."""
     bot_owner_id: Mapped[int | None] = mapped_column(index=True)
     """A bot account's owner (``bots/``): null for a person. A bot signs in only with tokens.
     (No foreign key: deleting an account deletes its bots first, ``accounts/deletion.py``.)"""

@@ -156,6 +156,10 @@ class AccountDeletion(Schema):
     password: Annotated[str, Field(min_length=1, max_length=256)]
 
 
+Theme = Literal["system", "light", "dark"]
+"""A colour scheme: the device's preference, or always light or dark."""
+
+
 class Settings(ViewSchema):
     """A user's attention settings: the server applies the first two, every tab the others."""
 
@@ -168,6 +172,9 @@ class Settings(ViewSchema):
     (the browser's permission is asked separately, from a click)."""
     notification_sound: bool
     """A short sound with it."""
+    theme: Theme
+    """Colour scheme of the web app: the device's preference (``system``), or always light or
+    dark."""
 
 
 class SettingsUpdate(Schema):
@@ -177,3 +184,4 @@ class SettingsUpdate(Schema):
     send_read_receipts: JsonBool | None = None
     desktop_notifications: JsonBool | None = None
     notification_sound: JsonBool | None = None
+    theme: Theme | None = None

@@ -1,4 +1,4 @@
-"""A user's attention settings: presence, read receipts, desktop notifications, sound.
+"""A user's settings: presence, read receipts, desktop notifications, sound, colour scheme.
 
 The server applies ``hide_presence`` (``presence/``) and ``send_read_receipts`` (receipts in
 ``conversations/actions/receipts.py``); every tab applies the others, told by the
@@ -24,6 +24,7 @@ def settings_of(user: User) -> Settings:
         send_read_receipts=user.send_read_receipts,
         desktop_notifications=user.desktop_notifications,
         notification_sound=user.notification_sound,
+        theme=user.theme,
     )
 
 

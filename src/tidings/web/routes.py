@@ -18,9 +18,11 @@ from fastapi.templating import Jinja2Templates
 
 from tidings.accounts.deps import browser_user
 from tidings.deps import ContextDep
+from tidings.web.assets import manifest
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
+templates.env.globals["asset_url"] = lambda path: manifest().url(path)
 NO_STORE = {"Cache-Control": "no-store"}
 
 

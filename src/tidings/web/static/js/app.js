@@ -14,6 +14,7 @@ import { currentRoute, onRoute } from "./router.js";
 import { state, update, watch } from "./store.js";
 import { nextMuteEnd } from "./store/conversations.js";
 import { bellCount } from "./store/notifications.js";
+import { settingsOf } from "./store/settings.js";
 import { me } from "./store/users.js";
 import { mountBell } from "./views/bell.js";
 import { closeConversation, mountConversation, openConversation, showMessage } from "./views/conversation.js";
@@ -50,6 +51,12 @@ watch("connection", () => {
   statusEl.dataset.role = role;
   statusEl.querySelector(".conn-text").textContent = STATUS_TEXT[status];
   statusEl.title = `Live updates: ${STATUS_TEXT[status]}`;
+});
+
+// Our colour scheme (Settings → Appearance, any tab): the page was rendered with it; a change
+// applies at once. "system" leaves it to the device's preference (the stylesheet's media query).
+watch("settings", () => {
+  document.documentElement.dataset.theme = settingsOf(state).theme;
 });
 
 // Presence, typing and receipts: fetched on each stream open, timers, our own activity.

@@ -3,7 +3,7 @@
 // `block_update`.
 //
 // `settings` is the server's Settings {hide_presence, send_read_receipts,
-// desktop_notifications, notification_sound} (null until first fetched: nothing is raised or
+// desktop_notifications, notification_sound, theme} (null until first fetched: nothing is raised or
 // played until then); `blockedIds` the ids of the people we block (the people themselves are in
 // the users map). Whether a DM is blocked (a block either way) is the conversation's own
 // `blocked` flag (conversations.js), which `conversation_update` events keep current.
@@ -16,6 +16,7 @@ export const DEFAULT_SETTINGS = {
   send_read_receipts: true,
   desktop_notifications: true,
   notification_sound: true,
+  theme: "system",
 };
 
 const KEYS = Object.keys(DEFAULT_SETTINGS);

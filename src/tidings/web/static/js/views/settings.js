@@ -204,6 +204,7 @@ function build() {
         profileForm,
       ),
       h("section", { class: "settings-section", "aria-labelledby": "settings-password-title" }, h("h3", { id: "settings-password-title", text: "Password" }), el.passwordForm),
+      buildAppearance(),
       buildAttention(),
       buildClients(),
       h(
@@ -317,6 +318,45 @@ function toggle(key, label, testId) {
   return h("label", { class: "settings-toggle", for: testId }, box, h("span", { text: label }));
 }
 
+const THEMES = [
+  ["system", "Same as this device"],
+  ["light", "Light"],
+  ["dark", "Dark"],
+];
+
+function buildAppearance() {
+  el.themes = {};
+  const choices = THEMES.map(([value, label]) => {
+    const id = `settings-theme-${value}`;
+    const radio = h("input", { type: "radio", name: "theme", value, id, testid: id, onchange: () => saveTheme(value) });
+    el.themes[value] = radio;
+    return h("label", { class: "settings-toggle", for: id }, radio, h("span", { text: label }));
+  });
+  el.themeError = h("p", { class: "form-error", role: "alert", testid: "settings-theme-error", hidden: true });
+  return h(
+    "section",
+    { class: "settings-section", "aria-labelledby": "settings-appearance-title", testid: "settings-appearance" },
+    h("h3", { id: "settings-appearance-title", text: "Appearance" }),
+    h("fieldset", { class: "settings-choices" }, h("legend", { class: "visually-hidden", text: "Colour scheme" }), ...choices),
+    el.themeError,
+  );
+}
+
+async function saveTheme(value) {
+  const radios = Object.values(el.themes);
+  for (const radio of radios) radio.disabled = true;
+  showIn(el.themeError, null);
+  try {
+    await updateSettings({ theme: value });
+  } catch (error) {
+    reportError("Couldn't change the colour scheme", error, el.themeError);
+  } finally {
+    for (const radio of radios) radio.disabled = false;
+    drawSettings();
+    el.themes[settingsOf(state).theme]?.focus();
+  }
+}
+
 function buildAttention() {
   el.switches = {};
   const [notifications, sound, presence, receipts] = SWITCHES.map(([key, label, testId]) => toggle(key, label, testId));
@@ -362,6 +402,7 @@ function drawSettings() {
   for (const [key, box] of Object.entries(el.switches)) {
     if (!box.disabled) box.checked = settings[key];
   }
+  for (const [value, radio] of Object.entries(el.themes)) radio.checked = settings.theme === value;
   const now = permission();
   el.permission.textContent = PERMISSION_TEXT[now] ?? PERMISSION_TEXT.default;
   el.permission.dataset.permission = now;
