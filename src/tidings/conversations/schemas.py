@@ -99,9 +99,11 @@ ClientId = Annotated[
     str,
     StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$"),
     Field(
-        description="An id the client generates for the message (a UUID, say), unique among "
-        "your messages: sending again with it (a retry) answers with the message it named "
-        "instead of storing another. Echoed on the message."
+        description="The send's idempotency key: an id the client generates for the message "
+        "(a UUID, say), unique among your messages. Sending again with it (a retry after a "
+        "lost answer, an offline outbox flushed twice, the same request reaching two "
+        "processes) answers with the message it named instead of storing another; with "
+        "other content it is 409 client_id_reused. Echoed on the message."
     ),
 ]
 
