@@ -4,9 +4,10 @@ Scenarios (issue 5): polling (1), idle (2), latency (3), fanout (4), pushpin (5)
 issue 13: users (7, finding people among 100,000 users, in this process: SQLite, and PostgreSQL
 when ``TIDINGS_BENCH_POSTGRES_URL`` names a database it may empty); issue 14: presence (8,
 streams of people with friends opening and closing: events sent, server CPU; a wrong event makes
-the run exit with status 1). By name or number, all by default. The server runs pinned to the
-first core, the load generators to the second; the report and charts go to ``--out`` (default
-``bench/results``), raw data and logs to ``<out>/raw``.
+the run exit with status 1); issue 16: first_load (9, the web app's first load in Chromium:
+bytes, requests, time to a usable sidebar). By name or number, all by default. The server runs
+pinned to the first core, the load generators to the second; the report and charts go to
+``--out`` (default ``bench/results``), raw data and logs to ``<out>/raw``.
 """
 
 from __future__ import annotations
@@ -83,6 +84,10 @@ async def _main(run: Run, wanted: list[str]) -> None:
         from bench import presence
 
         await presence.scenario(run)
+    if "first_load" in wanted:
+        from bench import first_load
+
+        await first_load.scenario(run)
 
 
 def main(argv: list[str] | None = None) -> int:

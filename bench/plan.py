@@ -8,9 +8,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-SCENARIOS = ("polling", "idle", "latency", "fanout", "pushpin", "writes", "users", "presence")
+SCENARIOS = (
+    "polling",
+    "idle",
+    "latency",
+    "fanout",
+    "pushpin",
+    "writes",
+    "users",
+    "presence",
+    "first_load",
+)
 """In issue order: 1 polling vs push, 2 idle capacity, 3 latency, 4 fan-out, 5 Pushpin, 6 writes;
-7 finding people (issue 13); 8 presence under churn (issue 14)."""
+7 finding people (issue 13); 8 presence under churn (issue 14); 9 the web app's first load
+(issue 16)."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +67,8 @@ class Plan:
     presence_grace_s: float = 5.0
     presence_processes: int = 3
     """Server processes on PostgreSQL + Redis (when configured)."""
+    first_load_runs: int = 5
+    """Cold and warm visits per network profile (the time reported is their median)."""
 
     @property
     def dm_pairs(self) -> int:
@@ -107,6 +120,7 @@ QUICK = Plan(
     presence_flaps=10,
     presence_leavers=20,
     presence_grace_s=2.0,
+    first_load_runs=1,
 )
 
 

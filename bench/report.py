@@ -103,6 +103,7 @@ def write(run: Run, *, charts: bool = True) -> Path:
         ("writes", _writes),
         ("users", _users),
         ("presence", _presence),
+        ("first_load", _first_load),
     ):
         if name in r:
             lines += fn(r)
@@ -550,3 +551,9 @@ def _presence(r: dict[str, Any]) -> list[str]:
     from bench import presence
 
     return presence.report_lines(r)
+
+
+def _first_load(r: dict[str, Any]) -> list[str]:
+    from bench import first_load
+
+    return first_load.report_lines(r)

@@ -1,0 +1,304 @@
+"""The web app's first load (issue 16): bytes and requests over the network, and the time until
+the sidebar is usable, with an empty cache and again with a warm one.
+
+Scenario ``first_load`` of ``python -m bench`` (also ``python -m bench.first_load``). One
+``tidings serve`` (SQLite); one user with ``CONVERSATIONS`` direct conversations of
+``MESSAGES`` messages each, seeded in the database and sent through the API. Chromium (the
+Debian build the e2e tests use) opens ``/`` signed in, in a fresh browser context (an empty
+cache: *cold*), then closes the page and opens ``/`` again in the same context (*warm*: a second
+visit, its HTTP cache kept). Per visit, from the DevTools protocol: every request the page made
+and whether the network or the cache answered it, the bytes it took on the wire
+(``Network.loadingFinished``'s ``encodedDataLength``: headers and the body as sent, compressed
+or not) and the body's decoded size. The event stream, which stays open, is counted as a
+request but its bytes are not. *Usable* is the moment, in ``performance.now()`` from the
+navigation's start, when ``#app`` says ``data-ready="true"`` and the conversation list holds
+every conversation (a MutationObserver installed before the page's scripts notes it).
+
+Each visit runs on loopback, and with the network throttled to Lighthouse's mobile profile
+(150 ms round trip, 1.6 Mbit/s down, 750 kbit/s up; DevTools applies the latency to each
+request), where the count of round trips and the bytes show. Figures measure, they assert
+nothing; the time is the median of the runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import tempfile
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from bench import seed
+from bench.client import HttpConn
+from bench.plan import FULL, QUICK, Run
+from bench.server import TidingsServer
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+CONVERSATIONS = 20
+MESSAGES = 5
+PROFILES: dict[str, dict[str, float] | None] = {
+    "loopback": None,
+    "slow 4G": {
+        "latency": 150,
+        "downloadThroughput": 1_600_000 / 8,
+        "uploadThroughput": 750_000 / 8,
+    },
+}
+QUIET_S = 0.5
+"""A visit ends when no request but the event stream has been in flight for this long."""
+BASELINE = Path(__file__).parent / "results" / "first_load_baseline.json"
+"""A run's results kept from before content-hashed, compressed assets (the report compares)."""
+
+WATCH_USABLE = """(() => {
+  const observer = new MutationObserver(() => {
+    const app = document.getElementById("app");
+    const list = document.querySelector('[data-testid="conversation-list"]');
+    if (app?.dataset.ready === "true" && list?.children.length >= %d) {
+      window.__usableAt = performance.now();
+      observer.disconnect();
+    }
+  });
+  observer.observe(document, { subtree: true, childList: true, attributes: true });
+})();"""
+
+
+async def _seed(server: TidingsServer) -> str:
+    """User 1 with a DM with each of users 2..CONVERSATIONS+1, MESSAGES messages in each; their
+    session cookie's value."""
+    people = seed.seed(
+        server.db_path, CONVERSATIONS + 1, [(1, k) for k in range(2, CONVERSATIONS + 2)], []
+    )
+    conn = HttpConn(server.host, server.port)
+    try:
+        for k in range(2, CONVERSATIONS + 2):
+            dm = people.dm[(1, k)]
+            for n in range(MESSAGES):
+                sender = k if n % 2 == 0 else 1
+                body = json.dumps({"content": f"Message {n + 1} between 1 and {k}"}).encode()
+                status, _ = await conn.request(
+                    "POST",
+                    f"/api/conversations/{dm}/messages",
+                    cookie=people.cookie(sender),
+                    body=body,
+                )
+                if status != 201:
+                    raise RuntimeError(f"seeding a message: HTTP {status}")
+    finally:
+        conn.close()
+    return people.tokens[1]
+
+
+async def _visit(context: Any, url: str, conditions: dict[str, float] | None) -> dict[str, Any]:
+    """Open ``url`` in a new page of ``context``; what it fetched and when it was usable."""
+    page = await context.new_page()
+    cdp = await context.new_cdp_session(page)
+    await cdp.send("Network.enable")
+    await cdp.send("Network.setCacheDisabled", {"cacheDisabled": False})
+    if conditions is not None:
+        await cdp.send("Network.emulateNetworkConditions", {"offline": False, **conditions})
+    requests: dict[str, dict[str, Any]] = {}
+    settled = asyncio.Event()
+
+    def check_settled() -> None:
+        if all(r["done"] for r in requests.values() if r["type"] != "EventSource"):
+            settled.set()
+
+    def sent(e: dict[str, Any]) -> None:
+        requests[e["requestId"]] = {
+            "url": e["request"]["url"],
+            "type": e.get("type", "Other"),
+            "done": False,
+            "cached": False,
+            "wire": 0,
+            "body": 0,
+        }
+        if e.get("type") != "EventSource":
+            settled.clear()
+
+    def received(e: dict[str, Any]) -> None:
+        r = requests.get(e["requestId"])
+        if r is not None:
+            response = e["response"]
+            r["cached"] = r["cached"] or bool(
+                response.get("fromDiskCache") or response.get("fromPrefetchCache")
+            )
+
+    def from_cache(e: dict[str, Any]) -> None:
+        if e["requestId"] in requests:
+            requests[e["requestId"]]["cached"] = True
+
+    def data(e: dict[str, Any]) -> None:
+        if e["requestId"] in requests:
+            requests[e["requestId"]]["body"] += e["dataLength"]
+
+    def finished(e: dict[str, Any]) -> None:
+        r = requests.get(e["requestId"])
+        if r is not None:
+            r["done"] = True
+            r["wire"] = 0 if r["cached"] else int(e.get("encodedDataLength", 0))
+            check_settled()
+
+    def failed(e: dict[str, Any]) -> None:
+        r = requests.get(e["requestId"])
+        if r is not None:
+            r["done"] = True
+            check_settled()
+
+    cdp.on("Network.requestWillBeSent", sent)
+    cdp.on("Network.responseReceived", received)
+    cdp.on("Network.requestServedFromCache", from_cache)
+    cdp.on("Network.dataReceived", data)
+    cdp.on("Network.loadingFinished", finished)
+    cdp.on("Network.loadingFailed", failed)
+    await page.goto(url, wait_until="commit")
+    usable = await page.wait_for_function("() => window.__usableAt", timeout=60_000)
+    usable_ms = float(await usable.json_value())
+    while True:  # until nothing but the stream is in flight, and nothing new starts for a while
+        await asyncio.wait_for(settled.wait(), timeout=30)
+        seen = len(requests)
+        await asyncio.sleep(QUIET_S)
+        if settled.is_set() and len(requests) == seen:
+            break
+    timing = await page.evaluate(
+        "() => { const n = performance.getEntriesByType('navigation')[0];"
+        " return { dom_content_loaded: n.domContentLoadedEventEnd, load: n.loadEventEnd }; }"
+    )
+    await page.close()
+    rows = list(requests.values())
+    network = [r for r in rows if not r["cached"]]
+    return {
+        "usable_ms": usable_ms,
+        "dom_content_loaded_ms": timing["dom_content_loaded"],
+        "load_ms": timing["load"],
+        "requests": len(rows),
+        "network_requests": len(network),
+        "wire_bytes": sum(r["wire"] for r in network),
+        "body_bytes": sum(r["body"] for r in network),
+        "by_type": dict(Counter(r["type"] for r in network)),
+        "static_wire_bytes": sum(r["wire"] for r in network if "/static/" in r["url"]),
+        "static_body_bytes": sum(r["body"] for r in network if "/static/" in r["url"]),
+    }
+
+
+async def measure(server: TidingsServer, token: str, runs: int) -> dict[str, Any]:
+    from playwright.async_api import async_playwright
+
+    results: dict[str, Any] = {}
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            for name, conditions in PROFILES.items():
+                visits: dict[str, list[dict[str, Any]]] = {"cold": [], "warm": []}
+                for _ in range(runs):
+                    context = await browser.new_context()
+                    await context.add_cookies(
+                        [{"name": seed.COOKIE, "value": token, "url": server.url}]
+                    )
+                    await context.add_init_script(WATCH_USABLE % CONVERSATIONS)
+                    visits["cold"].append(await _visit(context, server.url + "/", conditions))
+                    visits["warm"].append(await _visit(context, server.url + "/", conditions))
+                    await context.close()
+                results[name] = visits
+        finally:
+            await browser.close()
+    return results
+
+
+async def scenario(run: Run) -> None:
+    """``python -m bench first_load``: writes ``first_load.md`` beside the report."""
+    server = TidingsServer(run.raw / "first_load", run.server_core)
+    await server.start()
+    run.code_states.append(server.code)
+    try:
+        token = await _seed(server)
+        run.say(f"first_load: {CONVERSATIONS} conversations seeded, loading the app")
+        profiles = await measure(server, token, run.plan.first_load_runs)
+    finally:
+        server.stop()
+    run.results["first_load"] = {"code": server.code, "runs": run.plan.first_load_runs, **profiles}
+    (run.out / "first_load.md").write_text("\n".join(report_lines(run.results)) + "\n")
+
+
+def _median(visits: list[dict[str, Any]], key: str) -> float:
+    return statistics.median(v[key] for v in visits)
+
+
+def _kb(n: float) -> str:
+    return f"{n / 1000:,.1f} kB"
+
+
+def _rows(label: str, d: dict[str, Any]) -> list[str]:
+    rows = []
+    for name in PROFILES:
+        for kind in ("cold", "warm"):
+            visits = d[name][kind]
+            v = visits[0]
+            types = ", ".join(f"{n} {t.lower()}" for t, n in sorted(v["by_type"].items()))
+            rows.append(
+                f"| {label} | {name} | {kind} | {v['network_requests']} of {v['requests']} "
+                f"({types}) | {_kb(v['wire_bytes'])} ({_kb(v['static_wire_bytes'])}) | "
+                f"{_kb(v['body_bytes'])} ({_kb(v['static_body_bytes'])}) | "
+                f"{_median(visits, 'usable_ms'):,.0f} ms | {_median(visits, 'load_ms'):,.0f} ms |"
+            )
+    return rows
+
+
+def report_lines(r: dict[str, Any]) -> list[str]:
+    """The report's section (bench/report.py), also written to ``first_load.md``."""
+    d = r["first_load"]
+    lines = [
+        "## 9. First load of the web app",
+        "",
+        f"One user with {CONVERSATIONS} conversations of {MESSAGES} messages; Chromium opens "
+        "`/` in a fresh browser context (*cold*: empty cache), then again in the same context "
+        "(*warm*: a second visit). *Requests*: those the network answered, of all the page "
+        "made, and by kind the network's (the event stream is one). *On the wire*: bytes "
+        "received, headers included (not the event stream's), and of them the static files' "
+        "(scripts, stylesheet, icon); *decoded*: the same bodies after decompression. "
+        "*Usable*: from the navigation's start until the conversation list shows all "
+        f"{CONVERSATIONS} conversations; *load*: the page's load event. Times are medians of "
+        f"{d['runs']} run(s), bytes and requests the first run's. *slow 4G*: DevTools "
+        "throttling, 150 ms per request, 1.6 Mbit/s down. How it measures: "
+        "`bench/first_load.py`.",
+        "",
+        "| code | network | visit | requests | on the wire (static) | decoded (static) "
+        "| usable | load |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    codes = []
+    if BASELINE.exists():
+        baseline = json.loads(BASELINE.read_text())
+        lines += _rows("before", baseline)
+        codes.append(f"before: {baseline['code']} (plain file names, no compression)")
+    lines += _rows("now", d)
+    codes.append(f"now: {d['code']}")
+    return [*lines, "", f"Code measured: {'; '.join(codes)}.", ""]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.first_load", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="one run per profile")
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    parser.add_argument(
+        "--save-baseline", action="store_true", help=f"also keep the results as {BASELINE.name}"
+    )
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        run = Run(QUICK if args.quick else FULL, Path(tmp), None, None)
+        run.raw.mkdir()
+        asyncio.run(scenario(run))
+    if args.save_baseline:
+        BASELINE.write_text(json.dumps(run.results["first_load"], indent=1) + "\n")
+    body = "\n".join(report_lines(run.results)) + "\n"
+    (args.out / "first_load.md").write_text(body)
+    print(body)
+
+
+if __name__ == "__main__":
+    main()
