@@ -2,6 +2,8 @@
 
 There is no build step and nothing comes from a CDN: every script and stylesheet is a file under
 ``static/``, which the Content-Security-Policy (``script-src 'self'; style-src 'self'``) requires.
+The server serves them itself, under content-hashed names and gzipped (``assets.py``), and the
+app page lists its whole module graph as ``modulepreload`` links so it loads in one round.
 The pages check the session cookie so a signed-out visitor is sent to sign in before any script
 runs, and the app page carries the user's id so its tabs can find each other (see
 ``static/js/realtime.js``) before the first fetch.
@@ -13,7 +15,6 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from tidings.accounts.deps import browser_user
@@ -23,11 +24,16 @@ from tidings.web.assets import manifest
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.globals["asset_url"] = lambda path: manifest().url(path)
+templates.env.globals["preload_urls"] = lambda entry: manifest().preload_urls(entry)
 NO_STORE = {"Cache-Control": "no-store"}
 
 
 def mount_web(app: FastAPI) -> None:
-    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    manifest()  # read, hash and compress the static files now, not on the first request
+
+    @app.api_route("/static/{path:path}", methods=["GET", "HEAD"], include_in_schema=False)
+    async def static_file(path: str, request: Request) -> Response:
+        return manifest().response(path, request.headers)
 
     @app.get("/", include_in_schema=False, response_class=HTMLResponse)
     async def index(request: Request, ctx: ContextDep) -> Response:
