@@ -102,9 +102,13 @@ async def _visit(context: Any, url: str, conditions: dict[str, float] | None) ->
         await cdp.send("Network.emulateNetworkConditions", {"offline": False, **conditions})
     requests: dict[str, dict[str, Any]] = {}
     settled = asyncio.Event()
+    worker: dict[Any, int | None] = {}
+    """The service worker's own requests (Playwright sees them): bytes on the wire, once done."""
 
     def check_settled() -> None:
-        if all(r["done"] for r in requests.values() if r["type"] != "EventSource"):
+        if None not in worker.values() and all(
+            r["done"] for r in requests.values() if r["type"] != "EventSource"
+        ):
             settled.set()
 
     def sent(e: dict[str, Any]) -> None:
@@ -124,7 +128,9 @@ async def _visit(context: Any, url: str, conditions: dict[str, float] | None) ->
         if r is not None:
             response = e["response"]
             r["cached"] = r["cached"] or bool(
-                response.get("fromDiskCache") or response.get("fromPrefetchCache")
+                response.get("fromDiskCache")
+                or response.get("fromPrefetchCache")
+                or response.get("fromServiceWorker")
             )
 
     def from_cache(e: dict[str, Any]) -> None:
@@ -148,6 +154,20 @@ async def _visit(context: Any, url: str, conditions: dict[str, float] | None) ->
             r["done"] = True
             check_settled()
 
+    def worker_sent(request: Any) -> None:
+        if request.service_worker is not None:
+            worker[request] = None
+            settled.clear()
+
+    async def worker_done(request: Any) -> None:
+        if request in worker:
+            sizes = await request.sizes()
+            worker[request] = sizes["responseHeadersSize"] + sizes["responseBodySize"]
+            check_settled()
+
+    context.on("request", worker_sent)
+    context.on("requestfinished", worker_done)
+    context.on("requestfailed", worker_done)
     cdp.on("Network.requestWillBeSent", sent)
     cdp.on("Network.responseReceived", received)
     cdp.on("Network.requestServedFromCache", from_cache)
@@ -159,10 +179,13 @@ async def _visit(context: Any, url: str, conditions: dict[str, float] | None) ->
     usable_ms = float(await usable.json_value())
     while True:  # until nothing but the stream is in flight, and nothing new starts for a while
         await asyncio.wait_for(settled.wait(), timeout=30)
-        seen = len(requests)
+        seen = len(requests) + len(worker)
         await asyncio.sleep(QUIET_S)
-        if settled.is_set() and len(requests) == seen:
+        if settled.is_set() and len(requests) + len(worker) == seen:
             break
+    context.remove_listener("request", worker_sent)
+    context.remove_listener("requestfinished", worker_done)
+    context.remove_listener("requestfailed", worker_done)
     timing = await page.evaluate(
         "() => { const n = performance.getEntriesByType('navigation')[0];"
         " return { dom_content_loaded: n.domContentLoadedEventEnd, load: n.loadEventEnd }; }"
@@ -181,6 +204,8 @@ async def _visit(context: Any, url: str, conditions: dict[str, float] | None) ->
         "by_type": dict(Counter(r["type"] for r in network)),
         "static_wire_bytes": sum(r["wire"] for r in network if "/static/" in r["url"]),
         "static_body_bytes": sum(r["body"] for r in network if "/static/" in r["url"]),
+        "worker_requests": len(worker),
+        "worker_wire_bytes": sum(size or 0 for size in worker.values()),
     }
 
 
@@ -240,6 +265,11 @@ def _rows(label: str, d: dict[str, Any]) -> list[str]:
             visits = d[name][kind]
             v = visits[0]
             types = ", ".join(f"{n} {t.lower()}" for t, n in sorted(v["by_type"].items()))
+            if v.get("worker_requests"):
+                types += (
+                    f"; and the service worker's {v['worker_requests']}, "
+                    f"{_kb(v['worker_wire_bytes'])}"
+                )
             rows.append(
                 f"| {label} | {name} | {kind} | {v['network_requests']} of {v['requests']} "
                 f"({types}) | {_kb(v['wire_bytes'])} ({_kb(v['static_wire_bytes'])}) | "
@@ -258,9 +288,12 @@ def report_lines(r: dict[str, Any]) -> list[str]:
         f"One user with {CONVERSATIONS} conversations of {MESSAGES} messages; Chromium opens "
         "`/` in a fresh browser context (*cold*: empty cache), then again in the same context "
         "(*warm*: a second visit). *Requests*: those the network answered, of all the page "
-        "made, and by kind the network's (the event stream is one). *On the wire*: bytes "
-        "received, headers included (not the event stream's), and of them the static files' "
-        "(scripts, stylesheet, icon); *decoded*: the same bodies after decompression. "
+        "made (a service worker's answers count as cached), and by kind the network's (the "
+        "event stream is one); the service worker's own fetches, and their bytes on the wire, "
+        "are counted apart (unthrottled: DevTools throttles the page's requests). *On the "
+        "wire*: bytes the page received, headers included (not the event stream's), and of "
+        "them the static files' (scripts, stylesheet, icon); *decoded*: the same bodies after "
+        "decompression. "
         "*Usable*: from the navigation's start until the conversation list shows all "
         f"{CONVERSATIONS} conversations; *load*: the page's load event. Times are medians of "
         f"{d['runs']} run(s), bytes and requests the first run's. *slow 4G*: DevTools "
