@@ -7,11 +7,9 @@ import { createState } from "../../src/tidings/web/static/js/store/state.js";
 import {
   addPending,
   applyMessage,
-  failPending,
   mergeHistory,
   messageKey,
   pendingMessages,
-  retryPending,
   settlePending,
   sortedMessages,
   startLoading,
@@ -61,30 +59,6 @@ describe("sending", () => {
     applyMessage(state, sent);
     assert.deepEqual(settlePending(state, 10, "a", sent), []);
     assert.deepEqual(contents(), ["Hi", "ok"]);
-  });
-
-  test("a send whose answer was lost is settled by its event", () => {
-    addPending(state, pending("a", "ok"));
-    failPending(state, 10, "a", "Cannot reach the server");
-    assert.equal(threadOf(state, 10).pending.get("a").error, "Cannot reach the server");
-    applyMessage(state, message(2, alice, "ok", { clientId: "a" }));
-    assert.deepEqual(pendingIds(), []);
-  });
-
-  test("a failure after the message came in shows nothing", () => {
-    addPending(state, pending("a", "ok"));
-    applyMessage(state, message(2, alice, "ok", { clientId: "a" }));
-    assert.deepEqual(failPending(state, 10, "a", "Timeout"), []);
-    assert.deepEqual(pendingIds(), []);
-  });
-
-  test("a retry keeps the client id and clears the error", () => {
-    addPending(state, pending("a", "ok"));
-    failPending(state, 10, "a", "Timeout");
-    retryPending(state, 10, "a");
-    const p = threadOf(state, 10).pending.get("a");
-    assert.equal(p.client_id, "a");
-    assert.equal(p.error, null);
   });
 
   test("someone else's message with the same client id leaves our send pending", () => {
@@ -247,8 +221,6 @@ describe("the empty thread", () => {
   });
 
   test("writes make the conversation's own thread; reducers never touch the empty one", () => {
-    assert.deepEqual(failPending(state, 99, "a", "Timeout"), []);
-    assert.deepEqual(retryPending(state, 99, "a"), []);
     assert.equal(state.threads.has(99), false);
     addPending(state, { ...pending("a", "hi"), conversation_id: 99 });
     assert.equal(state.threads.has(99), true);

@@ -149,7 +149,7 @@ export function threadOf(state, conversationId) {
 }
 
 /** The thread of a conversation, to write: made (and stored) if it has none. */
-function ensureThread(state, conversationId) {
+export function ensureThread(state, conversationId) {
   let t = state.threads.get(conversationId);
   if (!t) {
     t = newThread();
@@ -302,9 +302,11 @@ export function failLoading(state, conversationId, text) {
   return [messagesTopic(conversationId)];
 }
 
-/** A send of ours, shown at once: `{client_id, conversation_id, sender_id, content, created_at}`. */
+/** A send of ours, shown at once: `{client_id, conversation_id, sender_id, content, created_at}`
+ * (the outbox's entries come as such copies: store/outbox.js `showOutbox`, which adds `waiting`
+ * and `error` for a send that waits or was refused). */
 export function addPending(state, pending) {
-  ensureThread(state, pending.conversation_id).pending.set(pending.client_id, { ...pending, error: null });
+  ensureThread(state, pending.conversation_id).pending.set(pending.client_id, { waiting: false, ...pending, error: null });
   return [messagesTopic(pending.conversation_id)];
 }
 
@@ -317,22 +319,6 @@ export function settlePending(state, conversationId, clientId, message) {
   const removed = t.pending.delete(clientId);
   if (put(state, t, message) || removed) topics.push(messagesTopic(conversationId));
   return topics;
-}
-
-/** The send failed with `reason` (unless its message came in meanwhile). */
-export function failPending(state, conversationId, clientId, reason) {
-  const pending = state.threads.get(conversationId)?.pending.get(clientId);
-  if (!pending) return [];
-  pending.error = reason;
-  return [messagesTopic(conversationId)];
-}
-
-/** The send is tried again, under the same client id. */
-export function retryPending(state, conversationId, clientId) {
-  const pending = state.threads.get(conversationId)?.pending.get(clientId);
-  if (!pending) return [];
-  pending.error = null;
-  return [messagesTopic(conversationId)];
 }
 
 /** The ids of a thread's shown run (up to `gapAfter`, see the top), oldest first. */
