@@ -1,15 +1,16 @@
 // What the user does, as requests to the server: each answer is fed to a store reducer (its event
 // follows and changes nothing more, reducers being idempotent). They reject when the request
 // fails; the view that asked reports it (errors.js), as only it knows where to show it. Sending
-// a message is the exception: its failure shows on the message itself ("Not sent: … Retry").
+// a message is the exception: it goes through the outbox (outbox.js), and what becomes of it
+// shows on the message itself ("Waiting to send", or "Not sent: … Retry · Delete").
 
 import { api, ApiError } from "./api.js";
+import { discardQueued, queueMessage, retryQueued } from "./outbox.js";
 import { uploadName } from "./attachments.js";
-import { reportError } from "./errors.js";
 import { state, update } from "./store.js";
 import { applyConversation, directWith, receiveMessageDeleted, receiveMessageUpdated } from "./store/conversations.js";
 import { applyFriendRequest, applyFriendUpdate } from "./store/friends.js";
-import { addPending, failPending, quoteOf, retryPending, settlePending, threadOf, toggleOwnReaction } from "./store/messages.js";
+import { quoteOf, toggleOwnReaction } from "./store/messages.js";
 import { markNotificationRead, unmarkNotificationRead } from "./store/notifications.js";
 import { applySettings, receiveBlockUpdate } from "./store/settings.js";
 import { putUsers, userById } from "./store/users.js";
@@ -28,10 +29,10 @@ export function newClientId() {
 }
 
 /** Send `content` (a reply to the message record `replyTo`, if given, with `attachments`, our
- * uploads' AttachmentViews): shown at once as pending, settled by the answer or the event
- * (messages.js). */
+ * uploads' AttachmentViews) through the outbox (outbox.js): shown at once as pending, kept until
+ * the server has it, settled by the answer or the event (store/messages.js). */
 export function sendMessage(conversationId, content, { replyTo = null, attachments = [] } = {}) {
-  const pending = {
+  queueMessage({
     client_id: newClientId(),
     conversation_id: conversationId,
     sender_id: state.meId,
@@ -39,35 +40,17 @@ export function sendMessage(conversationId, content, { replyTo = null, attachmen
     created_at: new Date().toISOString(),
     reply_to: replyTo ? quoteOf(replyTo) : null,
     attachments,
-  };
-  update(addPending, pending);
-  return post(pending);
+  });
 }
 
-/** Send a failed message again, under its client id (the server stores it once). */
-export function retryMessage(conversationId, clientId) {
-  const pending = threadOf(state, conversationId).pending.get(clientId);
-  if (!pending) return Promise.resolve();
-  update(retryPending, conversationId, clientId);
-  return post(pending);
+/** Send a message the server refused again, under its client id (the server stores it once). */
+export function retryMessage(_conversationId, clientId) {
+  retryQueued(clientId);
 }
 
-const BLOCK_CODES = new Set(["blocked", "you_blocked"]);
-
-async function post({ conversation_id: id, client_id: clientId, content, reply_to: replyTo, attachments = [] }) {
-  const body = { content, client_id: clientId };
-  if (replyTo) body.reply_to_id = replyTo.id;
-  if (attachments.length) body.attachment_ids = attachments.map((a) => a.id);
-  try {
-    const { message } = await api("POST", `/api/conversations/${id}/messages`, body);
-    update(settlePending, id, clientId, message);
-  } catch (error) {
-    reportError("Couldn't send a message", error, (reason) => update(failPending, id, clientId, reason));
-    // A block (either way) refuses every send: the composer says so too (views/conversation.js).
-    if (error instanceof ApiError && BLOCK_CODES.has(error.code)) {
-      document.dispatchEvent(new CustomEvent("tidings:send-refused", { detail: { conversationId: id, reason: error.message, code: error.code } }));
-    }
-  }
+/** Give up a message the server refused: it leaves the outbox and the conversation. */
+export function discardMessage(_conversationId, clientId) {
+  discardQueued(clientId);
 }
 
 /**
@@ -95,7 +78,9 @@ export function uploadAttachment(file, { onProgress } = {}) {
       if (xhr.status === 201 && body) resolve(body);
       else reject(new ApiError(xhr.status, body));
     };
-    xhr.onerror = () => reject(new ApiError(0, { detail: "Cannot reach the server. Check your connection." }));
+    // Files are not kept for later: one picked offline is refused here, and the tray says why.
+    const unreachable = navigator.onLine === false ? "You're offline: attach files when you're back online." : "Cannot reach the server. Check your connection.";
+    xhr.onerror = () => reject(new ApiError(0, { detail: unreachable }));
     xhr.onabort = () => reject(new DOMException("Upload cancelled", "AbortError"));
     xhr.send(file);
   });

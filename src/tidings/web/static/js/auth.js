@@ -1,5 +1,11 @@
 // Sign in / create account.
 import { api } from "./api.js";
+import { forgetAppPage, registerWorker } from "./worker.js";
+
+// Nobody is signed in here: the app page kept for opening offline (it names its user) goes, and
+// the worker is installed ahead of the app.
+forgetAppPage();
+registerWorker();
 
 const mode = document.body.dataset.mode;
 const form = document.querySelector("[data-testid=auth-form]");

@@ -14,15 +14,17 @@ import { putUsers } from "./store/users.js";
 
 const PAGE = 40;
 const SNAPSHOT_RETRY_MS = 3000;
+const OFFLINE_HISTORY = "You're offline: the messages will show when you're back online.";
 
 /**
  * Fetch the snapshot while `realtime` holds its events, then let through only newer ones.
- * Retries until the server answers; resolves to false if the session has ended (the page is
- * on its way to sign in).
+ * Retries until the server answers (at once when the browser comes online); the first failure
+ * calls `onUnreachable` (the page opens offline meanwhile). Resolves to false if the session
+ * has ended (the page is on its way to sign in).
  */
-export async function loadSnapshot(realtime) {
+export async function loadSnapshot(realtime, { onUnreachable } = {}) {
   realtime.hold();
-  for (;;) {
+  for (let failures = 0; ; failures += 1) {
     let snapshot;
     try {
       snapshot = await api("GET", "/api/bootstrap");
@@ -33,13 +35,27 @@ export async function loadSnapshot(realtime) {
         return false;
       }
       update(setConnection, { status: "offline" });
-      await new Promise((resolve) => setTimeout(resolve, SNAPSHOT_RETRY_MS));
+      if (failures === 0) onUnreachable?.();
+      await onlineOrAfter(SNAPSHOT_RETRY_MS);
       continue;
     }
     update(applySnapshot, snapshot);
     realtime.resume(snapshot.last_event_id);
     return true;
   }
+}
+
+/** Resolve after `ms`, or sooner when the browser comes online. */
+function onlineOrAfter(ms) {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      globalThis.removeEventListener?.("online", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    globalThis.addEventListener?.("online", done);
+  });
 }
 
 // One history request per thread at a time: conversation id -> the promise of the one in flight.
@@ -68,7 +84,8 @@ export async function loadLatest(id) {
       const page = await api("GET", `/api/conversations/${id}/messages?limit=${PAGE}`);
       update(mergeHistory, id, page, { older: false, asOf });
     } catch (error) {
-      reportError("Couldn't load messages", error, (reason) => update(failLoading, id, `Couldn't load messages: ${reason}`));
+      const text = (reason) => (error?.status === 0 ? OFFLINE_HISTORY : `Couldn't load messages: ${reason}`);
+      reportError("Couldn't load messages", error, (reason) => update(failLoading, id, text(reason)));
     }
   });
 }

@@ -1,0 +1,207 @@
+// The outbox at work (its entries and rules: store/outbox.js): every message we send is written
+// to localStorage (`tidings:outbox:<user id>`) before its POST, so a reload, a closed tab or a
+// network outage loses nothing, and leaves it when an answer says the server has it. Sent again
+// it is harmless: the server stores one message per client id and answers a repeat with it.
+//
+// Tabs. The tabs of one user share the outbox: each shows its entries (a `storage` event tells
+// the others of every change) and any may send, but with Web Locks only one at a time sends an
+// entry: the tab sending an entry holds `tidings:send:<client id>` (so an entry left "sending"
+// by a tab that is gone is seen to be nobody's), and the waiting entries are sent by one tab
+// at a time, holding `tidings:outbox:<user id>`, one by one in the order written. Without Web
+// Locks (an insecure origin) two tabs may send one entry twice: the server keeps one.
+//
+// When. A new message is sent at once, unless the browser is offline or a message of its
+// conversation waits. Waiting entries are sent when the browser comes online, when the stream
+// connects again (the server is back), after a failure with a growing delay (1 s doubling to
+// 30 s), and when a page opens.
+
+import { api, ApiError } from "./api.js";
+import { reportError } from "./errors.js";
+import { state, update, watch } from "./store.js";
+import { settlePending } from "./store/messages.js";
+import {
+  nextToSend,
+  newEntry,
+  onlyIn,
+  outcomeOf,
+  parseOutbox,
+  serializeOutbox,
+  showOutbox,
+  withEntry,
+  without,
+  withStatus,
+} from "./store/outbox.js";
+
+const SEND_TIMEOUT_MS = 30000;
+const RETRY_FIRST_MS = 1000;
+const RETRY_MAX_MS = 30000;
+const BLOCK_CODES = new Set(["blocked", "you_blocked"]);
+
+let userId = null;
+let memory = []; // the entries when localStorage is unavailable (private modes, quota)
+let failures = 0;
+let retryTimer = null;
+const sendingHere = new Set(); // client ids this tab is sending now
+
+export const outboxKey = (id) => `tidings:outbox:${id}`;
+
+/** Start the outbox of user `id`: show its entries and send what waits. */
+export function startOutbox(id) {
+  userId = id;
+  window.addEventListener("storage", (event) => {
+    if (event.key === outboxKey(userId)) update(showOutbox, read());
+  });
+  window.addEventListener("online", () => flushOutbox());
+  // After every snapshot: the threads it dropped lose their pending copies, and a conversation
+  // we are no longer in cannot take our messages (they go).
+  watch("resynced", () => {
+    if (state.snapshots > 0) change((entries) => onlyIn(entries, new Set(state.conversations.keys())));
+  });
+  update(showOutbox, read());
+  flushOutbox();
+}
+
+/** Show the outbox again (the store has conversations to show it in). */
+export function showOutboxAgain() {
+  if (userId !== null) update(showOutbox, read());
+}
+
+/** Whether messages of ours wait to be sent (or are being sent). */
+export function outboxHolds() {
+  return userId !== null && read().length > 0;
+}
+
+function read() {
+  try {
+    return parseOutbox(localStorage.getItem(outboxKey(userId)));
+  } catch {
+    return memory;
+  }
+}
+
+/** Change the entries (`fn(entries)` returns the new list): kept, and shown. */
+function change(fn) {
+  const before = read();
+  const entries = fn(before);
+  const text = serializeOutbox(entries);
+  if (text !== serializeOutbox(before)) {
+    memory = entries;
+    try {
+      localStorage.setItem(outboxKey(userId), text);
+    } catch {
+      // Storage full or refused: the entries live in this page only.
+    }
+  }
+  update(showOutbox, entries);
+  return entries;
+}
+
+/** Send `pending` (a send as actions.js makes it): into the outbox, then to the server. */
+export function queueMessage(pending) {
+  const entry = newEntry(read(), pending, { offline: navigator.onLine === false });
+  change((entries) => withEntry(entries, entry));
+  if (entry.status === "sending") send(entry);
+  else flushSoon();
+}
+
+/** Try a failed message again (Retry): it waits its turn, under its client id. */
+export function retryQueued(clientId) {
+  change((entries) => withStatus(entries, clientId, "waiting"));
+  failures = 0;
+  flushOutbox();
+}
+
+/** Give up a failed message (Delete): it leaves the outbox and the conversation. */
+export function discardQueued(clientId) {
+  change((entries) => without(entries, clientId));
+}
+
+function flushSoon() {
+  if (retryTimer === null) flushOutbox();
+}
+
+/** Send the waiting entries, one at a time in the order written, until one gets no answer. */
+export async function flushOutbox() {
+  if (userId === null || navigator.onLine === false) return;
+  clearTimeout(retryTimer);
+  retryTimer = null;
+  await withLock(`tidings:outbox:${userId}`, {}, async () => {
+    for (;;) {
+      const held = await heldLocks();
+      const next = nextToSend(read(), (clientId) => sendingHere.has(clientId) || held.has(sendLock(clientId)));
+      if (!next) return;
+      const outcome = await send(next);
+      if (outcome === "lost" || outcome === "signed-out" || outcome === "busy") return;
+    }
+  });
+}
+
+const sendLock = (clientId) => `tidings:send:${clientId}`;
+
+/** POST one entry, holding its lock; resolves to what became of it. */
+function send(entry) {
+  return withLock(sendLock(entry.client_id), { ifAvailable: true }, async (lock) => {
+    if (lock === null) return "busy"; // another tab sends it
+    const current = read().find((e) => e.client_id === entry.client_id);
+    if (!current || current.status === "failed") return "gone";
+    sendingHere.add(entry.client_id);
+    try {
+      if (current.status !== "sending") change((entries) => withStatus(entries, entry.client_id, "sending"));
+      return await post(current);
+    } finally {
+      sendingHere.delete(entry.client_id);
+    }
+  });
+}
+
+async function post(entry) {
+  const { conversation_id: id, client_id: clientId, content, reply_to: replyTo, attachments } = entry;
+  const body = { content, client_id: clientId };
+  if (replyTo) body.reply_to_id = replyTo.id;
+  if (attachments.length) body.attachment_ids = attachments.map((a) => a.id);
+  try {
+    const { message } = await api("POST", `/api/conversations/${id}/messages`, body, { signal: AbortSignal.timeout(SEND_TIMEOUT_MS) });
+    update(settlePending, id, clientId, message);
+    change((entries) => without(entries, clientId));
+    failures = 0;
+    return "sent";
+  } catch (error) {
+    const outcome = outcomeOf(error);
+    if (outcome === "refused") {
+      reportError("Couldn't send a message", error, (reason) => change((entries) => withStatus(entries, clientId, "failed", reason)));
+      // A block (either way) refuses every send: the composer says so too (views/conversation.js).
+      if (error instanceof ApiError && BLOCK_CODES.has(error.code)) {
+        document.dispatchEvent(new CustomEvent("tidings:send-refused", { detail: { conversationId: id, reason: error.message, code: error.code } }));
+      }
+      return outcome;
+    }
+    change((entries) => withStatus(entries, clientId, "waiting"));
+    if (outcome === "signed-out") reportError("Couldn't send a message", error); // to sign in; it waits for us
+    else retryLater();
+    return outcome;
+  }
+}
+
+function retryLater() {
+  failures += 1;
+  if (navigator.onLine === false) return; // the `online` event sends it
+  clearTimeout(retryTimer);
+  const delay = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** (failures - 1));
+  retryTimer = setTimeout(() => {
+    retryTimer = null;
+    flushOutbox();
+  }, delay);
+}
+
+/** Run `fn` holding the Web Lock `name` (`fn(null)` if `ifAvailable` and it is taken); without
+ * Web Locks, run it at once. */
+function withLock(name, options, fn) {
+  if (!navigator.locks) return fn({ name });
+  return navigator.locks.request(name, options, fn);
+}
+
+async function heldLocks() {
+  if (!navigator.locks?.query) return new Set();
+  const { held = [] } = await navigator.locks.query();
+  return new Set(held.map((lock) => lock.name));
+}
