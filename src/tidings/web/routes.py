@@ -20,6 +20,7 @@ from fastapi.templating import Jinja2Templates
 from tidings.accounts.deps import browser_user
 from tidings.deps import ContextDep
 from tidings.web.assets import manifest
+from tidings.web.offline import mount_offline
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -34,6 +35,8 @@ def mount_web(app: FastAPI) -> None:
     @app.api_route("/static/{path:path}", methods=["GET", "HEAD"], include_in_schema=False)
     async def static_file(path: str, request: Request) -> Response:
         return manifest().response(path, request.headers)
+
+    mount_offline(app, templates)
 
     @app.get("/", include_in_schema=False, response_class=HTMLResponse)
     async def index(request: Request, ctx: ContextDep) -> Response:

@@ -8,6 +8,7 @@ import { outboxKey } from "./outbox.js";
 import { dropCaches } from "./worker.js";
 
 const copyKey = (userId) => `tidings:offline:${userId}`;
+let forgotten = false; // signing out: nothing is kept any more (the page is leaving)
 
 /** Show the offline banner while the stream says offline or the browser has no network. */
 export function mountOfflineBanner(banner) {
@@ -24,7 +25,7 @@ export function mountOfflineBanner(banner) {
  * the page is hidden or left (conversations may have come since). */
 export function keepOfflineCopy(userId) {
   const save = () => {
-    const copy = offlineCopy(state);
+    const copy = forgotten ? null : offlineCopy(state);
     if (!copy) return;
     try {
       localStorage.setItem(copyKey(userId), JSON.stringify(copy));
@@ -54,6 +55,7 @@ export function openOfflineCopy(userId) {
 /** Forget what this browser keeps for user `userId` (signing out): the copy of the sidebar,
  * the outbox, and every cache of the service worker (the app page names the user). */
 export async function forgetThisDevice(userId) {
+  forgotten = true;
   for (const key of [copyKey(userId), outboxKey(userId)]) {
     try {
       localStorage.removeItem(key);
