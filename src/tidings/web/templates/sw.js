@@ -37,6 +37,8 @@ self.addEventListener("activate", (event) => {
       for (const name of await caches.keys()) {
         if (name.startsWith("tidings-") && !current.includes(name)) await caches.delete(name);
       }
+      // The page's request starts while the worker wakes up, instead of after.
+      await self.registration.navigationPreload?.enable();
       await self.clients.claim();
     })(),
   );
@@ -95,7 +97,7 @@ function keptPage() {
 async function appPage(event) {
   let response;
   try {
-    response = await fetch(event.request);
+    response = (await event.preloadResponse) ?? (await fetch(event.request));
   } catch (error) {
     const kept = await keptPage();
     if (kept) return kept;
