@@ -29,6 +29,7 @@ import {
 } from "../attachments.js";
 import { h, renderKeyed, testid } from "../dom.js";
 import { reportError } from "../errors.js";
+import { trapFocus } from "./focus.js";
 
 const THUMB_PX = 280; // a message's image, at most (the server's thumbnails are 320 px)
 const VIDEO_PX = 360;
@@ -83,6 +84,7 @@ export function mountAttachments({ pane, input, list, accepting, onChange }) {
     if (button && list.contains(button)) openViewer(button);
   });
   testid("viewer-close").addEventListener("click", () => viewer.close());
+  trapFocus(viewer);
   viewer.addEventListener("click", (event) => {
     if (event.target === viewer) viewer.close(); // the backdrop
   });

@@ -10,6 +10,7 @@ import { state, watch } from "../store.js";
 import { relation, sortedFriends } from "../store/friends.js";
 import { userById } from "../store/users.js";
 import { showName } from "./badge.js";
+import { trapFocus } from "./focus.js";
 import { messageFriend } from "./friends.js";
 import { navigable, peopleSearch } from "./people.js";
 
@@ -33,11 +34,18 @@ const people = peopleSearch({
 
 export function mountNewChat() {
   testid("new-chat-button").addEventListener("click", openDialog);
+  trapFocus(dialog);
   create.addEventListener("click", createGroupFromForm);
   dialog.addEventListener("click", (event) => {
     if (event.target === dialog) dialog.close(); // a click on the backdrop
   });
   noFriends.querySelector("a").addEventListener("click", () => dialog.close());
+  dialog.addEventListener("keydown", (event) => {
+    // Escape closes, also from the search box with text in it (which it would otherwise clear).
+    if (event.key !== "Escape" || event.isComposing) return;
+    event.preventDefault();
+    dialog.close();
+  });
   searchInput.addEventListener("input", () => people.set(searchInput.value));
   searchInput.addEventListener("keydown", (event) => {
     // Enter acts on the best match instead of submitting (closing) the dialog's form.

@@ -17,6 +17,7 @@ import { currentRoute } from "../router.js";
 import { state, watch } from "../store.js";
 import { conversationTitle } from "../store/conversations.js";
 import { userById } from "../store/users.js";
+import { trapFocus } from "./focus.js";
 
 export const DEBOUNCE_MS = 250;
 const NOT_TEXT_INPUTS = new Set(["button", "checkbox", "color", "file", "image", "radio", "range", "reset", "submit"]);
@@ -188,6 +189,7 @@ const drawnSnippets = new WeakMap(); // result element -> the segments it shows
 export function mountSearch({ showMessage: show }) {
   showMessage = show;
   dialog = testid("search-dialog");
+  trapFocus(dialog);
   input = testid("search-input");
   scopeLabel = testid("search-scope-label");
   scopeBox = testid("search-scope");
