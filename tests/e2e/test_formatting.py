@@ -152,12 +152,10 @@ async def test_mention_autocomplete_in_the_composer(browsing: Browsing, make_use
     listbox = page.get_by_role("listbox", name="People to mention")
     options = listbox.get_by_role("option")
     await expect(listbox).to_be_hidden()
-    await expect(composer).to_have_attribute("aria-expanded", "false")
 
     # "@al": Albert, not Alice herself; by display name too ("Ma" finds Bob Marley).
     await composer.press_sequentially("Hi @al")
     await expect(listbox).to_be_visible()
-    await expect(composer).to_have_attribute("aria-expanded", "true")
     await expect(options).to_have_count(1)
     await expect(options.first).to_contain_text("@albert")
     await expect(options.first).to_have_attribute("aria-selected", "true")

@@ -94,17 +94,17 @@ async def test_name_and_avatar_change_reach_a_friends_open_tab(
     ):
         await expect(avatar).to_have_attribute("src", src or "")
         assert await loaded_width(b, avatar) == 256
-    # Her profile card, from the header, says so too, and gives the focus back on Escape.
-    header_avatar = b.get_by_test_id("conversation-avatar")
-    await header_avatar.focus()
-    await header_avatar.press("Enter")
+    # Her profile card, from the header's name, says so too, and gives the focus back on Escape.
+    header_name = b.get_by_test_id("conversation-title").get_by_role("button")
+    await header_name.focus()
+    await header_name.press("Enter")
     card = b.get_by_test_id("profile-card")
     await expect(card).to_be_visible()
     await expect(card.get_by_test_id("profile-name")).to_have_text("Alice Pleasance")
     await expect(card.get_by_test_id("profile-bio")).to_have_text("Down the rabbit hole.")
     await b.keyboard.press("Escape")
     await expect(card).to_be_hidden()
-    await expect(header_avatar).to_be_focused()
+    await expect(header_name).to_be_focused()
 
     # Removing the picture goes back to initials, there and here.
     await settings.get_by_test_id("settings-avatar-remove").click()

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { alertFor, delivery, TabBoard } from "../../src/tidings/web/static/js/alerts.js";
+import { alertFor, announcementFor, delivery, TabBoard } from "../../src/tidings/web/static/js/alerts.js";
 import {
   isMuted,
   MUTED_FOREVER,
@@ -185,4 +185,19 @@ test("settings and blocks: applied once, topics only when something changed", ()
   assert.deepEqual(receiveBlockUpdate(state, { user: carol, blocked: true }), ["users", "blocks"]);
   assert.deepEqual(receiveBlockUpdate(state, { user: bob, blocked: false }), ["blocks"]);
   assert.deepEqual([...state.blockedIds], [carol.id]);
+});
+
+test("a screen reader is told of others' messages in the open conversation, not ours or elsewhere", () => {
+  const state = aliceWith(conversation(10, [alice, bob]), conversation(11, [alice, carol]));
+  const said = (m, openId = 10) => {
+    receiveMessage(state, { message: m });
+    return announcementFor(state, m, openId);
+  };
+  assert.equal(said(message(5, bob, "see you\n at  9")), "Bob Marley: see you at 9");
+  assert.equal(said(message(6, alice, "ok")), null); // ours
+  assert.equal(said(message(7, carol, "psst", { conversationId: 11 })), null); // elsewhere
+  assert.equal(said(message(8, bob, "and you?"), null), null); // nothing open
+  const photo = { ...message(9, bob, ""), attachments: [{ id: 1, kind: "image", filename: "a.png" }] };
+  assert.equal(said(photo), "Bob Marley: 📎 Photo");
+  assert.equal(said({ ...message(10, bob, ""), system: { action: "renamed", actor_id: 2 } }), null);
 });

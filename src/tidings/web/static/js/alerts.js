@@ -13,6 +13,9 @@
 // One tab raises it: the one holding the stream (the leader; or, without Web Locks, each tab on
 // its own stream, the same tag making the system show one), and only while no tab is visible.
 // Every tab tells the others whether it is visible (a `TabBoard` each keeps).
+//
+// A screen reader also hears a new message in the conversation open in the tab
+// (`announcementFor`, said by views/announcer.js), whether or not the tab is visible.
 
 import { attachmentSummary } from "./attachments.js";
 import { conversationTitle, isMuted } from "./store/conversations.js";
@@ -68,6 +71,16 @@ export function notificationAlert(state, notification, now = Date.now()) {
     default:
       return null;
   }
+}
+
+/** What a screen reader is told of a `message` event (applied to `state` already) while
+ * conversation `openId` is open: "Bob Marley: see you at 9"; null for ours, a system line, or a
+ * message elsewhere. */
+export function announcementFor(state, message, openId) {
+  const senderId = message.sender?.id ?? message.sender_id;
+  if (message.conversation_id !== openId || senderId === state.meId || message.system || message.deleted) return null;
+  const sender = (state.users.has(senderId) ? userById(state, senderId) : message.sender)?.display_name ?? "Someone";
+  return `${sender}: ${preview(message)}`;
 }
 
 /** The alert an event of `type` deserves (`data` its payload, applied to `state` already). */

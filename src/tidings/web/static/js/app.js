@@ -16,6 +16,7 @@ import { nextMuteEnd } from "./store/conversations.js";
 import { bellCount } from "./store/notifications.js";
 import { settingsOf } from "./store/settings.js";
 import { me } from "./store/users.js";
+import { mountAnnouncer } from "./views/announcer.js";
 import { mountBell } from "./views/bell.js";
 import { closeConversation, mountConversation, openConversation, showMessage } from "./views/conversation.js";
 import { mountFriends } from "./views/friends.js";
@@ -69,6 +70,7 @@ mountNewChat();
 mountMembers();
 mountSearch({ showMessage });
 mountNotifier(realtime, { scope: document.body.dataset.userId, showMessage });
+mountAnnouncer(realtime);
 
 // A timed mute ends by itself: what depends on it (the sidebar, the bell) is drawn again then.
 let muteTimer = null;
@@ -126,8 +128,16 @@ testid("sign-out-everywhere").addEventListener("click", () => {
   if (confirm("Sign out on every device, this one included?")) leave({ everywhere: true });
 });
 
+// The skip link goes to the open conversation's composer, leaving the hash (the route) alone.
+const skipLink = document.querySelector(".skip-link");
+skipLink.addEventListener("click", (event) => {
+  event.preventDefault();
+  testid("composer-input").focus();
+});
+
 function show(route) {
   app.dataset.view = route.view;
+  skipLink.hidden = route.view !== "conversation";
   testid("empty-state").hidden = route.view !== "home";
   testid("conversation-view").hidden = route.view !== "conversation";
   testid("friends-view").hidden = route.view !== "friends";

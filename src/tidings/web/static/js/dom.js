@@ -104,8 +104,10 @@ export function paintAvatar(el, user, label) {
     img.draggable = false;
     if (img.getAttribute("src") !== url) img.src = url;
     if (el.firstChild !== img || el.childNodes.length !== 1) el.replaceChildren(img);
-  } else if (el.textContent !== text || el.children.length) {
-    el.textContent = text;
+  } else if (el.textContent !== text || el.firstElementChild?.tagName !== "SPAN") {
+    // Initials are decoration too: hidden from screen readers even where the avatar is a button
+    // (a DM's header avatar, named after the person), so its name need not contain them.
+    el.replaceChildren(h("span", { "aria-hidden": "true", text }));
   }
 }
 

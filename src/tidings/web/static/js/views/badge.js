@@ -1,7 +1,7 @@
 // The bot badge: "BOT" beside a bot account's name wherever people are shown (a message's
 // sender line, the sidebar, members, friends, people found, the profile card, the bell). In
-// words, not only a colour, and read out as "bot". Labels that replace an element's content
-// (aria-label) say it with `botSuffix`.
+// words, not only a colour, and read out as "bot" (elements are named by their content, so the
+// badge is in their names too).
 import { h } from "../dom.js";
 
 /** A new badge element. */
@@ -17,6 +17,3 @@ export function showName(el, name, user) {
   const same = nodes.length === (bot ? 2 : 1) && nodes[0].nodeType === Node.TEXT_NODE && nodes[0].data === name && (!bot || nodes[1].classList?.contains("bot-badge"));
   if (!same) el.replaceChildren(name, ...(bot ? [botBadge()] : []));
 }
-
-/** " (bot)" for a bot, to end a label naming them; "" for anyone else. */
-export const botSuffix = (user) => (user?.bot ? " (bot)" : "");

@@ -45,7 +45,7 @@ import { systemText } from "../system.js";
 import { attachmentCountLabel } from "../attachments.js";
 import { composerStatus, discardTray, drawMessageAttachments, mountAttachments, takeAttachments } from "./attachments.js";
 import { groupAvatarUser } from "./avatar.js";
-import { botSuffix, showName } from "./badge.js";
+import { showName } from "./badge.js";
 import { controlsKey, drawControls, mountControls } from "./conversation_controls.js";
 import { attachMentionAutocomplete } from "./mentions.js";
 import { draftChanged, draftSent, setOpenConversation } from "../ephemeral.js";
@@ -69,6 +69,8 @@ const form = testid("composer");
 const input = testid("composer-input");
 const sendButton = testid("send-button");
 const titleEl = testid("conversation-title");
+// A DM's name in the header is a button: the other person's profile card (profile.js).
+const titleButton = h("button", { class: "title-btn", type: "button", title: "Show profile", testid: "conversation-title-button" });
 const membersEl = testid("conversation-members");
 const avatarEl = testid("conversation-avatar");
 const replyBar = testid("reply-bar");
@@ -268,7 +270,7 @@ function renderHeader() {
   form.hidden = false;
   const title = conversationTitle(state, conversation);
   const isGroup = conversation.type === "group";
-  showName(titleEl, title, isGroup ? null : otherMember(state, conversation));
+  showTitle(title, isGroup ? null : otherMember(state, conversation));
   paintAvatar(avatarEl, isGroup ? groupAvatarUser(conversation) : otherMember(state, conversation), isGroup ? title : undefined);
   avatarEl.classList.toggle("avatar-group", isGroup);
   showProfileFrom(isGroup ? null : otherMember(state, conversation));
@@ -287,20 +289,22 @@ function renderHeader() {
   drawControls(conversation); // the mute menu; a blocked DM's composer
 }
 
-/** In a DM the header's avatar and name open the other person's profile card (profile.js). */
+/** The header's title: a group's name, or a DM's other person (`user`) as a button. */
+function showTitle(title, user) {
+  if (!user) {
+    showName(titleEl, title, null);
+    return;
+  }
+  if (titleEl.firstChild !== titleButton || titleEl.childNodes.length !== 1) titleEl.replaceChildren(titleButton);
+  showName(titleButton, title, user);
+}
+
+/** In a DM the header's name (the keyboard's way, named by what it shows), and with a pointer
+ * its avatar (decoration to screen readers) and title, open the other person's profile card. */
 function showProfileFrom(user) {
-  for (const el of [avatarEl, titleEl]) {
+  for (const el of [avatarEl, titleEl, titleButton]) {
     if (user) el.dataset.profileUserId = String(user.id);
     else delete el.dataset.profileUserId;
-  }
-  if (user) {
-    avatarEl.removeAttribute("aria-hidden");
-    avatarEl.setAttribute("role", "button");
-    avatarEl.tabIndex = 0;
-    avatarEl.setAttribute("aria-label", `${user.display_name}: show profile`);
-  } else {
-    avatarEl.setAttribute("aria-hidden", "true");
-    for (const name of ["role", "tabindex", "aria-label"]) avatarEl.removeAttribute(name);
   }
 }
 
@@ -482,8 +486,9 @@ function render({ toBottom = false } = {}) {
 }
 
 function create(item) {
-  if (item.day) return h("li", { class: "day-divider", role: "separator" }, h("span", { text: dayLabel(item.day) }));
-  if (item.unread) return h("li", { class: "unread-divider", role: "separator", testid: "unread-divider" }, h("span", { text: "New messages" }));
+  // Dividers are items of the list like the messages (a list holds only items), read as words.
+  if (item.day) return h("li", { class: "day-divider" }, h("span", { text: dayLabel(item.day) }));
+  if (item.unread) return h("li", { class: "unread-divider", testid: "unread-divider" }, h("span", { text: "New messages" }));
   if (item.receipt) return createReceipt(item);
   if (item.message.system) return h("li", { class: "system-line", testid: "system-line" }, h("span", { class: "system-text" }));
   const own = item.message.sender_id === state.meId;
@@ -494,7 +499,7 @@ function create(item) {
     h(
       "div",
       { class: "msg-body" },
-      own ? null : h("button", { class: "msg-sender", type: "button", testid: "message-sender", hidden: true }),
+      own ? null : h("button", { class: "msg-sender", type: "button", testid: "message-sender", title: "Show profile", hidden: true }),
       h(
         "div",
         { class: "bubble" },
@@ -589,7 +594,6 @@ function update(li, item) {
     senderEl.hidden = !drawn.group;
     showName(senderEl, sender.display_name, sender);
     senderEl.dataset.profileUserId = String(sender.id);
-    senderEl.setAttribute("aria-label", `${sender.display_name}${botSuffix(sender)}: show profile`);
   }
   const bubble = li.querySelector(".bubble");
   drawQuote(bubble, message.reply_to);
@@ -635,7 +639,14 @@ function drawQuote(bubble, quote) {
     return;
   }
   if (!el) {
-    el = h("button", { class: "msg-quote", type: "button", testid: "message-quote", dataset: { action: "quote" } }, h("span", { class: "quote-sender" }), h("span", { class: "quote-excerpt" }));
+    // Named by what it shows (WCAG's label in name), after "Reply to" for screen readers.
+    el = h(
+      "button",
+      { class: "msg-quote", type: "button", testid: "message-quote", title: "Show the original message", dataset: { action: "quote" } },
+      h("span", { class: "visually-hidden", text: "Reply to " }),
+      h("span", { class: "quote-sender" }),
+      h("span", { class: "quote-excerpt" }),
+    );
     bubble.prepend(el);
   }
   el.dataset.quoteId = String(quote.id);
@@ -644,7 +655,6 @@ function drawQuote(bubble, quote) {
   const excerpt = quote.deleted ? "message deleted" : quote.excerpt || (quote.attachment_count ? attachmentCountLabel(quote.attachment_count) : "");
   el.querySelector(".quote-excerpt").textContent = excerpt;
   el.classList.toggle("quote-deleted", quote.deleted);
-  el.setAttribute("aria-label", `Reply to ${name}: ${excerpt}. Show the original message`);
 }
 
 function drawDeleted(bubble, deleted) {

@@ -9,7 +9,7 @@ import { go } from "../router.js";
 import { state, watch } from "../store.js";
 import { incomingRequests, outgoingRequests, relation, sortedFriends } from "../store/friends.js";
 import { userById } from "../store/users.js";
-import { botSuffix, showName } from "./badge.js";
+import { showName } from "./badge.js";
 import { navigable, peopleSearch } from "./people.js";
 import { paintPresence, presenceSuffix } from "./presence.js";
 
@@ -90,8 +90,9 @@ function personRow(testId) {
       "li",
       { class: "person", testid: testId },
       h("span", { class: "avatar", "aria-hidden": "true" }),
-      // The name opens the person's profile card (profile.js), by mouse or keyboard.
-      h("span", { class: "person-names", role: "button", tabindex: "0" }, h("strong"), h("small")),
+      // The name opens the person's profile card (profile.js), by mouse or keyboard; it is read
+      // as shown (WCAG's label in name), with their presence in words.
+      h("span", { class: "person-names", role: "button", tabindex: "0", title: "Show profile" }, h("strong"), h("small"), h("span", { class: "visually-hidden person-presence" })),
       h("span", { class: "person-actions" }),
     );
 }
@@ -108,7 +109,7 @@ function drawPerson(li, user, actionsKey, actions) {
   li.querySelector(".avatar").dataset.profileUserId = String(user.id);
   const names = li.querySelector(".person-names");
   names.dataset.profileUserId = String(user.id);
-  names.setAttribute("aria-label", `${user.display_name} (@${user.username})${botSuffix(user)}${presenceSuffix(user.id)}: show profile`);
+  names.querySelector(".person-presence").textContent = presenceSuffix(user.id);
   if (drawnActions.get(li) !== actionsKey) {
     drawnActions.set(li, actionsKey);
     li.querySelector(".person-actions").replaceChildren(...actions());

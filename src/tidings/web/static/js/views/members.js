@@ -18,7 +18,8 @@ import { state, update, watch } from "../store.js";
 import { conversationTitle, receiveConversationUpdate, roleOf } from "../store/conversations.js";
 import { sortedFriends } from "../store/friends.js";
 import { userById } from "../store/users.js";
-import { botSuffix, showName } from "./badge.js";
+import { showName } from "./badge.js";
+import { trapFocus } from "./focus.js";
 import { paintPresence, presenceSuffix } from "./presence.js";
 
 const ROLE_LABEL = { owner: "Owner", admin: "Admin" };
@@ -117,6 +118,8 @@ function confirmStep(text, detail, label) {
 
 export function mountMembers() {
   document.body.append(dialog, confirmDialog);
+  trapFocus(dialog);
+  trapFocus(confirmDialog);
   const button = testid("members-button");
   button.addEventListener("click", () => openMembers(Number(button.dataset.conversationId), button));
   closeButton.addEventListener("click", () => dialog.close());
@@ -241,8 +244,14 @@ function createMember(m) {
     "li",
     { class: "person member", testid: "member", dataset: { userId: String(m.user.id) } },
     h("span", { class: "avatar", "aria-hidden": "true" }),
-    // The name opens the member's profile card (profile.js).
-    h("span", { class: "person-names", role: "button", tabindex: "0", dataset: { profileUserId: String(m.user.id) } }, h("strong", { testid: "member-name" }), h("small")),
+    // The name opens the member's profile card (profile.js); read as shown, with their presence.
+    h(
+      "span",
+      { class: "person-names", role: "button", tabindex: "0", title: "Show profile", dataset: { profileUserId: String(m.user.id) } },
+      h("strong", { testid: "member-name" }),
+      h("small"),
+      h("span", { class: "visually-hidden person-presence" }),
+    ),
     h("span", { class: "role-badge", testid: "member-role" }),
     menuButton,
   );
@@ -254,7 +263,7 @@ function updateMember(li, { user, role }, conversation) {
   paintPresence(li.querySelector(".avatar"), user.id);
   showName(li.querySelector("strong"), me ? `${user.display_name} (you)` : user.display_name, user);
   li.querySelector("small").textContent = `@${user.username}`;
-  li.querySelector(".person-names").setAttribute("aria-label", `${user.display_name} (@${user.username})${botSuffix(user)}${presenceSuffix(user.id)}: show profile`);
+  li.querySelector(".person-presence").textContent = presenceSuffix(user.id);
   li.classList.toggle("me", me);
   li.dataset.role = role;
   const badge = li.querySelector(".role-badge");

@@ -1,8 +1,9 @@
 // @mention autocomplete in a textarea: typing "@al" lists the members whose username or display
 // name starts with "al" (not you), ↑/↓ choose, Enter or Tab (or a click) writes "@username ",
-// Escape closes. The ARIA combobox pattern, with the textarea keeping its textbox role (the
-// composer is found as one): aria-autocomplete, aria-controls, aria-expanded and
-// aria-activedescendant on it, a role=listbox of role=option under it.
+// Escape closes. The ARIA combobox pattern as far as a textarea allows, keeping its textbox role
+// (the composer is found as one, and a textbox may not have aria-expanded or aria-haspopup):
+// aria-autocomplete, aria-controls and aria-activedescendant on it, a role=listbox of
+// role=option under it.
 //
 // The pure parts (what is being typed, who matches, the text after choosing) are exported for
 // tests; the list is built with createElement and text nodes only.
@@ -71,9 +72,7 @@ export function attachMentionAutocomplete(textarea, getMembers, { doc = textarea
   textarea.after(list);
   textarea.parentElement?.classList.add("mention-host");
   textarea.setAttribute("aria-autocomplete", "list");
-  textarea.setAttribute("aria-haspopup", "listbox");
   textarea.setAttribute("aria-controls", id);
-  textarea.setAttribute("aria-expanded", "false");
 
   let range = null; // the mention being typed, while the list is open
   let options = []; // the users listed
@@ -85,7 +84,6 @@ export function attachMentionAutocomplete(textarea, getMembers, { doc = textarea
     options = [];
     list.hidden = true;
     list.replaceChildren();
-    textarea.setAttribute("aria-expanded", "false");
     textarea.removeAttribute("aria-activedescendant");
   }
 
@@ -107,7 +105,6 @@ export function attachMentionAutocomplete(textarea, getMembers, { doc = textarea
       list.replaceChildren(...options.map(optionElement));
     }
     list.hidden = false;
-    textarea.setAttribute("aria-expanded", "true");
     highlight();
   }
 
@@ -188,7 +185,7 @@ export function attachMentionAutocomplete(textarea, getMembers, { doc = textarea
     for (const [type, fn, capture] of listeners) textarea.removeEventListener(type, fn, capture);
     list.remove();
     textarea.parentElement?.classList.remove("mention-host");
-    for (const name of ["aria-autocomplete", "aria-haspopup", "aria-controls", "aria-expanded", "aria-activedescendant"]) {
+    for (const name of ["aria-autocomplete", "aria-controls", "aria-activedescendant"]) {
       textarea.removeAttribute(name);
     }
   };

@@ -11,7 +11,7 @@ import { typingText, typistsIn } from "../store/typing.js";
 import { userById } from "../store/users.js";
 import { systemText } from "../system.js";
 import { groupAvatarUser } from "./avatar.js";
-import { botSuffix, showName } from "./badge.js";
+import { showName } from "./badge.js";
 import { bellIcon } from "./conversation_controls.js";
 import { paintPresence, presenceSuffix } from "./presence.js";
 
@@ -53,8 +53,21 @@ function create(conversation) {
     h(
       "span",
       { class: "conv-body" },
-      h("span", { class: "conv-top" }, h("span", { class: "conv-name", testid: "conversation-name" }), h("span", { class: "conv-muted", testid: "muted-icon", title: "Muted", "aria-hidden": "true", hidden: true }, bellIcon(true, 14)), h("time", { class: "conv-time", testid: "conversation-time" })),
-      h("span", { class: "conv-bottom" }, h("span", { class: "conv-preview", testid: "conversation-preview" }), h("span", { class: "badge", testid: "unread-badge", hidden: true })),
+      h(
+        "span",
+        { class: "conv-top" },
+        h("span", { class: "conv-name", testid: "conversation-name" }),
+        h("span", { class: "visually-hidden conv-state" }), // ", muted, online" in words
+        h("span", { class: "conv-muted", testid: "muted-icon", title: "Muted", "aria-hidden": "true", hidden: true }, bellIcon(true, 14)),
+        h("time", { class: "conv-time", testid: "conversation-time" }),
+      ),
+      h(
+        "span",
+        { class: "conv-bottom" },
+        h("span", { class: "conv-preview", testid: "conversation-preview" }),
+        h("span", { class: "badge", testid: "unread-badge", "aria-hidden": "true", hidden: true }),
+        h("span", { class: "visually-hidden conv-unread" }), // the badge in words
+      ),
     ),
   );
   return h("li", { dataset: { conversationId: String(conversation.id) } }, link);
@@ -89,10 +102,15 @@ function update(li, conversation) {
   link.classList.toggle("active", conversation.id === activeId);
   if (conversation.id === activeId) link.setAttribute("aria-current", "page");
   else link.removeAttribute("aria-current");
-  const unread = conversation.unread_count ? `, ${conversation.unread_count} unread` : "";
+  // The link is named by what it shows (WCAG's label in name: speech input says what it sees),
+  // and in words what only shows as an icon, a dot or a badge.
   const online = partner === null ? "" : presenceSuffix(partner);
-  const bot = partner === null ? "" : botSuffix(userById(state, partner));
-  link.setAttribute("aria-label", `${title}${bot}${muted ? " (muted)" : ""}${online}${unread}: ${text}`);
+  setText(link.querySelector(".conv-state"), `${muted ? ", muted" : ""}${online},`);
+  setText(link.querySelector(".conv-unread"), conversation.unread_count ? `, ${conversation.unread_count} unread` : "");
+}
+
+function setText(el, text) {
+  if (el.textContent !== text) el.textContent = text;
 }
 
 function render() {
