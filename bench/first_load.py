@@ -16,20 +16,27 @@ every conversation (a MutationObserver installed before the page's scripts notes
 
 Each visit runs on loopback, and with the network throttled to Lighthouse's mobile profile
 (150 ms round trip, 1.6 Mbit/s down, 750 kbit/s up; DevTools applies the latency to each
-request), where the count of round trips and the bytes show. Figures measure, they assert
-nothing; the time is the median of the runs.
+request), where the count of round trips and the bytes show; both with the service worker
+blocked (what the server's static files cost), and the throttled one again with the worker
+allowed (what it adds: the shell it fetches at install, the page it keeps). Figures measure,
+they assert nothing; the time is the median of the runs.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import os
 import statistics
 import tempfile
 from collections import Counter
 from pathlib import Path
 from typing import Any
+
+from playwright.async_api import Error as PlaywrightError
+from playwright.async_api import async_playwright
 
 from bench import seed
 from bench.client import HttpConn
@@ -40,14 +47,13 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 CONVERSATIONS = 20
 MESSAGES = 5
-PROFILES: dict[str, dict[str, float] | None] = {
-    "loopback": None,
-    "slow 4G": {
-        "latency": 150,
-        "downloadThroughput": 1_600_000 / 8,
-        "uploadThroughput": 750_000 / 8,
-    },
+SLOW_4G = {"latency": 150, "downloadThroughput": 1_600_000 / 8, "uploadThroughput": 750_000 / 8}
+PROFILES: dict[str, tuple[dict[str, float] | None, bool]] = {
+    "loopback": (None, False),
+    "slow 4G": (SLOW_4G, False),
+    "slow 4G, service worker": (SLOW_4G, True),
 }
+"""Name: (network throttling, whether the page may install its service worker)."""
 QUIET_S = 0.5
 """A visit ends when no request but the event stream has been in flight for this long."""
 BASELINE = Path(__file__).parent / "results" / "first_load_baseline.json"
@@ -103,12 +109,11 @@ async def _visit(context: Any, url: str, conditions: dict[str, float] | None) ->
     requests: dict[str, dict[str, Any]] = {}
     settled = asyncio.Event()
     worker: dict[Any, int | None] = {}
-    """The service worker's own requests (Playwright sees them): bytes on the wire, once done."""
+    """The service worker's own requests (Playwright sees them): bytes on the wire, once done
+    (Playwright does not always say a worker's request finished: they are not waited for)."""
 
     def check_settled() -> None:
-        if None not in worker.values() and all(
-            r["done"] for r in requests.values() if r["type"] != "EventSource"
-        ):
+        if all(r["done"] for r in requests.values() if r["type"] != "EventSource"):
             settled.set()
 
     def sent(e: dict[str, Any]) -> None:
@@ -157,13 +162,12 @@ async def _visit(context: Any, url: str, conditions: dict[str, float] | None) ->
     def worker_sent(request: Any) -> None:
         if request.service_worker is not None:
             worker[request] = None
-            settled.clear()
 
     async def worker_done(request: Any) -> None:
         if request in worker:
-            sizes = await request.sizes()
-            worker[request] = sizes["responseHeadersSize"] + sizes["responseBodySize"]
-            check_settled()
+            with contextlib.suppress(PlaywrightError):  # the page closed meanwhile
+                sizes = await request.sizes()
+                worker[request] = sizes["responseHeadersSize"] + sizes["responseBodySize"]
 
     context.on("request", worker_sent)
     context.on("requestfinished", worker_done)
@@ -178,7 +182,11 @@ async def _visit(context: Any, url: str, conditions: dict[str, float] | None) ->
     usable = await page.wait_for_function("() => window.__usableAt", timeout=60_000)
     usable_ms = float(await usable.json_value())
     while True:  # until nothing but the stream is in flight, and nothing new starts for a while
-        await asyncio.wait_for(settled.wait(), timeout=30)
+        try:
+            await asyncio.wait_for(settled.wait(), timeout=30)
+        except TimeoutError:
+            pending = [r["url"] for r in requests.values() if not r["done"]]
+            raise RuntimeError(f"still loading after 30 s: {pending}") from None
         seen = len(requests) + len(worker)
         await asyncio.sleep(QUIET_S)
         if settled.is_set() and len(requests) + len(worker) == seen:
@@ -206,22 +214,26 @@ async def _visit(context: Any, url: str, conditions: dict[str, float] | None) ->
         "static_body_bytes": sum(r["body"] for r in network if "/static/" in r["url"]),
         "worker_requests": len(worker),
         "worker_wire_bytes": sum(size or 0 for size in worker.values()),
+        "worker_unmeasured": sum(1 for size in worker.values() if size is None),
     }
 
 
-async def measure(server: TidingsServer, token: str, runs: int) -> dict[str, Any]:
-    from playwright.async_api import async_playwright
-
+async def measure(
+    server: TidingsServer, token: str, runs: int, profiles: list[str]
+) -> dict[str, Any]:
     results: dict[str, Any] = {}
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
             executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
         )
         try:
-            for name, conditions in PROFILES.items():
+            for name in profiles:
+                conditions, worker = PROFILES[name]
                 visits: dict[str, list[dict[str, Any]]] = {"cold": [], "warm": []}
                 for _ in range(runs):
-                    context = await browser.new_context()
+                    context = await browser.new_context(
+                        service_workers="allow" if worker else "block"
+                    )
                     await context.add_cookies(
                         [{"name": seed.COOKIE, "value": token, "url": server.url}]
                     )
@@ -243,11 +255,34 @@ async def scenario(run: Run) -> None:
     try:
         token = await _seed(server)
         run.say(f"first_load: {CONVERSATIONS} conversations seeded, loading the app")
-        profiles = await measure(server, token, run.plan.first_load_runs)
+        load_before = os.getloadavg()[0]
+        names = ["loopback"] if run.plan.quick else list(PROFILES)
+        profiles = await measure(server, token, run.plan.first_load_runs, names)
     finally:
         server.stop()
-    run.results["first_load"] = {"code": server.code, "runs": run.plan.first_load_runs, **profiles}
+    run.results["first_load"] = {
+        "code": server.code,
+        "runs": run.plan.first_load_runs,
+        "load_average": (load_before, os.getloadavg()[0]),
+        "shell": shell_sizes(),
+        **profiles,
+    }
     (run.out / "first_load.md").write_text("\n".join(report_lines(run.results)) + "\n")
+
+
+def shell_sizes() -> dict[str, int]:
+    """The app page's static files (its modules, the stylesheet, the icon): how many, their
+    bytes, and gzipped as served."""
+    from tidings.web.assets import AssetManifest
+
+    assets = AssetManifest()
+    urls = {assets.url("js/app.js"), assets.url("css/tidings.css"), assets.url("icon.svg")}
+    shell = [assets.by_url[url] for url in urls | set(assets.preload_urls("js/app.js"))]
+    return {
+        "files": len(shell),
+        "bytes": sum(len(a.body) for a in shell),
+        "gzipped": sum(len(a.gzipped or a.body) for a in shell),
+    }
 
 
 def _median(visits: list[dict[str, Any]], key: str) -> float:
@@ -260,7 +295,7 @@ def _kb(n: float) -> str:
 
 def _rows(label: str, d: dict[str, Any]) -> list[str]:
     rows = []
-    for name in PROFILES:
+    for name in (name for name in PROFILES if name in d):
         for kind in ("cold", "warm"):
             visits = d[name][kind]
             v = visits[0]
@@ -270,6 +305,8 @@ def _rows(label: str, d: dict[str, Any]) -> list[str]:
                     f"; and the service worker's {v['worker_requests']}, "
                     f"{_kb(v['worker_wire_bytes'])}"
                 )
+                if v.get("worker_unmeasured"):
+                    types += f" ({v['worker_unmeasured']} not measured)"
             rows.append(
                 f"| {label} | {name} | {kind} | {v['network_requests']} of {v['requests']} "
                 f"({types}) | {_kb(v['wire_bytes'])} ({_kb(v['static_wire_bytes'])}) | "
@@ -290,28 +327,63 @@ def report_lines(r: dict[str, Any]) -> list[str]:
         "(*warm*: a second visit). *Requests*: those the network answered, of all the page "
         "made (a service worker's answers count as cached), and by kind the network's (the "
         "event stream is one); the service worker's own fetches, and their bytes on the wire, "
-        "are counted apart (unthrottled: DevTools throttles the page's requests). *On the "
+        "are counted apart. *On the "
         "wire*: bytes the page received, headers included (not the event stream's), and of "
         "them the static files' (scripts, stylesheet, icon); *decoded*: the same bodies after "
         "decompression. "
         "*Usable*: from the navigation's start until the conversation list shows all "
         f"{CONVERSATIONS} conversations; *load*: the page's load event. Times are medians of "
         f"{d['runs']} run(s), bytes and requests the first run's. *slow 4G*: DevTools "
-        "throttling, 150 ms per request, 1.6 Mbit/s down. How it measures: "
+        "throttling, 150 ms per request, 1.6 Mbit/s down. The service worker is blocked but where "
+        "it says so. How it measures: "
         "`bench/first_load.py`.",
         "",
         "| code | network | visit | requests | on the wire (static) | decoded (static) "
         "| usable | load |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    codes = []
+    runs = [("now", d)]
     if BASELINE.exists():
-        baseline = json.loads(BASELINE.read_text())
-        lines += _rows("before", baseline)
-        codes.append(f"before: {baseline['code']} (plain file names, no compression)")
-    lines += _rows("now", d)
-    codes.append(f"now: {d['code']}")
-    return [*lines, "", f"Code measured: {'; '.join(codes)}.", ""]
+        runs.insert(0, ("before", json.loads(BASELINE.read_text())))
+    for label, result in runs:
+        lines += _rows(label, result)
+    lines.append("")
+    shell = d["shell"]
+    lines += [
+        f"The app page's static files (now): {shell['files']} (its modules, the stylesheet, "
+        f"the icon), {_kb(shell['bytes'])}, {_kb(shell['gzipped'])} gzipped as served.",
+        "",
+    ]
+    shown = "slow 4G" if "slow 4G" in d else "loopback"
+    lines.append(
+        f"What it means, on {shown} (the loopback times are CPU-bound on a shared machine):"
+    )
+    lines.append("")
+    for label, result in runs:
+        cold, warm = result[shown]["cold"], result[shown]["warm"]
+        kinds = warm[0]["by_type"]
+        static = sum(kinds.get(kind, 0) for kind in ("Script", "Stylesheet", "Image", "Other"))
+        load = result.get("load_average")
+        lines.append(
+            f"- {label}: a cold load took {_kb(cold[0]['wire_bytes'])} and was usable in "
+            f"{_median(cold, 'usable_ms') / 1000:.1f} s; a second visit asked the network for "
+            f"{static} static files, {_kb(warm[0]['wire_bytes'])} in all, usable in "
+            f"{_median(warm, 'usable_ms') / 1000:.1f} s"
+            + (f" (load average {load[0]:.1f} to {load[1]:.1f})." if load else ".")
+        )
+    if len(runs) == 2:
+        lines += [
+            "",
+            "Before, the files were sent as they are, under their plain names, with an ETag and "
+            "a Last-Modified date but no Cache-Control: whether a browser asks again on a later "
+            "visit was its heuristic (fresh for a tenth of the file's age), so after a deploy it "
+            "revalidated every file, one request each (304), and was liable to mix versions. Now "
+            "the page names each file by a hash of its content, cached for a year as immutable: "
+            "a second visit fetches only the page, the API's answers and the event stream; and "
+            "the page's modulepreload list fetches the whole module graph in one round instead "
+            "of one round per level of imports.",
+        ]
+    return [*lines, ""]
 
 
 def main() -> None:
@@ -329,6 +401,7 @@ def main() -> None:
     if args.save_baseline:
         BASELINE.write_text(json.dumps(run.results["first_load"], indent=1) + "\n")
     body = "\n".join(report_lines(run.results)) + "\n"
+    args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "first_load.md").write_text(body)
     print(body)
 
