@@ -16,8 +16,9 @@ whole graph at once instead of discovering it one level of imports at a time.
 
 All of it is computed once per process, in memory, from the package's files (no build step):
 a static file edited while the server runs is seen after a restart. Each file is gzipped at
-level 9 then too (brotli would save another ~14 % of the scripts' bytes, once per release per
-browser: not worth a compiled dependency and half a second of startup).
+level 9 then too. Brotli (quality 11) would send 14 % less than the app page's ~150 kB gzipped,
+once per release per browser: not worth a compiled dependency and 0.6 s or more of CPU at each
+start.
 """
 
 from __future__ import annotations
