@@ -106,7 +106,7 @@ class AssetManifest:
             digests[path] = hashlib.sha256(reached.encode()).hexdigest()[:8]
         self.assets: dict[str, Asset] = {}
         for path, source in sources.items():
-            body = _rename(path, source, digests)
+            body = _rename(path, source, refs[path], digests)
             packed = gzip.compress(body, 9, mtime=0)
             self.assets[path] = Asset(
                 path=path,
@@ -200,21 +200,19 @@ def _reachable(path: str, refs: Mapping[str, Mapping[str, str]]) -> set[str]:
     return seen
 
 
-def _rename(path: str, source: bytes, digests: Mapping[str, str]) -> bytes:
-    """``source`` with each reference to a static file renamed to its hashed name."""
+def _rename(path: str, source: bytes, refs: Mapping[str, str], digests: Mapping[str, str]) -> bytes:
+    """``source`` with each of its ``refs`` renamed to the hashed name of the file it names."""
     pattern = REFERENCES.get(posixpath.splitext(path)[1])
-    if pattern is None:
+    if pattern is None or not refs:
         return source
 
     def hashed(match: re.Match[str]) -> str:
         ref = match["ref"]
-        target = _resolve(path, ref)
-        if target not in digests or target == path:
+        if ref not in refs:
             return match[0]
         stem, suffix = posixpath.splitext(ref)
-        renamed = f"{stem}.{digests[target]}{suffix}"
-        start, end = match.span("ref")
-        return match[0][: start - match.start()] + renamed + match[0][end - match.start() :]
+        start, end = match.start("ref") - match.start(), match.end("ref") - match.start()
+        return f"{match[0][:start]}{stem}.{digests[refs[ref]]}{suffix}{match[0][end:]}"
 
     return pattern.sub(hashed, source.decode()).encode()
 
