@@ -2,6 +2,8 @@
 // the realtime client, mount the views and route between them. Modules, from the stream to the
 // screen: realtime.js (+ ordering.js) -> events.js -> store.js (store/*.js reducers) -> views/*.js;
 // loaders.js (reads) and actions.js (writes) feed the store with the server's answers.
+// Offline (offline.js, outbox.js): the page opens from the service worker's copy with the copy
+// of the sidebar, says it is offline, and keeps what is written in the outbox until it is sent.
 import { signOut } from "./actions.js";
 import { paintAvatar, testid } from "./dom.js";
 import { installErrorReporting, reportError } from "./errors.js";
@@ -9,6 +11,8 @@ import { mountEphemeral } from "./ephemeral.js";
 import { registerEvents } from "./events.js";
 import { loadAttention, loadSnapshot, watchMissing } from "./loaders.js";
 import { mountNotifier } from "./notifier.js";
+import { forgetThisDevice, keepOfflineCopy, mountOfflineBanner, openOfflineCopy } from "./offline.js";
+import { flushOutbox, outboxHolds, showOutboxAgain, startOutbox } from "./outbox.js";
 import { RealtimeClient } from "./realtime.js";
 import { currentRoute, onRoute } from "./router.js";
 import { state, update, watch } from "./store.js";
@@ -26,6 +30,7 @@ import { mountProfile } from "./views/profile.js";
 import { mountSearch } from "./views/search.js";
 import { mountSidebar, setActiveConversation } from "./views/sidebar.js";
 import { mountSettings, openSettings } from "./views/settings.js";
+import { registerWorker } from "./worker.js";
 
 installErrorReporting();
 
@@ -38,10 +43,13 @@ const STATUS_TEXT = {
   offline: "Offline",
 };
 
+const userId = Number(document.body.dataset.userId);
 const realtime = new RealtimeClient({ scope: document.body.dataset.userId });
 registerEvents(realtime);
 // Our settings and blocks, on start and on every stream open (their events may have been missed).
 realtime.on("status", (status) => status === "connected" && loadAttention());
+// The server can be reached again: what waits in the outbox goes.
+realtime.on("status", (status) => status === "connected" && flushOutbox());
 // Listen to the leader tab before fetching, so nothing relayed meanwhile is missed.
 realtime.listen();
 watchMissing();
@@ -101,13 +109,16 @@ function showMe() {
 watch("session", showMe);
 watch("users", showMe);
 
-/** End the session(s) on the server, then send every tab of this browser to sign in. */
+/** End the session(s) on the server, forget what this browser keeps for us (the outbox, the
+ * copy of the sidebar, the service worker's caches), then send every tab of it to sign in. */
 async function leave(options) {
+  if (outboxHolds() && !confirm("Some of your messages have not been sent yet. Sign out and delete them?")) return;
   try {
     await signOut(options);
   } catch (error) {
     reportError("Couldn't sign out on the server", error);
   }
+  await forgetThisDevice(userId);
   realtime.announceSignOut();
   location.assign("/login");
 }
@@ -116,7 +127,8 @@ mountProfile({ onSettings: openSettings });
 mountSettings({
   signOutEverywhere: () => leave({ everywhere: true }),
   // The account is gone (its sessions with it): every tab of this browser goes to sign in.
-  signedOut: () => {
+  signedOut: async () => {
+    await forgetThisDevice(userId);
     realtime.announceSignOut();
     location.assign("/login");
   },
@@ -155,7 +167,21 @@ function show(route) {
 onRoute((route) => {
   if (state.meId !== null) show(route);
 });
-if (await loadSnapshot(realtime)) {
+
+startOutbox(userId);
+keepOfflineCopy(userId);
+mountOfflineBanner(testid("offline-banner"));
+registerWorker({ appOpened: true });
+
+/** No snapshot can be fetched: open with the copy of the sidebar, if this browser has one. */
+function openOffline() {
+  if (!openOfflineCopy(userId)) return;
+  showOutboxAgain();
+  show(currentRoute());
+  app.dataset.ready = "offline";
+}
+
+if (await loadSnapshot(realtime, { onUnreachable: openOffline })) {
   show(currentRoute());
   app.dataset.ready = "true";
 }

@@ -31,7 +31,7 @@
 // (ephemeral.js); "Seen" / "Seen by N" is an item after our last message (views/receipts.js).
 // The header's bell mutes the conversation, and a blocked DM's composer is off with a line
 // saying why (views/conversation_controls.js).
-import { deleteMessage, editMessage, markConversationRead, retryMessage, sendMessage, setReaction } from "../actions.js";
+import { deleteMessage, discardMessage, editMessage, markConversationRead, retryMessage, sendMessage, setReaction } from "../actions.js";
 import { attempt, reportError, toast } from "../errors.js";
 import { clockTime, dayKey, dayLabel, fullTime, h, paintAvatar, renderKeyed, testid } from "../dom.js";
 import { loadAfter, loadAround, loadEdits, loadLatest, loadNewer, loadOlder } from "../loaders.js";
@@ -558,6 +558,7 @@ function update(li, item) {
   const drawn = {
     message,
     error: message.error,
+    waiting: message.waiting,
     grouped: Boolean(grouped),
     sender: state.users.get(message.sender_id),
     group: state.conversations.get(message.conversation_id)?.type === "group",
@@ -574,6 +575,7 @@ function update(li, item) {
   li.classList.toggle("grouped", Boolean(grouped));
   li.classList.toggle("pending", pending);
   li.classList.toggle("failed", pending && Boolean(message.error));
+  li.classList.toggle("waiting", pending && Boolean(message.waiting) && !message.error);
   li.classList.toggle("deleted", Boolean(message.deleted));
   li.classList.toggle("editing", drawn.editing);
   if (pending) {
@@ -616,7 +618,7 @@ function update(li, item) {
   if (openPopup?.messageId === message.id && actions.hidden) closePopup();
   // The line under the bubble changes with the message's state (not at every render, which
   // would take the focus off a Retry button).
-  const meta = pending ? `failed:${message.error ?? ""}` : `sent:${message.created_at}`;
+  const meta = pending ? `${message.waiting ? "waiting" : "failed"}:${message.error ?? ""}` : `sent:${message.created_at}`;
   if (drawnMeta.get(li) !== meta) {
     drawnMeta.set(li, meta);
     li.querySelector(".msg-body").lastChild.replaceWith(pending ? stateLine(message) : timeLine(message));
@@ -739,13 +741,18 @@ function timeLine(message) {
   return h("time", { class: "msg-time", datetime: message.created_at, title: fullTime(message.created_at), text: clockTime(message.created_at) });
 }
 
+/** A pending send's state (outbox.js): on its way, waiting for the network, or refused. */
 function stateLine(pending) {
-  if (!pending.error) return h("span", { class: "msg-time", testid: "message-state", text: "Sending…" });
+  if (!pending.error) {
+    return h("span", { class: "msg-time", testid: "message-state", text: pending.waiting ? "Waiting to send" : "Sending…" });
+  }
   return h(
     "span",
     { class: "msg-time", testid: "message-state" },
     `Not sent: ${pending.error.replace(/\.$/, "")}. `,
     h("button", { class: "link-btn", type: "button", text: "Retry", onclick: () => retryMessage(pending.conversation_id, pending.client_id) }),
+    " · ",
+    h("button", { class: "link-btn", type: "button", text: "Delete", onclick: () => discardMessage(pending.conversation_id, pending.client_id) }),
   );
 }
 

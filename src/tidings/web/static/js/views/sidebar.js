@@ -7,6 +7,7 @@ import { attachmentSummary } from "../attachments.js";
 import { h, paintAvatar, renderKeyed, setBadge, shortTime, testid } from "../dom.js";
 import { state, watch } from "../store.js";
 import { conversationTitle, isMuted, otherMember, sortedConversations } from "../store/conversations.js";
+import { showingOfflineCopy } from "../store/offline.js";
 import { typingText, typistsIn } from "../store/typing.js";
 import { userById } from "../store/users.js";
 import { systemText } from "../system.js";
@@ -35,6 +36,7 @@ export function setActiveConversation(id) {
 
 function preview(conversation) {
   const message = conversation.last_message;
+  if (!message && showingOfflineCopy(state)) return ""; // opened offline: no messages known
   if (!message) return conversation.type === "group" ? "Group created" : "Say hello 👋";
   if (message.system) return systemText(state, message.system); // "Alice added Bob"
   const words = message.content.replace(/\s+/g, " ");

@@ -1,0 +1,305 @@
+"""Offline: the app opens with the network down (the service worker's copy of the shell and of
+the page), says so, keeps what is written in the outbox, and sends it once when the network is
+back; a send whose answer was lost is sent again and stored once."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+import pytest
+from playwright.async_api import Error as PlaywrightError
+from playwright.async_api import Page, Route, expect
+
+from tests.e2e.conftest import Browsing, expect_live
+from tests.support.api import PASSWORD
+
+pytestmark = pytest.mark.e2e
+
+
+async def history(user, conversation_id: int) -> list[str]:
+    answer = await user.ok("GET", f"/api/conversations/{conversation_id}/messages")
+    return [m["content"] for m in answer["messages"]]
+
+
+async def ready_offline(page: Page) -> None:
+    """The service worker keeps the shell and this page."""
+    await expect(page.locator("body")).to_have_attribute("data-offline-ready", "true")
+
+
+async def test_written_offline_after_a_reload_sent_once_when_back(
+    browsing: Browsing, alice_bob_dm
+) -> None:
+    alice, bob, dm = alice_bob_dm
+    await bob.send(dm, "Before")
+    context = await browsing.signed_in(alice)
+    page = await browsing.open_app(context, f"/#/c/{dm}")
+    await expect(page.get_by_test_id("message-text")).to_have_text(["Before"])
+    await ready_offline(page)
+
+    # Offline, the page reloads: the worker serves it, with its scripts, and says it is offline.
+    await context.set_offline(True)
+    response = await page.reload()
+    assert response is not None and response.from_service_worker
+    await expect(page.get_by_test_id("connection-status")).to_have_attribute(
+        "data-state", "offline"
+    )
+    await expect(page.get_by_test_id("offline-banner")).to_have_text(
+        "You're offline. Messages will be sent when you're back online."
+    )
+    await expect(page.get_by_test_id("conversation-title")).to_have_text("Bob Marley")
+    await expect(page.get_by_test_id("conversation-name")).to_have_text(["Bob Marley"])
+
+    # Two messages written: they wait.
+    composer = page.get_by_role("textbox", name="Message")
+    for text in ("Written offline", "And another"):
+        await composer.fill(text)
+        await composer.press("Enter")
+    waiting = page.locator(".msg[data-pending]")
+    await expect(waiting.get_by_test_id("message-text")).to_have_text(
+        ["Written offline", "And another"]
+    )
+    await expect(waiting.get_by_test_id("message-state")).to_have_text(["Waiting to send"] * 2)
+
+    # Meanwhile Bob writes; then the network is back.
+    await bob.send(dm, "Meanwhile")
+    await context.set_offline(False)
+    await expect_live(page)
+    texts = ["Before", "Meanwhile", "Written offline", "And another"]
+    await expect(page.get_by_test_id("message-text")).to_have_text(texts)
+    await expect(page.locator("[data-pending]")).to_have_count(0)
+    await expect(page.get_by_test_id("message-state")).to_have_count(0)
+    await expect(page.get_by_test_id("offline-banner")).to_be_hidden()
+    assert await history(alice, dm) == texts
+
+    # And they stay sent once after a reload (the outbox is empty).
+    await page.reload()
+    await expect_live(page)
+    await expect(page.get_by_test_id("message-text")).to_have_text(texts)
+    await expect(page.locator("[data-pending]")).to_have_count(0)
+    assert await history(bob, dm) == texts
+
+
+async def test_a_send_whose_answer_was_lost_is_sent_again_and_stored_once(
+    browsing: Browsing, alice_bob_dm
+) -> None:
+    """The server stores the message but the page never hears its answer: the message waits,
+    goes again under the same client id, and the server answers with the one it has."""
+    alice, bob, dm = alice_bob_dm
+    page = await browsing.open_app(await browsing.signed_in(alice), f"/#/c/{dm}")
+    await ready_offline(page)
+    posts: list[dict[str, str]] = []
+    answered, resent = asyncio.Event(), asyncio.Event()
+
+    async def lose_the_first_answer(route: Route) -> None:
+        if route.request.method != "POST":
+            await route.continue_()
+            return
+        body = route.request.post_data_json
+        posts.append(body)
+        if len(posts) == 1:
+            response = await route.fetch()  # the server has it...
+            assert response.status == 201
+            answered.set()
+            await route.abort("connectionreset")  # ...the page never knows
+        else:
+            await route.continue_()
+            resent.set()
+
+    await page.route("**/api/conversations/*/messages", lose_the_first_answer)
+    composer = page.get_by_role("textbox", name="Message")
+    await composer.fill("Did you get this?")
+    await composer.press("Enter")
+    await answered.wait()
+
+    async with asyncio.timeout(10):
+        await resent.wait()  # sent again, under the same client id
+    assert posts[0] == posts[1]
+    await expect(page.get_by_test_id("message-text")).to_have_text(["Did you get this?"])
+    await expect(page.locator("[data-pending]")).to_have_count(0)
+    await page.unroute("**/api/conversations/*/messages", lose_the_first_answer)
+    assert await history(bob, dm) == ["Did you get this?"]
+
+    await page.reload()
+    await expect_live(page)
+    await expect(page.get_by_test_id("message-text")).to_have_text(["Did you get this?"])
+    await expect(page.locator("[data-pending]")).to_have_count(0)
+    assert len(posts) == 2
+
+
+async def test_tabs_share_the_outbox_and_one_of_them_sends_it(
+    browsing: Browsing, alice_bob_dm
+) -> None:
+    """Written offline in one tab, shown waiting in both; back online, each message is posted
+    once (one tab sends, holding the outbox's lock), and both tabs show it sent."""
+    alice, bob, dm = alice_bob_dm
+    context = await browsing.signed_in(alice)
+    first = await browsing.open_app(context, f"/#/c/{dm}")
+    second = await browsing.open_app(context, f"/#/c/{dm}")
+    posts: list[str] = []
+    context.on(
+        "request",
+        lambda r: (
+            posts.append(r.post_data or "")
+            if r.method == "POST" and r.url.endswith(f"/api/conversations/{dm}/messages")
+            else None
+        ),
+    )
+
+    await context.set_offline(True)
+    for page in (first, second):
+        await expect(page.get_by_test_id("offline-banner")).to_be_visible()
+    composer = first.get_by_role("textbox", name="Message")
+    for text in ("One", "Two"):
+        await composer.fill(text)
+        await composer.press("Enter")
+    for page in (first, second):
+        await expect(page.get_by_test_id("message-state")).to_have_text(["Waiting to send"] * 2)
+    assert posts == []
+
+    await context.set_offline(False)
+    for page in (first, second):
+        await expect(page.get_by_test_id("message-text")).to_have_text(["One", "Two"])
+        await expect(page.locator("[data-pending]")).to_have_count(0)
+        await expect(page.get_by_test_id("offline-banner")).to_be_hidden()
+    assert await history(bob, dm) == ["One", "Two"]
+    assert len(posts) == 2, posts
+
+
+async def test_a_refused_message_says_why_and_is_retried_or_deleted(
+    browsing: Browsing, alice_bob_dm
+) -> None:
+    """A definite refusal is not retried by itself: "Not sent: <why>. Retry · Delete", kept
+    across a reload; Retry sends it under its client id, Delete forgets it."""
+    alice, bob, dm = alice_bob_dm
+    page = await browsing.open_app(await browsing.signed_in(alice), f"/#/c/{dm}")
+    refusing = True
+
+    async def refuse(route: Route) -> None:
+        if route.request.method == "POST" and refusing:
+            await route.fulfill(
+                status=422,
+                json={"detail": "Not today.", "code": "test_refusal"},
+            )
+        else:
+            await route.continue_()
+
+    await page.route("**/api/conversations/*/messages", refuse)
+    composer = page.get_by_role("textbox", name="Message")
+    for text in ("Keep me", "Drop me"):
+        await composer.fill(text)
+        await composer.press("Enter")
+    failed = page.locator(".msg.failed")
+    await expect(failed.get_by_test_id("message-state")).to_have_text(
+        ["Not sent: Not today. Retry · Delete"] * 2
+    )
+
+    # Still there after a reload (kept in the outbox), and not sent by itself.
+    await page.reload()
+    await expect_live(page)
+    await expect(failed.get_by_test_id("message-text")).to_have_text(["Keep me", "Drop me"])
+
+    refusing = False
+    await failed.filter(has_text="Drop me").get_by_role("button", name="Delete").click()
+    await expect(failed).to_have_count(1)
+    await failed.get_by_role("button", name="Retry").click()
+    await expect(page.get_by_test_id("message-text")).to_have_text(["Keep me"])
+    await expect(page.locator("[data-pending]")).to_have_count(0)
+    assert await history(bob, dm) == ["Keep me"]
+    await page.unroute("**/api/conversations/*/messages", refuse)
+
+    await page.reload()
+    await expect_live(page)
+    await expect(page.get_by_test_id("message-text")).to_have_text(["Keep me"])
+
+
+KEPT = """async () => ({
+    caches: await caches.keys(),
+    storage: Object.keys(localStorage).filter((key) => key.startsWith("tidings:")),
+})"""
+
+
+async def test_signing_out_forgets_the_page_and_the_next_account_gets_its_own(
+    browsing: Browsing, alice_bob_dm
+) -> None:
+    """The kept app page names its user: signing out drops it (and the outbox, the copy of the
+    sidebar, every cache); whoever signs in next has their own page offline, not the last one's."""
+    alice, bob, dm = alice_bob_dm
+    context = await browsing.signed_in(alice)
+    page = await browsing.open_app(context, f"/#/c/{dm}")
+    await ready_offline(page)
+    kept = await page.evaluate(KEPT)
+    assert any(name.startswith("tidings-page-") for name in kept["caches"])
+    assert f"tidings:offline:{alice.id}" in kept["storage"]
+
+    await page.get_by_role("button", name="Sign out", exact=True).click()
+    await expect(page).to_have_url(re.compile(r"/login$"))
+    kept = await page.evaluate(KEPT)
+    assert not [name for name in kept["caches"] if name.startswith("tidings-page-")]
+    assert kept["storage"] == []
+
+    # Through the worker (it controls this tab), the app page still sends a signed-out visitor
+    # to sign in; offline, the app does not open: there is no page to open with.
+    assert await page.evaluate("Boolean(navigator.serviceWorker.controller)")
+    await page.goto("/")
+    await expect(page).to_have_url(re.compile(r"/login$"))
+    await context.set_offline(True)
+    with pytest.raises(PlaywrightError):
+        await page.goto("/")
+    await context.set_offline(False)
+
+    # Bob signs in on this browser: offline, it opens as his.
+    await page.goto("/login")
+    await page.get_by_label("Username").fill(bob.username)
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page).to_have_url(re.compile(r"/$"))
+    await expect_live(page)
+    await ready_offline(page)
+    await context.set_offline(True)
+    await page.reload()
+    await expect(page.get_by_test_id("offline-banner")).to_be_visible()
+    await expect(page.get_by_test_id("me-name")).to_have_text("Bob Marley")
+    await expect(page.get_by_test_id("conversation-name")).to_have_text(["Alice Liddell"])
+
+
+async def test_a_reply_with_a_mention_written_offline_survives_a_reload(
+    browsing: Browsing, make_user
+) -> None:
+    """What the outbox keeps is the whole send: written offline as a reply mentioning someone,
+    it is shown again (quote and all) after an offline reload, and sent as that reply."""
+    alice, bob = await make_user("alice", "Alice Liddell"), await make_user("bob", "Bob Marley")
+    await alice.befriend(bob)
+    group = (await alice.group("Team", bob))["id"]
+    await bob.send(group, "Who brings the cake?")
+    context = await browsing.signed_in(alice)
+    page = await browsing.open_app(context, f"/#/c/{group}")
+    await ready_offline(page)
+
+    await context.set_offline(True)
+    item = page.get_by_test_id("message").filter(has_text="Who brings the cake?")
+    await item.hover()
+    await item.get_by_role("button", name="Message actions").click()
+    await page.get_by_role("menuitem", name="Reply").click()
+    composer = page.get_by_role("textbox", name="Message")
+    await composer.fill("@bob I do")
+    await composer.press("Enter")
+    waiting = page.locator(".msg[data-pending]")
+    await expect(waiting.get_by_test_id("message-state")).to_have_text("Waiting to send")
+
+    await page.reload()
+    await expect(page.get_by_test_id("offline-banner")).to_be_visible()
+    await expect(waiting.get_by_test_id("message-text")).to_have_text("@bob I do")
+    await expect(waiting.get_by_test_id("message-quote")).to_contain_text("Who brings the cake?")
+    await expect(waiting.get_by_test_id("message-state")).to_have_text("Waiting to send")
+
+    await context.set_offline(False)
+    await expect_live(page)
+    await expect(page.get_by_test_id("message-text")).to_have_text(
+        ["Who brings the cake?", "@bob I do"]
+    )
+    await expect(page.locator("[data-pending]")).to_have_count(0)
+    [original, reply] = (await bob.ok("GET", f"/api/conversations/{group}/messages"))["messages"]
+    assert (reply["content"], reply["reply_to"]["id"]) == ("@bob I do", original["id"])
+    notifications = (await bob.ok("GET", "/api/notifications"))["notifications"]
+    assert [n["type"] for n in notifications if n["message_id"] == reply["id"]] == ["mention"]
