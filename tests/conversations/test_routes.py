@@ -16,6 +16,7 @@ from tests.api_helpers import (
     recorded,
     validate_event,
 )
+from tests.attachments.helpers import upload
 from tidings.conversations import actions
 from tidings.realtime.events import StoredEvent
 from tidings.realtime.models import EventRecord
@@ -711,3 +712,64 @@ async def test_the_actions_record_their_events(server, make_user, published):
     assert await recorded(server, everything) == everything
     for event in everything:
         validate_event(event)
+
+
+async def test_a_retry_of_a_stored_message_is_answered_with_it_when_a_new_send_would_be_refused(
+    server, make_user
+):
+    """An outbox retrying after a lost answer must learn that its message was sent, even if
+    since then it was edited, its sender left, its reply target was deleted, or the DM was
+    blocked: a new send would be refused, the repeat is not."""
+    alice, bob, carol = await friends(make_user, "alice", "bob", "carol")
+    group = (await alice.group("trip", bob, carol))["id"]
+    path = f"/api/conversations/{group}/messages"
+    target = await carol.send(group, "Which train?")
+    photo = await upload(bob, b"hello file", "text/plain", "plan.txt")
+    send = {
+        "content": "The 9:10",
+        "client_id": "bob-1",
+        "reply_to_id": target["id"],
+        "attachment_ids": [photo["id"]],
+    }
+    first = (await bob.ok("POST", path, send, 201))["message"]
+    assert [a["id"] for a in first["attachments"]] == [photo["id"]]
+    events = await EventLog.start(server)
+
+    # Edited since: a repeat of the text as sent is the message (as it is now).
+    await bob.ok("PATCH", f"{path}/{first['id']}", {"content": "The 9:40"})
+    again = (await bob.ok("POST", path, send, 201))["message"]
+    assert (again["id"], again["content"]) == (first["id"], "The 9:40")
+    assert_error(await bob.post(path, {**send, "content": "The 9:50"}), 409, "client_id_reused")
+    # The reply target deleted, then the sender removed from the group.
+    await carol.ok("DELETE", f"{path}/{target['id']}")
+    assert (await bob.ok("POST", path, send, 201))["message"]["id"] == first["id"]
+    await alice.ok("DELETE", f"/api/conversations/{group}/members/{bob.id}", status=204)
+    assert (await bob.ok("POST", path, send, 201))["message"]["id"] == first["id"]
+    # ...while a new message is refused as before.
+    assert_error(await bob.post(path, {"content": "new", "client_id": "bob-2"}), 404)
+
+    # A blocked DM.
+    dm = (await alice.dm(bob))["id"]
+    dm_send = {"content": "see you", "client_id": "bob-3"}
+    sent = (await bob.ok("POST", f"/api/conversations/{dm}/messages", dm_send, 201))["message"]
+    await alice.ok("PUT", f"/api/blocks/{bob.id}")
+    repeat = await bob.ok("POST", f"/api/conversations/{dm}/messages", dm_send, 201)
+    assert repeat["message"]["id"] == sent["id"]
+    # Nothing was stored or announced again: the only message is the DM's one.
+    await events.new()
+    written = {
+        name: [p.message.content for p in payloads if p.type == "message" and not p.message.system]
+        for name, payloads in events.payloads.items()
+    }
+    assert written == {"alice": ["see you"], "bob": ["see you"], "carol": []}
+
+
+@pytest.mark.settings(rate_limit_send="2/minute")
+async def test_a_retry_past_the_rate_limit_is_answered_with_the_stored_message(server, make_user):
+    alice, bob = await friends(make_user, "alice", "bob")
+    dm = (await alice.dm(bob))["id"]
+    path = f"/api/conversations/{dm}/messages"
+    first = await alice.ok("POST", path, {"content": "one", "client_id": "a-1"}, 201)
+    await alice.ok("POST", path, {"content": "two", "client_id": "a-2"}, 201)
+    assert_error(await alice.post(path, {"content": "three", "client_id": "a-3"}), 429)
+    assert await alice.ok("POST", path, {"content": "one", "client_id": "a-1"}, 201) == first

@@ -1,8 +1,11 @@
 """Sending a message: the busiest write, on SQLAlchemy Core statements compiled once.
 
 A send may carry the client's own id for the message (``client_id``): a send repeated with it
-(a retry after a lost answer, a double submit, the same request reaching two processes) finds
-the message the first one stored and answers with it, storing and announcing nothing more.
+(a retry after a lost answer, a double submit, an offline outbox flushed twice, the same request
+reaching two processes) finds the message the first one stored and answers with it, storing and
+announcing nothing more. It does so even when a new send would now be refused (the sender was
+removed, the DM blocked, the replied-to message deleted, the rate limit reached) or the message
+was edited since: the retry of a message that was stored is never told it was not sent.
 
 A send may also answer another message (``reply_to_id``), carry the sender's uploads
 (``attachment_ids``) and mention members (``@username``: each gets a ``mention``
@@ -21,6 +24,7 @@ from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
 
 from tidings.accounts.models import User
 from tidings.attachments import links as attachment_links
@@ -34,10 +38,10 @@ from tidings.conversations.actions.common import (
     limit_conversation_writes,
 )
 from tidings.conversations.events import MessageEvent
-from tidings.conversations.models import ConversationMember, Message
+from tidings.conversations.models import ConversationMember, Message, MessageEdit
 from tidings.conversations.schemas import MessageView, ReplyQuote
 from tidings.db import Prepared, utcnow, writes_are_serialized
-from tidings.errors import Conflict, NotFound, Unprocessable
+from tidings.errors import ApiError, Conflict, NotFound, TooManyRequests, Unprocessable
 from tidings.notifications import actions as notification_actions
 from tidings.notifications.models import NotificationType
 from tidings.realtime.transaction import Transaction
@@ -77,7 +81,15 @@ async def send_message(
         raise Unprocessable(
             "A message needs text or at least one attachment.", code="empty_message"
         )
-    await limit_conversation_writes(ctx, user, conversation_id)
+    try:
+        await limit_conversation_writes(ctx, user, conversation_id)
+    except TooManyRequests:
+        if new.client_id is None:
+            raise
+        repeat = await ctx.db.run_query(_stored_before, user, conversation_id, new)
+        if repeat is None:
+            raise
+        return repeat
     view = await ctx.writer.run(
         _send_message,
         user,
@@ -153,15 +165,24 @@ def _send_message(
     # One statement: the member check, and on PostgreSQL the conversation's row lock (every
     # write to a conversation takes it first: see common.lock_for_member).
     check = _IS_MEMBER if writes_are_serialized(session) else _LOCK_IF_MEMBER
-    member = check.first(session, ids)
-    if member is None:
-        raise NotFound(f"Conversation {conversation_id} not found.")
-    closed_at, blocked = member
-    if closed_at is not None:  # closed: a DM whose other member deleted their account
-        raise Conflict("The other person deleted their account.", code="user_deleted")
-    if blocked:  # a DM whose members are in a block: only now ask who blocked whom
-        block_rules.refuse_in_blocked_direct(session, user, conversation_id, block_rules.MESSAGES)
-    quote = _quote(tx, conversation_id, new.reply_to_id) if new.reply_to_id else None
+    try:
+        member = check.first(session, ids)
+        if member is None:
+            raise NotFound(f"Conversation {conversation_id} not found.")
+        closed_at, blocked = member
+        if closed_at is not None:  # closed: a DM whose other member deleted their account
+            raise Conflict("The other person deleted their account.", code="user_deleted")
+        if blocked:  # a DM whose members are in a block: only now ask who blocked whom
+            block_rules.refuse_in_blocked_direct(
+                session, user, conversation_id, block_rules.MESSAGES
+            )
+        quote = _quote(tx, conversation_id, new.reply_to_id) if new.reply_to_id else None
+    except ApiError:
+        # Refused now, but perhaps stored before (a retry): then it was sent, and says so.
+        repeat = _stored_before(session, user, conversation_id, new) if new.client_id else None
+        if repeat is None:
+            raise
+        return repeat
     now = utcnow()
     inserted = _INSERT_MESSAGE.first(
         session,
@@ -261,17 +282,42 @@ def _notify_mentioned(
 def _sent_before(tx: Transaction, user: User, conversation_id: int, new: NewMessage) -> MessageView:
     """The answer to a repeated send: the message its client id named (409 if the repeat is
     not the same message)."""
-    message = tx.session.scalar(
+    repeat = _stored_before(tx.session, user, conversation_id, new)
+    if repeat is None:
+        raise Conflict(
+            "You sent a different message with this client_id: each message needs its own.",
+            code="client_id_reused",
+        )
+    return repeat
+
+
+def _stored_before(
+    session: Session, user: User, conversation_id: int, new: NewMessage
+) -> MessageView | None:
+    """The message ``user`` stored under ``new.client_id``, if ``new`` repeats it: same
+    conversation, reply and text (as first sent: an edit since does not make a retry of it a
+    different message; a deleted message's text is gone, so any text repeats it)."""
+    message = session.scalar(
         select(Message).where(Message.sender_id == user.id, Message.client_id == new.client_id)
     )
     if (
         message is None
         or message.conversation_id != conversation_id
-        or (message.content != new.content and message.deleted_at is None)
         or message.reply_to_id != new.reply_to_id
     ):
-        raise Conflict(
-            "You sent a different message with this client_id: each message needs its own.",
-            code="client_id_reused",
-        )
-    return views.messages_by_ids(tx.session, [message.id])[message.id]
+        return None
+    if message.deleted_at is None and new.content != _content_as_sent(session, message):
+        return None
+    return views.messages_by_ids(session, [message.id])[message.id]
+
+
+def _content_as_sent(session: Session, message: Message) -> str:
+    if message.edited_at is None:
+        return message.content
+    first = session.scalar(
+        select(MessageEdit.content)
+        .where(MessageEdit.message_id == message.id)
+        .order_by(MessageEdit.id)
+        .limit(1)
+    )
+    return message.content if first is None else first
