@@ -39,6 +39,8 @@ async def test_the_device_scheme_is_followed_until_a_choice_is_made_then_the_cho
     await expect(other_tab.locator("html")).to_have_attribute("data-theme", "dark")
     assert await background(other_tab) == DARK_BG
     await expect(tab.get_by_role("radio", name="Dark")).to_be_checked()
+    bar = other_tab.locator('meta[name="theme-color"][data-scheme="dark"]')
+    await expect(bar).to_have_attribute("media", "all")  # the browser's bar too
 
     # Kept: a new page is rendered dark from its first paint.
     fresh = await browsing.open_app(night)

@@ -58,11 +58,18 @@ async def test_both_pages_link_the_manifest_icons_and_theme_colours(server, make
         assert '<link rel="manifest" href="/manifest.webmanifest">' in page
         apple_touch = manifest().url("icons/apple-touch-icon.png")
         assert f'<link rel="apple-touch-icon" href="{apple_touch}">' in page
-        colours = re.findall(r'<meta name="theme-color" content="(#\w+)" media="([^"]+)">', page)
-        assert [media for _, media in colours] == [
+        assert theme_colour_media(page) == [
             "(prefers-color-scheme: light)",
             "(prefers-color-scheme: dark)",
         ]
+    # A scheme chosen in the settings is the browser bar's too.
+    await alice.ok("PATCH", "/api/users/me/settings", {"theme": "dark"})
+    assert theme_colour_media((await alice.get("/")).text) == ["not all", "all"]
+
+
+def theme_colour_media(page: str) -> list[str]:
+    pattern = r'<meta name="theme-color" content="#\w+"(?: data-scheme="\w+")? media="([^"]+)">'
+    return re.findall(pattern, page)
 
 
 async def test_the_worker_is_served_from_the_root_with_the_shell_and_version(server) -> None:

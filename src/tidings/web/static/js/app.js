@@ -63,9 +63,15 @@ watch("connection", () => {
 });
 
 // Our colour scheme (Settings → Appearance, any tab): the page was rendered with it; a change
-// applies at once. "system" leaves it to the device's preference (the stylesheet's media query).
+// applies at once, to the page and the browser's bar (theme-color). "system" leaves it to the
+// device's preference (the stylesheet's media query).
 watch("settings", () => {
-  document.documentElement.dataset.theme = settingsOf(state).theme;
+  const { theme } = settingsOf(state);
+  document.documentElement.dataset.theme = theme;
+  for (const meta of document.querySelectorAll('meta[name="theme-color"]')) {
+    const scheme = meta.dataset.scheme;
+    meta.media = theme === "system" ? `(prefers-color-scheme: ${scheme})` : theme === scheme ? "all" : "not all";
+  }
 });
 
 // Presence, typing and receipts: fetched on each stream open, timers, our own activity.
