@@ -303,3 +303,48 @@ async def test_a_reply_with_a_mention_written_offline_survives_a_reload(
     assert (reply["content"], reply["reply_to"]["id"]) == ("@bob I do", original["id"])
     notifications = (await bob.ok("GET", "/api/notifications"))["notifications"]
     assert [n["type"] for n in notifications if n["message_id"] == reply["id"]] == ["mention"]
+
+
+FILL_LOCAL_STORAGE = """() => {
+    let size = 1 << 20;
+    for (let i = 0; size > 0; i++) {
+        try {
+            localStorage.setItem(`filler:${i}`, "x".repeat(size));
+        } catch {
+            size = Math.floor(size / 2);
+        }
+    }
+}"""
+
+
+async def test_a_message_is_sent_when_local_storage_is_full(
+    browsing: Browsing, alice_bob_dm
+) -> None:
+    """With localStorage full the outbox cannot be kept across a reload, but what is written
+    in this page is still sent (once), even when the first answer is lost."""
+    alice, bob, dm = alice_bob_dm
+    page = await browsing.open_app(await browsing.signed_in(alice), f"/#/c/{dm}")
+    await page.evaluate(FILL_LOCAL_STORAGE)
+    posts: list[str] = []
+    resent = asyncio.Event()
+
+    async def lose_the_first_answer(route: Route) -> None:
+        posts.append(route.request.post_data or "")
+        if len(posts) == 1:
+            await route.fetch()
+            await route.abort("connectionreset")
+        else:
+            await route.continue_()
+            resent.set()
+
+    await page.route(f"**/api/conversations/{dm}/messages", lose_the_first_answer)
+    composer = page.get_by_role("textbox", name="Message")
+    await composer.fill("Sent with storage full")
+    await composer.press("Enter")
+    async with asyncio.timeout(10):
+        await resent.wait()
+    assert posts[0] == posts[1]
+    await expect(page.get_by_test_id("message-text")).to_have_text(["Sent with storage full"])
+    await expect(page.locator("[data-pending]")).to_have_count(0)
+    assert await history(bob, dm) == ["Sent with storage full"]
+    await page.unroute(f"**/api/conversations/{dm}/messages", lose_the_first_answer)

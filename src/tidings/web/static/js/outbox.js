@@ -38,7 +38,8 @@ const RETRY_MAX_MS = 30000;
 const BLOCK_CODES = new Set(["blocked", "you_blocked"]);
 
 let userId = null;
-let memory = []; // the entries when localStorage is unavailable (private modes, quota)
+let memory = []; // the entries, also when localStorage cannot keep them (private modes, quota)
+let stored = true; // whether localStorage holds the entries (else only `memory` does)
 let failures = 0;
 let retryTimer = null;
 const sendingHere = new Set(); // client ids this tab is sending now
@@ -72,9 +73,11 @@ export function outboxHolds() {
 }
 
 function read() {
+  if (!stored) return memory;
   try {
     return parseOutbox(localStorage.getItem(outboxKey(userId)));
   } catch {
+    stored = false;
     return memory;
   }
 }
@@ -88,8 +91,9 @@ function change(fn) {
     memory = entries;
     try {
       localStorage.setItem(outboxKey(userId), text);
+      stored = true;
     } catch {
-      // Storage full or refused: the entries live in this page only.
+      stored = false; // Storage full or refused: the entries live in this page only.
     }
   }
   update(showOutbox, entries);
