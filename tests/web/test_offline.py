@@ -85,8 +85,9 @@ async def test_the_worker_is_served_from_the_root_with_the_shell_and_version(ser
     assert shell is not None
     urls = [url.replace("\\/", "/") for url in re.findall(r'"([^"]+)"', shell.group(1))]
     assert urls == assets.shell_urls()
-    for path in ("js/app.js", "js/outbox.js", "css/tidings.css", "icons/icon-192.png"):
+    for path in ("js/app.js", "js/outbox.js", "css/tidings.css", "icon.svg"):
         assert assets.url(path) in urls
+    assert not [url for url in urls if url.endswith(".png")]  # installing fetches those
     # No template syntax left, and nothing of the API is ever answered from a cache.
     assert "{{" not in worker
     assert "/api/" not in worker

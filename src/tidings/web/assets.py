@@ -126,8 +126,10 @@ class AssetManifest:
 
     def shell_urls(self) -> list[str]:
         """What the service worker keeps for opening the app offline: every script, the
-        stylesheet and the icons."""
-        return [self.url(p) for p in self.paths if p.endswith((".js", ".css", ".svg", ".png"))]
+        stylesheet and the SVG icon the pages show. (Not the PNG icons: the browser fetches
+        those from the web app manifest when installing, and they would double what a first
+        visit downloads.)"""
+        return [self.url(p) for p in self.paths if p.endswith((".js", ".css", ".svg"))]
 
     def preload_urls(self, entry: str) -> list[str]:
         """Every file ``entry`` reaches through its imports, nearest first, but itself: the

@@ -3,8 +3,8 @@
 // browser installs the new worker, which drops the previous one's caches).
 //
 // What it keeps, and nothing more:
-// - the app shell (SHELL: scripts, stylesheet, icons), fetched at install and served from the
-//   cache first;
+// - the app shell (SHELL: scripts, stylesheet, the SVG icon), fetched at install and served
+//   from the cache first;
 // - the app page ("/"), network first: the last one fetched is kept and served when the network
 //   is down (or the server unreachable behind its proxy), so the app opens offline. The page
 //   names its user: a redirect to sign in drops it, and the pages drop every cache on sign-out
