@@ -367,6 +367,27 @@ async def test_logout_ends_this_session_only(server, make_user):
     assert await events.new() == {}
 
 
+async def test_a_request_naming_another_user_than_its_session_is_refused(server, make_user):
+    """The web client names its page's user (``Tidings-User``): a page left open while someone
+    else signed in on the browser does nothing as them (its outbox above all)."""
+    alice, bob = await make_user("alice"), await make_user("bob")
+    await alice.befriend(bob)
+    dm = (await alice.dm(bob))["id"]
+    send = {"content": "Meant as Bob's", "client_id": "c-1"}
+    as_bob = {"Tidings-User": str(bob.id)}
+    refused = await alice.client.post(
+        f"/api/conversations/{dm}/messages", json=send, headers=as_bob
+    )
+    assert_error(refused, 401, "session_changed")
+    assert_error(await alice.client.get("/api/auth/me", headers=as_bob), 401, "session_changed")
+    assert (await alice.ok("GET", f"/api/conversations/{dm}/messages"))["messages"] == []
+
+    as_alice = {"Tidings-User": str(alice.id)}
+    sent = await alice.client.post(f"/api/conversations/{dm}/messages", json=send, headers=as_alice)
+    assert sent.status_code == 201, sent.text
+    assert sent.json()["message"]["sender"]["id"] == alice.id
+
+
 async def test_password_change_ends_every_other_session(server, make_user):
     alice = await make_user("alice")
     new_password = "a whole new password"

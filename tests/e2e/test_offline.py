@@ -348,3 +348,41 @@ async def test_a_message_is_sent_when_local_storage_is_full(
     await expect(page.locator("[data-pending]")).to_have_count(0)
     assert await history(bob, dm) == ["Sent with storage full"]
     await page.unroute(f"**/api/conversations/{dm}/messages", lose_the_first_answer)
+
+
+async def test_an_outbox_is_never_sent_with_another_users_session(
+    browsing: Browsing, alice_bob_dm
+) -> None:
+    """Alice's page waits to send while Bob signs in on this browser (her session gone, his
+    cookie in its place): her messages are not posted as his (the server refuses a request
+    naming another user than the session's); the tab becomes his, and her outbox waits for her."""
+    alice, bob, dm = alice_bob_dm
+    context = await browsing.signed_in(alice)
+    page = await browsing.open_app(context, f"/#/c/{dm}")
+    await context.set_offline(True)
+    composer = page.get_by_role("textbox", name="Message")
+    await composer.fill("From Alice")
+    await composer.press("Enter")
+    await expect(page.get_by_test_id("message-state")).to_have_text("Waiting to send")
+
+    response = await context.request.post(
+        "/api/auth/login", data={"username": bob.username, "password": PASSWORD}
+    )
+    assert response.ok
+    await context.set_offline(False)
+    await expect(page.locator("body")).to_have_attribute("data-user-id", str(bob.id))
+    await expect_live(page)
+    assert await history(bob, dm) == []
+
+    # Alice signs in again: her message goes, as hers.
+    response = await context.request.post(
+        "/api/auth/login", data={"username": alice.username, "password": PASSWORD}
+    )
+    assert response.ok
+    await page.goto("about:blank")
+    await page.goto(f"/#/c/{dm}")
+    await expect_live(page)
+    await expect(page.get_by_test_id("message-text")).to_have_text(["From Alice"])
+    await expect(page.locator("[data-pending]")).to_have_count(0)
+    [message] = (await bob.ok("GET", f"/api/conversations/{dm}/messages"))["messages"]
+    assert (message["content"], message["sender"]["id"]) == ("From Alice", alice.id)

@@ -6,6 +6,10 @@ token is judged by it alone (a cookie beside it is not looked at), so an ambient
 never rides along with one. A token's scopes: ``read`` (GET and the event stream), ``write``
 (everything else, and reading); tokens never manage tokens, the password or the account
 (``SessionUser``).
+
+The web client's requests name the user their page is for (``Tidings-User: <id>``): a page
+left open while someone else signed in on the browser (their cookie in place of its user's)
+is refused (401 ``session_changed``) instead of acting, or sending its outbox, as them.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 NEVER = datetime(9999, 12, 31, tzinfo=UTC)
 MAX_CREDENTIAL_LENGTH = 200
+PAGE_USER_HEADER = "tidings-user"
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +144,12 @@ async def require_principal(ctx: AppContext, request: HTTPConnection) -> Princip
                 "This token is not valid: unknown, revoked or expired.", code="invalid_token"
             )
         raise Unauthorized("Sign in first.")
+    page_user = request.headers.get(PAGE_USER_HEADER)
+    if page_user is not None and page_user != str(principal.user.id):
+        raise Unauthorized(
+            "This page is for another account than the one signed in now.",
+            code="session_changed",
+        )
     method = request.scope.get("method", "GET")
     writes = method not in READ_METHODS
     if principal.scopes is not None and writes and "write" not in principal.scopes:

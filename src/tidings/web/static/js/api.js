@@ -13,6 +13,10 @@ export class ApiError extends Error {
  * With `signal`, an aborted request rejects with the abort (not an ApiError). */
 export async function api(method, path, body, { signal } = {}) {
   const init = { method, credentials: "same-origin", headers: { Accept: "application/json" }, signal };
+  // The user this page is for: the server refuses a request whose session is someone else's
+  // (signed in on this browser since), rather than doing it as them (the outbox, above all).
+  const pageUser = globalThis.document?.body?.dataset.userId;
+  if (pageUser) init.headers["Tidings-User"] = pageUser;
   if (typeof Blob === "function" && body instanceof Blob) {
     init.headers["Content-Type"] = body.type || "application/octet-stream";
     init.body = body;
