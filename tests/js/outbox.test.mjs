@@ -90,6 +90,20 @@ describe("entries", () => {
     assert.deepEqual(parseOutbox(JSON.stringify(odd)), [entries[1]]);
   });
 
+  test("an entry whose reply or attachments cannot be sent is dropped, not shown or sent", () => {
+    const entry = written([send("a", "one")], offline)[0];
+    const broken = [
+      { ...entry, reply_to: "oops" },
+      { ...entry, reply_to: { id: "4" } },
+      { ...entry, attachments: [null] },
+      { ...entry, attachments: [{ filename: "cat.png" }] },
+      { ...entry, attachments: "cat.png" },
+    ];
+    for (const odd of broken) assert.deepEqual(parseOutbox(JSON.stringify([odd])), [], JSON.stringify(odd));
+    const { reply_to: _reply, attachments: _files, ...older } = entry; // kept before replies and files
+    assert.deepEqual(parseOutbox(JSON.stringify([older])), [entry]);
+  });
+
   test("replies and attachments are kept with the message", () => {
     const reply = { ...send("a", "yes"), reply_to: { id: 4, sender_id: bob.id, excerpt: "Lunch?", deleted: false, attachment_count: 0 } };
     const files = { ...send("b", ""), attachments: [{ id: 7, filename: "cat.png", kind: "image" }] };

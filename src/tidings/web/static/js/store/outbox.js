@@ -35,8 +35,15 @@ function isEntry(entry) {
     Number.isInteger(entry.sender_id) &&
     typeof entry.content === "string" &&
     typeof entry.created_at === "string" &&
-    STATUSES.includes(entry.status)
+    STATUSES.includes(entry.status) &&
+    (entry.reply_to == null || hasId(entry.reply_to)) &&
+    (entry.attachments === undefined || (Array.isArray(entry.attachments) && entry.attachments.every(hasId)))
   );
+}
+
+/** A reply's quote or an attachment, as the send names it (by its id). */
+function hasId(value) {
+  return value !== null && typeof value === "object" && Number.isInteger(value.id);
 }
 
 /** The entries in `text` (localStorage's copy; null when there is none). */
