@@ -101,7 +101,8 @@ class SameOriginWritesMiddleware:
 
 
 class SecurityHeadersMiddleware:
-    """A Content-Security-Policy without inline scripts, and friends, on every response."""
+    """A Content-Security-Policy without inline scripts, and friends, on every response; and
+    ``Cache-Control: no-store`` on those that do not set their own."""
 
     CSP = (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -125,7 +126,13 @@ class SecurityHeadersMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *self.extra]
+                headers = [*message.get("headers", []), *self.extra]
+                # What does not say how to cache it (the API's answers, errors) is not kept:
+                # it is someone's data, or (a 404 of a new hashed file during a deploy) wrong
+                # a moment later. Static files, attachments and the stream say their own.
+                if not any(name.lower() == b"cache-control" for name, _ in headers):
+                    headers.append((b"cache-control", b"no-store"))
+                message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -151,6 +151,20 @@ async def test_a_missing_file_is_404(server: LiveServer) -> None:
             response = await client.get(url)
             assert response.status_code == 404, url
             assert response.json()["code"] == "not_found"
+            # Never kept: a hashed name missing from one process during a rolling deploy is
+            # there a moment later.
+            assert response.headers["cache-control"] == "no-store"
+
+
+async def test_the_apis_answers_are_not_kept_by_caches(server: LiveServer, make_user) -> None:
+    alice = await make_user("alice")
+    for path in ("/api/auth/me", "/api/conversations", "/api/nothing-here"):
+        response = await alice.get(path)
+        assert response.headers["cache-control"] == "no-store", path
+    # What says its own caching keeps it.
+    assert (await alice.get("/")).headers["cache-control"] == "no-store"
+    static = await alice.get(manifest().url("js/app.js"))
+    assert static.headers["cache-control"] == "public, max-age=31536000, immutable"
 
 
 def test_changing_a_leaf_renames_it_and_every_module_that_reaches_it(tmp_path: Path) -> None:
