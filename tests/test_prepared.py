@@ -27,6 +27,7 @@ _INSERT_USER = Prepared(
         send_read_receipts=bindparam("on"),
         desktop_notifications=bindparam("on"),
         notification_sound=bindparam("on"),
+        theme=bindparam("theme"),
     )
     .returning(_users.c.id)
 )
@@ -34,10 +35,26 @@ _INSERT_USER = Prepared(
 
 def _insert_twice(session: Session) -> tuple[int, int]:
     (first,) = _INSERT_USER.first(
-        session, {"name": "prepared", "now": utcnow(), "bio": "", "on": True, "off": False}
+        session,
+        {
+            "name": "prepared",
+            "now": utcnow(),
+            "bio": "",
+            "on": True,
+            "off": False,
+            "theme": "system",
+        },
     )
     (again,) = _INSERT_USER.first(
-        session, {"name": "prepared", "now": utcnow(), "bio": "", "on": True, "off": False}
+        session,
+        {
+            "name": "prepared",
+            "now": utcnow(),
+            "bio": "",
+            "on": True,
+            "off": False,
+            "theme": "system",
+        },
     )
     return first, again
 

@@ -89,6 +89,8 @@ class Settings:
     send_read_receipts: bool
     desktop_notifications: bool
     notification_sound: bool
+    theme: str
+    """``system`` (the device's preference), ``light`` or ``dark``."""
 
 
 @dataclass(frozen=True, kw_only=True)
