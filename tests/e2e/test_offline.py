@@ -12,6 +12,7 @@ from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page, Route, expect
 
 from tests.e2e.conftest import Browsing, expect_live
+from tests.e2e.test_accessibility import Audit
 from tests.support.api import PASSWORD
 
 pytestmark = pytest.mark.e2e
@@ -20,6 +21,13 @@ pytestmark = pytest.mark.e2e
 async def history(user, conversation_id: int) -> list[str]:
     answer = await user.ok("GET", f"/api/conversations/{conversation_id}/messages")
     return [m["content"] for m in answer["messages"]]
+
+
+async def no_axe_violations(page: Page, view: str) -> None:
+    """The states only this file reaches (offline, waiting, refused) pass axe-core too."""
+    audit = Audit(page, "desktop, light")
+    await audit.check(view)
+    assert not audit.found, audit.report()
 
 
 async def ready_offline(page: Page) -> None:
@@ -60,6 +68,7 @@ async def test_written_offline_after_a_reload_sent_once_when_back(
         ["Written offline", "And another"]
     )
     await expect(waiting.get_by_test_id("message-state")).to_have_text(["Waiting to send"] * 2)
+    await no_axe_violations(page, "offline, two messages waiting")
 
     # Meanwhile Bob writes; then the network is back.
     await bob.send(dm, "Meanwhile")
@@ -193,6 +202,7 @@ async def test_a_refused_message_says_why_and_is_retried_or_deleted(
     await expect(failed.get_by_test_id("message-state")).to_have_text(
         ["Not sent: Not today. Retry · Delete"] * 2
     )
+    await no_axe_violations(page, "two messages refused")
 
     # Still there after a reload (kept in the outbox), and not sent by itself.
     await page.reload()
