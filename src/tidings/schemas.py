@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -56,12 +57,24 @@ def trim(value: str) -> str:
     return value.strip(WHITE_SPACE)
 
 
-def trimmed_text(max_length: int) -> str:
-    """The pattern of text that has 1 to ``max_length`` characters once ``trim``med, and no NUL:
-    what a field that trims declares, since ``minLength`` and ``maxLength`` count the white space
-    that trimming removes."""
-    ws, text = WHITE_SPACE_CLASS, r"\x00" + WHITE_SPACE_CLASS
-    return rf"^[{ws}]*[^{text}](?:[^\x00]{{0,{max_length - 2}}}[^{text}])?[{ws}]*$"
+BIDI_CONTROLS_CLASS = r"\u202a-\u202e\u2066-\u2069"
+"""Unicode's explicit directional embeddings, overrides and isolates (inside a character class).
+In a name they reorder the sentence it is shown in ("alice added bob" read backwards, a name
+that seems to say something else), so names refuse them; text in a bubble of its own may hold
+them."""
+BIDI_CONTROLS = re.compile(f"[{BIDI_CONTROLS_CLASS}]")
+
+
+def trimmed_text(max_length: int, forbidden: str = "") -> str:
+    """The pattern of text that has 1 to ``max_length`` characters once ``trim``med, and no NUL
+    (nor any of the character class ``forbidden``): what a field that trims declares, since
+    ``minLength`` and ``maxLength`` count the white space that trimming removes."""
+    ws, text, any_char = (
+        WHITE_SPACE_CLASS,
+        rf"\x00{forbidden}{WHITE_SPACE_CLASS}",
+        rf"\x00{forbidden}",
+    )
+    return rf"^[{ws}]*[^{text}](?:[^{any_char}]{{0,{max_length - 2}}}[^{text}])?[{ws}]*$"
 
 
 @dataclass(frozen=True)
@@ -77,6 +90,8 @@ class Trimmed:
     max_length: int
     allow_empty: bool = False
     """Also accept text that is empty once trimmed (a message sent with attachments only)."""
+    name: bool = False
+    """A name, shown inside sentences: no directional controls (``BIDI_CONTROLS``)."""
 
     def __get_pydantic_core_schema__(
         self, source: Any, handler: GetCoreSchemaHandler
@@ -86,7 +101,7 @@ class Trimmed:
     def __get_pydantic_json_schema__(
         self, schema: CoreSchema, handler: GetJsonSchemaHandler
     ) -> JsonSchemaValue:
-        pattern = trimmed_text(self.max_length)
+        pattern = trimmed_text(self.max_length, BIDI_CONTROLS_CLASS if self.name else "")
         if self.allow_empty:
             pattern = rf"^[{WHITE_SPACE_CLASS}]*$|{pattern}"
         return {**handler(schema), "pattern": pattern}
@@ -100,6 +115,12 @@ class Trimmed:
                 "string_too_long",
                 "must have at most {max_length} characters",
                 {"max_length": self.max_length},
+            )
+        if self.name and BIDI_CONTROLS.search(trimmed):
+            raise PydanticCustomError(
+                "string_pattern_mismatch",
+                "must not contain directional control characters (U+202A to U+202E, U+2066 to "
+                "U+2069): they would reorder the text around the name",
             )
         return trimmed
 

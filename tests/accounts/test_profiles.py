@@ -111,6 +111,9 @@ async def test_the_bio_is_on_the_profile_only_and_announces_nothing(server, make
     [
         pytest.param({"display_name": "   "}, id="blank-name"),
         pytest.param({"display_name": "x" * 65}, id="long-name"),
+        # A right-to-left override would show "alice added bob" backwards around it.
+        pytest.param({"display_name": "bob\u202e"}, id="bidi-override"),
+        pytest.param({"display_name": "\u2067evil\u2069 me"}, id="bidi-isolate"),
         pytest.param({"bio": "x" * 301}, id="long-bio"),
         pytest.param({"bio": 5}, id="bio-not-text"),
         pytest.param({"avatar_key": "x"}, id="unknown-field"),
@@ -120,6 +123,15 @@ async def test_bad_profile_input_is_422(make_user, body):
     alice = await make_user("alice")
     response = await alice.client.patch("/api/users/me", json=body)
     assert_error(response, 422, "validation_error")
+
+
+async def test_names_in_right_to_left_scripts_are_kept_as_written(make_user):
+    alice = await make_user("alice")
+    for name in ("שלום עולם", "مرحبا alice", "Zoë (she/her)"):
+        body = await alice.ok("PATCH", "/api/users/me", {"display_name": name})
+        assert body["user"]["display_name"] == name
+    detail = (await alice.client.patch("/api/users/me", json={"display_name": "a\u202eb"})).text
+    assert "directional control characters" in detail
 
 
 async def test_a_cached_session_shows_the_change_at_once(make_user):

@@ -108,6 +108,7 @@ BAD_CREATE_BODIES: list[tuple[str, object]] = [
     ("group-blank-name", {"type": "group", "name": "  ", "member_ids": [2]}),
     ("name-too-long", {"type": "group", "name": "x" * 101, "member_ids": [2]}),
     ("name-nul", {"type": "group", "name": "a\x00", "member_ids": [2]}),
+    ("name-bidi-override", {"type": "group", "name": "trip\u202e", "member_ids": [2]}),
     ("members-not-a-list", {"type": "group", "name": "g", "member_ids": 2}),
     ("member-id-text", {"type": "group", "name": "g", "member_ids": ["b"]}),
     ("too-many", {"type": "group", "name": "g", "member_ids": [2] * 1001}),

@@ -23,7 +23,7 @@ Username = Annotated[
     AfterValidator(_normalize_username),
 ]
 Password = Annotated[str, Field(min_length=8, max_length=256)]
-DisplayName = Annotated[str, Trimmed(64)]
+DisplayName = Annotated[str, Trimmed(64, name=True)]
 
 
 DELETED_USER_NAME = "Deleted user"

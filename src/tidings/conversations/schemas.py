@@ -33,7 +33,7 @@ class DirectConversationCreate(Schema):
 
 class GroupConversationCreate(Schema):
     type: Literal["group"]
-    name: Annotated[str, Trimmed(100)]
+    name: Annotated[str, Trimmed(100, name=True)]
     member_ids: Annotated[list[Id], Field(max_length=1000)]
 
 
@@ -49,7 +49,7 @@ class MemberAdd(Schema):
 class GroupUpdate(Schema):
     """The group settings to change (admins); fields left out stay as they are."""
 
-    name: Annotated[str, Trimmed(100)] | None = None
+    name: Annotated[str, Trimmed(100, name=True)] | None = None
     description: Annotated[str, Trimmed(500, allow_empty=True)] | None = None
     members_can_add: Annotated[
         JsonBool | None, Field(description="Whether plain members may add their friends.")
