@@ -82,6 +82,33 @@ async def test_no_typing_or_receipts_are_sent_live_in_a_large_group(make_user: M
     await bobs.close()
 
 
+@pytest.mark.settings(presence_group_limit=2)
+async def test_a_large_groups_receipts_list_only_those_furthest_ahead(make_user: MakeUser) -> None:
+    alice, bob, carol, dan = await friends(make_user, "alice", "bob", "carol", "dan")
+    group = (await alice.group("Big", bob, carol, dan))["id"]
+    path = f"/api/conversations/{group}/receipts"
+    first = await alice.send(group, "one")
+    last = await alice.send(group, "two")
+    await carol.ok("POST", f"/api/conversations/{group}/read", {"message_id": first["id"]})
+    await bob.ok("POST", f"/api/conversations/{group}/read", None)
+    # Two of the others read: listed, complete.
+    assert await alice.ok("GET", path) == {
+        "receipts": [
+            {"user_id": bob.id, "last_read_message_id": last["id"]},
+            {"user_id": carol.id, "last_read_message_id": first["id"]},
+        ],
+        "complete": True,
+    }
+    # A third: the two furthest ahead, and the list says there are more.
+    await dan.ok("POST", f"/api/conversations/{group}/read", None)
+    receipts = await alice.ok("GET", path)
+    assert receipts["complete"] is False
+    assert [r["user_id"] for r in receipts["receipts"]] == sorted([bob.id, dan.id])
+    # Blocked people are left out before counting, not after.
+    await alice.ok("PUT", f"/api/blocks/{dan.id}")
+    assert [r["user_id"] for r in (await alice.ok("GET", path))["receipts"]] == [bob.id, carol.id]
+
+
 async def test_a_read_receipt_reaches_the_dm_partner_and_is_there_to_ask_for(
     make_user: MakeUser,
 ) -> None:

@@ -137,3 +137,22 @@ async def test_the_partners_presence_dot(browsing: Browsing, alice_bob_dm) -> No
     await expect(header).to_have_text(re.compile(r"^Last seen"))
     await a.get_by_test_id("conversation-title").click()  # the profile card
     await expect(a.get_by_test_id("profile-presence")).to_have_text(re.compile(r"^Last seen"))
+
+
+@pytest.mark.settings(presence_group_limit=2)
+async def test_a_large_groups_seen_by_says_there_may_be_more(browsing: Browsing, make_user) -> None:
+    """Above the group limit the server lists only the readers furthest ahead: when every one
+    listed has read the message, more may have ("Seen by 2+")."""
+    alice = await make_user("alice", "Alice Liddell")
+    others = [await make_user(name) for name in ("bob", "carol", "dan")]
+    for other in others:
+        await alice.befriend(other)
+    group = (await alice.group("Crowd", *others))["id"]
+    sent = await alice.send(group, "Read me")
+    for other in others[:2]:
+        await other.ok("POST", f"/api/conversations/{group}/read", None)
+    a = await browsing.open_app(await browsing.signed_in(alice), f"/#/c/{group}")
+    await expect(a.get_by_test_id("seen-by")).to_have_text("Seen by 2")
+    await others[2].ok("POST", f"/api/conversations/{group}/read", {"message_id": sent["id"]})
+    await a.reload()  # receipts are not live in a group this large: asked again on opening
+    await expect(a.get_by_test_id("seen-by")).to_have_text("Seen by 2+")

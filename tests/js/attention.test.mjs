@@ -8,7 +8,7 @@ import { batches, shownUserIds } from "../../src/tidings/web/static/js/ephemeral
 import { EPHEMERAL_REDUCERS, EVENT_REDUCERS } from "../../src/tidings/web/static/js/events.js";
 import { EPHEMERAL_EVENT_TYPES, RealtimeClient } from "../../src/tidings/web/static/js/realtime.js";
 import { applyPresence, countOnline, lastSeenText, presenceOf, presenceText, receivePresence } from "../../src/tidings/web/static/js/store/presence.js";
-import { applyReceipts, receiveReadReceipt, seenBy, senderHasRead } from "../../src/tidings/web/static/js/store/receipts.js";
+import { applyReceipts, mayBeMoreReaders, receiveReadReceipt, seenBy, senderHasRead } from "../../src/tidings/web/static/js/store/receipts.js";
 import { applySnapshot } from "../../src/tidings/web/static/js/store/snapshot.js";
 import { createState } from "../../src/tidings/web/static/js/store/state.js";
 import {
@@ -140,6 +140,18 @@ test("receipts: only move forward, whichever of the fetch and the event comes fi
   assert.deepEqual(seenBy(state, 20, 4).sort(), [bob.id, carol.id]);
   assert.deepEqual(seenBy(state, 20, 8), []);
   assert.deepEqual(seenBy(state, 10, 1), []);
+});
+
+test("receipts: a large group's list is the furthest ahead only: all of them read it may be more", () => {
+  const state = signedIn();
+  const two = [{ user_id: bob.id, last_read_message_id: 9 }, { user_id: carol.id, last_read_message_id: 5 }];
+  assert.deepEqual(applyReceipts(state, 20, two, false), ["receipts:20"]);
+  assert.equal(mayBeMoreReaders(state, 20, seenBy(state, 20, 5).length), true, "both listed read 5: Seen by 2+");
+  assert.equal(mayBeMoreReaders(state, 20, seenBy(state, 20, 9).length), false, "only bob read 9: exactly 1");
+  assert.deepEqual(applyReceipts(state, 20, two, false), [], "the same answer again changes nothing");
+  assert.deepEqual(applyReceipts(state, 20, two, true), ["receipts:20"], "now complete");
+  assert.equal(mayBeMoreReaders(state, 20, 2), false);
+  assert.equal(mayBeMoreReaders(state, 30, 0), false);
 });
 
 test("receipts: a message tells that its sender has read up to it, if they send receipts", () => {

@@ -41,5 +41,8 @@ async def signal_typing(
 @router.get("/api/conversations/{conversation_id}/receipts", responses=SIGNED_IN | errors(404))
 async def get_receipts(conversation_id: Id, user: CurrentUser, ctx: ContextDep) -> ReceiptList:
     """How far the other members have read (those who send read receipts): a DM's "Seen", a
-    group's "seen by". Live afterwards through ephemeral ``read_receipt`` events."""
-    return await ctx.db.run_query(actions.receipts, user.id, conversation_id)
+    group's "seen by". Live afterwards through ephemeral ``read_receipt`` events. In a group
+    larger than ``PRESENCE_GROUP_LIMIT`` (no live receipts): the members furthest ahead, as many
+    as that limit, and ``complete: false``."""
+    limit = ctx.settings.presence_group_limit
+    return await ctx.db.run_query(actions.receipts, user.id, conversation_id, limit)

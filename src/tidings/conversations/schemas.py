@@ -302,3 +302,8 @@ class Receipt(ViewSchema):
 
 class ReceiptList(ViewSchema):
     receipts: list[Receipt]
+    """The members furthest ahead first, at most ``PRESENCE_GROUP_LIMIT`` of them."""
+    complete: bool
+    """False when more members send receipts than are listed (a group larger than
+    ``PRESENCE_GROUP_LIMIT``, where receipts are not live either): a message all the listed
+    members have read may have been read by more ("Seen by 100+")."""

@@ -109,9 +109,10 @@ def _live_recipients(
     return sorted(set(members) - blocked_either_way(session, user_id))
 
 
-def receipts(session: Session, viewer_id: int, conversation_id: int) -> ReceiptList:
+def receipts(session: Session, viewer_id: int, conversation_id: int, limit: int) -> ReceiptList:
     """How far the conversation's other members have read, for those who send receipts and are
-    not in a block with the viewer (404 unless the viewer is a member)."""
+    not in a block with the viewer (404 unless the viewer is a member): the ``limit`` furthest
+    ahead (a group of 10,000 is not listed to every member opening it)."""
     is_member = session.scalar(
         select(ConversationMember.user_id).where(
             ConversationMember.conversation_id == conversation_id,
@@ -120,23 +121,25 @@ def receipts(session: Session, viewer_id: int, conversation_id: int) -> ReceiptL
     )
     if is_member is None:
         raise NotFound(f"Conversation {conversation_id} not found.")
+    hidden = blocked_either_way(session, viewer_id)
     rows = session.execute(
         select(ConversationMember.user_id, ConversationMember.last_read_message_id)
         .join(User, User.id == ConversationMember.user_id)
         .where(
             ConversationMember.conversation_id == conversation_id,
             ConversationMember.user_id != viewer_id,
+            ConversationMember.user_id.not_in(hidden),
             ConversationMember.last_read_message_id > 0,
             User.deleted_at.is_(None),
             User.send_read_receipts,
         )
         .order_by(ConversationMember.last_read_message_id.desc(), ConversationMember.user_id)
-    )
-    hidden = blocked_either_way(session, viewer_id)
+        .limit(limit + 1)  # one more: are there more?
+    ).all()
     return ReceiptList(
         receipts=[
             Receipt(user_id=member, last_read_message_id=position)
-            for member, position in rows
-            if member not in hidden
-        ]
+            for member, position in rows[:limit]
+        ],
+        complete=len(rows) <= limit,
     )

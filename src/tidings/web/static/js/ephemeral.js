@@ -72,8 +72,8 @@ function fetchNewlyShown() {
 
 async function fetchReceipts(id) {
   try {
-    const { receipts } = await api("GET", `/api/conversations/${id}/receipts`);
-    update(applyReceipts, id, receipts);
+    const { receipts, complete } = await api("GET", `/api/conversations/${id}/receipts`);
+    update(applyReceipts, id, receipts, complete);
   } catch {
     // Gone or offline: "Seen" stays as it was; the next stream open asks again.
   }

@@ -3,11 +3,27 @@
 // conversation, on opening it and on each stream open) and `read_receipt` events (ephemeral).
 // Read positions only move forward, so a late answer and an event merge by taking the larger.
 
-/** The fetched receipts of conversation `id` (`[{user_id, last_read_message_id}]`). */
-export function applyReceipts(state, id, receipts) {
+/**
+ * The fetched receipts of conversation `id` (`[{user_id, last_read_message_id}]`). `complete`
+ * false: a large group, where the server lists only the members furthest ahead (and sends no
+ * live receipts): a message all of them have read may have been read by more.
+ */
+export function applyReceipts(state, id, receipts, complete = true) {
   let changed = false;
   for (const r of receipts) changed = advance(state, id, r.user_id, r.last_read_message_id) || changed;
+  const listed = complete ? undefined : receipts.length;
+  if (state.receiptsListed.get(id) !== listed) {
+    if (listed === undefined) state.receiptsListed.delete(id);
+    else state.receiptsListed.set(id, listed);
+    changed = true;
+  }
   return changed ? [`receipts:${id}`] : [];
+}
+
+/** Whether `count` readers of a message of conversation `id` may be only some of them ("Seen by N+"). */
+export function mayBeMoreReaders(state, id, count) {
+  const listed = state.receiptsListed.get(id);
+  return listed !== undefined && count >= listed;
 }
 
 /** The `read_receipt` event. */

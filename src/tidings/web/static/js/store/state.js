@@ -43,6 +43,8 @@ export function createState() {
     typing: new Map(),
     /** conversation id -> Map user id -> last read message id (see receipts.js) */
     receipts: new Map(),
+    /** conversation id -> how many receipts a large group's answer listed, when not all (see receipts.js) */
+    receiptsListed: new Map(),
     /** Our settings (see settings.js); null until fetched. */
     settings: null,
     /** Ids of the people we block (see settings.js). */

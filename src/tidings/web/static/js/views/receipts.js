@@ -6,7 +6,7 @@ import { refreshReceipts } from "../ephemeral.js";
 import { h } from "../dom.js";
 import { state } from "../store.js";
 import { sortedMessages } from "../store/messages.js";
-import { seenBy } from "../store/receipts.js";
+import { mayBeMoreReaders, seenBy } from "../store/receipts.js";
 import { userById } from "../store/users.js";
 
 let listOpen = null; // the message id whose "Seen by" list is open
@@ -29,7 +29,8 @@ export function receiptItem(id) {
   if (!message) return null;
   const readers = seenBy(state, id, message.id).filter((userId) => conversation.member_ids.includes(userId));
   if (!readers.length) return null;
-  return { key: "receipt", receipt: { conversationId: id, messageId: message.id, group: conversation.type === "group", readers } };
+  const more = mayBeMoreReaders(state, id, readers.length);
+  return { key: "receipt", receipt: { conversationId: id, messageId: message.id, group: conversation.type === "group", readers, more } };
 }
 
 export function createReceipt() {
@@ -57,7 +58,7 @@ export function updateReceipt(li, { receipt }) {
     li.replaceChildren(button);
   }
   receiptOf.set(li, receipt);
-  button.textContent = `Seen by ${readers.length}`;
+  button.textContent = `Seen by ${readers.length}${receipt.more ? "+" : ""}`;
   drawList(li, button, receipt);
 }
 
