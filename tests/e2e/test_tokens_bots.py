@@ -208,6 +208,12 @@ async def test_a_bot_made_in_settings_posts_in_a_group_and_members_see_it_live_w
     card = b.get_by_test_id("profile-card")
     await expect(card.get_by_test_id("bot-badge")).to_be_visible()
     await b.keyboard.press("Escape")
+    # ...and so do the composer's mention suggestions.
+    await b.get_by_role("textbox", name="Message").fill("@re")
+    suggested = b.get_by_test_id("mention-option")
+    await expect(suggested).to_have_count(1)
+    await expect(suggested.get_by_test_id("bot-badge")).to_be_visible()
+    await b.get_by_role("textbox", name="Message").fill("")
 
     # Deleting the bot: its token is refused, its message stays from "Deleted user".
     settings = await open_settings(a)

@@ -7,6 +7,7 @@
 //
 // The pure parts (what is being typed, who matches, the text after choosing) are exported for
 // tests; the list is built with createElement and text nodes only.
+import { botBadge } from "./badge.js";
 
 const NAME_CHAR = /[A-Za-z0-9_]/;
 const ALNUM = /[\p{L}\p{N}]/u;
@@ -118,6 +119,7 @@ export function attachMentionAutocomplete(textarea, getMembers, { doc = textarea
     const name = doc.createElement("span");
     name.className = "mention-option-name";
     name.append(doc.createTextNode(user.display_name || user.username));
+    if (user.bot) name.append(botBadge());
     const handle = doc.createElement("span");
     handle.className = "mention-option-username";
     handle.append(doc.createTextNode(`@${user.username}`));
