@@ -247,3 +247,21 @@ async def test_without_web_locks_every_tab_holds_its_own_stream(
     await alice.send(dm, "Hello, both of you")
     for tab in tabs:
         await expect(tab.get_by_test_id("message-text")).to_have_text(["Hello, both of you"])
+
+
+async def test_signing_out_in_one_tab_leaves_no_copy_of_the_sidebar_from_another(
+    browsing: Browsing, alice_bob_dm
+) -> None:
+    """The tab signing out forgets the copy of the sidebar kept for opening offline; the other
+    tab, sent to sign in by it, does not save the copy again as it leaves."""
+    alice, _bob, _dm = alice_bob_dm
+    context = await browsing.signed_in(alice)
+    tab1 = await browsing.open_app(context)
+    tab2 = await browsing.open_app(context)
+    copy = f"tidings:offline:{alice.id}"
+    assert await tab2.evaluate("(key) => localStorage.getItem(key) !== null", copy)
+
+    await tab1.get_by_role("button", name="Sign out", exact=True).click()
+    for tab in (tab1, tab2):
+        await expect(tab).to_have_url(re.compile(r"/login$"))
+    assert await tab2.evaluate("(key) => localStorage.getItem(key)", copy) is None

@@ -11,7 +11,7 @@ import { mountEphemeral } from "./ephemeral.js";
 import { registerEvents } from "./events.js";
 import { loadAttention, loadSnapshot, watchMissing } from "./loaders.js";
 import { mountNotifier } from "./notifier.js";
-import { forgetThisDevice, keepOfflineCopy, mountOfflineBanner, openOfflineCopy } from "./offline.js";
+import { forgetThisDevice, keepOfflineCopy, mountOfflineBanner, openOfflineCopy, stopKeepingOfflineCopy } from "./offline.js";
 import { flushOutbox, outboxHolds, showOutboxAgain, startOutbox } from "./outbox.js";
 import { RealtimeClient } from "./realtime.js";
 import { currentRoute, onRoute } from "./router.js";
@@ -176,6 +176,7 @@ onRoute((route) => {
 
 startOutbox(userId);
 keepOfflineCopy(userId);
+realtime.on("signout", stopKeepingOfflineCopy); // on its way to sign in (events.js)
 mountOfflineBanner(testid("offline-banner"));
 registerWorker({ appOpened: true });
 

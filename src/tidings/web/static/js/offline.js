@@ -8,7 +8,7 @@ import { outboxKey } from "./outbox.js";
 import { dropCaches } from "./worker.js";
 
 const copyKey = (userId) => `tidings:offline:${userId}`;
-let forgotten = false; // signing out: nothing is kept any more (the page is leaving)
+let leaving = false; // signed out (here or in another tab): nothing is kept any more
 
 /** Show the offline banner while the stream says offline or the browser has no network. */
 export function mountOfflineBanner(banner) {
@@ -25,7 +25,7 @@ export function mountOfflineBanner(banner) {
  * the page is hidden or left (conversations may have come since). */
 export function keepOfflineCopy(userId) {
   const save = () => {
-    const copy = forgotten ? null : offlineCopy(state);
+    const copy = leaving ? null : offlineCopy(state);
     if (!copy) return;
     try {
       localStorage.setItem(copyKey(userId), JSON.stringify(copy));
@@ -52,10 +52,16 @@ export function openOfflineCopy(userId) {
   return true;
 }
 
+/** Save the copy no more: the page leaves for sign-in (signed out here, or in another tab that
+ * forgot this device: saving as this one leaves would bring the copy back). */
+export function stopKeepingOfflineCopy() {
+  leaving = true;
+}
+
 /** Forget what this browser keeps for user `userId` (signing out): the copy of the sidebar,
  * the outbox, and every cache of the service worker (the app page names the user). */
 export async function forgetThisDevice(userId) {
-  forgotten = true;
+  stopKeepingOfflineCopy();
   for (const key of [copyKey(userId), outboxKey(userId)]) {
     try {
       localStorage.removeItem(key);
