@@ -175,6 +175,60 @@ async def test_tabs_share_the_outbox_and_one_of_them_sends_it(
     assert len(posts) == 2, posts
 
 
+async def test_a_send_cut_off_by_closing_its_tab_is_sent_by_another_tab(
+    browsing: Browsing, alice_bob_dm
+) -> None:
+    """A tab closed mid-send leaves its message "sending" in the shared outbox; the other tab,
+    waiting for that send's lock, sends it once the lock is free, with nothing else to prompt
+    it (no reload, no reconnect, no coming online), and the server stores it once."""
+    alice, bob, dm = alice_bob_dm
+    context = await browsing.signed_in(alice)
+    staying = await browsing.open_app(context, f"/#/c/{dm}")
+    # The staying tab holds the stream, so closing the other does not reconnect it.
+    await expect(staying.get_by_test_id("connection-status")).to_have_attribute(
+        "data-role", "leader"
+    )
+    closing = await browsing.open_app(context, f"/#/c/{dm}")
+
+    # The closing tab's POST goes to a server that never answers (a request merely paused by
+    # the route would go on to Tidings when its page closes).
+    held = asyncio.Event()
+
+    async def never_answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.set()
+        await reader.read()  # until the browser lets go
+        writer.close()
+
+    async with await asyncio.start_server(never_answer, "127.0.0.1", 0) as silent:
+        silent_url = f"http://127.0.0.1:{silent.sockets[0].getsockname()[1]}/held"
+
+        async def hold(route: Route) -> None:
+            if route.request.method == "POST":
+                await route.continue_(url=silent_url)
+            else:
+                await route.continue_()
+
+        await closing.route(f"**/api/conversations/{dm}/messages", hold)
+        composer = closing.get_by_role("textbox", name="Message")
+        await composer.fill("Sent as the tab closed")
+        await composer.press("Enter")
+        async with asyncio.timeout(10):
+            await held.wait()
+        await expect(
+            staying.locator(".msg[data-pending]").get_by_test_id("message-text")
+        ).to_have_text("Sent as the tab closed")
+
+        await closing.close()
+        await expect(staying.get_by_test_id("message-text")).to_have_text(
+            ["Sent as the tab closed"]
+        )
+        await expect(staying.locator("[data-pending]")).to_have_count(0)
+        assert await history(bob, dm) == ["Sent as the tab closed"]
+        await expect(staying.get_by_test_id("connection-status")).to_have_attribute(
+            "data-role", "leader"
+        )
+
+
 async def test_a_refused_message_says_why_and_is_retried_or_deleted(
     browsing: Browsing, alice_bob_dm
 ) -> None:

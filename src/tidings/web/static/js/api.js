@@ -10,9 +10,10 @@ export class ApiError extends Error {
 
 /** `method path` with an optional JSON body (a Blob, such as a picked file, goes as it is,
  * typed as the file is); resolves to the JSON answer (null when empty).
- * With `signal`, an aborted request rejects with the abort (not an ApiError). */
-export async function api(method, path, body, { signal } = {}) {
-  const init = { method, credentials: "same-origin", headers: { Accept: "application/json" }, signal };
+ * With `signal`, an aborted request rejects with the abort (not an ApiError); with `keepalive`,
+ * the request goes on when the page closes (its body at most 64 kB). */
+export async function api(method, path, body, { signal, keepalive = false } = {}) {
+  const init = { method, credentials: "same-origin", headers: { Accept: "application/json" }, signal, keepalive };
   // The user this page is for: the server refuses a request whose session is someone else's
   // (signed in on this browser since), rather than doing it as them (the outbox, above all).
   const pageUser = globalThis.document?.body?.dataset.userId;

@@ -7,8 +7,11 @@
 // the others of every change) and any may send, but with Web Locks only one at a time sends an
 // entry: the tab sending an entry holds `tidings:send:<client id>` (so an entry left "sending"
 // by a tab that is gone is seen to be nobody's), and the waiting entries are sent by one tab
-// at a time, holding `tidings:outbox:<user id>`, one by one in the order written. Without Web
-// Locks (an insecure origin) two tabs may send one entry twice: the server keeps one.
+// at a time, holding `tidings:outbox:<user id>`, one by one in the order written. A tab that
+// sees another's entry "sending" waits for its lock: granted while the entry is still
+// "sending", its tab went away mid-send (closed, crashed) and this one sends it. The POST is
+// `keepalive`, so one under way when its tab closes still arrives. Without Web Locks (an
+// insecure origin) two tabs may send one entry twice: the server keeps one.
 //
 // When. A new message is sent at once, unless the browser is offline or a message of its
 // conversation waits. Waiting entries are sent when the browser comes online, when the stream
@@ -43,6 +46,7 @@ let stored = true; // whether localStorage holds the entries (else only `memory`
 let failures = 0;
 let retryTimer = null;
 const sendingHere = new Set(); // client ids this tab is sending now
+const awaitingOthers = new Set(); // client ids another tab is sending, whose lock we wait for
 
 export const outboxKey = (id) => `tidings:outbox:${id}`;
 
@@ -50,7 +54,10 @@ export const outboxKey = (id) => `tidings:outbox:${id}`;
 export function startOutbox(id) {
   userId = id;
   window.addEventListener("storage", (event) => {
-    if (event.key === outboxKey(userId)) update(showOutbox, read());
+    if (event.key !== outboxKey(userId)) return;
+    const entries = read();
+    update(showOutbox, entries);
+    awaitOthersSends(entries);
   });
   window.addEventListener("online", () => flushOutbox());
   // After every snapshot: the threads it dropped lose their pending copies, and a conversation
@@ -58,8 +65,10 @@ export function startOutbox(id) {
   watch("resynced", () => {
     if (state.snapshots > 0) change((entries) => onlyIn(entries, new Set(state.conversations.keys())));
   });
-  update(showOutbox, read());
+  const entries = read();
+  update(showOutbox, entries);
   flushOutbox();
+  awaitOthersSends(entries);
 }
 
 /** Show the outbox again (the store has conversations to show it in). */
@@ -103,9 +112,10 @@ function change(fn) {
 /** Send `pending` (a send as actions.js makes it): into the outbox, then to the server. */
 export function queueMessage(pending) {
   const entry = newEntry(read(), pending, { offline: navigator.onLine === false });
-  change((entries) => withEntry(entries, entry));
+  // Its lock is asked for before it is kept "sending", so another tab's wait comes after ours.
   if (entry.status === "sending") send(entry);
-  else flushSoon();
+  change((entries) => withEntry(entries, entry));
+  if (entry.status !== "sending") flushSoon();
 }
 
 /** Try a failed message again (Retry): it waits its turn, under its client id. */
@@ -142,6 +152,22 @@ export async function flushOutbox() {
 
 const sendLock = (clientId) => `tidings:send:${clientId}`;
 
+/** Wait for the lock of each entry another tab is sending (once per entry): when it is ours,
+ * that send is over, and an entry still "sending" was left by a tab that went away. */
+function awaitOthersSends(entries) {
+  if (!navigator.locks) return;
+  for (const { client_id: clientId, status } of entries) {
+    if (status !== "sending" || sendingHere.has(clientId) || awaitingOthers.has(clientId)) continue;
+    awaitingOthers.add(clientId);
+    navigator.locks
+      .request(sendLock(clientId), () => {})
+      .then(() => {
+        if (read().some((e) => e.client_id === clientId && e.status === "sending")) flushOutbox();
+      })
+      .finally(() => awaitingOthers.delete(clientId));
+  }
+}
+
 /** POST one entry, holding its lock; resolves to what became of it. */
 function send(entry) {
   return withLock(sendLock(entry.client_id), { ifAvailable: true }, async (lock) => {
@@ -164,7 +190,10 @@ async function post(entry) {
   if (replyTo) body.reply_to_id = replyTo.id;
   if (attachments.length) body.attachment_ids = attachments.map((a) => a.id);
   try {
-    const { message } = await api("POST", `/api/conversations/${id}/messages`, body, { signal: AbortSignal.timeout(SEND_TIMEOUT_MS) });
+    const { message } = await api("POST", `/api/conversations/${id}/messages`, body, {
+      signal: AbortSignal.timeout(SEND_TIMEOUT_MS),
+      keepalive: true, // goes on if this tab closes (a message is far below keepalive's 64 kB)
+    });
     update(settlePending, id, clientId, message);
     change((entries) => without(entries, clientId));
     failures = 0;
@@ -198,9 +227,9 @@ function retryLater() {
 }
 
 /** Run `fn` holding the Web Lock `name` (`fn(null)` if `ifAvailable` and it is taken); without
- * Web Locks, run it at once. */
+ * Web Locks, run it next (as a granted lock would, after the caller's synchronous work). */
 function withLock(name, options, fn) {
-  if (!navigator.locks) return fn({ name });
+  if (!navigator.locks) return Promise.resolve({ name }).then(fn);
   return navigator.locks.request(name, options, fn);
 }
 
