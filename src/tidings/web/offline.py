@@ -18,6 +18,9 @@ from fastapi.templating import Jinja2Templates
 from tidings.web.assets import manifest
 
 NO_CACHE = {"Cache-Control": "no-cache"}
+PAGE_METHODS = ["GET", "HEAD"]
+"""The pages' methods: HEAD is GET without the body (uvicorn leaves it out), for uptime
+monitors and link checkers."""
 THEME_LIGHT = "#ffffff"
 """The page's surface colour (``--surface`` in tidings.css), light and dark: the browser's bar."""
 THEME_DARK = "#181b26"
@@ -56,13 +59,13 @@ def mount_offline(app: FastAPI, templates: Jinja2Templates) -> None:
     """The manifest and the worker's routes; the pages' ``theme-color`` in ``templates``."""
     templates.env.globals.update(theme_light=THEME_LIGHT, theme_dark=THEME_DARK)
 
-    @app.get("/manifest.webmanifest", include_in_schema=False)
+    @app.api_route("/manifest.webmanifest", methods=PAGE_METHODS, include_in_schema=False)
     async def app_manifest() -> Response:
         return JSONResponse(
             web_app_manifest(), media_type="application/manifest+json", headers=NO_CACHE
         )
 
-    @app.get("/sw.js", include_in_schema=False)
+    @app.api_route("/sw.js", methods=PAGE_METHODS, include_in_schema=False)
     async def service_worker() -> Response:
         assets = manifest()
         worker = templates.get_template("sw.js").render(

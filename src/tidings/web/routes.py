@@ -20,7 +20,7 @@ from fastapi.templating import Jinja2Templates
 from tidings.accounts.deps import browser_user
 from tidings.deps import ContextDep
 from tidings.web.assets import manifest
-from tidings.web.offline import mount_offline
+from tidings.web.offline import PAGE_METHODS, mount_offline
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -38,7 +38,7 @@ def mount_web(app: FastAPI) -> None:
 
     mount_offline(app, templates)
 
-    @app.get("/", include_in_schema=False, response_class=HTMLResponse)
+    @app.api_route("/", methods=PAGE_METHODS, include_in_schema=False, response_class=HTMLResponse)
     async def index(request: Request, ctx: ContextDep) -> Response:
         user = await browser_user(ctx, request)
         if user is None:
@@ -51,10 +51,14 @@ def mount_web(app: FastAPI) -> None:
             return RedirectResponse("/", status_code=303, headers=NO_STORE)
         return templates.TemplateResponse(request, "auth.html", {"mode": mode}, headers=NO_STORE)
 
-    @app.get("/login", include_in_schema=False, response_class=HTMLResponse)
+    @app.api_route(
+        "/login", methods=PAGE_METHODS, include_in_schema=False, response_class=HTMLResponse
+    )
     async def login_page(request: Request, ctx: ContextDep) -> Response:
         return await auth_page(request, ctx, "login")
 
-    @app.get("/register", include_in_schema=False, response_class=HTMLResponse)
+    @app.api_route(
+        "/register", methods=PAGE_METHODS, include_in_schema=False, response_class=HTMLResponse
+    )
     async def register_page(request: Request, ctx: ContextDep) -> Response:
         return await auth_page(request, ctx, "register")
