@@ -8,7 +8,7 @@
 // - the app page ("/"), network first: the last one fetched is kept and served when the network
 //   is down (or the server unreachable behind its proxy), so the app opens offline. The page
 //   names its user: a redirect to sign in drops it, and the pages drop every cache on sign-out
-//   and on the sign-in page (offline.js).
+//   and on the sign-in page (offline.js, worker.js).
 // Everything else (the API, the event stream, attachments, avatars, the other pages) is not
 // touched: no respondWith, so the browser fetches it as if there were no worker. No message
 // data is ever stored here, and request interception (tests, devtools) sees those requests.
@@ -56,15 +56,18 @@ self.addEventListener("fetch", (event) => {
   if (shellPaths.has(url.href)) event.respondWith(fromShell(request));
 });
 
-// A page of the app says it is open (offline.js): make sure what opening it offline needs is
+// A page of the app says it is open (worker.js): make sure what opening it offline needs is
 // here (the shell, which a sign-out may have dropped, and this very page when it did not come
-// through this worker), then say so.
+// through this worker), then say so. One preparation at a time: a first visit says it twice
+// (this worker ready, then in control), and two at once would both fetch the page.
+let preparing = null;
 self.addEventListener("message", (event) => {
   if (event.data?.kind !== "app-opened") return;
+  preparing ??= prepareOffline({ pageKept: event.data.controlled }).finally(() => {
+    preparing = null;
+  });
   event.waitUntil(
-    prepareOffline({ pageKept: event.data.controlled }).then(
-      (ready) => event.source?.postMessage({ kind: "offline-ready", ready, version: VERSION }),
-    ),
+    preparing.then((ready) => event.source?.postMessage({ kind: "offline-ready", ready, version: VERSION })),
   );
 });
 
