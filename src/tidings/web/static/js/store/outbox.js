@@ -23,7 +23,7 @@
 
 import { ensureThread, messagesTopic } from "./messages.js";
 
-export const STATUSES = ["sending", "waiting", "failed"];
+const STATUSES = ["sending", "waiting", "failed"];
 
 /** What an entry must have, to be sent (an entry without them is dropped as unreadable). */
 function isEntry(entry) {

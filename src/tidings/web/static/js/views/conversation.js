@@ -575,7 +575,6 @@ function update(li, item) {
   li.classList.toggle("grouped", Boolean(grouped));
   li.classList.toggle("pending", pending);
   li.classList.toggle("failed", pending && Boolean(message.error));
-  li.classList.toggle("waiting", pending && Boolean(message.waiting) && !message.error);
   li.classList.toggle("deleted", Boolean(message.deleted));
   li.classList.toggle("editing", drawn.editing);
   if (pending) {
@@ -618,7 +617,7 @@ function update(li, item) {
   if (openPopup?.messageId === message.id && actions.hidden) closePopup();
   // The line under the bubble changes with the message's state (not at every render, which
   // would take the focus off a Retry button).
-  const meta = pending ? `${message.waiting ? "waiting" : "failed"}:${message.error ?? ""}` : `sent:${message.created_at}`;
+  const meta = pending ? `${message.waiting ? "waiting" : "sending"}:${message.error ?? ""}` : `sent:${message.created_at}`;
   if (drawnMeta.get(li) !== meta) {
     drawnMeta.set(li, meta);
     li.querySelector(".msg-body").lastChild.replaceWith(pending ? stateLine(message) : timeLine(message));
