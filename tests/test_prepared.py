@@ -34,28 +34,9 @@ _INSERT_USER = Prepared(
 
 
 def _insert_twice(session: Session) -> tuple[int, int]:
-    (first,) = _INSERT_USER.first(
-        session,
-        {
-            "name": "prepared",
-            "now": utcnow(),
-            "bio": "",
-            "on": True,
-            "off": False,
-            "theme": "system",
-        },
-    )
-    (again,) = _INSERT_USER.first(
-        session,
-        {
-            "name": "prepared",
-            "now": utcnow(),
-            "bio": "",
-            "on": True,
-            "off": False,
-            "theme": "system",
-        },
-    )
+    row = {"name": "prepared", "bio": "", "on": True, "off": False, "theme": "system"}
+    (first,) = _INSERT_USER.first(session, {**row, "now": utcnow()})
+    (again,) = _INSERT_USER.first(session, {**row, "now": utcnow()})
     return first, again
 
 
