@@ -15,6 +15,7 @@ from playwright.async_api import JSHandle, Page, expect
 from tests.attachments.files import mp4
 from tests.attachments.helpers import upload
 from tests.e2e.conftest import Browsing
+from tests.support.api import PASSWORD
 
 pytestmark = pytest.mark.e2e
 
@@ -234,3 +235,21 @@ async def test_refused_uploads_say_why_and_can_be_removed(browsing: Browsing, al
     await expect(sent.get_by_test_id("attachment-file")).to_have_count(10)
     await expect(sent).not_to_have_attribute("data-pending", "true")
     await expect(a.get_by_test_id("conversation-preview")).to_have_text("You: 📎 10 files")
+
+
+async def test_a_page_never_uploads_as_someone_who_signed_in_after_it(
+    browsing: Browsing, alice_bob_dm
+) -> None:
+    """Bob signs in on the browser while Alice's page is open: a file dropped there is refused
+    (401: the upload names the page's user), not uploaded as his."""
+    alice, bob, dm = alice_bob_dm
+    context = await browsing.signed_in(alice)
+    page = await browsing.open_app(context, f"/#/c/{dm}")
+    response = await context.request.post(
+        "/api/auth/login", data={"username": bob.username, "password": PASSWORD}
+    )
+    assert response.ok
+
+    async with page.expect_response(re.compile(r"/api/attachments\?")) as answer:
+        await drop(page, ("sunset.png", "image/png", png((64, 48))))
+    assert (await answer.value).status == 401

@@ -67,6 +67,9 @@ export function uploadAttachment(file, { onProgress } = {}) {
     xhr.setRequestHeader("Accept", "application/json");
     // An image or video type makes the server insist the bytes are one (415 if not).
     if (file.type) xhr.setRequestHeader("Content-Type", file.type);
+    // As api.js: the upload is for this page's user, refused if someone else signed in since.
+    const pageUser = document.body.dataset.userId;
+    if (pageUser) xhr.setRequestHeader("Tidings-User", pageUser);
     xhr.upload.onprogress = (event) => onProgress?.(event.loaded);
     xhr.onload = () => {
       let body = null;
