@@ -57,6 +57,9 @@ async def test_written_offline_after_a_reload_sent_once_when_back(
     )
     await expect(page.get_by_test_id("conversation-title")).to_have_text("Bob Marley")
     await expect(page.get_by_test_id("conversation-name")).to_have_text(["Bob Marley"])
+    # Whether Bob is online, an offline page cannot know.
+    presence = page.get_by_test_id("conversation-presence")
+    await expect(presence).to_have_text("Status unknown while you're offline")
 
     # Two messages written: they wait.
     composer = page.get_by_role("textbox", name="Message")
@@ -79,6 +82,7 @@ async def test_written_offline_after_a_reload_sent_once_when_back(
     await expect(page.locator("[data-pending]")).to_have_count(0)
     await expect(page.get_by_test_id("message-state")).to_have_count(0)
     await expect(page.get_by_test_id("offline-banner")).to_be_hidden()
+    await expect(presence).to_have_attribute("data-status", "offline")
     assert await history(alice, dm) == texts
 
     # And they stay sent once after a reload (the outbox is empty).

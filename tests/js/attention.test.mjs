@@ -7,6 +7,7 @@ import { test } from "node:test";
 import { batches, shownUserIds } from "../../src/tidings/web/static/js/ephemeral.js";
 import { EPHEMERAL_REDUCERS, EVENT_REDUCERS } from "../../src/tidings/web/static/js/events.js";
 import { EPHEMERAL_EVENT_TYPES, RealtimeClient } from "../../src/tidings/web/static/js/realtime.js";
+import { setConnection } from "../../src/tidings/web/static/js/store/connection.js";
 import { applyPresence, countOnline, lastSeenText, presenceOf, presenceText, receivePresence } from "../../src/tidings/web/static/js/store/presence.js";
 import { applyReceipts, mayBeMoreReaders, receiveReadReceipt, seenBy, senderHasRead } from "../../src/tidings/web/static/js/store/receipts.js";
 import { applySnapshot } from "../../src/tidings/web/static/js/store/snapshot.js";
@@ -59,6 +60,25 @@ test("presence: a fetch answered after a newer event leaves that person as the e
   // The next stream open's fetch (asked after the event) applies.
   assert.deepEqual(applyPresence(state, [{ user_id: bob.id, status: "online", last_seen_at: null }], state.presenceSerial), [`presence:${bob.id}`]);
   assert.equal(presenceOf(state, bob.id).status, "online");
+});
+
+test("presence: unknown from the page going offline until the stream connects again", () => {
+  const state = signedIn();
+  receivePresence(state, { user_id: bob.id, status: "online", last_seen_at: null });
+  receivePresence(state, { user_id: carol.id, status: "offline", last_seen_at: "2026-03-02T09:55:00Z" });
+  assert.deepEqual(setConnection(state, { status: "connected" }), ["connection"]);
+  assert.deepEqual(setConnection(state, { status: "offline" }), ["connection", "presence"]);
+  for (const id of [bob.id, carol.id, 99]) assert.deepEqual(presenceOf(state, id), { status: "unknown", last_seen_at: null });
+  assert.equal(countOnline(state, [bob.id, carol.id]), 0);
+  assert.equal(presenceText(presenceOf(state, bob.id), NOW), "status unknown while you're offline");
+  // Reconnecting is not yet knowing; a deleted account is gone whatever the connection.
+  assert.deepEqual(setConnection(state, { status: "reconnecting" }), ["connection"]);
+  assert.equal(presenceOf(state, bob.id).status, "unknown");
+  state.users.set(carol.id, { ...state.users.get(carol.id), deleted: true });
+  assert.equal(presenceOf(state, carol.id).status, "offline");
+  assert.deepEqual(setConnection(state, { status: "connected" }), ["connection", "presence"]);
+  assert.equal(presenceOf(state, bob.id).status, "online");
+  assert.equal(countOnline(state, [bob.id]), 1);
 });
 
 test("presence in words", () => {

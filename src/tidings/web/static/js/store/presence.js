@@ -5,9 +5,24 @@
 // A fetch and an event can cross: an answer asked for before an event about someone arrives
 // after it. Each record keeps the serial number of what set it (`state.presenceSerial` counts
 // events); an answer asked for at serial `asOf` leaves alone whoever an event set since.
+//
+// Offline, the page cannot know anyone's presence: from the stream going offline until it
+// connects again (and fetches presence anew), everyone's is "unknown", not "offline".
 
 /** A person's presence as the page shows it: unknown people are offline, never seen. */
 const OFFLINE = Object.freeze({ status: "offline", last_seen_at: null });
+const UNKNOWN = Object.freeze({ status: "unknown", last_seen_at: null });
+export const UNKNOWN_TEXT = "status unknown while you're offline";
+
+/** The stream's status changed (store/connection.js): presence turns unknown when it goes
+ * offline, known when it connects again; topic "presence" on a change. */
+export function followConnection(state) {
+  const { status } = state.connection;
+  const unknown = status === "offline" || (state.presenceUnknown && status !== "connected");
+  if (unknown === state.presenceUnknown) return [];
+  state.presenceUnknown = unknown;
+  return ["presence"];
+}
 
 /** The fetched presence of several people (`[{user_id, status, last_seen_at}]`), asked for when
  * `state.presenceSerial` was `asOf`; topics "presence:<id>" for each change. */
@@ -35,17 +50,19 @@ function setPresence(state, { user_id: id, status, last_seen_at: lastSeen }, ser
   return [`presence:${id}`];
 }
 
-/** `{status, last_seen_at}` of a person (offline if the page does not know). */
+/** `{status, last_seen_at}` of a person (offline if the page does not know them; unknown
+ * while the page is offline). */
 export function presenceOf(state, id) {
   // A deleted account is gone, whatever was last heard of it (its friends are no longer
   // told of its leaving: the friendship went with the account).
   if (state.users.get(id)?.deleted) return OFFLINE;
+  if (state.presenceUnknown) return UNKNOWN;
   return state.presence.get(id) ?? OFFLINE;
 }
 
 /** How many of `ids` are online or away (a group's header). */
 export function countOnline(state, ids) {
-  return ids.filter((id) => presenceOf(state, id).status !== "offline").length;
+  return ids.filter((id) => ["online", "away"].includes(presenceOf(state, id).status)).length;
 }
 
 /** "last seen just now", "… 5 min ago", "… 3 h ago", "… yesterday", "… 12 days ago". */
@@ -60,8 +77,10 @@ export function lastSeenText(iso, now) {
   return days === 1 ? "last seen yesterday" : `last seen ${days} days ago`;
 }
 
-/** A person's presence in words: "online", "away", "last seen 5 min ago" (or "offline"). */
+/** A person's presence in words: "online", "away", "last seen 5 min ago" (or "offline"), or
+ * that it is unknown while we are offline. */
 export function presenceText({ status, last_seen_at: lastSeen }, now) {
   if (status === "online" || status === "away") return status;
+  if (status === "unknown") return UNKNOWN_TEXT;
   return lastSeenText(lastSeen, now);
 }

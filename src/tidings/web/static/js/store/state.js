@@ -39,6 +39,9 @@ export function createState() {
     /** user id -> {status, last_seen_at, serial} (see presence.js) */
     presence: new Map(),
     presenceSerial: 0,
+    /** Whether presence is unknown: from the page going offline until the stream connects
+     * again (see presence.js). */
+    presenceUnknown: false,
     /** conversation id -> Map user id -> when their typing runs out, ms (see typing.js) */
     typing: new Map(),
     /** conversation id -> Map user id -> last read message id (see receipts.js) */

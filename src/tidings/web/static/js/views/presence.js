@@ -2,9 +2,13 @@
 // `.presence-online` / `.presence-away`), and the same in words for screen readers and where
 // there is room ("online", "away", "last seen 5 min ago"). Colour is never the only sign: the
 // avatar (which is decoration, aria-hidden) gets a title, and the views put the words in the
-// names' accessible labels or on screen. Presence comes from store/presence.js.
+// names' accessible labels or on screen. While we are offline, nobody's presence is known: no
+// dot, and words that say so. Presence comes from store/presence.js.
 import { state } from "../store.js";
-import { countOnline, presenceOf, presenceText } from "../store/presence.js";
+import { countOnline, presenceOf, presenceText, UNKNOWN_TEXT } from "../store/presence.js";
+
+const capitalised = (text) => text.charAt(0).toUpperCase() + text.slice(1);
+const DOT_TITLES = { online: "Online", away: "Away", unknown: capitalised(UNKNOWN_TEXT) };
 
 /** Show `userId`'s presence on the avatar element `el` (null: a group's avatar, no dot). */
 export function paintPresence(el, userId) {
@@ -12,8 +16,8 @@ export function paintPresence(el, userId) {
   el.classList.toggle("presence-online", status === "online");
   el.classList.toggle("presence-away", status === "away");
   el.dataset.presence = status;
-  if (status === "offline") el.removeAttribute("title");
-  else el.title = status === "online" ? "Online" : "Away";
+  if (DOT_TITLES[status]) el.title = DOT_TITLES[status];
+  else el.removeAttribute("title");
 }
 
 /** `userId`'s presence in words: "online", "away", "last seen 5 min ago", or "offline". */
@@ -21,13 +25,13 @@ export function presenceWords(userId, now = Date.now()) {
   return presenceText(presenceOf(state, userId), now);
 }
 
-/** ", online" / ", away" to add to a person's accessible name (nothing when offline). */
+/** ", online" / ", away" / ", status unknown" to add to a person's accessible name (nothing
+ * when offline). */
 export function presenceSuffix(userId) {
   const { status } = presenceOf(state, userId);
-  return status === "offline" || userId === state.meId ? "" : `, ${status}`;
+  if (status === "offline" || userId === state.meId) return "";
+  return status === "unknown" ? ", status unknown" : `, ${status}`;
 }
-
-const capitalised = (text) => text.charAt(0).toUpperCase() + text.slice(1);
 
 /** The conversation header's presence: a DM partner's dot on `avatarEl` and, in `line`,
  * "Online", "Away" or "Last seen 5 min ago"; a group's "3 online" (of its other members). */
@@ -37,7 +41,8 @@ export function drawHeaderPresence(line, avatarEl, conversation) {
   if (conversation?.type === "group") {
     paintPresence(avatarEl, null);
     const online = countOnline(state, conversation.member_ids.filter((id) => id !== state.meId));
-    if (online) [text, status] = [`${online} online`, "online"];
+    if (state.presenceUnknown) [text, status] = [capitalised(UNKNOWN_TEXT), "unknown"];
+    else if (online) [text, status] = [`${online} online`, "online"];
   } else if (conversation) {
     const other = conversation.member_ids.find((id) => id !== state.meId) ?? null;
     paintPresence(avatarEl, other);

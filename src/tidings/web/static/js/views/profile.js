@@ -22,6 +22,7 @@ import { go } from "../router.js";
 import { state, watch } from "../store.js";
 import { directWith } from "../store/conversations.js";
 import { relation } from "../store/friends.js";
+import { presenceOf } from "../store/presence.js";
 import { isBlocked } from "../store/settings.js";
 import { userById } from "../store/users.js";
 import { showName } from "./badge.js";
@@ -147,7 +148,7 @@ function drawPerson() {
   const self = user.id === state.meId;
   parts.presence.hidden = user.deleted || self;
   parts.presence.textContent = self ? "" : presenceWords(user.id).replace(/^./, (c) => c.toUpperCase());
-  parts.presence.dataset.status = self ? "" : (state.presence.get(user.id)?.status ?? "offline");
+  parts.presence.dataset.status = self ? "" : presenceOf(state, user.id).status;
   dialog.classList.toggle("deleted", user.deleted);
 }
 
