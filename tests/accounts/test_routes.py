@@ -387,6 +387,12 @@ async def test_a_request_naming_another_user_than_its_session_is_refused(server,
     assert sent.status_code == 201, sent.text
     assert sent.json()["message"]["sender"]["id"] == alice.id
 
+    # The event stream likewise (an EventSource names the page's user in its query).
+    assert_error(await alice.client.get(f"/api/events?user={bob.id}"), 401, "session_changed")
+    async with alice.client.stream("GET", f"/api/events?user={alice.id}") as stream:
+        assert stream.status_code == 200
+        assert stream.headers["content-type"].startswith("text/event-stream")
+
 
 async def test_password_change_ends_every_other_session(server, make_user):
     alice = await make_user("alice")

@@ -91,6 +91,15 @@ def _operation() -> dict[str, Any]:
                     "schema": {"type": "string"},
                 },
                 {
+                    "name": "user",
+                    "in": "query",
+                    "required": False,
+                    "description": "The user the opening page is for (the web client's "
+                    "`Tidings-User`, which an EventSource cannot send as a header): a session "
+                    "of someone else is 401 `session_changed`.",
+                    "schema": {"type": "string"},
+                },
+                {
                     "name": "Last-Event-ID",
                     "in": "header",
                     "required": False,

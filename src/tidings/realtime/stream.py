@@ -194,6 +194,11 @@ class EventStream:
         if identity is None:
             await error_response(401, "Sign in first.", "not_authenticated")(scope, receive, send)
             return None
+        page_user = request.query_params.get("user")  # the web page's user (Tidings-User)
+        if page_user is not None and page_user != str(identity.user_id):
+            detail = "This page is for another account than the one signed in now."
+            await error_response(401, detail, "session_changed")(scope, receive, send)
+            return None
         if scope["method"] == "HEAD":
             await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
             await send({"type": "http.response.body", "body": b"", "more_body": False})

@@ -47,11 +47,13 @@ const OFFLINE_AFTER_FAILURES = 4;
 export class RealtimeClient {
   /**
    * @param {object} options
-   * @param {string} options.scope  names the lock and channel (the user id: tabs of one user)
+   * @param {string} options.scope  the page's user id: names the lock and channel (tabs of one
+   *   user), and the stream refuses a session that is someone else's
    * @param {string} [options.url]  the stream endpoint
    */
   constructor({ scope, url = "/api/events" }) {
     this.url = url;
+    this.scope = scope;
     this.lockName = `tidings:stream:${scope}`;
     this.channelName = `tidings:events:${scope}`;
     this.handlers = new Map();
@@ -128,8 +130,12 @@ export class RealtimeClient {
     clearTimeout(this.retryTimer);
     this.source?.close();
     const position = this.order.position;
-    const query = position ? `?last_event_id=${encodeURIComponent(position)}` : "";
-    const source = new EventSource(this.url + query);
+    // The page's user (as api.js's Tidings-User, which an EventSource cannot send): a session
+    // that became someone else's is refused (401 session_changed), not streamed to this page.
+    const query = new URLSearchParams();
+    if (this.scope) query.set("user", this.scope);
+    if (position) query.set("last_event_id", position);
+    const source = new EventSource(query.size ? `${this.url}?${query}` : this.url);
     this.source = source;
     source.addEventListener("connected", () => {
       this.failures = 0;
@@ -168,7 +174,8 @@ export class RealtimeClient {
 
   async #signedOut() {
     try {
-      const response = await fetch("/api/auth/me", { headers: { Accept: "application/json" } });
+      const headers = { Accept: "application/json", ...(this.scope ? { "Tidings-User": this.scope } : {}) };
+      const response = await fetch("/api/auth/me", { headers });
       if (response.status !== 401) return false;
     } catch {
       return false; // the server is unreachable: keep retrying
