@@ -39,3 +39,20 @@ async def test_a_first_visit_keeps_the_app_page_with_one_fetch(
     await expect(page.locator("body")).to_have_attribute("data-offline-ready", "true")
     assert await page.evaluate(TOLD_AGAIN) is True
     assert len(worker_fetches) == 1
+
+
+async def test_chromium_finds_the_app_installable(browsing: Browsing, alice_bob_dm) -> None:
+    """The browser's own installability check (what makes it offer "Install Tidings"): the
+    manifest, its icons, the service worker controlling the page."""
+    alice, _bob, _dm = alice_bob_dm
+    context = await browsing.signed_in(alice)
+    page = await browsing.open_app(context)
+    await expect(page.locator("body")).to_have_attribute("data-offline-ready", "true")
+    cdp = await context.new_cdp_session(page)
+    answer = await cdp.send("Page.getInstallabilityErrors")
+    # Playwright's browser contexts are incognito, where Chromium never offers to install:
+    # that is the one error allowed (a page without a manifest also gets "no-manifest", ...).
+    errors = [e["errorId"] for e in answer["installabilityErrors"]]
+    assert errors == ["in-incognito"]
+    manifest = await cdp.send("Page.getAppManifest")
+    assert manifest["errors"] == [] and manifest["url"].endswith("/manifest.webmanifest")
