@@ -134,6 +134,16 @@ async def _note_use(ctx: AppContext, token_id: int) -> None:
         logger.warning("could not note a token's use", exc_info=True)
 
 
+def refuse_another_page(page_user: str | None, user_id: int) -> None:
+    """401 ``session_changed`` when a web page names (``page_user``) another user than the
+    one its credential signs in (``PAGE_USER_HEADER``; the stream's ``?user=``)."""
+    if page_user is not None and page_user != str(user_id):
+        raise Unauthorized(
+            "This page is for another account than the one signed in now.",
+            code="session_changed",
+        )
+
+
 async def require_principal(ctx: AppContext, request: HTTPConnection) -> Principal:
     """Who signed this request in (401 if nobody), allowed by their scopes (403
     ``insufficient_scope``: a read-only token that writes)."""
@@ -144,12 +154,7 @@ async def require_principal(ctx: AppContext, request: HTTPConnection) -> Princip
                 "This token is not valid: unknown, revoked or expired.", code="invalid_token"
             )
         raise Unauthorized("Sign in first.")
-    page_user = request.headers.get(PAGE_USER_HEADER)
-    if page_user is not None and page_user != str(principal.user.id):
-        raise Unauthorized(
-            "This page is for another account than the one signed in now.",
-            code="session_changed",
-        )
+    refuse_another_page(request.headers.get(PAGE_USER_HEADER), principal.user.id)
     method = request.scope.get("method", "GET")
     writes = method not in READ_METHODS
     if principal.scopes is not None and writes and "write" not in principal.scopes:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from starlette.requests import HTTPConnection
 
 from tidings.accounts import queries
-from tidings.accounts.deps import NEVER, credential_key
+from tidings.accounts.deps import NEVER, credential_key, refuse_another_page
 from tidings.context import AppContext
 from tidings.tokens import queries as token_queries
 
@@ -23,6 +23,10 @@ class AccountStreamSessions:
 
     def session_key(self, ctx: AppContext, request: HTTPConnection) -> str | None:
         return credential_key(ctx, request)
+
+    def check_page(self, request: HTTPConnection, user_id: int) -> None:
+        # An EventSource sends no headers: the web page names its user in the query.
+        refuse_another_page(request.query_params.get("user"), user_id)
 
     def live_session(self, session: Session, session_key: str) -> tuple[int, datetime] | None:
         if session_key.startswith(token_queries.TOKEN_KEY_PREFIX):

@@ -115,6 +115,10 @@ class StreamSessions(Protocol):
         """The key of the sign-in a request names (not yet checked), or None; may raise the
         app's 401 for a malformed credential."""
 
+    def check_page(self, request: HTTPConnection, user_id: int) -> None:
+        """Raise the app's 401 when the request comes from a web page of another user than
+        the session's (someone else signed in on the browser since the page opened)."""
+
     def live_session(self, session: Session, session_key: str) -> tuple[int, datetime] | None:
         """The user id and expiry of that session if it is live (a read: ``run_query``)."""
 
@@ -194,10 +198,10 @@ class EventStream:
         if identity is None:
             await error_response(401, "Sign in first.", "not_authenticated")(scope, receive, send)
             return None
-        page_user = request.query_params.get("user")  # the web page's user (Tidings-User)
-        if page_user is not None and page_user != str(identity.user_id):
-            detail = "This page is for another account than the one signed in now."
-            await error_response(401, detail, "session_changed")(scope, receive, send)
+        try:
+            self.sessions.check_page(request, identity.user_id)
+        except ApiError as error:
+            await error_response(error.status_code, error.detail, error.code)(scope, receive, send)
             return None
         if scope["method"] == "HEAD":
             await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
