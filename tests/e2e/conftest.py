@@ -11,7 +11,16 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
+from playwright.async_api import (
+    Browser,
+    BrowserContext,
+    Frame,
+    Page,
+    Request,
+    Response,
+    async_playwright,
+    expect,
+)
 
 from tests.support.api import PASSWORD, ApiUser
 from tests.support.server import LiveServer
@@ -67,13 +76,31 @@ class Browsing:
 
     def _watch(self, page: Page) -> None:
         self.pages.append(page)
+        tab = f"tab {len(self.pages)}"
         page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
 
         def console(message) -> None:
+            print(f"{tab} console.{message.type}: {message.text}")
             if message.type == "error" and "Content Security Policy" in message.text:
                 self.problems.append(f"CSP violation: {message.text}")
 
+        # What the page did, in the test's captured output (shown when it fails): its console,
+        # its navigations and its requests that failed or were answered with an error.
+        def navigated(frame: Frame) -> None:
+            if frame == page.main_frame:
+                print(f"{tab} at {frame.url}")
+
+        def answered(response: Response) -> None:
+            if response.status >= 400:
+                print(f"{tab} {response.request.method} {response.url}: {response.status}")
+
+        def failed(request: Request) -> None:
+            print(f"{tab} {request.method} {request.url} failed: {request.failure}")
+
         page.on("console", console)
+        page.on("framenavigated", navigated)
+        page.on("response", answered)
+        page.on("requestfailed", failed)
 
     async def signed_in(self, user: ApiUser, viewport: dict[str, int] | None = None):
         """A browser context holding ``user``'s session (signed in through the API)."""

@@ -454,3 +454,24 @@ async def test_an_outbox_is_never_sent_with_another_users_session(
     await expect(page.locator("[data-pending]")).to_have_count(0)
     [message] = (await bob.ok("GET", f"/api/conversations/{dm}/messages"))["messages"]
     assert (message["content"], message["sender"]["id"]) == ("From Alice", alice.id)
+
+
+async def test_a_browser_wrongly_saying_offline_does_not_hold_messages_back(
+    browsing: Browsing, alice_bob_dm
+) -> None:
+    """`navigator.onLine` can be wrong (and then no `online` event ever comes): while the stream
+    is connected the server can be reached, so the banner stays hidden and a message goes."""
+    alice, bob, dm = alice_bob_dm
+    context = await browsing.signed_in(alice)
+    await context.add_init_script(
+        "Object.defineProperty(Navigator.prototype, 'onLine', { get: () => false })"
+    )
+    page = await browsing.open_app(context, f"/#/c/{dm}")
+    assert await page.evaluate("navigator.onLine") is False
+    await expect(page.get_by_test_id("offline-banner")).to_be_hidden()
+    composer = page.get_by_role("textbox", name="Message")
+    await composer.fill("Sent all the same")
+    await composer.press("Enter")
+    await expect(page.locator("[data-pending]")).to_have_count(0)
+    await expect(page.get_by_test_id("message-text")).to_have_text(["Sent all the same"])
+    assert await history(bob, dm) == ["Sent all the same"]

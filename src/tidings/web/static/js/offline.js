@@ -10,10 +10,12 @@ import { dropCaches } from "./worker.js";
 const copyKey = (userId) => `tidings:offline:${userId}`;
 let leaving = false; // signed out (here or in another tab): nothing is kept any more
 
-/** Show the offline banner while the stream says offline or the browser has no network. */
+/** Show the offline banner while the stream says offline, or the browser has no network and
+ * the stream is not connected (a connected stream shows the server can be reached). */
 export function mountOfflineBanner(banner) {
   const draw = () => {
-    banner.hidden = state.connection.status !== "offline" && navigator.onLine !== false;
+    const { status } = state.connection;
+    banner.hidden = status !== "offline" && (navigator.onLine !== false || status === "connected");
   };
   watch("connection", draw);
   window.addEventListener("online", draw);

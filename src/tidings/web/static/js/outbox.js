@@ -111,7 +111,7 @@ function change(fn) {
 
 /** Send `pending` (a send as actions.js makes it): into the outbox, then to the server. */
 export function queueMessage(pending) {
-  const entry = newEntry(read(), pending, { offline: navigator.onLine === false });
+  const entry = newEntry(read(), pending, { offline: offline() });
   // Its lock is asked for before it is kept "sending", so another tab's wait comes after ours.
   if (entry.status === "sending") send(entry);
   change((entries) => withEntry(entries, entry));
@@ -130,13 +130,21 @@ export function discardQueued(clientId) {
   change((entries) => without(entries, clientId));
 }
 
+/** Whether we are offline: the browser says it has no network, and the stream does not say
+ * otherwise (a stream that is connected shows the server can be reached, whatever
+ * `navigator.onLine` says; it is known to be wrong at times, and while it says offline no
+ * `online` event would come to send what waits). */
+function offline() {
+  return navigator.onLine === false && state.connection.status !== "connected";
+}
+
 function flushSoon() {
   if (retryTimer === null) flushOutbox();
 }
 
 /** Send the waiting entries, one at a time in the order written, until one gets no answer. */
 export async function flushOutbox() {
-  if (userId === null || navigator.onLine === false) return;
+  if (userId === null || offline()) return;
   clearTimeout(retryTimer);
   retryTimer = null;
   await withLock(`tidings:outbox:${userId}`, {}, async () => {
@@ -217,7 +225,7 @@ async function post(entry) {
 
 function retryLater() {
   failures += 1;
-  if (navigator.onLine === false) return; // the `online` event sends it
+  if (offline()) return; // the `online` event (or the stream connecting) sends it
   clearTimeout(retryTimer);
   const delay = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** (failures - 1));
   retryTimer = setTimeout(() => {
