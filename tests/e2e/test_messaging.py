@@ -354,16 +354,16 @@ async def test_two_identical_messages_sent_quickly_each_settle_once(
     browsing: Browsing, alice_bob_dm
 ) -> None:
     """A send is matched to its message by the client id it carries, not by its text: of two
-    "ok" sent at once, the second's message does not settle the first, still on its way (held
-    here, then failed without an answer: it waits in the outbox, and goes again by itself under
-    the same id)."""
+    "ok" sent at once, the first's message does not settle the second, still on its way. (The
+    first is held, then fails without an answer: it waits in the outbox and goes again by itself
+    under the same id; the second waits its turn behind it, so the two arrive in order.)"""
     alice, bob, dm = alice_bob_dm
     await alice.ok("POST", "/api/notifications/read-all")  # Bob accepted her request
     a = await browsing.open_app(await browsing.signed_in(alice), f"/#/c/{dm}")
     b = await browsing.open_app(await browsing.signed_in(bob), f"/#/c/{dm}")
     composer = a.get_by_role("textbox", name="Message")
     sent: list[dict[str, str]] = []
-    release = asyncio.Event()
+    fail_the_first, let_the_second_go = asyncio.Event(), asyncio.Event()
 
     async def hold_then_fail_the_first(route: Route) -> None:
         if route.request.method != "POST":
@@ -373,8 +373,11 @@ async def test_two_identical_messages_sent_quickly_each_settle_once(
         assert body is not None
         sent.append(body)
         if len(sent) == 1:
-            await release.wait()
+            await fail_the_first.wait()
             await route.abort("connectionreset")  # it never reached the server
+        elif len(sent) == 3:
+            await let_the_second_go.wait()
+            await route.continue_()
         else:
             await route.continue_()
 
@@ -382,21 +385,23 @@ async def test_two_identical_messages_sent_quickly_each_settle_once(
     for text in ("ok", "ok"):
         await composer.fill(text)
         await composer.press("Enter")
+    await expect(a.locator("[data-pending]")).to_have_count(2)
 
-    # The second is stored (Bob has it) and settled; the first is still pending.
+    # The first is sent again and stored (Bob has it) and settled; the second is still pending.
+    fail_the_first.set()
     await expect(b.get_by_test_id("message-text")).to_have_text(["ok"])
     await expect(a.get_by_test_id("conversation-preview")).to_have_text("You: ok")
     await expect(a.get_by_test_id("message-text")).to_have_text(["ok", "ok"])
     await expect(a.locator("[data-pending]")).to_have_count(1)
     await expect(a.locator("[data-pending]")).to_contain_text("Sending…")
 
-    release.set()
+    let_the_second_go.set()
     await expect(b.get_by_test_id("message-text")).to_have_text(["ok", "ok"])
     await expect(a.get_by_test_id("message-text")).to_have_text(["ok", "ok"])
     await expect(a.locator("[data-pending]")).to_have_count(0)
     await expect(a.locator(".msg.failed")).to_have_count(0)
     assert [body["content"] for body in sent] == ["ok", "ok", "ok"]
-    first, second, retry = (body["client_id"] for body in sent)
+    first, retry, second = (body["client_id"] for body in sent)
     assert first == retry != second
     await a.unroute("**/api/conversations/*/messages", hold_then_fail_the_first)
 

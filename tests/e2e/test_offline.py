@@ -475,3 +475,39 @@ async def test_a_browser_wrongly_saying_offline_does_not_hold_messages_back(
     await expect(page.locator("[data-pending]")).to_have_count(0)
     await expect(page.get_by_test_id("message-text")).to_have_text(["Sent all the same"])
     assert await history(bob, dm) == ["Sent all the same"]
+
+
+async def test_a_message_never_overtakes_an_earlier_one_whose_send_failed(
+    browsing: Browsing, alice_bob_dm
+) -> None:
+    """Alice writes two messages while the first's POST hangs and then gets no answer: the second
+    does not go before it (it waits its turn, then behind the first), and both arrive in the order
+    written, once each."""
+    alice, bob, dm = alice_bob_dm
+    page = await browsing.open_app(await browsing.signed_in(alice), f"/#/c/{dm}")
+    first: asyncio.Future[Route] = asyncio.get_running_loop().create_future()
+    posted: list[str] = []
+
+    async def hold_the_first(route: Route) -> None:
+        if route.request.method != "POST":
+            await route.continue_()
+            return
+        posted.append(route.request.post_data_json["content"])
+        if not first.done():
+            first.set_result(route)
+        else:
+            await route.continue_()
+
+    await page.route("**/api/conversations/*/messages", hold_the_first)
+    composer = page.get_by_role("textbox", name="Message")
+    for text in ("One", "Two"):
+        await composer.fill(text)
+        await composer.press("Enter")
+    await expect(page.locator("[data-pending]")).to_have_count(2)
+    await (await first).abort("connectionreset")  # "One" got no answer (the server never had it)
+
+    await expect(page.locator("[data-pending]")).to_have_count(0)
+    await expect(page.get_by_test_id("message-text")).to_have_text(["One", "Two"])
+    assert await history(bob, dm) == ["One", "Two"]
+    assert posted[:2] == ["One", "One"]  # "Two" went only after "One" was sent again
+    await page.unroute("**/api/conversations/*/messages", hold_the_first)

@@ -14,6 +14,7 @@ import {
   parseOutbox,
   serializeOutbox,
   showOutbox,
+  waitsBehind,
   withEntry,
   without,
   withStatus,
@@ -58,6 +59,17 @@ describe("entries", () => {
     // Behind one still on its way (sent at once, as before the outbox) it goes at once too.
     entries = withStatus(entries, "a", "sending");
     assert.equal(newEntry(entries, send("b", "second"), online).status, "sending");
+  });
+
+  test("a message waits behind an earlier waiting one of its conversation, not a later one", () => {
+    let entries = written([send("a", "first"), send("b", "second"), send("c", "elsewhere", 11)], online);
+    assert.equal(waitsBehind(entries, entries[1]), false); // a is on its way
+    entries = withStatus(entries, "a", "waiting"); // a's answer was lost
+    assert.equal(waitsBehind(entries, entries[0]), false);
+    assert.equal(waitsBehind(entries, entries[1]), true);
+    assert.equal(waitsBehind(entries, entries[2]), false); // another conversation
+    entries = withStatus(entries, "a", "failed", "Too long"); // refused: the others go on
+    assert.equal(waitsBehind(entries, entries[1]), false);
   });
 
   test("waiting entries go in the order written; failed ones wait for Retry", () => {

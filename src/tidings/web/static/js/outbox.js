@@ -14,9 +14,10 @@
 // insecure origin) two tabs may send one entry twice: the server keeps one.
 //
 // When. A new message is sent at once, unless the browser is offline or a message of its
-// conversation waits. Waiting entries are sent when the browser comes online, when the stream
-// connects again (the server is back), after a failure with a growing delay (1 s doubling to
-// 30 s), and when a page opens.
+// conversation waits; a tab sends one message of a conversation at a time, in the order
+// written (sendInTurn: so none overtakes another whose answer was lost). Waiting entries are
+// sent when the browser comes online, when the stream connects again (the server is back),
+// after a failure with a growing delay (1 s doubling to 30 s), and when a page opens.
 
 import { api, ApiError } from "./api.js";
 import { reportError } from "./errors.js";
@@ -30,6 +31,7 @@ import {
   parseOutbox,
   serializeOutbox,
   showOutbox,
+  waitsBehind,
   withEntry,
   without,
   withStatus,
@@ -45,7 +47,8 @@ let memory = []; // the entries, also when localStorage cannot keep them (privat
 let stored = true; // whether localStorage holds the entries (else only `memory` does)
 let failures = 0;
 let retryTimer = null;
-const sendingHere = new Set(); // client ids this tab is sending now
+const sendingHere = new Set(); // client ids this tab is sending now (or holds for their turn)
+const underWay = new Map(); // conversation id → this tab's last send in it (see sendInTurn)
 const awaitingOthers = new Set(); // client ids another tab is sending, whose lock we wait for
 
 export const outboxKey = (id) => `tidings:outbox:${id}`;
@@ -113,7 +116,7 @@ function change(fn) {
 export function queueMessage(pending) {
   const entry = newEntry(read(), pending, { offline: offline() });
   // Its lock is asked for before it is kept "sending", so another tab's wait comes after ours.
-  if (entry.status === "sending") send(entry);
+  if (entry.status === "sending") sendInTurn(entry);
   change((entries) => withEntry(entries, entry));
   if (entry.status !== "sending") flushSoon();
 }
@@ -152,8 +155,8 @@ export async function flushOutbox() {
       const held = await heldLocks();
       const next = nextToSend(read(), (clientId) => sendingHere.has(clientId) || held.has(sendLock(clientId)));
       if (!next) return;
-      const outcome = await send(next);
-      if (outcome === "lost" || outcome === "signed-out" || outcome === "busy") return;
+      const outcome = await sendInTurn(next);
+      if (outcome === "lost" || outcome === "signed-out" || outcome === "busy" || outcome === "behind") return;
     }
   });
 }
@@ -176,20 +179,40 @@ function awaitOthersSends(entries) {
   }
 }
 
-/** POST one entry, holding its lock; resolves to what became of it. */
-function send(entry) {
-  return withLock(sendLock(entry.client_id), { ifAvailable: true }, async (lock) => {
-    if (lock === null) return "busy"; // another tab sends it
-    const current = read().find((e) => e.client_id === entry.client_id);
-    if (!current || current.status === "failed") return "gone";
-    sendingHere.add(entry.client_id);
-    try {
-      if (current.status !== "sending") change((entries) => withStatus(entries, entry.client_id, "sending"));
-      return await post(current);
-    } finally {
-      sendingHere.delete(entry.client_id);
-    }
+/**
+ * Send `entry` from this tab once this tab's sends in its conversation are over, so that a
+ * conversation's messages reach the server in the order written: two POSTs at once may be
+ * stored in either order, and a later message sent while an earlier one's answer is lost would
+ * overtake it when that one is sent again. Resolves to what became of it.
+ */
+function sendInTurn(entry) {
+  const conversationId = entry.conversation_id;
+  const turn = send(entry, underWay.get(conversationId)).finally(() => {
+    if (underWay.get(conversationId) === turn) underWay.delete(conversationId);
   });
+  underWay.set(conversationId, turn);
+  return turn;
+}
+
+/** POST one entry after `before` (a send of its conversation), holding the entry's lock. */
+function send(entry, before) {
+  const clientId = entry.client_id;
+  sendingHere.add(clientId);
+  return withLock(sendLock(clientId), { ifAvailable: true }, async (lock) => {
+    if (lock === null) return "busy"; // another tab sends it
+    await before?.catch(() => {});
+    const entries = read();
+    const current = entries.find((e) => e.client_id === clientId);
+    if (!current || current.status === "failed") return "gone";
+    if (waitsBehind(entries, current)) {
+      // The send before it got no answer: it waits behind that one, and goes after it.
+      change((list) => withStatus(list, clientId, "waiting"));
+      flushSoon();
+      return "behind";
+    }
+    if (current.status !== "sending") change((list) => withStatus(list, clientId, "sending"));
+    return await post(current);
+  }).finally(() => sendingHere.delete(clientId));
 }
 
 async function post(entry) {

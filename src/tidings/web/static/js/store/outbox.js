@@ -14,8 +14,9 @@
 // An entry leaves the outbox when an answer says the server has it.
 //
 // The outbox sends its waiting entries one at a time, in the order written. A new message goes
-// at once (in parallel with others, as before the outbox) unless a message of its conversation
-// is waiting: then it waits behind it, so a conversation's messages arrive in the order written.
+// at once unless a message of its conversation is waiting: then it waits behind it, so a
+// conversation's messages arrive in the order written. (A tab also sends one message of a
+// conversation at a time, in the order written: outbox.js, sendInTurn.)
 //
 // `showOutbox` makes the threads' pending copies (store/messages.js) match the outbox, for the
 // conversation view; a copy whose message has come (by the stream, or a history page) is not
@@ -73,6 +74,16 @@ export function serializeOutbox(entries) {
 export function newEntry(entries, pending, { offline }) {
   const behind = entries.some((e) => e.conversation_id === pending.conversation_id && e.status === "waiting");
   return { ...pending, status: offline || behind ? "waiting" : "sending", error: null };
+}
+
+/** Whether a message of `entry`'s conversation written before it waits to be sent (then
+ * `entry` waits behind it: see the top). */
+export function waitsBehind(entries, entry) {
+  for (const e of entries) {
+    if (e.client_id === entry.client_id) return false;
+    if (e.conversation_id === entry.conversation_id && e.status === "waiting") return true;
+  }
+  return false;
 }
 
 /** `entries` with `entry` added last (or in its own place, if it is there). */
