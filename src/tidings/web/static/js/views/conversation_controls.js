@@ -7,20 +7,13 @@
 // disabled under "You can't message each other", and whoever blocks has an Unblock button
 // there. A send the server refuses for a block (409 `blocked` / `you_blocked`: one started
 // before the block was known here) says the server's words in the composer's error line.
-import { muteConversation, unblockUser, unmuteConversation } from "../actions.js";
+import { unblockUser, unmuteConversation } from "../actions.js";
 import { attempt, showIn } from "../errors.js";
 import { h, testid } from "../dom.js";
 import { state } from "../store.js";
 import { isMuted, mutedForever, otherMember } from "../store/conversations.js";
 import { isBlocked } from "../store/settings.js";
-
-const HOUR_MS = 3600000;
-const MUTE_CHOICES = [
-  { label: "Mute for 1 hour", testId: "mute-1h", ms: HOUR_MS },
-  { label: "Mute for 8 hours", testId: "mute-8h", ms: 8 * HOUR_MS },
-  { label: "Mute for 1 week", testId: "mute-1w", ms: 7 * 24 * HOUR_MS },
-  { label: "Until I unmute", testId: "mute-forever", ms: null },
-];
+import { MUTE_CHOICES, muteFor } from "./mute_choices.js";
 
 const BELL = "M12 22a2.5 2.5 0 0 0 2.45-2h-4.9A2.5 2.5 0 0 0 12 22zm7-6V11a7 7 0 0 0-5.5-6.84V3.5a1.5 1.5 0 0 0-3 0v.66A7 7 0 0 0 5 11v5l-2 2v1h18v-1z";
 const BELL_OFF =
@@ -121,8 +114,8 @@ function toggleMenu() {
 function openMenu() {
   const conversation = state.conversations.get(shownId);
   if (!conversation) return;
-  const items = MUTE_CHOICES.map(({ label, testId, ms }) =>
-    h("button", { type: "button", role: "menuitem", testid: testId, text: label, onclick: () => choose(() => muteConversation(shownId, ms === null ? null : new Date(Date.now() + ms))) }),
+  const items = MUTE_CHOICES.map((choice) =>
+    h("button", { type: "button", role: "menuitem", testid: choice.testId, text: choice.label, onclick: () => choose(() => muteFor(shownId, choice)) }),
   );
   if (isMuted(conversation)) items.push(h("button", { type: "button", role: "menuitem", testid: "unmute", text: "Unmute", onclick: () => choose(() => unmuteConversation(shownId)) }));
   el.menu.replaceChildren(...items);
