@@ -1,14 +1,14 @@
 """axe-core on every view and dialog of the web client, at desktop and phone width, light and dark.
 
 One browser context per (width, colour scheme) walks through the sign-in and register pages, the
-sidebar, the bell's panel, the search, new-chat and settings dialogs (tokens, bots, a new
-secret), the friends view, a group conversation with history (a reply, reactions, a mention, an
-image and a file, a bot's message, an edited message, "Seen by"), every popup a message has
-(actions menu, reaction picker, edit history, the editor, an error toast), mention suggestions, a
-reply and a file waiting to be sent, the mute menu, the image viewer, a profile card, the members
-dialog (adding people, a member's menu, a confirmation), and a DM opened at its first unread
-message with its partner's card. axe runs in each state; the test fails listing every violation
-once (rule, impact, element, why, and the states it was seen in).
+sidebar and a conversation's menu there, the bell's panel, the search, new-chat and settings
+dialogs (tokens, bots, a new secret), the friends view, a group conversation with history (a
+reply, reactions, a mention, an image and a file, a bot's message, an edited message, "Seen by"),
+every popup a message has (actions menu, reaction picker, edit history, the editor, an error
+toast), mention suggestions, a reply and a file waiting to be sent, the mute menu, the image
+viewer, a profile card, the members dialog (adding people, a member's menu, a confirmation), and a
+DM opened at its first unread message with its partner's card. axe runs in each state; the test
+fails listing every violation once (rule, impact, element, why, and the states it was seen in).
 
 Rules run: the tags ``wcag2a``, ``wcag2aa``, ``wcag21a`` and ``wcag21aa`` (WCAG 2.1 AA, the
 bar), ``best-practice`` (one ``main`` landmark and a level-one heading per page, content in
@@ -198,6 +198,12 @@ async def walk(page: Page, audit: Audit, alice: ApiUser, group: int, dm: int) ->
     await expect_live(page)
     await expect(page.get_by_test_id("conversation-item")).to_have_count(2)
     await audit.check("sidebar")
+    # A conversation's own menu, from its "More actions" button (beside the entry's link).
+    await page.get_by_test_id("conversation-menu-button").first.click()
+    await expect(page.get_by_test_id("conversation-menu")).to_be_visible()
+    await audit.check("conversation list menu")
+    await page.keyboard.press("Escape")
+    await expect(page.get_by_test_id("conversation-menu")).to_have_count(0)
 
     # The bell, search, new chat and settings live in the sidebar (alone on a phone's home).
     await page.get_by_test_id("bell-button").click()

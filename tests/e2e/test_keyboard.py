@@ -145,6 +145,32 @@ async def test_keyboard_only(browsing: Browsing, alice_bob_dm, make_user, scheme
     await expect(bell).to_be_focused()
     await expect(bell).to_have_attribute("aria-expanded", "false")
 
+    # Bob's entry in the sidebar: Tab to its "More actions" button, open the menu with Enter,
+    # arrows move, Escape closes it and gives the focus back; Space opens it, End and Enter mute.
+    more = page.get_by_role("button", name="More actions for Bob Marley")
+    await tab_to(page, more)
+    await page.keyboard.press("Enter")
+    menu = page.get_by_role("menu", name="Actions for Bob Marley")
+    items = menu.get_by_role("menuitem")
+    await expect(items.first).to_be_focused()
+    await press(page, "ArrowDown")
+    await expect(items.nth(1)).to_be_focused()
+    await press(page, "ArrowUp")
+    await press(page, "ArrowUp")
+    await expect(items.last).to_be_focused()  # round to the end
+    await page.keyboard.press("Escape")
+    await expect(menu).to_have_count(0)
+    await expect(more).to_be_focused()
+    await expect(more).to_have_attribute("aria-expanded", "false")
+    await page.keyboard.press(" ")
+    await expect(items.first).to_be_focused()
+    await press(page, "End")
+    await expect(items.last).to_have_text("Until I unmute")
+    await page.keyboard.press("Enter")
+    await expect(menu).to_have_count(0)
+    await expect(more).to_be_focused()
+    await expect(bobs.get_by_test_id("muted-icon")).to_be_visible()
+
 
 async def goes_round_inside(page: Page, dialog: Locator) -> None:
     """Tab once round the dialog and then some, and Shift+Tab back: the focus never leaves it."""

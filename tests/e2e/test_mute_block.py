@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from playwright.async_api import Dialog, Route, expect
+from playwright.async_api import Dialog, Locator, Page, Route, expect
 
 from tests.e2e.attention import hide, raised, show, with_hooks
 from tests.e2e.conftest import Browsing
@@ -170,3 +170,66 @@ async def test_a_block_closes_the_dm_on_both_sides_and_a_refused_send_says_why(
 
 async def accept(dialog: Dialog) -> None:
     await dialog.accept()
+
+
+async def test_the_sidebar_menu_mutes_unmutes_and_marks_read(
+    browsing: Browsing, alice_bob_dm
+) -> None:
+    alice, bob, dm = alice_bob_dm
+    group = (await alice.group("Hikers", bob))["id"]
+    context = await browsing.signed_in(bob)
+    tab = await browsing.open_app(context)
+    other = await browsing.open_app(context)
+
+    def muted_icon(page: Page, name: str) -> Locator:
+        entry = page.get_by_test_id("conversation-item").filter(has_text=name)
+        return entry.get_by_test_id("muted-icon")
+
+    # The entry's "More actions" button opens its menu, not the conversation.
+    more = tab.get_by_role("button", name="More actions for Hikers")
+    await more.click()
+    menu = tab.get_by_role("menu", name="Actions for Hikers")
+    await expect(menu).to_be_visible()
+    await expect(more).to_have_attribute("aria-expanded", "true")
+    await expect(menu.get_by_role("menuitem", name="Mute for 1 hour")).to_be_focused()
+    await expect(menu.get_by_role("menuitem", name="Unmute", exact=True)).to_have_count(0)
+    assert "#/c/" not in tab.url
+
+    # Muted until unmuted: the icon shows in both tabs (the second one hears the event).
+    await menu.get_by_role("menuitem", name="Until I unmute").click()
+    await expect(menu).to_be_hidden()
+    await expect(more).to_be_focused()
+    for page in (tab, other):
+        await expect(muted_icon(page, "Hikers")).to_be_visible()
+    conversation = await bob.ok("GET", f"/api/conversations/{group}")
+    assert conversation["muted_until"].startswith("9999-12-31")
+
+    # A muted conversation's menu offers Unmute instead; the icon goes in both tabs.
+    await more.click()
+    await expect(menu.get_by_role("menuitem", name="Mute for 1 hour")).to_have_count(0)
+    await menu.get_by_role("menuitem", name="Unmute", exact=True).click()
+    for page in (tab, other):
+        await expect(muted_icon(page, "Hikers")).to_be_hidden()
+    conversation = await bob.ok("GET", f"/api/conversations/{group}")
+    assert conversation["muted_until"] is None
+
+    # A message from Alice: her entry's menu marks it read, and the badge goes in both tabs.
+    await alice.send(dm, "Are you there?")
+    for page in (tab, other):
+        entry = page.get_by_test_id("conversation-item").filter(has_text="Alice Liddell")
+        await expect(entry.get_by_test_id("unread-badge")).to_have_text("1")
+    await tab.get_by_role("button", name="More actions for Alice Liddell").click()
+    alices = tab.get_by_role("menu", name="Actions for Alice Liddell")
+    await alices.get_by_role("menuitem", name="Mark as read").click()
+    for page in (tab, other):
+        entry = page.get_by_test_id("conversation-item").filter(has_text="Alice Liddell")
+        await expect(entry.get_by_test_id("unread-badge")).to_be_hidden()
+    assert (await bob.ok("GET", f"/api/conversations/{dm}"))["unread_count"] == 0
+    assert "#/c/" not in tab.url
+
+    # The menu offers no Mark as read for a conversation already read; a click outside closes it.
+    await tab.get_by_role("button", name="More actions for Alice Liddell").click()
+    await expect(alices).to_be_visible()
+    await expect(alices.get_by_role("menuitem", name="Mark as read")).to_have_count(0)
+    await tab.get_by_test_id("empty-state").click()
+    await expect(alices).to_be_hidden()

@@ -3,7 +3,14 @@
 // One entry per conversation, updated in place; an entry that changes place keeps focus.
 // A DM's avatar shows the other person's presence (views/presence.js), and an entry says
 // "typing…" instead of its preview while someone types there.
+//
+// Each entry has a "More actions" button beside its link (not inside it: a button may not
+// sit in a link) opening a menu to mute or unmute the conversation (the header's choices,
+// views/mute_choices.js) and to mark it read, without opening it. The actions' answers and
+// events (`conversation_update`, `muted` or `read`) redraw the entry, in every tab.
+import { markConversationRead, unmuteConversation } from "../actions.js";
 import { attachmentSummary } from "../attachments.js";
+import { attempt } from "../errors.js";
 import { h, paintAvatar, renderKeyed, setBadge, shortTime, testid } from "../dom.js";
 import { state, watch } from "../store.js";
 import { conversationTitle, isMuted, otherMember, sortedConversations } from "../store/conversations.js";
@@ -14,13 +21,19 @@ import { systemText } from "../system.js";
 import { groupAvatarUser } from "./avatar.js";
 import { showName } from "./badge.js";
 import { bellIcon } from "./conversation_controls.js";
+import { MUTE_CHOICES, muteFor } from "./mute_choices.js";
 import { paintPresence, presenceSuffix } from "./presence.js";
 
 const list = testid("conversation-list");
 const empty = testid("conversations-empty");
 let activeId = null;
+let openMenu = null; // {el, id, button}: the one entry menu open
 
 export function mountSidebar() {
+  // A press outside the menu (or its button) closes it, as the header's mute menu does.
+  document.addEventListener("pointerdown", (event) => {
+    if (openMenu && !openMenu.el.contains(event.target) && !openMenu.button.contains(event.target)) closeMenu();
+  });
   watch("conversations", render);
   watch("users", render);
   watch("presence", render);
@@ -72,12 +85,38 @@ function create(conversation) {
       ),
     ),
   );
-  return h("li", { dataset: { conversationId: String(conversation.id) } }, link);
+  const more = h(
+    "button",
+    { class: "icon-btn conv-more", type: "button", testid: "conversation-menu-button", "aria-haspopup": "menu", "aria-expanded": "false", onclick: () => toggleMenu(conversation.id, more) },
+    dotsIcon(),
+  );
+  return h("li", { class: "conv-entry", dataset: { conversationId: String(conversation.id) } }, link, more);
+}
+
+const DOTS = "M12 8a2 2 0 1 0 0-4 2 2 0 0 0 0 4zm0 6a2 2 0 1 0 0-4 2 2 0 0 0 0 4zm0 6a2 2 0 1 0 0-4 2 2 0 0 0 0 4z";
+
+/** Three dots, one above the other (decorative: the button is named in words). */
+function dotsIcon() {
+  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("width", "18");
+  svg.setAttribute("height", "18");
+  svg.setAttribute("aria-hidden", "true");
+  const shape = document.createElementNS("http://www.w3.org/2000/svg", "path");
+  shape.setAttribute("fill", "currentColor");
+  shape.setAttribute("d", DOTS);
+  svg.append(shape);
+  return svg;
 }
 
 function update(li, conversation) {
   const link = li.firstChild;
   const title = conversationTitle(state, conversation);
+  const more = li.querySelector(".conv-more");
+  if (more.getAttribute("aria-label") !== `More actions for ${title}`) {
+    more.setAttribute("aria-label", `More actions for ${title}`);
+    more.title = "More actions";
+  }
   const isGroup = conversation.type === "group";
   const avatarEl = link.querySelector(".avatar");
   paintAvatar(avatarEl, isGroup ? groupAvatarUser(conversation) : otherMember(state, conversation), isGroup ? title : undefined);
@@ -120,4 +159,88 @@ function render() {
   const conversations = sortedConversations(state);
   renderKeyed(list, conversations, (c) => c.id, create, update);
   empty.hidden = conversations.length > 0;
+  if (openMenu && !openMenu.el.isConnected) closeMenu(); // its conversation left the list
+}
+
+// An entry's menu ----------------------------------------------------------------------------
+
+/** Open conversation `id`'s menu under its button (or close it, if it is the one open). */
+function toggleMenu(id, button) {
+  const same = openMenu?.id === id;
+  closeMenu();
+  if (same) return;
+  const conversation = state.conversations.get(id);
+  if (!conversation) return;
+  const item = (label, testId, what, run) => h("button", { class: "menu-item", type: "button", role: "menuitem", testid: testId, text: label, onclick: () => choose(what, run) });
+  const muting = "Couldn't change the conversation's notifications";
+  const title = conversationTitle(state, conversation);
+  // Muted: only "Unmute" (as the conversation lists of Slack, WhatsApp or Telegram offer).
+  // Else the header's four choices, grouped under what they are for ("Until I unmute").
+  const labelId = `conv-menu-mute-${id}`;
+  const mute = isMuted(conversation)
+    ? item("Unmute", "unmute", muting, () => unmuteConversation(id))
+    : h(
+        "div",
+        { role: "group", class: "conv-menu-group", "aria-labelledby": labelId },
+        h("div", { class: "conv-menu-label", id: labelId, text: "Mute notifications" }),
+        MUTE_CHOICES.map((choice) => item(choice.label, choice.testId, muting, () => muteFor(id, choice))),
+      );
+  const el = h(
+    "div",
+    { class: "msg-menu conv-menu", role: "menu", testid: "conversation-menu", "aria-label": `Actions for ${title}`, onkeydown: menuKeys, onfocusout: leaveMenu },
+    mute,
+    conversation.unread_count > 0 ? item("Mark as read", "mark-read", "Couldn't mark the conversation read", () => markConversationRead(id)) : null,
+  );
+  button.after(el);
+  // The list scrolls and clips what overflows it: near its bottom, the menu opens upwards.
+  const room = list.getBoundingClientRect();
+  if (el.getBoundingClientRect().bottom > room.bottom && button.getBoundingClientRect().top - room.top > room.bottom - button.getBoundingClientRect().bottom) el.classList.add("up");
+  button.setAttribute("aria-expanded", "true");
+  button.closest("li").classList.add("menu-open");
+  openMenu = { el, id, button };
+  menuItems(el)[0].focus({ preventScroll: true });
+}
+
+function closeMenu({ refocus = false } = {}) {
+  if (!openMenu) return;
+  const { el, button } = openMenu;
+  openMenu = null;
+  el.remove();
+  button.setAttribute("aria-expanded", "false");
+  button.closest("li")?.classList.remove("menu-open");
+  if (refocus && button.isConnected) button.focus({ preventScroll: true });
+}
+
+function menuItems(menu) {
+  return [...menu.querySelectorAll("[role=menuitem]")];
+}
+
+/** Arrows (and Home, End) move between the items; Escape closes and gives the focus back. */
+function menuKeys(event) {
+  if (event.key === "Escape") {
+    event.preventDefault();
+    event.stopPropagation(); // closes this menu only, not a panel behind it
+    closeMenu({ refocus: true });
+    return;
+  }
+  const items = menuItems(event.currentTarget);
+  const at = items.indexOf(document.activeElement);
+  const next = { ArrowDown: at + 1, ArrowUp: at - 1, Home: 0, End: items.length - 1 }[event.key];
+  if (next === undefined) return;
+  event.preventDefault();
+  items[(next + items.length) % items.length].focus();
+}
+
+/** Tab takes the focus out of the menu: it closes. (No new focus, as when a click in Safari
+ * does not focus the item pressed, leaves it open: the click has yet to come.) */
+function leaveMenu(event) {
+  const to = event.relatedTarget;
+  if (openMenu && to && !openMenu.el.contains(to) && to !== openMenu.button) closeMenu();
+}
+
+async function choose(what, action) {
+  const button = openMenu?.button;
+  closeMenu();
+  button?.focus({ preventScroll: true });
+  await attempt(what, action);
 }
