@@ -53,6 +53,8 @@ from tidings.realtime.metrics import Metrics
 from tidings.search.routes import router as search_router
 from tidings.server import end_streams_on_shutdown_signals
 from tidings.tokens.routes import router as tokens_router
+from tidings.web.assets import manifest
+from tidings.web.releases import publish_release
 from tidings.web.routes import mount_web
 from tidings.webhooks.routes import router as webhooks_router
 
@@ -83,6 +85,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             sweeping = freezer.sweep_periodically(settings.gc_sweep_seconds)
             tasks.append(asyncio.create_task(sweeping, name="tidings-gc"))
         try:
+            # This release's static files, for the other release's processes in a rolling deploy.
+            await publish_release(ctx.db, manifest(), settings.static_releases_kept)
             yield
         finally:
             for task in tasks:

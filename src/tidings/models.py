@@ -10,6 +10,7 @@ from tidings.friends.models import FriendRequest, Friendship
 from tidings.notifications.models import Notification
 from tidings.realtime.models import EventRecord
 from tidings.tokens.models import ApiToken
+from tidings.web.models import StaticFile
 from tidings.webhooks.models import Webhook, WebhookDelivery
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "Friendship",
     "Message",
     "Notification",
+    "StaticFile",
     "User",
     "UserSearchGram",
     "Webhook",

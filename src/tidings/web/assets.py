@@ -152,18 +152,45 @@ class AssetManifest:
     def response(self, url_path: str, headers: Mapping[str, str]) -> Response:
         """The HTTP response for ``GET /static/<url_path>`` with the request's ``headers``."""
         asset, hashed = self.find(url_path)
-        common = {
-            "Cache-Control": IMMUTABLE if hashed else REVALIDATE,
-            "ETag": asset.etag,
-        }
-        if asset.gzipped is not None:
-            common["Vary"] = "Accept-Encoding"
-        if _etag_matches(headers.get("if-none-match", ""), asset.etag):
-            return Response(status_code=304, headers=common)
-        body = asset.body
-        if asset.gzipped is not None and _accepts_gzip(headers.get("accept-encoding", "")):
-            body, common["Content-Encoding"] = asset.gzipped, "gzip"
-        return Response(body, media_type=asset.media_type, headers=common)
+        return respond(asset, hashed, headers)
+
+
+def respond(asset: Asset, hashed: bool, headers: Mapping[str, str]) -> Response:
+    """``asset`` as the response to a request with ``headers``, at its hashed URL or not."""
+    common = {
+        "Cache-Control": IMMUTABLE if hashed else REVALIDATE,
+        "ETag": asset.etag,
+    }
+    if asset.gzipped is not None:
+        common["Vary"] = "Accept-Encoding"
+    if _etag_matches(headers.get("if-none-match", ""), asset.etag):
+        return Response(status_code=304, headers=common)
+    body = asset.body
+    if asset.gzipped is not None and _accepts_gzip(headers.get("accept-encoding", "")):
+        body, common["Content-Encoding"] = asset.gzipped, "gzip"
+    return Response(body, media_type=asset.media_type, headers=common)
+
+
+HASHED_URL = re.compile(
+    rf"^{PREFIX}(?P<stem>.+)\.(?P<digest>[0-9a-f]{{8}})(?P<suffix>\.[A-Za-z0-9]+)$"
+)
+"""A content-hashed URL: ``/static/js/app.3f9a1c2b.js``."""
+
+
+def stored_asset(url: str, media_type: str, gzipped: bytes) -> Asset:
+    """The asset at hashed ``url`` from its gzipped bytes (another release's: ``releases.py``)."""
+    match = HASHED_URL.match(url)
+    if match is None:
+        raise ValueError(f"not a content-hashed URL: {url}")
+    body = gzip.decompress(gzipped)
+    return Asset(
+        path=match["stem"] + match["suffix"],
+        digest=match["digest"],
+        body=body,
+        gzipped=gzipped if len(gzipped) < len(body) else None,
+        media_type=media_type,
+        references=(),
+    )
 
 
 @cache

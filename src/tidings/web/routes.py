@@ -19,8 +19,10 @@ from fastapi.templating import Jinja2Templates
 
 from tidings.accounts.deps import browser_user
 from tidings.deps import ContextDep
-from tidings.web.assets import manifest
+from tidings.errors import NotFound
+from tidings.web.assets import PREFIX, manifest, respond
 from tidings.web.offline import PAGE_METHODS, mount_offline
+from tidings.web.releases import find_stored
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -33,8 +35,15 @@ def mount_web(app: FastAPI) -> None:
     manifest()  # read, hash and compress the static files now, not on the first request
 
     @app.api_route("/static/{path:path}", methods=["GET", "HEAD"], include_in_schema=False)
-    async def static_file(path: str, request: Request) -> Response:
-        return manifest().response(path, request.headers)
+    async def static_file(path: str, request: Request, ctx: ContextDep) -> Response:
+        try:
+            return manifest().response(path, request.headers)
+        except NotFound:
+            # Another release's (a rolling deploy, or a page opened before it): releases.py.
+            stored = await find_stored(ctx.db, PREFIX + path)
+            if stored is None:
+                raise
+            return respond(stored, True, request.headers)
 
     mount_offline(app, templates)
 
