@@ -200,6 +200,8 @@ async def test_keyboard_only(browsing: Browsing, make_user) -> None:
     await page.get_by_test_id("new-chat-button").focus()
     await page.keyboard.press("Tab")
     await expect(page.get_by_test_id("conversation-item").first).to_be_focused()
+    await page.keyboard.press("Tab")  # the entry's "More actions" button (views/sidebar.js)
+    await expect(page.get_by_test_id("conversation-menu-button").first).to_be_focused()
     await page.keyboard.press("Tab")
     second = page.get_by_test_id("conversation-item").nth(1)
     await expect(second).to_be_focused()
