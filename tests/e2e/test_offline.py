@@ -511,3 +511,121 @@ async def test_a_message_never_overtakes_an_earlier_one_whose_send_failed(
     assert await history(bob, dm) == ["One", "Two"]
     assert posted[:2] == ["One", "One"]  # "Two" went only after "One" was sent again
     await page.unroute("**/api/conversations/*/messages", hold_the_first)
+
+
+async def test_a_wrong_offline_event_while_the_stream_works_holds_nothing_back(
+    browsing: Browsing, alice_bob_dm
+) -> None:
+    """The browser says, wrongly, that the network went away (an `offline` event, and no
+    `online` one after) while the stream goes on working: the next event on it says connected,
+    the banner goes, and Alice's reply is sent."""
+    alice, bob, dm = alice_bob_dm
+    page = await browsing.open_app(await browsing.signed_in(alice), f"/#/c/{dm}")
+    await page.evaluate(
+        """() => {
+          const wrong = { get: () => false, configurable: true };
+          Object.defineProperty(Navigator.prototype, 'onLine', wrong);
+          window.dispatchEvent(new Event('offline'));
+        }"""
+    )
+    status = page.get_by_test_id("connection-status")
+    await expect(status).to_have_attribute("data-state", "offline")
+    await bob.send(dm, "Still hearing you")
+    await expect(page.get_by_test_id("message-text")).to_have_text(["Still hearing you"])
+    await expect(status).to_have_attribute("data-state", "connected")
+    await expect(page.get_by_test_id("offline-banner")).to_be_hidden()
+    composer = page.get_by_role("textbox", name="Message")
+    await composer.fill("Reply")
+    await composer.press("Enter")
+    await expect(page.locator("[data-pending]")).to_have_count(0)
+    assert await history(bob, dm) == ["Still hearing you", "Reply"]
+
+
+async def test_messages_a_closed_tab_left_sending_go_before_a_new_one(
+    browsing: Browsing, alice_bob_dm
+) -> None:
+    """A tab closed mid-send left One and Two "sending"; the next page sends them again (One's
+    POST held), and Alice writes Three meanwhile: Three waits, and they arrive in order."""
+    alice, bob, dm = alice_bob_dm
+    page = await browsing.open_app(await browsing.signed_in(alice), f"/#/c/{dm}")
+    held: asyncio.Future[Route] = asyncio.get_running_loop().create_future()
+    posted: list[str] = []
+
+    async def hold_the_first(route: Route) -> None:
+        if route.request.method != "POST":
+            await route.continue_()
+            return
+        posted.append(route.request.post_data_json["content"])
+        if not held.done():
+            held.set_result(route)
+        else:
+            await route.continue_()
+
+    await page.evaluate(
+        """(dm) => {
+          const me = Number(document.body.dataset.userId);
+          const entry = (content, n) => ({
+            client_id: "left-" + n, conversation_id: dm, sender_id: me, content,
+            created_at: new Date().toISOString(), reply_to: null, attachments: [],
+            status: "sending", error: null,
+          });
+          const left = [entry("One", 1), entry("Two", 2)];
+          localStorage.setItem("tidings:outbox:" + me, JSON.stringify(left));
+        }""",
+        dm,
+    )
+    await page.route("**/api/conversations/*/messages", hold_the_first)
+    await page.reload()
+    await expect_live(page)
+    first = await held
+    composer = page.get_by_role("textbox", name="Message")
+    await composer.fill("Three")
+    await composer.press("Enter")
+    await expect(page.locator("[data-pending]")).to_have_count(3)
+    await first.continue_()
+    await expect(page.locator("[data-pending]")).to_have_count(0)
+    await expect(page.get_by_test_id("message-text")).to_have_text(["One", "Two", "Three"])
+    assert await history(bob, dm) == ["One", "Two", "Three"]
+    assert posted == ["One", "Two", "Three"]
+    await page.unroute("**/api/conversations/*/messages", hold_the_first)
+
+
+async def test_a_message_written_in_another_tab_waits_for_the_first_tabs_send(
+    browsing: Browsing, alice_bob_dm
+) -> None:
+    """Alice sends One in a tab (its POST hangs, then gets no answer) and Two in another tab of
+    the same conversation: Two waits behind One, and they arrive in the order written."""
+    alice, bob, dm = alice_bob_dm
+    context = await browsing.signed_in(alice)
+    tab1 = await browsing.open_app(context, f"/#/c/{dm}")
+    tab2 = await browsing.open_app(context, f"/#/c/{dm}")
+    held: asyncio.Future[Route] = asyncio.get_running_loop().create_future()
+    posted: list[str] = []
+
+    async def hold_the_first(route: Route) -> None:
+        if route.request.method != "POST":
+            await route.continue_()
+            return
+        posted.append(route.request.post_data_json["content"])
+        if not held.done():
+            held.set_result(route)
+        else:
+            await route.continue_()
+
+    await context.route("**/api/conversations/*/messages", hold_the_first)
+    one = tab1.get_by_role("textbox", name="Message")
+    await one.fill("One")
+    await one.press("Enter")
+    first = await held
+    two = tab2.get_by_role("textbox", name="Message")
+    await two.fill("Two")
+    await two.press("Enter")
+    await expect(tab2.get_by_test_id("message-state").last).to_have_text("Waiting to send")
+    assert posted == ["One"]
+    await first.abort("connectionreset")  # One got no answer: it goes again, then Two
+
+    for tab in (tab1, tab2):
+        await expect(tab.locator("[data-pending]")).to_have_count(0)
+        await expect(tab.get_by_test_id("message-text")).to_have_text(["One", "Two"])
+    assert await history(bob, dm) == ["One", "Two"]
+    await context.unroute("**/api/conversations/*/messages", hold_the_first)

@@ -56,14 +56,20 @@ describe("entries", () => {
     let entries = written([send("a", "first")], offline);
     assert.equal(newEntry(entries, send("b", "second"), online).status, "waiting");
     assert.equal(newEntry(entries, send("c", "elsewhere", 11), online).status, "sending");
-    // Behind one still on its way (sent at once, as before the outbox) it goes at once too.
+    // Behind one this tab is sending it goes at once too (the tab sends them in turn)...
     entries = withStatus(entries, "a", "sending");
+    const here = { ...online, isSendingHere: (id) => id === "a" };
+    assert.equal(newEntry(entries, send("b", "second"), here).status, "sending");
+    // ...but behind another tab's (or one a closed tab left "sending") it waits.
+    assert.equal(newEntry(entries, send("b", "second"), online).status, "waiting");
+    // A refused one holds nothing back.
+    entries = withStatus(entries, "a", "failed", "Too long");
     assert.equal(newEntry(entries, send("b", "second"), online).status, "sending");
   });
 
-  test("a message waits behind an earlier waiting one of its conversation, not a later one", () => {
+  test("a message waits behind an earlier one of its conversation that waits or is on its way", () => {
     let entries = written([send("a", "first"), send("b", "second"), send("c", "elsewhere", 11)], online);
-    assert.equal(waitsBehind(entries, entries[1]), false); // a is on its way
+    assert.equal(waitsBehind(entries, entries[1]), true); // a is on its way (from another tab)
     entries = withStatus(entries, "a", "waiting"); // a's answer was lost
     assert.equal(waitsBehind(entries, entries[0]), false);
     assert.equal(waitsBehind(entries, entries[1]), true);
@@ -83,6 +89,14 @@ describe("entries", () => {
     assert.equal(nextToSend(entries, nobodySending), null);
     entries = withStatus(entries, "a", "waiting"); // Retry
     assert.equal(nextToSend(entries, nobodySending).client_id, "a");
+  });
+
+  test("nothing goes before a message of its conversation that is on its way", () => {
+    const entries = withStatus(written([send("a", "one"), send("b", "two"), send("c", "three", 11)], offline), "a", "sending");
+    const sendingA = (id) => id === "a";
+    assert.equal(nextToSend(entries, sendingA).client_id, "c"); // b waits behind a
+    assert.equal(nextToSend(entries, nobodySending).client_id, "a"); // a was left by a closed tab
+    assert.equal(nextToSend(without(entries, "c"), sendingA), null);
   });
 
   test("an entry left sending by a tab that is gone is sent again; one being sent is not", () => {

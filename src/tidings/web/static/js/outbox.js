@@ -61,6 +61,8 @@ export function startOutbox(id) {
     const entries = read();
     update(showOutbox, entries);
     awaitOthersSends(entries);
+    // One that waited behind another tab's send may go now (that tab may be gone).
+    if (entries.some((e) => e.status === "waiting")) flushSoon();
   });
   window.addEventListener("online", () => flushOutbox());
   // After every snapshot: the threads it dropped lose their pending copies, and a conversation
@@ -114,7 +116,7 @@ function change(fn) {
 
 /** Send `pending` (a send as actions.js makes it): into the outbox, then to the server. */
 export function queueMessage(pending) {
-  const entry = newEntry(read(), pending, { offline: offline() });
+  const entry = newEntry(read(), pending, { offline: offline(), isSendingHere: (clientId) => sendingHere.has(clientId) });
   // Its lock is asked for before it is kept "sending", so another tab's wait comes after ours.
   if (entry.status === "sending") sendInTurn(entry);
   change((entries) => withEntry(entries, entry));
@@ -134,9 +136,10 @@ export function discardQueued(clientId) {
 }
 
 /** Whether we are offline: the browser says it has no network, and the stream does not say
- * otherwise (a stream that is connected shows the server can be reached, whatever
- * `navigator.onLine` says; it is known to be wrong at times, and while it says offline no
- * `online` event would come to send what waits). */
+ * otherwise (a connected stream shows the server can be reached, whatever `navigator.onLine`
+ * says: it is known to be wrong at times, and then no `online` event comes; realtime.js
+ * takes any event on the stream to mean connected). Offline, nothing is sent but a probe every
+ * RETRY_MAX_MS, in case the browser is wrong and the stream quiet. */
 function offline() {
   return navigator.onLine === false && state.connection.status !== "connected";
 }
@@ -145,9 +148,17 @@ function flushSoon() {
   if (retryTimer === null) flushOutbox();
 }
 
-/** Send the waiting entries, one at a time in the order written, until one gets no answer. */
-export async function flushOutbox() {
-  if (userId === null || offline()) return;
+/** Send the waiting entries, one at a time in the order written, until one gets no answer
+ * (offline, only as a `probe`: see offline()). */
+export async function flushOutbox({ probe = false } = {}) {
+  if (userId === null) return;
+  if (offline() && !probe) {
+    retryTimer ??= setTimeout(() => {
+      retryTimer = null;
+      flushOutbox({ probe: true });
+    }, RETRY_MAX_MS);
+    return;
+  }
   clearTimeout(retryTimer);
   retryTimer = null;
   await withLock(`tidings:outbox:${userId}`, {}, async () => {
@@ -187,32 +198,44 @@ function awaitOthersSends(entries) {
  */
 function sendInTurn(entry) {
   const conversationId = entry.conversation_id;
-  const turn = send(entry, underWay.get(conversationId)).finally(() => {
+  const turn = send(entry, underWay.get(conversationId)).then((outcome) => {
     if (underWay.get(conversationId) === turn) underWay.delete(conversationId);
+    // Messages that waited behind it (written in another tab, or left by a closed one) go now.
+    if (outcome === "sent" && read().some((e) => e.status === "waiting")) flushSoon();
+    return outcome;
   });
   underWay.set(conversationId, turn);
   return turn;
 }
 
 /** POST one entry after `before` (a send of its conversation), holding the entry's lock. */
-function send(entry, before) {
+async function send(entry, before) {
   const clientId = entry.client_id;
   sendingHere.add(clientId);
-  return withLock(sendLock(clientId), { ifAvailable: true }, async (lock) => {
-    if (lock === null) return "busy"; // another tab sends it
-    await before?.catch(() => {});
-    const entries = read();
-    const current = entries.find((e) => e.client_id === clientId);
-    if (!current || current.status === "failed") return "gone";
-    if (waitsBehind(entries, current)) {
-      // The send before it got no answer: it waits behind that one, and goes after it.
-      change((list) => withStatus(list, clientId, "waiting"));
-      flushSoon();
-      return "behind";
-    }
-    if (current.status !== "sending") change((list) => withStatus(list, clientId, "sending"));
-    return await post(current);
-  }).finally(() => sendingHere.delete(clientId));
+  let outcome;
+  try {
+    outcome = await withLock(sendLock(clientId), { ifAvailable: true }, async (lock) => {
+      if (lock === null) return "busy"; // another tab sends it
+      await before?.catch(() => {});
+      const entries = read();
+      const current = entries.find((e) => e.client_id === clientId);
+      if (!current || current.status === "failed") return "gone";
+      if (waitsBehind(entries, current)) {
+        // A message written before it got no answer, or is another tab's (or was left by a
+        // closed one): this one waits, and the flush sends them in the order written.
+        change((list) => withStatus(list, clientId, "waiting"));
+        flushSoon();
+        return "behind";
+      }
+      if (current.status !== "sending") change((list) => withStatus(list, clientId, "sending"));
+      return await post(current);
+    });
+  } finally {
+    sendingHere.delete(clientId);
+  }
+  // Another tab holds it: if that tab goes away mid-send, this one takes it over.
+  if (outcome === "busy") awaitOthersSends(read());
+  return outcome;
 }
 
 async function post(entry) {
@@ -248,12 +271,11 @@ async function post(entry) {
 
 function retryLater() {
   failures += 1;
-  if (offline()) return; // the `online` event (or the stream connecting) sends it
   clearTimeout(retryTimer);
   const delay = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** (failures - 1));
   retryTimer = setTimeout(() => {
     retryTimer = null;
-    flushOutbox();
+    flushOutbox({ probe: true }); // (also offline: the `online` event may never come)
   }, delay);
 }
 

@@ -186,6 +186,9 @@ export class RealtimeClient {
   }
 
   #fromStream(frame) {
+    // An event came on our stream: we are connected, whatever an `offline` event said meanwhile
+    // (the browser's network flag can be wrong, and then no `online` event follows).
+    if (this.status !== "connected" && this.source?.readyState === EventSource.OPEN) this.#setStatus("connected");
     if (this.role === "leader") this.channel.postMessage(frame);
     this.#take(frame);
   }

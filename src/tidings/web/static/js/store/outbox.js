@@ -14,9 +14,10 @@
 // An entry leaves the outbox when an answer says the server has it.
 //
 // The outbox sends its waiting entries one at a time, in the order written. A new message goes
-// at once unless a message of its conversation is waiting: then it waits behind it, so a
-// conversation's messages arrive in the order written. (A tab also sends one message of a
-// conversation at a time, in the order written: outbox.js, sendInTurn.)
+// at once unless a message of its conversation waits, or is on its way from another tab (or
+// was left "sending" by a closed one): then it waits behind it, so a conversation's messages
+// arrive in the order written. (A tab sends one message of a conversation at a time, in the
+// order written: outbox.js, sendInTurn; one whose turn comes behind a waiting one waits.)
 //
 // `showOutbox` makes the threads' pending copies (store/messages.js) match the outbox, for the
 // conversation view; a copy whose message has come (by the stream, or a history page) is not
@@ -70,18 +71,25 @@ export function serializeOutbox(entries) {
 }
 
 /** A new entry for the send `pending`: waiting if `offline`, or if a message of its
- * conversation waits (see the top); else sending. */
-export function newEntry(entries, pending, { offline }) {
-  const behind = entries.some((e) => e.conversation_id === pending.conversation_id && e.status === "waiting");
+ * conversation is waiting, or on its way from another tab (or left "sending" by a closed one:
+ * `isSendingHere(clientId)` says whether this tab sends it); else sending (see the top). */
+export function newEntry(entries, pending, { offline, isSendingHere = () => false }) {
+  const behind = entries.some((e) => e.conversation_id === pending.conversation_id && blocks(e, isSendingHere));
   return { ...pending, status: offline || behind ? "waiting" : "sending", error: null };
 }
 
-/** Whether a message of `entry`'s conversation written before it waits to be sent (then
+/** Whether `entry`, written before another of its conversation, must go first: it waits, or is
+ * on its way from elsewhere than this tab (a refused one waits for Retry, and holds nothing). */
+function blocks(entry, isSendingHere) {
+  return entry.status === "waiting" || (entry.status === "sending" && !isSendingHere(entry.client_id));
+}
+
+/** Whether a message of `entry`'s conversation written before it waits or is on its way (then
  * `entry` waits behind it: see the top). */
 export function waitsBehind(entries, entry) {
   for (const e of entries) {
     if (e.client_id === entry.client_id) return false;
-    if (e.conversation_id === entry.conversation_id && e.status === "waiting") return true;
+    if (e.conversation_id === entry.conversation_id && blocks(e, () => false)) return true;
   }
   return false;
 }
@@ -108,12 +116,18 @@ export function onlyIn(entries, keep) {
 }
 
 /**
- * The entry to send next: the first waiting one, or the first "sending" one that nobody is
- * sending (`isSending(clientId)` false: the tab that was is gone, reloaded or closed mid-send).
- * Failed entries wait for Retry.
+ * The entry to send next: the first one that waits, or that is "sending" while nobody sends it
+ * (`isSending(clientId)` false: the tab that was is gone, reloaded or closed mid-send), and
+ * that has no message of its conversation on its way before it (so each conversation's go in
+ * the order written). Failed entries wait for Retry.
  */
 export function nextToSend(entries, isSending) {
-  return entries.find((e) => e.status === "waiting" || (e.status === "sending" && !isSending(e.client_id))) ?? null;
+  const busy = new Set(); // conversations with a message on its way
+  for (const e of entries) {
+    if (e.status === "sending" && isSending(e.client_id)) busy.add(e.conversation_id);
+    else if ((e.status === "waiting" || e.status === "sending") && !busy.has(e.conversation_id)) return e;
+  }
+  return null;
 }
 
 /**
