@@ -177,10 +177,11 @@ class Settings(BaseSettings):
     event_retention_seconds: int = 24 * 3600
     """How long the event log keeps events: a client away longer gets ``resync``."""
     prune_interval_seconds: float = 600.0
-    static_releases_kept: int = 3
+    static_releases_kept: int = Field(default=3, ge=0)
     """How many releases of the web client's static files the database keeps (the newest, by
     their last start; ``web/releases.py``), so that during a rolling deploy every process serves
-    the other version's content-hashed URLs. 0: none kept (one version at a time)."""
+    the other version's content-hashed URLs. 0: none kept (one version at a time); 1 keeps only
+    the newest, which defeats rolling deploys."""
     session_cache_seconds: float = 300.0
     """How long a process serves a looked-up session from memory (0: look up every request).
     An ended session is dropped at once on every process; this bounds only other changes (none

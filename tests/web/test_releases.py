@@ -3,6 +3,7 @@ releases from the database (``tidings/web/releases.py``)."""
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import secrets
 import shutil
@@ -10,9 +11,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from pydantic import ValidationError
 from sqlalchemy import func, select
 
 from tests.support.server import LiveServer
+from tidings.config import Settings
 from tidings.web.assets import STATIC, AssetManifest, manifest
 from tidings.web.models import StaticFile
 from tidings.web.releases import publish_release
@@ -113,3 +116,39 @@ async def test_keeping_no_release_stores_none(server: LiveServer, tmp_path: Path
     assert await stored_releases(server) == {}
     await publish_release(server.ctx.db, another_release(tmp_path), keep=0)
     assert await stored_releases(server) == {}
+
+
+async def test_odd_hashed_looking_paths_are_404(server: LiveServer) -> None:
+    async with httpx.AsyncClient(base_url=server.url) as client:
+        for path in ("js/a%00b.12345678.js", "js/%C3%A9t%C3%A9.12345678.js", "x%20y.12345678.css"):
+            response = await client.get(f"/static/{path}")
+            assert response.status_code == 404, path
+            assert response.json()["code"] == "not_found"
+
+
+async def test_made_up_hashed_names_do_not_cost_a_query_each(server: LiveServer) -> None:
+    """Which URLs are stored is read at most once a second: a flood of unknown names is
+    answered from memory."""
+    db = server.ctx.db
+    async with httpx.AsyncClient(base_url=server.url) as client:
+        before = db.query_count
+        for n in range(30):
+            response = await client.get(f"/static/js/app.{n:08x}.js")
+            assert response.status_code == 404
+        assert db.query_count - before < 10
+
+
+async def test_processes_of_several_releases_starting_at_once_keep_the_newest(
+    server: LiveServer, tmp_path: Path
+) -> None:
+    releases = [another_release(tmp_path) for _ in range(5)]
+    await asyncio.gather(*(publish_release(server.ctx.db, r, keep=2) for r in releases))
+    kept = await stored_releases(server)
+    assert len(kept) == 2
+    assert set(kept) <= {r.version for r in releases}
+    assert all(count == len(releases[0].assets) for count in kept.values())
+
+
+def test_the_number_of_releases_kept_is_not_negative() -> None:
+    with pytest.raises(ValidationError):
+        Settings(static_releases_kept=-1)

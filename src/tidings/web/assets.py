@@ -172,7 +172,7 @@ def respond(asset: Asset, hashed: bool, headers: Mapping[str, str]) -> Response:
 
 
 HASHED_URL = re.compile(
-    rf"^{PREFIX}(?P<stem>.+)\.(?P<digest>[0-9a-f]{{8}})(?P<suffix>\.[A-Za-z0-9]+)$"
+    rf"^{PREFIX}(?P<stem>[A-Za-z0-9_./-]+)\.(?P<digest>[0-9a-f]{{8}})(?P<suffix>\.[A-Za-z0-9]+)$"
 )
 """A content-hashed URL: ``/static/js/app.3f9a1c2b.js``."""
 

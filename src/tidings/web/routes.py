@@ -22,7 +22,7 @@ from tidings.deps import ContextDep
 from tidings.errors import NotFound
 from tidings.web.assets import PREFIX, manifest, respond
 from tidings.web.offline import PAGE_METHODS, mount_offline
-from tidings.web.releases import find_stored
+from tidings.web.releases import StoredReleases
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -33,6 +33,7 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 def mount_web(app: FastAPI) -> None:
     manifest()  # read, hash and compress the static files now, not on the first request
+    stored_releases = StoredReleases()
 
     @app.api_route("/static/{path:path}", methods=["GET", "HEAD"], include_in_schema=False)
     async def static_file(path: str, request: Request, ctx: ContextDep) -> Response:
@@ -40,7 +41,7 @@ def mount_web(app: FastAPI) -> None:
             return manifest().response(path, request.headers)
         except NotFound:
             # Another release's (a rolling deploy, or a page opened before it): releases.py.
-            stored = await find_stored(ctx.db, PREFIX + path)
+            stored = await stored_releases.find(ctx.db, PREFIX + path)
             if stored is None:
                 raise
             return respond(stored, True, request.headers)
