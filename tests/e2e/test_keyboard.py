@@ -171,6 +171,29 @@ async def test_keyboard_only(browsing: Browsing, alice_bob_dm, make_user, scheme
     await expect(more).to_be_focused()
     await expect(bobs.get_by_test_id("muted-icon")).to_be_visible()
 
+    # The open conversation's mute menu (Bob's DM, open since the message) is a menu too: its
+    # items out of the Tab order, the arrows move, and Tab closes it and goes on from its button.
+    mute = page.get_by_test_id("mute-button")
+    await tab_to(page, mute)
+    await press(page, "Tab")
+    after_mute = await page.evaluate("document.activeElement.outerHTML")
+    await press(page, "Shift+Tab")
+    await expect(mute).to_be_focused()
+    await page.keyboard.press("Enter")
+    mute_menu = page.get_by_role("menu", name="Mute notifications")
+    mute_items = mute_menu.get_by_role("menuitem")
+    await expect(mute_items.first).to_be_focused()
+    for index in range(await mute_items.count()):
+        await expect(mute_items.nth(index)).to_have_attribute("tabindex", "-1")
+    await press(page, "ArrowDown")
+    await expect(mute_items.nth(1)).to_be_focused()
+    await press(page, "End")
+    await expect(mute_items.last).to_have_text("Unmute")  # muted from the sidebar above
+    await press(page, "Tab")
+    await expect(mute_menu).to_be_hidden()
+    assert await page.evaluate("document.activeElement.outerHTML") == after_mute
+    await expect(mute).to_have_attribute("aria-expanded", "false")
+
 
 async def goes_round_inside(page: Page, dialog: Locator) -> None:
     """Tab once round the dialog and then some, and Shift+Tab back: the focus never leaves it."""

@@ -233,3 +233,32 @@ async def test_the_sidebar_menu_mutes_unmutes_and_marks_read(
     await expect(alices.get_by_role("menuitem", name="Mark as read")).to_have_count(0)
     await tab.get_by_test_id("empty-state").click()
     await expect(alices).to_be_hidden()
+
+
+async def test_the_header_mute_menu_keys_and_redraw(browsing: Browsing, alice_bob_dm) -> None:
+    _, bob, dm = alice_bob_dm
+    tab = await browsing.open_app(await browsing.signed_in(bob), f"/#/c/{dm}")
+    button = tab.get_by_test_id("mute-button")
+    menu = tab.get_by_test_id("mute-menu")
+
+    # Its items are out of the Tab order; the arrows move between them.
+    await button.click()
+    items = menu.get_by_role("menuitem")
+    await expect(items.first).to_be_focused()
+    for index in range(await items.count()):
+        await expect(items.nth(index)).to_have_attribute("tabindex", "-1")
+    await tab.keyboard.press("ArrowDown")
+    await expect(items.nth(1)).to_be_focused()
+
+    # Muted elsewhere while open: Unmute appears, the focus stays on its item.
+    await bob.ok("PUT", f"/api/conversations/{dm}/mute", {"until": None})
+    await expect(menu.get_by_test_id("unmute")).to_be_visible()
+    await expect(menu.get_by_test_id("mute-8h")).to_be_focused()
+
+    # Escape with the focus on the button, the menu open, closes it.
+    await button.focus()
+    await expect(menu).to_be_visible()
+    await tab.keyboard.press("Escape")
+    await expect(menu).to_be_hidden()
+    await expect(button).to_be_focused()
+    await expect(button).to_have_attribute("aria-expanded", "false")

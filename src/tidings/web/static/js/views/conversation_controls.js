@@ -2,7 +2,9 @@
 // turned off with a line saying why; drawn by views/conversation.js from the store.
 //
 // The menu mutes for an hour, 8 hours, a week or until unmuted, or unmutes; the answer (and our
-// `muted` event, in every tab) brings `muted_until`, and the sidebar shows the muted icon. A DM
+// `muted` event, in every tab) brings `muted_until`, and the sidebar shows the muted icon. Its
+// keys are a menu's (views/menu.js), and it is drawn again, open, when the conversation's mute
+// changes (in another tab). A DM
 // in which one member blocks the other (`blocked`) cannot be written to: the composer is
 // disabled under "You can't message each other", and whoever blocks has an Unblock button
 // there. A send the server refuses for a block (409 `blocked` / `you_blocked`: one started
@@ -13,6 +15,7 @@ import { h, testid } from "../dom.js";
 import { state } from "../store.js";
 import { isMuted, mutedForever, otherMember } from "../store/conversations.js";
 import { isBlocked } from "../store/settings.js";
+import { menuButtonKeys, menuItemProps, menuItems, menuKeys } from "./menu.js";
 import { MUTE_CHOICES, muteFor } from "./mute_choices.js";
 
 const BELL = "M12 22a2.5 2.5 0 0 0 2.45-2h-4.9A2.5 2.5 0 0 0 12 22zm7-6V11a7 7 0 0 0-5.5-6.84V3.5a1.5 1.5 0 0 0-3 0v.66A7 7 0 0 0 5 11v5l-2 2v1h18v-1z";
@@ -42,7 +45,9 @@ export function mountControls({ form, input, sendButton }) {
   const header = testid("conversation-view").querySelector(".pane-head");
   el = { form, input, sendButton };
   el.button = h("button", { class: "icon-btn mute-btn", type: "button", testid: "mute-button", "aria-haspopup": "menu", "aria-expanded": "false", onclick: () => toggleMenu() });
-  el.menu = h("div", { class: "mute-menu", role: "menu", testid: "mute-menu", hidden: true });
+  el.menu = h("div", { class: "mute-menu", role: "menu", testid: "mute-menu", "aria-label": "Mute notifications", hidden: true, onfocusout: leaveMenu });
+  menuKeys(el.menu, el.button, closeMenu);
+  menuButtonKeys(el.button, () => !el.menu.hidden, closeMenu);
   header.insertBefore(el.button, testid("members-button"));
   header.append(el.menu);
   el.blockedText = h("p", { testid: "composer-blocked-text", text: "You can't message each other." });
@@ -50,12 +55,6 @@ export function mountControls({ form, input, sendButton }) {
   el.blocked = h("div", { class: "composer-blocked", role: "status", testid: "composer-blocked", hidden: true }, el.blockedText, el.unblock);
   el.error = h("p", { class: "form-error composer-error", role: "alert", testid: "composer-error", hidden: true });
   form.before(el.blocked, el.error);
-  document.addEventListener("keydown", (event) => {
-    if (event.key === "Escape" && !el.menu.hidden) {
-      closeMenu();
-      el.button.focus();
-    }
-  });
   document.addEventListener("pointerdown", (event) => {
     if (!el.menu.hidden && !el.menu.contains(event.target) && !el.button.contains(event.target)) closeMenu();
   });
@@ -84,6 +83,7 @@ export function drawControls(conversation) {
     return;
   }
   const muted = isMuted(conversation);
+  if (!el.menu.hidden && el.menu.dataset.muted !== String(muted)) fillMenu(conversation);
   el.button.classList.toggle("on", muted);
   if (el.button.dataset.muted !== String(muted)) {
     el.button.dataset.muted = String(muted);
@@ -114,14 +114,23 @@ function toggleMenu() {
 function openMenu() {
   const conversation = state.conversations.get(shownId);
   if (!conversation) return;
-  const items = MUTE_CHOICES.map((choice) =>
-    h("button", { type: "button", role: "menuitem", testid: choice.testId, text: choice.label, onclick: () => choose(() => muteFor(shownId, choice)) }),
-  );
-  if (isMuted(conversation)) items.push(h("button", { type: "button", role: "menuitem", testid: "unmute", text: "Unmute", onclick: () => choose(() => unmuteConversation(shownId)) }));
-  el.menu.replaceChildren(...items);
+  fillMenu(conversation);
   el.menu.hidden = false;
   el.button.setAttribute("aria-expanded", "true");
-  el.menu.querySelector("button").focus();
+  menuItems(el.menu)[0].focus();
+}
+
+/** The menu's items for `conversation` (Unmute too when muted), the focus staying on the same
+ * item (by test id) if it was in the menu. */
+function fillMenu(conversation) {
+  const focused = el.menu.contains(document.activeElement) ? document.activeElement.dataset.testid : null;
+  const item = (label, testId, run) => h("button", menuItemProps({ testid: testId, text: label, onclick: () => choose(run) }));
+  const items = MUTE_CHOICES.map((choice) => item(choice.label, choice.testId, () => muteFor(shownId, choice)));
+  const muted = isMuted(conversation);
+  if (muted) items.push(item("Unmute", "unmute", () => unmuteConversation(shownId)));
+  el.menu.dataset.muted = String(muted);
+  el.menu.replaceChildren(...items);
+  if (focused !== null) (items.find((i) => i.dataset.testid === focused) ?? items[0]).focus({ preventScroll: true });
 }
 
 function closeMenu() {
@@ -130,9 +139,15 @@ function closeMenu() {
   el.button.setAttribute("aria-expanded", "false");
 }
 
+/** The focus leaving the menu (and its button) for elsewhere closes it. */
+function leaveMenu(event) {
+  const to = event.relatedTarget;
+  if (to && !el.menu.contains(to) && to !== el.button) closeMenu();
+}
+
 async function choose(action) {
-  closeMenu();
   el.button.focus();
+  closeMenu();
   await attempt("Couldn't change the conversation's notifications", action);
 }
 
