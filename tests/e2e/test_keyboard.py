@@ -146,13 +146,16 @@ async def test_keyboard_only(browsing: Browsing, alice_bob_dm, make_user, scheme
     await expect(bell).to_have_attribute("aria-expanded", "false")
 
     # Bob's entry in the sidebar: Tab to its "More actions" button, open the menu with Enter,
-    # arrows move, Escape closes it and gives the focus back; Space opens it, End and Enter mute.
+    # arrows move, Escape closes it and gives the focus back; Tab or Shift+Tab closes it and goes
+    # on as if it were not there; Space opens it, End and Enter mute.
     more = page.get_by_role("button", name="More actions for Bob Marley")
     await tab_to(page, more)
     await page.keyboard.press("Enter")
     menu = page.get_by_role("menu", name="Actions for Bob Marley")
     items = menu.get_by_role("menuitem")
     await expect(items.first).to_be_focused()
+    for index in range(await items.count()):  # out of the Tab order: the arrows move
+        await expect(items.nth(index)).to_have_attribute("tabindex", "-1")
     await press(page, "ArrowDown")
     await expect(items.nth(1)).to_be_focused()
     await press(page, "ArrowUp")
@@ -162,6 +165,22 @@ async def test_keyboard_only(browsing: Browsing, alice_bob_dm, make_user, scheme
     await expect(menu).to_have_count(0)
     await expect(more).to_be_focused()
     await expect(more).to_have_attribute("aria-expanded", "false")
+    await page.keyboard.press("Enter")
+    await press(page, "ArrowDown")
+    await press(page, "Tab")  # to Carol's entry, which follows Bob's (and its button)
+    await expect(menu).to_have_count(0)
+    await expect(page.get_by_test_id("conversation-item").nth(1)).to_be_focused()
+    await expect(page.get_by_test_id("conversation-item").nth(1)).to_contain_text("Carol King")
+    await press(page, "Shift+Tab")
+    await expect(more).to_be_focused()
+    await page.keyboard.press("Enter")
+    await expect(items.first).to_be_focused()
+    await press(page, "Shift+Tab")  # to Bob's entry's link, before its button
+    await expect(menu).to_have_count(0)
+    await expect(bobs).to_be_focused()
+    await expect(more).to_have_attribute("aria-expanded", "false")
+    await press(page, "Tab")
+    await expect(more).to_be_focused()
     await page.keyboard.press(" ")
     await expect(items.first).to_be_focused()
     await press(page, "End")

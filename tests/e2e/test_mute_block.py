@@ -187,8 +187,7 @@ async def test_the_sidebar_menu_mutes_unmutes_and_marks_read(
 
     # The entry's "More actions" button opens its menu, not the conversation.
     more = tab.get_by_role("button", name="More actions for Hikers")
-    await more.click()
-    menu = tab.get_by_role("menu", name="Actions for Hikers")
+    menu = await open_entry_menu(tab, "Hikers")
     await expect(menu).to_be_visible()
     await expect(more).to_have_attribute("aria-expanded", "true")
     await expect(menu.get_by_role("menuitem", name="Mute for 1 hour")).to_be_focused()
@@ -205,7 +204,7 @@ async def test_the_sidebar_menu_mutes_unmutes_and_marks_read(
     assert conversation["muted_until"].startswith("9999-12-31")
 
     # A muted conversation's menu offers Unmute instead; the icon goes in both tabs.
-    await more.click()
+    await open_entry_menu(tab, "Hikers")
     await expect(menu.get_by_role("menuitem", name="Mute for 1 hour")).to_have_count(0)
     await menu.get_by_role("menuitem", name="Unmute", exact=True).click()
     for page in (tab, other):
@@ -218,8 +217,7 @@ async def test_the_sidebar_menu_mutes_unmutes_and_marks_read(
     for page in (tab, other):
         entry = page.get_by_test_id("conversation-item").filter(has_text="Alice Liddell")
         await expect(entry.get_by_test_id("unread-badge")).to_have_text("1")
-    await tab.get_by_role("button", name="More actions for Alice Liddell").click()
-    alices = tab.get_by_role("menu", name="Actions for Alice Liddell")
+    alices = await open_entry_menu(tab, "Alice Liddell")
     await alices.get_by_role("menuitem", name="Mark as read").click()
     for page in (tab, other):
         entry = page.get_by_test_id("conversation-item").filter(has_text="Alice Liddell")
@@ -228,11 +226,82 @@ async def test_the_sidebar_menu_mutes_unmutes_and_marks_read(
     assert "#/c/" not in tab.url
 
     # The menu offers no Mark as read for a conversation already read; a click outside closes it.
-    await tab.get_by_role("button", name="More actions for Alice Liddell").click()
-    await expect(alices).to_be_visible()
+    await open_entry_menu(tab, "Alice Liddell")
     await expect(alices.get_by_role("menuitem", name="Mark as read")).to_have_count(0)
     await tab.get_by_test_id("empty-state").click()
     await expect(alices).to_be_hidden()
+
+
+async def open_entry_menu(page: Page, name: str) -> Locator:
+    """Open the menu of the sidebar entry named `name` with the mouse: over the entry (which
+    shows its button), a click on "More actions"."""
+    await page.get_by_test_id("conversation-item").filter(has_text=name).hover()
+    await page.get_by_role("button", name=f"More actions for {name}").click()
+    menu = page.get_by_role("menu", name=f"Actions for {name}")
+    await expect(menu).to_be_visible()
+    return menu
+
+
+async def test_an_open_sidebar_menu_follows_its_conversation(
+    browsing: Browsing, alice_bob_dm
+) -> None:
+    alice, bob, dm = alice_bob_dm
+    tab = await browsing.open_app(await browsing.signed_in(bob))
+
+    # Alice's menu open, the focus on its second item: her message makes the entry unread, and
+    # Mark as read appears in the open menu, the focus staying where it was.
+    menu = await open_entry_menu(tab, "Alice Liddell")
+    await tab.keyboard.press("ArrowDown")
+    eight_hours = menu.get_by_role("menuitem", name="Mute for 8 hours")
+    await expect(eight_hours).to_be_focused()
+    await alice.send(dm, "Are you there?")
+    await expect(menu.get_by_role("menuitem", name="Mark as read")).to_be_visible()
+    await expect(eight_hours).to_be_focused()
+
+    # Muted elsewhere (another tab; here the API): the open menu offers Unmute instead, and the
+    # focus, its item gone, is on the first.
+    await bob.ok("PUT", f"/api/conversations/{dm}/mute", {"until": None})
+    unmute = menu.get_by_role("menuitem", name="Unmute", exact=True)
+    await expect(unmute).to_be_focused()
+    await expect(eight_hours).to_have_count(0)
+    await expect(menu.get_by_role("menuitem")).to_have_count(2)  # Unmute, Mark as read
+
+
+async def test_escape_on_a_sidebar_entrys_button_closes_its_menu(
+    browsing: Browsing, alice_bob_dm
+) -> None:
+    _, bob, _ = alice_bob_dm
+    tab = await browsing.open_app(await browsing.signed_in(bob))
+    menu = await open_entry_menu(tab, "Alice Liddell")
+
+    # Escape with the focus on the button, the menu open, closes it.
+    more = tab.get_by_role("button", name="More actions for Alice Liddell")
+    await more.focus()
+    await expect(menu).to_be_visible()
+    await tab.keyboard.press("Escape")
+    await expect(menu).to_have_count(0)
+    await expect(more).to_be_focused()
+    await expect(more).to_have_attribute("aria-expanded", "false")
+
+
+async def test_a_sidebar_entry_leaving_with_its_menu_open_hands_the_focus_on(
+    browsing: Browsing, alice_bob_dm
+) -> None:
+    alice, bob, _ = alice_bob_dm
+    group = (await alice.group("Hikers", bob))["id"]
+    await alice.send((await alice.dm(bob))["id"], "Hello")  # Alice's DM first, Hikers last
+    tab = await browsing.open_app(await browsing.signed_in(bob))
+    await expect(tab.get_by_test_id("conversation-item").last).to_contain_text("Hikers")
+
+    # Hikers' menu open (the last entry) when Alice takes Bob out of the group: the entry and its
+    # menu go, and the focus goes to the entry now last, Alice's, not to the page.
+    hikers = await open_entry_menu(tab, "Hikers")
+    await expect(hikers.get_by_role("menuitem").first).to_be_focused()
+    await alice.ok("DELETE", f"/api/conversations/{group}/members/{bob.id}", status=204)
+    await expect(hikers).to_have_count(0)
+    await expect(tab.get_by_test_id("conversation-item")).to_have_count(1)
+    alices = tab.get_by_test_id("conversation-item").filter(has_text="Alice Liddell")
+    await expect(alices).to_be_focused()
 
 
 async def test_the_header_mute_menu_keys_and_redraw(browsing: Browsing, alice_bob_dm) -> None:

@@ -7,7 +7,9 @@
 // Each entry has a "More actions" button beside its link (not inside it: a button may not
 // sit in a link) opening a menu to mute or unmute the conversation (the header's choices,
 // views/mute_choices.js) and to mark it read, without opening it. The actions' answers and
-// events (`conversation_update`, `muted` or `read`) redraw the entry, in every tab.
+// events (`conversation_update`, `muted` or `read`) redraw the entry, in every tab, and an open
+// menu whose conversation changes is drawn again (Mark as read appears with a new message, Unmute
+// once muted in another tab), the focus staying on the same item. Its keys: views/menu.js.
 import { markConversationRead, unmuteConversation } from "../actions.js";
 import { attachmentSummary } from "../attachments.js";
 import { attempt } from "../errors.js";
@@ -21,13 +23,14 @@ import { systemText } from "../system.js";
 import { groupAvatarUser } from "./avatar.js";
 import { showName } from "./badge.js";
 import { bellIcon } from "./conversation_controls.js";
+import { menuButtonKeys, menuItemProps, menuItems, menuKeys } from "./menu.js";
 import { MUTE_CHOICES, muteFor } from "./mute_choices.js";
 import { paintPresence, presenceSuffix } from "./presence.js";
 
 const list = testid("conversation-list");
 const empty = testid("conversations-empty");
 let activeId = null;
-let openMenu = null; // {el, id, button}: the one entry menu open
+let openMenu = null; // {el, id, button, key}: the one entry menu open, and what it shows (menuKey)
 
 export function mountSidebar() {
   // A press outside the menu (or its button) closes it, as the header's mute menu does.
@@ -90,6 +93,7 @@ function create(conversation) {
     { class: "icon-btn conv-more", type: "button", testid: "conversation-menu-button", "aria-haspopup": "menu", "aria-expanded": "false", onclick: () => toggleMenu(conversation.id, more) },
     dotsIcon(),
   );
+  menuButtonKeys(more, () => openMenu?.button === more, () => closeMenu());
   return h("li", { class: "conv-entry", dataset: { conversationId: String(conversation.id) } }, link, more);
 }
 
@@ -157,9 +161,18 @@ function setText(el, text) {
 function render() {
   if (state.meId === null) return;
   const conversations = sortedConversations(state);
+  // An entry that leaves the list (its conversation left) with the focus in it hands the focus
+  // to the entry that takes its place, else the one before it: not to the page's <body>.
+  const focusedEntry = list.contains(document.activeElement) ? document.activeElement.closest("li") : null;
+  const place = focusedEntry ? [...list.children].indexOf(focusedEntry) : -1;
   renderKeyed(list, conversations, (c) => c.id, create, update);
   empty.hidden = conversations.length > 0;
   if (openMenu && !openMenu.el.isConnected) closeMenu(); // its conversation left the list
+  else if (openMenu) redrawMenu();
+  if (focusedEntry && !focusedEntry.isConnected) {
+    const heir = list.children[Math.min(place, list.children.length - 1)];
+    (heir?.querySelector(".conv-item") ?? testid("new-chat-button"))?.focus({ preventScroll: true });
+  }
 }
 
 // An entry's menu ----------------------------------------------------------------------------
@@ -171,9 +184,44 @@ function toggleMenu(id, button) {
   if (same) return;
   const conversation = state.conversations.get(id);
   if (!conversation) return;
-  const item = (label, testId, what, run) => h("button", { class: "menu-item", type: "button", role: "menuitem", testid: testId, text: label, onclick: () => choose(what, run) });
+  const el = h("div", { class: "msg-menu conv-menu", role: "menu", testid: "conversation-menu", onfocusout: leaveMenu });
+  menuKeys(el, button, () => closeMenu());
+  fillMenu(el, conversation);
+  button.after(el);
+  // The list scrolls and clips what overflows it: near its bottom, the menu opens upwards.
+  const room = list.getBoundingClientRect();
+  if (el.getBoundingClientRect().bottom > room.bottom && button.getBoundingClientRect().top - room.top > room.bottom - button.getBoundingClientRect().bottom) el.classList.add("up");
+  button.setAttribute("aria-expanded", "true");
+  button.closest("li").classList.add("menu-open");
+  openMenu = { el, id, button, key: menuKey(conversation) };
+  menuItems(el)[0].focus({ preventScroll: true });
+}
+
+/** What an entry's menu shows of its conversation: when it changes, the menu is drawn again. */
+function menuKey(conversation) {
+  return `${conversationTitle(state, conversation)}|${isMuted(conversation)}|${conversation.unread_count > 0}`;
+}
+
+/** Draw the open menu again if its conversation changed, the focus on the same item (by test
+ * id) or else, if it was in the menu, on the first. */
+function redrawMenu() {
+  const conversation = state.conversations.get(openMenu.id);
+  if (!conversation || menuKey(conversation) === openMenu.key) return;
+  openMenu.key = menuKey(conversation);
+  const { el } = openMenu;
+  const focused = el.contains(document.activeElement) ? document.activeElement.dataset.testid : null;
+  fillMenu(el, conversation);
+  if (focused === null) return;
+  const items = menuItems(el);
+  (items.find((item) => item.dataset.testid === focused) ?? items[0]).focus({ preventScroll: true });
+}
+
+/** The menu's items for `conversation`, in `el` (in place of any it had). */
+function fillMenu(el, conversation) {
+  const id = conversation.id;
+  const item = (label, testId, what, run) => h("button", menuItemProps({ class: "menu-item", testid: testId, text: label, onclick: () => choose(what, run) }));
   const muting = "Couldn't change the conversation's notifications";
-  const title = conversationTitle(state, conversation);
+  el.setAttribute("aria-label", `Actions for ${conversationTitle(state, conversation)}`);
   // Muted: only "Unmute" (as the conversation lists of Slack, WhatsApp or Telegram offer).
   // Else the header's four choices, grouped under what they are for ("Until I unmute").
   const labelId = `conv-menu-mute-${id}`;
@@ -185,54 +233,21 @@ function toggleMenu(id, button) {
         h("div", { class: "conv-menu-label", id: labelId, text: "Mute notifications" }),
         MUTE_CHOICES.map((choice) => item(choice.label, choice.testId, muting, () => muteFor(id, choice))),
       );
-  const el = h(
-    "div",
-    { class: "msg-menu conv-menu", role: "menu", testid: "conversation-menu", "aria-label": `Actions for ${title}`, onkeydown: menuKeys, onfocusout: leaveMenu },
-    mute,
-    conversation.unread_count > 0 ? item("Mark as read", "mark-read", "Couldn't mark the conversation read", () => markConversationRead(id)) : null,
-  );
-  button.after(el);
-  // The list scrolls and clips what overflows it: near its bottom, the menu opens upwards.
-  const room = list.getBoundingClientRect();
-  if (el.getBoundingClientRect().bottom > room.bottom && button.getBoundingClientRect().top - room.top > room.bottom - button.getBoundingClientRect().bottom) el.classList.add("up");
-  button.setAttribute("aria-expanded", "true");
-  button.closest("li").classList.add("menu-open");
-  openMenu = { el, id, button };
-  menuItems(el)[0].focus({ preventScroll: true });
+  const read = conversation.unread_count > 0 ? item("Mark as read", "mark-read", "Couldn't mark the conversation read", () => markConversationRead(id)) : null;
+  el.replaceChildren(...[mute, read].filter(Boolean));
 }
 
-function closeMenu({ refocus = false } = {}) {
+function closeMenu() {
   if (!openMenu) return;
   const { el, button } = openMenu;
   openMenu = null;
   el.remove();
   button.setAttribute("aria-expanded", "false");
   button.closest("li")?.classList.remove("menu-open");
-  if (refocus && button.isConnected) button.focus({ preventScroll: true });
 }
 
-function menuItems(menu) {
-  return [...menu.querySelectorAll("[role=menuitem]")];
-}
-
-/** Arrows (and Home, End) move between the items; Escape closes and gives the focus back. */
-function menuKeys(event) {
-  if (event.key === "Escape") {
-    event.preventDefault();
-    event.stopPropagation(); // closes this menu only, not a panel behind it
-    closeMenu({ refocus: true });
-    return;
-  }
-  const items = menuItems(event.currentTarget);
-  const at = items.indexOf(document.activeElement);
-  const next = { ArrowDown: at + 1, ArrowUp: at - 1, Home: 0, End: items.length - 1 }[event.key];
-  if (next === undefined) return;
-  event.preventDefault();
-  items[(next + items.length) % items.length].focus();
-}
-
-/** Tab takes the focus out of the menu: it closes. (No new focus, as when a click in Safari
- * does not focus the item pressed, leaves it open: the click has yet to come.) */
+/** The focus leaving the menu (and its button) for elsewhere closes it. (No new focus, as when a
+ * click in Safari does not focus the item pressed, leaves it open: the click has yet to come.) */
 function leaveMenu(event) {
   const to = event.relatedTarget;
   if (openMenu && to && !openMenu.el.contains(to) && to !== openMenu.button) closeMenu();
@@ -240,7 +255,7 @@ function leaveMenu(event) {
 
 async function choose(what, action) {
   const button = openMenu?.button;
-  closeMenu();
   button?.focus({ preventScroll: true });
+  closeMenu();
   await attempt(what, action);
 }
