@@ -199,6 +199,7 @@ async def walk(page: Page, audit: Audit, alice: ApiUser, group: int, dm: int) ->
     await expect(page.get_by_test_id("conversation-item")).to_have_count(2)
     await audit.check("sidebar")
     # A conversation's own menu, from its "More actions" button (beside the entry's link).
+    await page.get_by_test_id("conversation-item").first.hover()  # shows its button
     await page.get_by_test_id("conversation-menu-button").first.click()
     await expect(page.get_by_test_id("conversation-menu")).to_be_visible()
     await audit.check("conversation list menu")

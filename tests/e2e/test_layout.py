@@ -217,3 +217,41 @@ async def test_keyboard_only(browsing: Browsing, make_user) -> None:
     carol = page.get_by_test_id("conversation-item").first  # her conversation is the latest
     await expect(carol).to_contain_text("You: Of course, it's in the garage.")
     await expect(carol.get_by_test_id("unread-badge")).to_be_hidden()
+
+
+async def test_a_tap_on_an_entrys_time_opens_it_on_a_touch_laptop(
+    browsing: Browsing, alice_bob_dm
+) -> None:
+    """A laptop with a touch screen says (hover: hover): each sidebar entry's "More actions"
+    button lies unseen over its time there. A mouse over the entry shows it; a tap on the time
+    opens the conversation, not the menu of a button nobody saw."""
+    _, bob, dm = alice_bob_dm
+    context = await browsing.signed_in(bob)
+    page = await browsing.open_app(context)
+    assert await page.evaluate("matchMedia('(hover: hover)').matches")
+    entry = page.get_by_test_id("conversation-item")
+    more = page.get_by_role("button", name="More actions for Alice Liddell")
+    await expect(more).to_have_css("opacity", "0")
+
+    # The mouse over the entry: the button shows, and a click on it opens the menu.
+    await entry.hover()
+    await expect(more).to_have_css("opacity", "1")
+    await more.click()
+    menu = page.get_by_role("menu", name="Actions for Alice Liddell")
+    await expect(menu).to_be_visible()
+    await page.keyboard.press("Escape")
+    await expect(menu).to_have_count(0)
+    await page.mouse.move(0, 0)
+    await page.get_by_test_id("empty-state").click()  # the focus out of the entry
+    await expect(more).to_have_css("opacity", "0")
+
+    # A finger on the time: Chromium's touch events sent through the DevTools protocol (its
+    # touch emulation would say (hover: none) instead).
+    box = await entry.get_by_test_id("conversation-time").bounding_box()
+    assert box is not None
+    point = {"x": box["x"] + box["width"] / 2, "y": box["y"] + box["height"] / 2}
+    cdp = await context.new_cdp_session(page)
+    await cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [point]})
+    await cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    await expect(page).to_have_url(re.compile(rf"#/c/{dm}$"))
+    await expect(menu).to_have_count(0)

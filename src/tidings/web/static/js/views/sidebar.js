@@ -94,7 +94,14 @@ function create(conversation) {
     dotsIcon(),
   );
   menuButtonKeys(more, () => openMenu?.button === more, () => closeMenu());
-  return h("li", { class: "conv-entry", dataset: { conversationId: String(conversation.id) } }, link, more);
+  // At desktop width the button shows (and takes presses) under a mouse, not under :hover: a tap
+  // on a touch laptop's screen makes the entry :hover before it picks its target, and would land
+  // on the unseen button instead of the link (tidings.css, .pointed).
+  const pointed = (on) => (event) => {
+    if (!on || event.pointerType === "mouse") entry.classList.toggle("pointed", on);
+  };
+  const entry = h("li", { class: "conv-entry", dataset: { conversationId: String(conversation.id) }, onpointerenter: pointed(true), onpointerleave: pointed(false) }, link, more);
+  return entry;
 }
 
 const DOTS = "M12 8a2 2 0 1 0 0-4 2 2 0 0 0 0 4zm0 6a2 2 0 1 0 0-4 2 2 0 0 0 0 4zm0 6a2 2 0 1 0 0-4 2 2 0 0 0 0 4z";
