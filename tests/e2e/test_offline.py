@@ -35,6 +35,27 @@ async def ready_offline(page: Page) -> None:
     await expect(page.locator("body")).to_have_attribute("data-offline-ready", "true")
 
 
+class HoldTheFirstSend:
+    """Routes a page's (or a context's) sends: the first POST is held until the test lets it go
+    (``first``: its route), the others go through; ``posted`` lists their texts in order."""
+
+    PATTERN = "**/api/conversations/*/messages"
+
+    def __init__(self) -> None:
+        self.first: asyncio.Future[Route] = asyncio.get_running_loop().create_future()
+        self.posted: list[str] = []
+
+    async def __call__(self, route: Route) -> None:
+        if route.request.method != "POST":
+            await route.continue_()
+            return
+        self.posted.append(route.request.post_data_json["content"])
+        if not self.first.done():
+            self.first.set_result(route)
+        else:
+            await route.continue_()
+
+
 async def test_written_offline_after_a_reload_sent_once_when_back(
     browsing: Browsing, alice_bob_dm
 ) -> None:
@@ -485,32 +506,20 @@ async def test_a_message_never_overtakes_an_earlier_one_whose_send_failed(
     written, once each."""
     alice, bob, dm = alice_bob_dm
     page = await browsing.open_app(await browsing.signed_in(alice), f"/#/c/{dm}")
-    first: asyncio.Future[Route] = asyncio.get_running_loop().create_future()
-    posted: list[str] = []
-
-    async def hold_the_first(route: Route) -> None:
-        if route.request.method != "POST":
-            await route.continue_()
-            return
-        posted.append(route.request.post_data_json["content"])
-        if not first.done():
-            first.set_result(route)
-        else:
-            await route.continue_()
-
-    await page.route("**/api/conversations/*/messages", hold_the_first)
+    sends = HoldTheFirstSend()
+    await page.route(sends.PATTERN, sends)
     composer = page.get_by_role("textbox", name="Message")
     for text in ("One", "Two"):
         await composer.fill(text)
         await composer.press("Enter")
     await expect(page.locator("[data-pending]")).to_have_count(2)
-    await (await first).abort("connectionreset")  # "One" got no answer (the server never had it)
+    await (await sends.first).abort("connectionreset")  # "One" got no answer (never stored)
 
     await expect(page.locator("[data-pending]")).to_have_count(0)
     await expect(page.get_by_test_id("message-text")).to_have_text(["One", "Two"])
     assert await history(bob, dm) == ["One", "Two"]
-    assert posted[:2] == ["One", "One"]  # "Two" went only after "One" was sent again
-    await page.unroute("**/api/conversations/*/messages", hold_the_first)
+    assert sends.posted[:2] == ["One", "One"]  # "Two" went only after "One" was sent again
+    await page.unroute(sends.PATTERN, sends)
 
 
 async def test_a_wrong_offline_event_while_the_stream_works_holds_nothing_back(
@@ -548,19 +557,6 @@ async def test_messages_a_closed_tab_left_sending_go_before_a_new_one(
     POST held), and Alice writes Three meanwhile: Three waits, and they arrive in order."""
     alice, bob, dm = alice_bob_dm
     page = await browsing.open_app(await browsing.signed_in(alice), f"/#/c/{dm}")
-    held: asyncio.Future[Route] = asyncio.get_running_loop().create_future()
-    posted: list[str] = []
-
-    async def hold_the_first(route: Route) -> None:
-        if route.request.method != "POST":
-            await route.continue_()
-            return
-        posted.append(route.request.post_data_json["content"])
-        if not held.done():
-            held.set_result(route)
-        else:
-            await route.continue_()
-
     await page.evaluate(
         """(dm) => {
           const me = Number(document.body.dataset.userId);
@@ -574,10 +570,11 @@ async def test_messages_a_closed_tab_left_sending_go_before_a_new_one(
         }""",
         dm,
     )
-    await page.route("**/api/conversations/*/messages", hold_the_first)
+    sends = HoldTheFirstSend()
+    await page.route(sends.PATTERN, sends)
     await page.reload()
     await expect_live(page)
-    first = await held
+    first = await sends.first
     composer = page.get_by_role("textbox", name="Message")
     await composer.fill("Three")
     await composer.press("Enter")
@@ -586,8 +583,8 @@ async def test_messages_a_closed_tab_left_sending_go_before_a_new_one(
     await expect(page.locator("[data-pending]")).to_have_count(0)
     await expect(page.get_by_test_id("message-text")).to_have_text(["One", "Two", "Three"])
     assert await history(bob, dm) == ["One", "Two", "Three"]
-    assert posted == ["One", "Two", "Three"]
-    await page.unroute("**/api/conversations/*/messages", hold_the_first)
+    assert sends.posted == ["One", "Two", "Three"]
+    await page.unroute(sends.PATTERN, sends)
 
 
 async def test_a_message_written_in_another_tab_waits_for_the_first_tabs_send(
@@ -599,33 +596,21 @@ async def test_a_message_written_in_another_tab_waits_for_the_first_tabs_send(
     context = await browsing.signed_in(alice)
     tab1 = await browsing.open_app(context, f"/#/c/{dm}")
     tab2 = await browsing.open_app(context, f"/#/c/{dm}")
-    held: asyncio.Future[Route] = asyncio.get_running_loop().create_future()
-    posted: list[str] = []
-
-    async def hold_the_first(route: Route) -> None:
-        if route.request.method != "POST":
-            await route.continue_()
-            return
-        posted.append(route.request.post_data_json["content"])
-        if not held.done():
-            held.set_result(route)
-        else:
-            await route.continue_()
-
-    await context.route("**/api/conversations/*/messages", hold_the_first)
+    sends = HoldTheFirstSend()
+    await context.route(sends.PATTERN, sends)
     one = tab1.get_by_role("textbox", name="Message")
     await one.fill("One")
     await one.press("Enter")
-    first = await held
+    first = await sends.first
     two = tab2.get_by_role("textbox", name="Message")
     await two.fill("Two")
     await two.press("Enter")
     await expect(tab2.get_by_test_id("message-state").last).to_have_text("Waiting to send")
-    assert posted == ["One"]
+    assert sends.posted == ["One"]
     await first.abort("connectionreset")  # One got no answer: it goes again, then Two
 
     for tab in (tab1, tab2):
         await expect(tab.locator("[data-pending]")).to_have_count(0)
         await expect(tab.get_by_test_id("message-text")).to_have_text(["One", "Two"])
     assert await history(bob, dm) == ["One", "Two"]
-    await context.unroute("**/api/conversations/*/messages", hold_the_first)
+    await context.unroute(sends.PATTERN, sends)
