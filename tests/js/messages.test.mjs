@@ -5,7 +5,6 @@ import { beforeEach, describe, test } from "node:test";
 import { applySnapshot } from "../../src/tidings/web/static/js/store/snapshot.js";
 import { createState } from "../../src/tidings/web/static/js/store/state.js";
 import {
-  addPending,
   applyMessage,
   mergeHistory,
   messageKey,
@@ -16,9 +15,17 @@ import {
   threadOf,
 } from "../../src/tidings/web/static/js/store/messages.js";
 import { receiveMessage } from "../../src/tidings/web/static/js/store/conversations.js";
+import { showOutbox } from "../../src/tidings/web/static/js/store/outbox.js";
 import { alice, bob, conversation, message, snapshot } from "./fixtures.mjs";
 
 let state;
+let outbox; // our sends on their way, as the outbox keeps them (store/outbox.js)
+
+/** Send `p`: into the outbox, shown as its pending copy (as the composer's send does). */
+function addPending(state, p) {
+  outbox = [...outbox, { reply_to: null, attachments: [], ...p, status: "sending", error: null }];
+  return showOutbox(state, outbox);
+}
 
 function pending(clientId, content) {
   return { client_id: clientId, conversation_id: 10, sender_id: alice.id, content, created_at: "2026-03-02T11:00:00Z" };
@@ -29,6 +36,7 @@ const pendingIds = () => pendingMessages(state, 10).map((p) => p.client_id);
 
 beforeEach(() => {
   state = createState();
+  outbox = [];
   applySnapshot(state, snapshot(alice, { conversations: [conversation(10, [alice, bob])] }));
   mergeHistory(state, 10, { messages: [message(1, bob, "Hi")], has_more: false }, { older: false });
 });
@@ -222,7 +230,7 @@ describe("the empty thread", () => {
 
   test("writes make the conversation's own thread; reducers never touch the empty one", () => {
     assert.equal(state.threads.has(99), false);
-    addPending(state, { ...pending("a", "hi"), conversation_id: 99 });
+    startLoading(state, 99);
     assert.equal(state.threads.has(99), true);
     assert.equal(threadOf(state, 98).pending.size, 0);
   });

@@ -302,14 +302,6 @@ export function failLoading(state, conversationId, text) {
   return [messagesTopic(conversationId)];
 }
 
-/** A send of ours, shown at once: `{client_id, conversation_id, sender_id, content, created_at}`
- * (the outbox's entries come as such copies: store/outbox.js `showOutbox`, which adds `waiting`
- * and `error` for a send that waits or was refused). */
-export function addPending(state, pending) {
-  ensureThread(state, pending.conversation_id).pending.set(pending.client_id, { waiting: false, ...pending, error: null });
-  return [messagesTopic(pending.conversation_id)];
-}
-
 /** The send's POST answered with `message`: it takes its pending copy's place (see the top). The
  * sidebar waits for the event, which comes in the stream's order (an answer can overtake an
  * earlier message's event). */
