@@ -153,14 +153,41 @@ async def test_roles_decide_what_the_panel_offers(browsing: Browsing, book_club)
     await expect(b_panel.get_by_test_id("delete-group")).to_be_hidden()
     # An admin may act on members, not on the owner.
     await expect(member_row(b, "Alice Liddell").get_by_test_id("member-menu-button")).to_be_hidden()
-    await member_row(b, "Carol King").get_by_test_id("member-menu-button").click()
+    carols = member_row(b, "Carol King").get_by_test_id("member-menu-button")
+    await carols.click()
     menu = b.get_by_test_id("member-menu")
-    await expect(menu.get_by_role("menuitem")).to_have_text(["Make admin", "Remove from group"])
+    items = menu.get_by_role("menuitem")
+    await expect(items).to_have_text(["Make admin", "Remove from group"])
+    # A menu's keys: its items out of the Tab order, the arrows, Home and End move between them.
+    await expect(items.first).to_be_focused()
+    for index in range(await items.count()):
+        await expect(items.nth(index)).to_have_attribute("tabindex", "-1")
+    await b.keyboard.press("ArrowDown")
+    await expect(items.last).to_be_focused()
+    await b.keyboard.press("ArrowDown")
+    await expect(items.first).to_be_focused()  # round to the start
+    await b.keyboard.press("End")
+    await expect(items.last).to_be_focused()
+    await b.keyboard.press("Home")
+    await expect(items.first).to_be_focused()
     # Escape closes the menu, not the panel.
     await b.keyboard.press("Escape")
     await expect(menu).to_be_hidden()
     await expect(b_panel).to_be_visible()
-    await expect(member_row(b, "Carol King").get_by_test_id("member-menu-button")).to_be_focused()
+    await expect(carols).to_be_focused()
+    await expect(carols).to_have_attribute("aria-expanded", "false")
+    # Tab closes it and goes on from its button, as if it had not been there.
+    await b.keyboard.press("Tab")
+    after_button = await b.evaluate("document.activeElement.outerHTML")
+    await b.keyboard.press("Shift+Tab")
+    await expect(carols).to_be_focused()
+    await b.keyboard.press("Enter")
+    await expect(items.first).to_be_focused()
+    await b.keyboard.press("Tab")
+    await expect(menu).to_be_hidden()
+    await expect(b_panel).to_be_visible()
+    assert await b.evaluate("document.activeElement.outerHTML") == after_button
+    await expect(carols).to_have_attribute("aria-expanded", "false")
 
     # Carol, a member: no settings form, no menus; the system line names the promotion.
     await expect(c.get_by_test_id("system-line").last).to_have_text(

@@ -7,7 +7,9 @@
 // confirmation dialog.
 //
 // A modal <dialog>: the browser keeps the focus in it and closes it on Escape (a member's menu,
-// when open, takes the Escape first); the focus goes back to the button that opened it. It
+// when open, takes the Escape first); the focus goes back to the button that opened it. A
+// member's menu has the keys of every menu (views/menu.js): its items out of the Tab order, the
+// arrows, Home and End move, Escape closes it back to its button, Tab goes on from the button. It
 // follows the store while open (a rename, a role change, someone added: from any tab or
 // member), and closes if the group goes. A refusal from the server (4xx `detail`) shows in the
 // panel's error line.
@@ -20,6 +22,7 @@ import { sortedFriends } from "../store/friends.js";
 import { userById } from "../store/users.js";
 import { showName } from "./badge.js";
 import { trapFocus } from "./focus.js";
+import { menuButtonKeys, menuItemProps, menuItems, menuKeys } from "./menu.js";
 import { paintPresence, presenceSuffix } from "./presence.js";
 
 const ROLE_LABEL = { owner: "Owner", admin: "Admin" };
@@ -240,6 +243,7 @@ function createMember(m) {
     text: "⋯",
   });
   menuButton.addEventListener("click", () => toggleMenu(m.user.id, menuButton));
+  menuButtonKeys(menuButton, () => openMenu?.button === menuButton, () => closeMenu());
   return h(
     "li",
     { class: "person member", testid: "member", dataset: { userId: String(m.user.id) } },
@@ -343,25 +347,27 @@ function toggleMenu(userId, button) {
   if (!actions.length) return;
   const el = h(
     "div",
-    { class: "msg-menu member-menu", role: "menu", testid: "member-menu", "aria-label": `Actions for ${userById(state, userId).display_name}`, onkeydown: menuKeys },
+    { class: "msg-menu member-menu", role: "menu", testid: "member-menu", "aria-label": `Actions for ${userById(state, userId).display_name}`, onfocusout: leaveMenu },
     actions.map((a) =>
-      h("button", {
-        class: `menu-item${a.danger ? " danger" : ""}`,
-        type: "button",
-        role: "menuitem",
-        testid: `member-${a.id}`,
-        text: a.label,
-        onclick: () => {
-          closeMenu({ refocus: true });
-          a.run();
-        },
-      }),
+      h(
+        "button",
+        menuItemProps({
+          class: `menu-item${a.danger ? " danger" : ""}`,
+          testid: `member-${a.id}`,
+          text: a.label,
+          onclick: () => {
+            closeMenu({ refocus: true });
+            a.run();
+          },
+        }),
+      ),
     ),
   );
+  menuKeys(el, button, () => closeMenu());
   button.closest("li").append(el);
   button.setAttribute("aria-expanded", "true");
   openMenu = { el, userId, button, actions: actions.map((a) => a.id).join() };
-  el.querySelector("button").focus();
+  menuItems(el)[0].focus();
 }
 
 function closeMenu({ refocus = false } = {}) {
@@ -373,19 +379,10 @@ function closeMenu({ refocus = false } = {}) {
   if (refocus && button.isConnected) button.focus({ preventScroll: true });
 }
 
-/** Arrows move between the menu's items; Escape closes the menu (not the panel). */
-function menuKeys(event) {
-  if (event.key === "Escape") {
-    event.preventDefault();
-    event.stopPropagation();
-    closeMenu({ refocus: true });
-    return;
-  }
-  if (event.key !== "ArrowDown" && event.key !== "ArrowUp") return;
-  event.preventDefault();
-  const items = [...event.currentTarget.querySelectorAll("button")];
-  const at = items.indexOf(document.activeElement);
-  items[(at + (event.key === "ArrowDown" ? 1 : -1) + items.length) % items.length].focus();
+/** The focus leaving the menu (and its button) for elsewhere in the panel closes it. */
+function leaveMenu(event) {
+  const to = event.relatedTarget;
+  if (openMenu && to && !openMenu.el.contains(to) && to !== openMenu.button) closeMenu();
 }
 
 // Acting ------------------------------------------------------------------------------------
