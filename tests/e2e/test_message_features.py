@@ -135,6 +135,101 @@ async def test_reply_react_edit_and_delete_live(browsing: Browsing, alice_bob_dm
         await expect(page.get_by_test_id("reaction")).to_have_count(0)
 
 
+async def test_the_message_menu_by_keyboard(browsing: Browsing, alice_bob_dm) -> None:
+    """Tab reaches a message's action bar, which shows then; its "⋯" menu and its reaction
+    picker have a menu's keys: items out of the Tab order, the arrows, Home and End move, Escape
+    closes back to the button, and Tab closes and goes on from the button."""
+    alice, bob, dm = alice_bob_dm
+    await bob.send(dm, "Lunch tomorrow?")
+    await alice.send(dm, "Yes, at noon")
+    a = await browsing.open_app(await browsing.signed_in(alice), f"/#/c/{dm}")
+    theirs, mine = message(a, "Lunch tomorrow?"), message(a, "Yes, at noon")
+    bar = theirs.locator(".msg-actions")
+    more = theirs.get_by_role("button", name="Message actions")
+    await expect(bar).to_have_css("opacity", "0")
+
+    # Back from the composer to Bob's message's "⋯": its bar shows.
+    await a.get_by_role("textbox", name="Message").focus()
+    for _ in range(30):
+        if await more.evaluate("el => el === document.activeElement"):
+            break
+        await a.keyboard.press("Shift+Tab")
+    await expect(more).to_be_focused()
+    await expect(bar).to_have_css("opacity", "1")
+
+    # Enter opens the menu at its first item; the arrows, Home and End move, round the ends.
+    await a.keyboard.press("Enter")
+    menu = a.get_by_role("menu", name="Message actions")
+    items = menu.get_by_role("menuitem")
+    await expect(items).to_have_text(["Reply", "React"])
+    await expect(items.first).to_be_focused()
+    await expect(more).to_have_attribute("aria-expanded", "true")
+    for index in range(await items.count()):
+        await expect(items.nth(index)).to_have_attribute("tabindex", "-1")
+    await a.keyboard.press("ArrowDown")
+    await expect(items.last).to_be_focused()
+    await a.keyboard.press("ArrowDown")
+    await expect(items.first).to_be_focused()
+    await a.keyboard.press("ArrowUp")
+    await expect(items.last).to_be_focused()
+    await a.keyboard.press("Home")
+    await expect(items.first).to_be_focused()
+    await a.keyboard.press("End")
+    await expect(items.last).to_be_focused()
+    # Escape closes it and gives the focus back to "⋯".
+    await a.keyboard.press("Escape")
+    await expect(menu).to_have_count(0)
+    await expect(more).to_be_focused()
+    await expect(more).to_have_attribute("aria-expanded", "false")
+
+    # Tab or Shift+Tab closes it and goes on from "⋯", as if the menu had not been there.
+    await a.keyboard.press("Tab")
+    after_more = await a.evaluate("document.activeElement.outerHTML")
+    await a.keyboard.press("Shift+Tab")
+    await expect(more).to_be_focused()
+    await a.keyboard.press("Shift+Tab")
+    before_more = await a.evaluate("document.activeElement.outerHTML")
+    await a.keyboard.press("Tab")
+    await expect(more).to_be_focused()
+    await a.keyboard.press("Enter")
+    await expect(items.first).to_be_focused()
+    await a.keyboard.press("Tab")
+    await expect(menu).to_have_count(0)
+    assert await a.evaluate("document.activeElement.outerHTML") == after_more
+    await expect(more).to_have_attribute("aria-expanded", "false")
+    await a.keyboard.press("Shift+Tab")
+    await expect(more).to_be_focused()
+    await a.keyboard.press("Enter")
+    await a.keyboard.press("Shift+Tab")
+    await expect(menu).to_have_count(0)
+    assert await a.evaluate("document.activeElement.outerHTML") == before_more
+
+    # The reaction picker of Alice's own message, from its "☺": a menu too.
+    react = mine.get_by_role("button", name="React")
+    for _ in range(10):
+        if await react.evaluate("el => el === document.activeElement"):
+            break
+        await a.keyboard.press("Tab")
+    await expect(react).to_be_focused()
+    await expect(mine.locator(".msg-actions")).to_have_css("opacity", "1")
+    await a.keyboard.press("Enter")
+    picker = a.get_by_role("menu", name="React")
+    emoji = picker.get_by_role("menuitem")
+    await expect(emoji.first).to_be_focused()
+    await expect(emoji.first).to_have_attribute("tabindex", "-1")
+    await a.keyboard.press("ArrowDown")
+    await expect(emoji.nth(1)).to_be_focused()
+    await a.keyboard.press("Escape")
+    await expect(picker).to_have_count(0)
+    await expect(react).to_be_focused()
+    await a.keyboard.press("Enter")
+    await a.keyboard.press("End")
+    chosen = await emoji.last.get_attribute("title")
+    await a.keyboard.press("Enter")
+    await expect(picker).to_have_count(0)
+    await expect(mine.get_by_test_id("reaction")).to_have_text(f"{chosen}1")
+
+
 async def test_the_creator_of_a_group_deletes_anyones_message(
     browsing: Browsing, make_user
 ) -> None:

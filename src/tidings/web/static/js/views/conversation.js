@@ -7,9 +7,10 @@
 // message's element is redrawn when what it shows changed (its record, its grouping with the
 // one before, its sender), not at every change to the store.
 //
-// Each message has a menu (the "⋯" button shown on hover or focus, or a long press on a touch
+// Each message has a menu (the "⋯" button of its action bar, or a long press on a touch
 // screen): reply, react, edit (ours: in place, Enter saves, Escape cancels) and delete (ours, or
-// anyone's in a group we administer). A reply shows its quote; clicking the quote goes to the
+// anyone's in a group we administer). The menu and the reaction picker have the keys of every
+// menu (views/menu.js). A reply shows its quote; clicking the quote goes to the
 // original, loading the history around it if it is not loaded. Reactions show as chips under
 // the message: clicking one adds or takes back ours.
 //
@@ -52,6 +53,7 @@ import { draftChanged, draftSent, setOpenConversation } from "../ephemeral.js";
 import { drawHeaderPresence } from "./presence.js";
 import { closeSeenList, createReceipt, receiptItem, updateReceipt } from "./receipts.js";
 import { mountTyping, showTypingIn } from "./typing.js";
+import { menuButtonKeys, menuItemProps, menuKeys } from "./menu.js";
 
 const NEAR_TOP_PX = 120;
 const NEAR_BOTTOM_PX = 120;
@@ -492,6 +494,18 @@ function create(item) {
   if (item.receipt) return createReceipt(item);
   if (item.message.system) return h("li", { class: "system-line", testid: "system-line" }, h("span", { class: "system-text" }));
   const own = item.message.sender_id === state.meId;
+  const more = h("button", {
+    class: "msg-action",
+    type: "button",
+    testid: "message-menu-button",
+    dataset: { action: "menu" },
+    "aria-label": "Message actions",
+    "aria-haspopup": "menu",
+    "aria-expanded": "false",
+    title: "More",
+    text: "⋯",
+  });
+  menuButtonKeys(more, () => openPopup?.opener === more, () => closePopup());
   return h(
     "li",
     { class: `msg${own ? " own" : ""}`, testid: "message" },
@@ -513,17 +527,7 @@ function create(item) {
       { class: "msg-actions", hidden: true },
       h("button", { class: "msg-action", type: "button", dataset: { action: "picker" }, "aria-label": "React", title: "React", text: "☺" }),
       h("button", { class: "msg-action", type: "button", dataset: { action: "reply" }, "aria-label": "Reply", title: "Reply", text: "↩" }),
-      h("button", {
-        class: "msg-action",
-        type: "button",
-        testid: "message-menu-button",
-        dataset: { action: "menu" },
-        "aria-label": "Message actions",
-        "aria-haspopup": "menu",
-        "aria-expanded": "false",
-        title: "More",
-        text: "⋯",
-      }),
+      more,
     ),
   );
 }
@@ -793,6 +797,10 @@ function togglePopup(kind, message, opener) {
   if (!li) return;
   const el = kind === "menu" ? menuFor(message) : kind === "picker" ? pickerFor(message) : historyFor(message);
   li.append(el);
+  if (kind !== "edits" && opener) {
+    menuKeys(el, opener, () => closePopup());
+    el.addEventListener("focusout", leavePopup);
+  }
   openPopup = { el, kind, messageId: message.id, opener };
   opener?.setAttribute("aria-expanded", "true");
   li.classList.add("popup-open");
@@ -809,24 +817,31 @@ function closePopup({ refocus = false } = {}) {
   if (refocus && opener?.isConnected) opener.focus({ preventScroll: true });
 }
 
+/** The focus leaving a menu (and its button) for elsewhere closes it. */
+function leavePopup(event) {
+  const to = event.relatedTarget;
+  if (openPopup && to && !openPopup.el.contains(to) && to !== openPopup.opener) closePopup();
+}
+
 function menuFor(message) {
   const item = (label, testId, run, danger = false) =>
-    h("button", {
-      class: `menu-item${danger ? " danger" : ""}`,
-      type: "button",
-      role: "menuitem",
-      testid: testId,
-      text: label,
-      onclick: () => {
-        closePopup();
-        run();
-      },
-    });
+    h(
+      "button",
+      menuItemProps({
+        class: `menu-item${danger ? " danger" : ""}`,
+        testid: testId,
+        text: label,
+        onclick: () => {
+          closePopup();
+          run();
+        },
+      }),
+    );
   const own = message.sender_id === state.meId;
   const opener = openPopupOpener(message);
   return h(
     "div",
-    { class: "msg-menu", role: "menu", testid: "message-menu", "aria-label": "Message actions", onkeydown: menuKeys },
+    { class: "msg-menu", role: "menu", testid: "message-menu", "aria-label": "Message actions" },
     item("Reply", "menu-reply", () => startReply(message)),
     item("React", "menu-react", () => togglePopup("picker", message, opener)),
     own ? item("Edit", "menu-edit", () => startEditing(message)) : null,
@@ -838,35 +853,26 @@ function openPopupOpener(message) {
   return itemsEl.querySelector(`[data-message-id="${message.id}"] [data-action=menu]`);
 }
 
-/** Up and down arrows move between a menu's items. */
-function menuKeys(event) {
-  if (event.key !== "ArrowDown" && event.key !== "ArrowUp") return;
-  event.preventDefault();
-  const items = [...event.currentTarget.querySelectorAll("button")];
-  const at = items.indexOf(document.activeElement);
-  const next = (at + (event.key === "ArrowDown" ? 1 : -1) + items.length) % items.length;
-  items[next].focus();
-}
-
 function pickerFor(message) {
   return h(
     "div",
-    { class: "reaction-picker", role: "menu", testid: "reaction-picker", "aria-label": "React", onkeydown: menuKeys },
+    { class: "reaction-picker", role: "menu", testid: "reaction-picker", "aria-label": "React" },
     REACTION_EMOJI.map((emoji) =>
-      h("button", {
-        class: "picker-emoji",
-        type: "button",
-        role: "menuitem",
-        "aria-label": `React with ${emoji}`,
-        title: emoji,
-        text: emoji,
-        onclick: () => {
-          closePopup();
-          const current = threadOf(state, message.conversation_id).messages.get(message.id) ?? message;
-          const mine = current.reactions.find((r) => r.emoji === emoji)?.user_ids.includes(state.meId);
-          react(current, emoji, !mine);
-        },
-      }),
+      h(
+        "button",
+        menuItemProps({
+          class: "picker-emoji",
+          "aria-label": `React with ${emoji}`,
+          title: emoji,
+          text: emoji,
+          onclick: () => {
+            closePopup();
+            const current = threadOf(state, message.conversation_id).messages.get(message.id) ?? message;
+            const mine = current.reactions.find((r) => r.emoji === emoji)?.user_ids.includes(state.meId);
+            react(current, emoji, !mine);
+          },
+        }),
+      ),
     ),
   );
 }
