@@ -255,3 +255,74 @@ async def test_a_tap_on_an_entrys_time_opens_it_on_a_touch_laptop(
     await cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
     await expect(page).to_have_url(re.compile(rf"#/c/{dm}$"))
     await expect(menu).to_have_count(0)
+
+
+async def test_a_tap_on_a_quote_under_the_message_actions_opens_it_on_a_touch_laptop(
+    browsing: Browsing, alice_bob_dm
+) -> None:
+    """A laptop with a touch screen says (hover: hover): a message's action bar (React, Reply,
+    "⋯") lies unseen over the top corner of its bubble there. A mouse over the message shows it;
+    a tap on the reply's quote under it goes to the original, not to a button nobody saw."""
+    alice, bob, dm = alice_bob_dm
+    original = await alice.send(
+        dm, "Which way to the lake from the station, and is the north path along the railway open?"
+    )
+    await bob.ok(
+        "POST",
+        f"/api/conversations/{dm}/messages",
+        {"content": "Take the north path", "reply_to_id": original["id"]},
+        201,
+    )
+    context = await browsing.signed_in(alice)
+    page = await browsing.open_app(context, f"/#/c/{dm}")
+    assert await page.evaluate("matchMedia('(hover: hover)').matches")
+    reply = page.get_by_test_id("message").filter(has_text="Take the north path")
+    bar = reply.locator(".msg-actions")
+    more = bar.get_by_role("button", name="Message actions")
+    await expect(bar).to_have_css("opacity", "0")
+
+    # The mouse over the message: its bar shows, and a click on "⋯" opens the menu.
+    await reply.get_by_test_id("message-text").hover()
+    await expect(bar).to_have_css("opacity", "1")
+    await more.click()
+    menu = page.get_by_role("menu", name="Message actions")
+    await expect(menu).to_be_visible()
+    await page.keyboard.press("Escape")
+    await expect(menu).to_have_count(0)
+    await page.mouse.move(0, 0)
+    await page.get_by_role("textbox", name="Message").focus()  # the focus out of the message
+    await expect(bar).to_have_css("opacity", "0")
+
+    # A finger on the quote where one of the bar's buttons lies over it: Chromium's touch events
+    # sent through the DevTools protocol (its touch emulation would say (hover: none) instead).
+    quote_box = await reply.get_by_test_id("message-quote").bounding_box()
+    assert quote_box is not None
+    overlaps = []
+    for button in await bar.get_by_role("button").all():
+        box = await button.bounding_box()
+        assert box is not None
+        left, right = (
+            max(quote_box["x"], box["x"]),
+            min(quote_box["x"] + quote_box["width"], box["x"] + box["width"]),
+        )
+        top, bottom = (
+            max(quote_box["y"], box["y"]),
+            min(quote_box["y"] + quote_box["height"], box["y"] + box["height"]),
+        )
+        if left < right and top < bottom:
+            overlaps.append(
+                (
+                    (right - left) * (bottom - top),
+                    {"x": (left + right) / 2, "y": (top + bottom) / 2},
+                )
+            )
+    assert overlaps, "none of the bar's buttons lies over the quote any more"
+    point = max(overlaps, key=lambda overlap: overlap[0])[1]
+    cdp = await context.new_cdp_session(page)
+    await cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [point]})
+    await cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    target = page.locator(f"[data-message-id='{original['id']}']")
+    await expect(target).to_have_class(re.compile(r"\bhighlight\b"))
+    await expect(menu).to_have_count(0)
+    await expect(page.get_by_test_id("reaction-picker")).to_have_count(0)
+    await expect(page.get_by_test_id("reply-bar")).to_be_hidden()

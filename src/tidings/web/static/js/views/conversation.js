@@ -9,9 +9,10 @@
 //
 // Each message has a menu (the "⋯" button of its action bar, or a long press on a touch
 // screen): reply, react, edit (ours: in place, Enter saves, Escape cancels) and delete (ours, or
-// anyone's in a group we administer). The menu and the reaction picker have the keys of every
-// menu (views/menu.js). A reply shows its quote; clicking the quote goes to the
-// original, loading the history around it if it is not loaded. Reactions show as chips under
+// anyone's in a group we administer). The bar shows under a mouse, with the keyboard's focus in
+// the message, or a menu of it open (tidings.css, .pointed); the menu and the reaction picker
+// have the keys of every menu (views/menu.js). A reply shows its quote; clicking the quote goes
+// to the original, loading the history around it if it is not loaded. Reactions show as chips under
 // the message: clicking one adds or takes back ours.
 //
 // A conversation opened with unread messages starts at the first of them, under a "New
@@ -508,7 +509,7 @@ function create(item) {
   menuButtonKeys(more, () => openPopup?.opener === more, () => closePopup());
   return h(
     "li",
-    { class: `msg${own ? " own" : ""}`, testid: "message" },
+    { class: `msg${own ? " own" : ""}`, testid: "message", onpointerenter: pointed(true), onpointerleave: pointed(false) },
     own ? null : h("span", { class: "avatar avatar-sm", "aria-hidden": "true" }),
     h(
       "div",
@@ -530,6 +531,15 @@ function create(item) {
       more,
     ),
   );
+}
+
+/** A message's action bar shows (and takes presses) under a mouse, not under :hover: a tap on a
+ * touch laptop's screen makes the message :hover before it picks its target, and would land on
+ * an unseen button of the bar instead of what lies under it (tidings.css, .pointed). */
+function pointed(on) {
+  return (event) => {
+    if (!on || event.pointerType === "mouse") event.currentTarget.classList.toggle("pointed", on);
+  };
 }
 
 /** Who reacted with each emoji, as the chips' tooltips name them. */
