@@ -11,7 +11,7 @@ import re
 from urllib.parse import quote
 
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import BrowserContext, Page, expect
 
 from tests.e2e.conftest import DESKTOP, PHONE, SCREENSHOTS, Browsing
 
@@ -219,6 +219,14 @@ async def test_keyboard_only(browsing: Browsing, make_user) -> None:
     await expect(carol.get_by_test_id("unread-badge")).to_be_hidden()
 
 
+async def tap(context: BrowserContext, page: Page, point: dict[str, float]) -> None:
+    """A finger on ``point``: Chromium's touch events sent through the DevTools protocol (its
+    touch emulation would make the page say (hover: none), which a touch laptop does not)."""
+    cdp = await context.new_cdp_session(page)
+    await cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [point]})
+    await cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+
+
 async def test_a_tap_on_an_entrys_time_opens_it_on_a_touch_laptop(
     browsing: Browsing, alice_bob_dm
 ) -> None:
@@ -245,14 +253,10 @@ async def test_a_tap_on_an_entrys_time_opens_it_on_a_touch_laptop(
     await page.get_by_test_id("empty-state").click()  # the focus out of the entry
     await expect(more).to_have_css("opacity", "0")
 
-    # A finger on the time: Chromium's touch events sent through the DevTools protocol (its
-    # touch emulation would say (hover: none) instead).
+    # A finger on the time.
     box = await entry.get_by_test_id("conversation-time").bounding_box()
     assert box is not None
-    point = {"x": box["x"] + box["width"] / 2, "y": box["y"] + box["height"] / 2}
-    cdp = await context.new_cdp_session(page)
-    await cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [point]})
-    await cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    await tap(context, page, {"x": box["x"] + box["width"] / 2, "y": box["y"] + box["height"] / 2})
     await expect(page).to_have_url(re.compile(rf"#/c/{dm}$"))
     await expect(menu).to_have_count(0)
 
@@ -293,8 +297,7 @@ async def test_a_tap_on_a_quote_under_the_message_actions_opens_it_on_a_touch_la
     await page.get_by_role("textbox", name="Message").focus()  # the focus out of the message
     await expect(bar).to_have_css("opacity", "0")
 
-    # A finger on the quote where one of the bar's buttons lies over it: Chromium's touch events
-    # sent through the DevTools protocol (its touch emulation would say (hover: none) instead).
+    # A finger on the quote where one of the bar's buttons lies over it.
     quote_box = await reply.get_by_test_id("message-quote").bounding_box()
     assert quote_box is not None
     overlaps = []
@@ -317,10 +320,7 @@ async def test_a_tap_on_a_quote_under_the_message_actions_opens_it_on_a_touch_la
                 )
             )
     assert overlaps, "none of the bar's buttons lies over the quote any more"
-    point = max(overlaps, key=lambda overlap: overlap[0])[1]
-    cdp = await context.new_cdp_session(page)
-    await cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [point]})
-    await cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    await tap(context, page, max(overlaps, key=lambda overlap: overlap[0])[1])
     target = page.locator(f"[data-message-id='{original['id']}']")
     await expect(target).to_have_class(re.compile(r"\bhighlight\b"))
     await expect(menu).to_have_count(0)
