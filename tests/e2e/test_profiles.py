@@ -141,6 +141,19 @@ async def test_profile_card_from_a_sender_name_messages_them(browsing: Browsing,
     await expect(card).to_be_hidden()
     await expect(sender).to_be_focused()
 
+    # Closed, then at once the focus goes elsewhere (here before the dialog's "close" event,
+    # which comes a task later): the card does not take it back to its opener.
+    await sender.click()
+    await expect(card).to_be_visible()
+    await b.evaluate(
+        """() => {
+          document.querySelector("[data-testid=profile-card]").close();
+          document.querySelector("[data-testid=composer-input]").focus();
+        }"""
+    )
+    await b.evaluate("new Promise((done) => setTimeout(done))")  # after the close event's task
+    await expect(b.get_by_role("textbox", name="Message")).to_be_focused()
+
     await sender.click()
     await card.get_by_role("button", name="Message").click()
     await expect(card).to_be_hidden()

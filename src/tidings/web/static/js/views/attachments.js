@@ -29,7 +29,7 @@ import {
 } from "../attachments.js";
 import { h, renderKeyed, testid } from "../dom.js";
 import { reportError } from "../errors.js";
-import { trapFocus } from "./focus.js";
+import { giveFocusBack, trapFocus } from "./focus.js";
 
 const THUMB_PX = 280; // a message's image, at most (the server's thumbnails are 320 px)
 const VIDEO_PX = 360;
@@ -90,7 +90,7 @@ export function mountAttachments({ pane, input, list, accepting, onChange }) {
   });
   viewer.addEventListener("close", () => {
     viewerImage.removeAttribute("src");
-    if (viewerOpener?.isConnected) viewerOpener.focus({ preventScroll: true });
+    giveFocusBack(viewer, viewerOpener);
     viewerOpener = null;
   });
 }

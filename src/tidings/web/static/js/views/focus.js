@@ -25,3 +25,12 @@ export function trapFocus(dialog) {
     }
   });
 }
+
+/** Give the focus back to `opener` as `dialog` closes (on its "close" event, which comes a task
+ * after the dialog closed): unless the focus has gone somewhere meanwhile (a click or a test
+ * typing into the composer), which it must not be taken from. */
+export function giveFocusBack(dialog, opener) {
+  const focus = document.activeElement;
+  const lost = !focus || focus === document.body || dialog.contains(focus);
+  if (lost && opener?.isConnected) opener.focus({ preventScroll: true });
+}

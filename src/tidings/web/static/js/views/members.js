@@ -21,7 +21,7 @@ import { conversationTitle, receiveConversationUpdate, roleOf } from "../store/c
 import { sortedFriends } from "../store/friends.js";
 import { userById } from "../store/users.js";
 import { showName } from "./badge.js";
-import { trapFocus } from "./focus.js";
+import { giveFocusBack, trapFocus } from "./focus.js";
 import { menuButtonKeys, menuItemProps, menuItems, menuKeys } from "./menu.js";
 import { paintPresence, presenceSuffix } from "./presence.js";
 
@@ -136,7 +136,7 @@ export function mountMembers() {
     closeMenu();
     if (confirmDialog.open) confirmDialog.close();
     conversationId = null;
-    if (opener?.isConnected && !opener.hidden) opener.focus({ preventScroll: true });
+    if (!opener?.hidden) giveFocusBack(dialog, opener);
   });
   settingsForm.addEventListener("submit", (event) => {
     event.preventDefault();

@@ -26,7 +26,7 @@ import { presenceOf } from "../store/presence.js";
 import { isBlocked } from "../store/settings.js";
 import { userById } from "../store/users.js";
 import { showName } from "./badge.js";
-import { trapFocus } from "./focus.js";
+import { giveFocusBack, trapFocus } from "./focus.js";
 import { paintPresence, presenceWords } from "./presence.js";
 
 let dialog = null;
@@ -133,7 +133,7 @@ function build() {
     const { opener, restore } = shown ?? {};
     shown = null;
     loads += 1;
-    if (restore && opener?.isConnected) opener.focus({ preventScroll: true });
+    if (restore) giveFocusBack(dialog, opener);
   });
   document.body.append(dialog);
 }

@@ -17,7 +17,7 @@ import { currentRoute } from "../router.js";
 import { state, watch } from "../store.js";
 import { conversationTitle } from "../store/conversations.js";
 import { userById } from "../store/users.js";
-import { trapFocus } from "./focus.js";
+import { giveFocusBack, trapFocus } from "./focus.js";
 
 export const DEBOUNCE_MS = 250;
 const NOT_TEXT_INPUTS = new Set(["button", "checkbox", "color", "file", "image", "radio", "range", "reset", "submit"]);
@@ -237,7 +237,7 @@ export function mountSearch({ showMessage: show }) {
     dialog.close();
   });
   dialog.addEventListener("close", () => {
-    if (!leaving && opener?.isConnected) opener.focus({ preventScroll: true });
+    if (!leaving) giveFocusBack(dialog, opener);
     opener = null;
   });
   for (const topic of ["conversations", "users"]) {

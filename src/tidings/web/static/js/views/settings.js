@@ -21,7 +21,7 @@ import { state, watch } from "../store.js";
 import { settingsOf } from "../store/settings.js";
 import { me, userById } from "../store/users.js";
 import { botsSection } from "./bots.js";
-import { trapFocus } from "./focus.js";
+import { giveFocusBack, trapFocus } from "./focus.js";
 import { tokenPanel } from "./tokens.js";
 
 const NAME_MAX = 64;
@@ -229,7 +229,7 @@ function build() {
   });
   trapFocus(dialog);
   dialog.addEventListener("close", () => {
-    if (opener?.isConnected) opener.focus({ preventScroll: true });
+    giveFocusBack(dialog, opener);
     opener = null;
   });
   document.body.append(dialog);
