@@ -67,6 +67,26 @@ function move(container, el, before) {
   container.insertBefore(el, before);
 }
 
+const SVG = "http://www.w3.org/2000/svg";
+
+/** A decorative icon (hidden from assistive technology: its button or label says it in words):
+ * one 24x24 SVG path in the current text colour, `size` pixels square or sized by `className`. */
+export function svgIcon(path, { size, className } = {}) {
+  const svg = document.createElementNS(SVG, "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  if (size) {
+    svg.setAttribute("width", String(size));
+    svg.setAttribute("height", String(size));
+  }
+  if (className) svg.setAttribute("class", className);
+  svg.setAttribute("aria-hidden", "true");
+  const shape = document.createElementNS(SVG, "path");
+  shape.setAttribute("fill", "currentColor");
+  shape.setAttribute("d", path);
+  svg.append(shape);
+  return svg;
+}
+
 export function testid(id, root = document) {
   return root.querySelector(`[data-testid="${id}"]`);
 }

@@ -27,7 +27,7 @@ import {
   setUploaded,
   trayStatus,
 } from "../attachments.js";
-import { h, renderKeyed, testid } from "../dom.js";
+import { h, renderKeyed, svgIcon, testid } from "../dom.js";
 import { reportError } from "../errors.js";
 import { giveFocusBack, trapFocus } from "./focus.js";
 
@@ -229,7 +229,7 @@ function drawProgress(item, li = trayList.querySelector(`:scope > [data-key="${i
  * an icon. */
 function previewOf(item) {
   if (!item.image || item.status === "failed" || typeof createImageBitmap !== "function") {
-    return icon(item.type.startsWith("video/") ? VIDEO_ICON : FILE_ICON, "tray-icon");
+    return svgIcon(item.type.startsWith("video/") ? VIDEO_ICON : FILE_ICON, { className: "tray-icon" });
   }
   const canvas = h("canvas", { class: "tray-canvas", width: TRAY_PREVIEW_PX, height: TRAY_PREVIEW_PX });
   // Decoded at the canvas's width (its height follows), then centred to cover the square.
@@ -240,23 +240,11 @@ function previewOf(item) {
       canvas.getContext("2d")?.drawImage(bitmap, (TRAY_PREVIEW_PX - width) / 2, (TRAY_PREVIEW_PX - height) / 2, width, height);
       bitmap.close();
     })
-    .catch(() => canvas.replaceWith(icon(FILE_ICON, "tray-icon"))); // not decodable here: the server says
+    .catch(() => canvas.replaceWith(svgIcon(FILE_ICON, { className: "tray-icon" }))); // not decodable here: the server says
   return canvas;
 }
 
 /** A decorative icon (an SVG path, 24 x 24). */
-function icon(path, className) {
-  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
-  svg.setAttribute("viewBox", "0 0 24 24");
-  svg.setAttribute("class", className);
-  svg.setAttribute("aria-hidden", "true");
-  const shape = document.createElementNS("http://www.w3.org/2000/svg", "path");
-  shape.setAttribute("fill", "currentColor");
-  shape.setAttribute("d", path);
-  svg.append(shape);
-  return svg;
-}
-
 /** Dragging files over the pane shows where to drop them. */
 function mountDrop(pane) {
   let depth = 0; // dragenter/dragleave pairs (they come for each element crossed)
@@ -338,7 +326,7 @@ function attachmentElement(a) {
   return h(
     "a",
     { class: "att-file", href: a.url, download: a.filename, testid: "attachment-file", title: `Download ${a.filename}` },
-    icon(FILE_ICON, "att-file-icon"),
+    svgIcon(FILE_ICON, { className: "att-file-icon" }),
     h("span", { class: "att-file-text" }, h("span", { class: "att-file-name", text: a.filename }), h("span", { class: "att-file-size", text: formatSize(a.size) })),
   );
 }

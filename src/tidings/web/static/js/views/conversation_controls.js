@@ -11,7 +11,7 @@
 // before the block was known here) says the server's words in the composer's error line.
 import { unblockUser, unmuteConversation } from "../actions.js";
 import { attempt, showIn } from "../errors.js";
-import { h, testid } from "../dom.js";
+import { h, svgIcon, testid } from "../dom.js";
 import { state } from "../store.js";
 import { isMuted, mutedForever, otherMember } from "../store/conversations.js";
 import { isBlocked } from "../store/settings.js";
@@ -24,16 +24,7 @@ const BELL_OFF =
 
 /** A bell icon (`off`: struck through, a muted conversation), decorative. */
 export function bellIcon(off, size = 22) {
-  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
-  svg.setAttribute("viewBox", "0 0 24 24");
-  svg.setAttribute("width", String(size));
-  svg.setAttribute("height", String(size));
-  svg.setAttribute("aria-hidden", "true");
-  const shape = document.createElementNS("http://www.w3.org/2000/svg", "path");
-  shape.setAttribute("fill", "currentColor");
-  shape.setAttribute("d", off ? BELL_OFF : BELL);
-  svg.append(shape);
-  return svg;
+  return svgIcon(off ? BELL_OFF : BELL, { size });
 }
 
 let el = null; // see mountControls

@@ -13,7 +13,7 @@
 import { markConversationRead, unmuteConversation } from "../actions.js";
 import { attachmentSummary } from "../attachments.js";
 import { attempt } from "../errors.js";
-import { h, paintAvatar, renderKeyed, setBadge, shortTime, testid } from "../dom.js";
+import { h, paintAvatar, renderKeyed, setBadge, shortTime, svgIcon, testid } from "../dom.js";
 import { state, watch } from "../store.js";
 import { conversationTitle, isMuted, otherMember, sortedConversations } from "../store/conversations.js";
 import { showingOfflineCopy } from "../store/offline.js";
@@ -91,7 +91,7 @@ function create(conversation) {
   const more = h(
     "button",
     { class: "icon-btn conv-more", type: "button", testid: "conversation-menu-button", "aria-haspopup": "menu", "aria-expanded": "false", onclick: () => toggleMenu(conversation.id, more) },
-    dotsIcon(),
+    svgIcon(DOTS, { size: 18 }), // three dots, one above the other
   );
   menuButtonKeys(more, () => openMenu?.button === more, () => closeMenu());
   // At desktop width the button shows (and takes presses) under a mouse, not under :hover: a tap
@@ -105,20 +105,6 @@ function create(conversation) {
 }
 
 const DOTS = "M12 8a2 2 0 1 0 0-4 2 2 0 0 0 0 4zm0 6a2 2 0 1 0 0-4 2 2 0 0 0 0 4zm0 6a2 2 0 1 0 0-4 2 2 0 0 0 0 4z";
-
-/** Three dots, one above the other (decorative: the button is named in words). */
-function dotsIcon() {
-  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
-  svg.setAttribute("viewBox", "0 0 24 24");
-  svg.setAttribute("width", "18");
-  svg.setAttribute("height", "18");
-  svg.setAttribute("aria-hidden", "true");
-  const shape = document.createElementNS("http://www.w3.org/2000/svg", "path");
-  shape.setAttribute("fill", "currentColor");
-  shape.setAttribute("d", DOTS);
-  svg.append(shape);
-  return svg;
-}
 
 function update(li, conversation) {
   const link = li.firstChild;
